@@ -1,0 +1,1 @@
+"""Events, catalog, interactions, dataset loaders, cleaning, quality reports and splits."""

@@ -1,0 +1,1 @@
+"""Recommenders: one contract (:mod:`tuijian.models.base`), many models, chosen by name (:mod:`tuijian.models.registry`)."""
