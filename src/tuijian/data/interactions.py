@@ -98,7 +98,7 @@ class Interactions:
         i = items.lookup(ev["item"].astype(str).to_numpy())
         if "ts" in ev.columns:
             ts_col = ev["ts"]
-            if np.issubdtype(ts_col.dtype, np.datetime64) or isinstance(ts_col.dtype, pd.DatetimeTZDtype):
+            if isinstance(ts_col.dtype, pd.DatetimeTZDtype) or np.issubdtype(ts_col.dtype, np.datetime64):
                 ts = (pd.to_datetime(ts_col, utc=True).astype("int64") // 10**9).to_numpy()
             else:
                 ts = ts_col.to_numpy(dtype=np.int64)

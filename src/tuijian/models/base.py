@@ -227,6 +227,11 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     kk = min(k, m)
     if kk < m:
         part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+        # argpartition picks arbitrary members of a tie that straddles the cut; take the lowest indices
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1)
+        for r in np.flatnonzero(((scores >= kth[:, None]).sum(axis=1) > kk) & np.isfinite(kth)):
+            above = np.flatnonzero(scores[r] > kth[r])
+            part[r] = np.concatenate([above, np.flatnonzero(scores[r] == kth[r])[: kk - len(above)]])
     else:
         part = np.tile(np.arange(m), (n, 1))
     part_scores = np.take_along_axis(scores, part, axis=1)

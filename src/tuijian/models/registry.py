@@ -14,6 +14,13 @@ _REGISTRY: dict[str, str] = {
     "item-knn": "tuijian.models.knn:ItemKNN",
     "user-knn": "tuijian.models.knn:UserKNN",
     "ease": "tuijian.models.ease:EASE",
+    "hybrid": "tuijian.models.hybrid:HybridRecommender",
+    "repeat-popular": "tuijian.models.fallback:RepeatThenPopular",
+    "als": "tuijian.models.mf:ALS",
+    "bpr": "tuijian.models.mf:BPR",
+    "content": "tuijian.models.content:ContentRecommender",
+    "sasrec": "tuijian.models.sasrec:SASRec",
+    "session-transitions": "tuijian.models.session:SessionTransitions",
 }
 
 

@@ -1,1 +1,10 @@
-"""tuijian.store"""
+"""Storage opened by URL: SQLite (default, WAL) or PostgreSQL, schema by Alembic migrations.
+
+>>> store = open_store("sqlite:///var/tuijian.sqlite")   # doctest: +SKIP
+>>> store.add_events(events_df)                           # doctest: +SKIP
+InsertResult(inserted=..., duplicates=...)
+"""
+
+from tuijian.store.store import FEEDBACK_EVENTS, InsertResult, Store, open_store
+
+__all__ = ["FEEDBACK_EVENTS", "InsertResult", "Store", "open_store"]

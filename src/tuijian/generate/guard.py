@@ -1,0 +1,148 @@
+"""Factuality guard: every number, price, brand-like name, colour, material and size word in a generated text
+must come from the item's data or its reviews.
+
+:func:`extract_claims` finds the checkable claims of a text (English or Chinese); :func:`check` verifies each
+against an :class:`~tuijian.generate.facts.ItemFacts` and returns the violations.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+from tuijian.generate.facts import CURRENCY_SYMBOLS, ItemFacts
+from tuijian.nlp.attributes import normalise_title
+from tuijian.nlp.lexicon import attribute_lexicon, english_matcher
+
+#: Lexicon kinds whose words count as factual claims.
+GUARDED_KINDS: tuple[str, ...] = ("colour", "material", "size")
+
+_NUMBER = re.compile(r"(?P<cur>[£$€¥])?\s?(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s?(?P<pct>%)?")
+_ZH_CURRENCY = {"英镑": "GBP", "美元": "USD", "欧元": "EUR", "元": "CNY", "人民币": "CNY"}
+_ZH_DIGITS = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_ZH_COUNT = re.compile(r"([一两二三四五六七八九十])\s*(?:件|个|只|支|套|包|盒|条)")
+_CAPITALISED = re.compile(r"(?<![\w'’])([A-Z][A-Za-z0-9&'’\-]*[A-Za-z0-9])")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;。！？：；“\"(（]\s*)$")
+#: Capitalised words that make no factual claim (the generator's own words and common English).
+_COMMON = frozenset(
+    """a an the i it its this that these those he she they we you your our my me us is are was were be
+    and or but so if then for with of in on at to from by as yours only just why love meet introducing say here
+    perfect pros cons shoppers made priced picked pick take treat add simple each what who which how when
+    no not yes ok okay very really great good nice lovely thank thanks please new hello dear""".split()
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A checkable statement in a generated text."""
+
+    kind: str  # number | price | currency | brand | colour | material | size
+    value: str
+    surface: str
+
+
+@dataclass
+class GuardResult:
+    """The outcome of :func:`check`."""
+
+    claims: list[Claim] = field(default_factory=list)
+    violations: list[Claim] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+@cache
+def _chinese_guard_terms() -> tuple[tuple[str, str, str], ...]:
+    terms = [
+        (surface, kind, value)
+        for kind in GUARDED_KINDS
+        for value, forms in attribute_lexicon()[kind].items()
+        for surface in forms["zh"]
+        if len(surface) >= 2  # one-character forms (大, 小, 白) are too ambiguous in running Chinese text
+    ]
+    return tuple(sorted(terms, key=lambda t: -len(t[0])))
+
+
+def extract_claims(text: str) -> list[Claim]:
+    """Numbers (with currency), brand-like capitalised names and lexicon colour/material/size words."""
+    claims: list[Claim] = []
+    for m in _NUMBER.finditer(text):
+        num = m.group("num").replace(",", "")
+        if m.group("cur"):
+            claims.append(Claim("price", num, m.group(0).strip()))
+            claims.append(Claim("currency", m.group("cur"), m.group("cur")))
+        else:
+            claims.append(Claim("number", num, m.group(0).strip()))
+    for m in _ZH_COUNT.finditer(text):
+        claims.append(Claim("number", str(_ZH_DIGITS[m.group(1)]), m.group(0)))
+    for word, code in _ZH_CURRENCY.items():
+        if word in text and not (word == "元" and any(w in text for w in ("美元", "欧元"))):
+            claims.append(Claim("currency", CURRENCY_SYMBOLS[code], word))
+    for m in _CAPITALISED.finditer(text):
+        word = m.group(1)
+        if word.lower() in _COMMON or _SENTENCE_START.search(text[: m.start()]):
+            continue
+        claims.append(Claim("brand", word, word))
+    pattern, terms = english_matcher()
+    for m in pattern.finditer(normalise_title(text)):
+        term = terms[m.lastindex - 1]  # type: ignore[operator]
+        if term.kind in GUARDED_KINDS:
+            claims.append(Claim(term.kind, term.value, m.group(0)))
+    taken = [False] * len(text)
+    for surface, kind, value in _chinese_guard_terms():
+        start = text.find(surface)
+        while start >= 0:
+            end = start + len(surface)
+            if not any(taken[start:end]):
+                taken[start:end] = [True] * len(surface)
+                claims.append(Claim(kind, value, surface))
+            start = text.find(surface, end)
+    return claims
+
+
+@dataclass
+class _Grounding:
+    numbers: set[float]
+    words: str
+    values: dict[str, set[str]]
+    currency: str
+
+
+def _grounding(facts: ItemFacts, extra_sources: tuple[str, ...]) -> _Grounding:
+    source = "\n".join([facts.source_text(), *extra_sources])
+    pattern, terms = english_matcher()
+    values: dict[str, set[str]] = {k: set(getattr(facts.attributes, k)) for k in GUARDED_KINDS}
+    for m in pattern.finditer(normalise_title(source)):
+        term = terms[m.lastindex - 1]  # type: ignore[operator]
+        if term.kind in values:
+            values[term.kind].add(term.value)
+    for surface, kind, value in _chinese_guard_terms():
+        if surface in source:
+            values[kind].add(value)
+    numbers = set(facts.numbers())
+    for m in _NUMBER.finditer("\n".join(extra_sources)):
+        numbers.add(round(float(m.group("num").replace(",", "")), 4))
+    return _Grounding(numbers, normalise_title(source), values, CURRENCY_SYMBOLS.get(facts.currency, facts.currency))
+
+
+def check(text: str, facts: ItemFacts, extra_sources: tuple[str, ...] = ()) -> GuardResult:
+    """Check every claim of ``text`` against ``facts`` (and ``extra_sources``, e.g. a vetted reason)."""
+    g = _grounding(facts, extra_sources)
+    result = GuardResult(claims=extract_claims(text))
+    for claim in result.claims:
+        if claim.kind in ("number", "price"):
+            ok = round(float(claim.value), 4) in g.numbers
+            if ok and claim.kind == "price" and facts.price is not None:
+                ok = abs(float(claim.value) - facts.price) < 0.005 or round(float(claim.value), 4) in g.numbers
+        elif claim.kind == "currency":
+            ok = claim.value == g.currency
+        elif claim.kind == "brand":
+            ok = re.search(rf"(?<![a-z0-9]){re.escape(normalise_title(claim.value))}(?![a-z0-9])", g.words) is not None
+        else:
+            ok = claim.value in g.values.get(claim.kind, set())
+        if not ok:
+            result.violations.append(claim)
+    return result

@@ -1,0 +1,219 @@
+"""Content-based recommender: items are described by their text, users by what they interacted with.
+
+Item vectors are TF-IDF over title, description, brand and category (jieba for
+Chinese), optionally blended with MiniLM sentence embeddings. A user's profile is
+the (optionally recency-weighted) mean of the vectors of their history items; an
+item's score is the cosine between profile and item vector.
+
+Because scores come from text alone, items nobody has interacted with yet are
+recommended like any other. To make them scorable, build the interactions with
+an item vocabulary that includes the whole catalog::
+
+    items = catalog_vocabulary(events["item"], catalog)
+    inter = Interactions.from_events(events, items=items)
+    model = ContentRecommender().with_catalog(catalog).fit(inter)
+    # or: ContentRecommender().fit(inter, items=catalog)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from tuijian.data.interactions import Interactions
+from tuijian.exceptions import ConfigError
+from tuijian.models.base import Recommender, ScoringBatch, UserArg, topk
+from tuijian.models.features import (
+    TEXT_FIELDS,
+    align_catalog,
+    embed_texts,
+    item_text,
+    l2_normalize_rows,
+    tfidf_item_vectors,
+    tfidf_vectorizer,
+)
+
+EMBEDDINGS = (None, "minilm")
+
+
+class ContentRecommender(Recommender):
+    """Cosine similarity between a user's history profile and item text vectors.
+
+    Parameters
+    ----------
+    fields : catalog text columns used (default title, description, brand, category).
+    embedding : ``None`` (TF-IDF only) or ``"minilm"`` (blend in sentence embeddings).
+    embedding_weight : share of the embedding cosine in the score when ``embedding`` is set
+        (``1.0`` = embeddings only).
+    max_features, min_df, max_df, sublinear_tf : TF-IDF settings.
+    recency_half_life : if set, a history item's weight halves every this many later events.
+    """
+
+    name: ClassVar[str] = "content"
+
+    item_tfidf_: sp.csr_matrix
+    terms_: list[str]
+    idf_: np.ndarray
+
+    def __init__(
+        self,
+        fields: Sequence[str] = TEXT_FIELDS,
+        embedding: str | None = None,
+        embedding_weight: float = 0.5,
+        max_features: int | None = 50_000,
+        min_df: int | float = 1,
+        max_df: float = 0.9,
+        sublinear_tf: bool = True,
+        recency_half_life: float | None = None,
+    ) -> None:
+        self.fields = tuple(fields)
+        self.embedding = embedding
+        self.embedding_weight = embedding_weight
+        self.max_features = max_features
+        self.min_df = min_df
+        self.max_df = max_df
+        self.sublinear_tf = sublinear_tf
+        self.recency_half_life = recency_half_life
+
+    # ------------------------------------------------------------------ catalog
+    def with_catalog(self, catalog: pd.DataFrame) -> Self:
+        """Attach the item catalog (``item_id`` + text fields) used by :meth:`fit`; returns ``self``."""
+        if not isinstance(catalog, pd.DataFrame):
+            raise ConfigError(f"catalog must be a pandas DataFrame, got {type(catalog).__name__}")
+        self.catalog = catalog
+        return self
+
+    def clone(self, **params: Any) -> Self:
+        new = super().clone(**params)
+        if getattr(self, "catalog", None) is not None:
+            new.catalog = self.catalog
+        return new
+
+    def fit(self, interactions: Interactions, items: pd.DataFrame | None = None) -> Self:
+        """Learn item vectors from the catalog (``items`` or the one given to :meth:`with_catalog`)."""
+        if items is not None:
+            self.with_catalog(items)
+        return super().fit(interactions)
+
+    def _validate(self) -> None:
+        if self.embedding not in EMBEDDINGS:
+            raise ConfigError(f"embedding must be one of {EMBEDDINGS}, got {self.embedding!r}")
+        w = self.embedding_weight
+        if isinstance(w, bool) or not isinstance(w, int | float) or not 0.0 <= w <= 1.0:
+            raise ConfigError(f"embedding_weight must be a number in [0, 1], got {w!r}")
+        if self.recency_half_life is not None and not self.recency_half_life > 0:
+            raise ConfigError(f"recency_half_life must be > 0 or None, got {self.recency_half_life!r}")
+        if getattr(self, "catalog", None) is None:
+            raise ConfigError(
+                "ContentRecommender needs the item catalog: call fit(interactions, items=catalog) "
+                "or .with_catalog(catalog) (columns item_id, title, description, brand, category)"
+            )
+
+    def _fit(self, interactions: Interactions) -> None:
+        self._validate()
+        aligned = align_catalog(self.catalog, interactions.items)
+        texts = item_text(aligned.catalog.assign(item_id=interactions.items.ids), self.fields)
+        self.n_items_without_text_ = int((texts.str.strip() == "").sum())
+        self.n_catalog_rows_unused_ = aligned.n_unused_rows
+        self.n_catalog_duplicates_ = aligned.n_duplicate_rows
+        matrix, vec = tfidf_item_vectors(
+            texts.to_numpy(),
+            max_features=self.max_features,
+            min_df=self.min_df,
+            max_df=self.max_df,
+            sublinear_tf=self.sublinear_tf,
+        )
+        self.item_tfidf_ = matrix
+        self.terms_ = vec.get_feature_names_out().tolist()
+        self.idf_ = vec.idf_.astype(np.float32)
+        self._vectorizer = vec
+        if self.embedding == "minilm" and self.embedding_weight > 0:
+            self.item_embeddings_ = embed_texts(texts.to_numpy())
+        elif hasattr(self, "item_embeddings_"):
+            del self.item_embeddings_
+
+    def _after_load(self) -> None:
+        self._vectorizer = None
+
+    # ------------------------------------------------------------------ vectors
+    def vectorize(self, catalog: pd.DataFrame) -> sp.csr_matrix:
+        """TF-IDF vectors (rows of ``catalog``, unit norm) in this model's term space."""
+        self._check_fitted()
+        vec = getattr(self, "_vectorizer", None)
+        if vec is None:
+            vec = tfidf_vectorizer(sublinear_tf=self.sublinear_tf)
+            vec.set_params(vocabulary={t: j for j, t in enumerate(self.terms_)}, max_df=1.0, min_df=1)
+            vec.fit([""] if not self.terms_ else [" ".join(self.terms_)])
+            vec.idf_ = self.idf_.astype(np.float64)
+            self._vectorizer = vec
+        return sp.csr_matrix(vec.transform(item_text(catalog, self.fields).to_numpy()), dtype=np.float32)
+
+    def _history_weights(self, batch: ScoringBatch) -> sp.csr_matrix:
+        if self.recency_half_life is None:
+            hist = sp.csr_matrix(batch.history, dtype=np.float32)
+            hist.data = np.abs(hist.data)
+            return hist
+        rows, cols, vals = [], [], []
+        for r, seq in enumerate(batch.sequences):
+            n = len(seq)
+            if n:
+                rows.append(np.full(n, r))
+                cols.append(np.asarray(seq, dtype=np.int64))
+                vals.append(np.power(0.5, (n - 1 - np.arange(n)) / float(self.recency_half_life)))
+        shape = (len(batch.users), self.n_items)
+        if not rows:
+            return sp.csr_matrix(shape, dtype=np.float32)
+        m = sp.csr_matrix(
+            (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))), shape=shape
+        )
+        m.sum_duplicates()
+        return m
+
+    def _score(self, batch: ScoringBatch) -> np.ndarray:
+        weights = self._history_weights(batch)
+        w_emb = float(self.embedding_weight) if hasattr(self, "item_embeddings_") else 0.0
+        scores = np.zeros((len(batch.users), self.n_items), dtype=np.float32)
+        if w_emb < 1.0:
+            profile = l2_normalize_rows(weights @ self.item_tfidf_)
+            scores += (1.0 - w_emb) * np.asarray((profile @ self.item_tfidf_.T).todense(), dtype=np.float32)
+        if w_emb > 0.0:
+            emb = self.item_embeddings_
+            profile = l2_normalize_rows(np.asarray(weights @ emb))
+            scores += w_emb * (profile @ emb.T)
+        return scores
+
+    def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` items whose text is most similar (cosine), the item itself excluded."""
+        self._check_fitted()
+        scalar = np.ndim(items) == 0
+        idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
+        if ((idx < 0) | (idx >= self.n_items)).any():
+            raise ConfigError(f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}")
+        w_emb = float(self.embedding_weight) if hasattr(self, "item_embeddings_") else 0.0
+        sims = np.zeros((len(idx), self.n_items), dtype=np.float32)
+        if w_emb < 1.0:
+            sims += (1.0 - w_emb) * np.asarray((self.item_tfidf_[idx] @ self.item_tfidf_.T).todense())
+        if w_emb > 0.0:
+            sims += w_emb * (self.item_embeddings_[idx] @ self.item_embeddings_.T)
+        sims[np.arange(len(idx)), idx] = -np.inf
+        ids, scores = topk(sims, k)
+        return (ids[0], scores[0]) if scalar else (ids, scores)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str) -> None:
+        """Params, item vectors, TF-IDF terms/idf and id maps as npz/JSON (no pickle)."""
+        from tuijian.models.artifacts import save_state
+
+        save_state(self, path)
+
+    @classmethod
+    def load(cls, path: str) -> Self:
+        from tuijian.models.artifacts import load_state
+
+        model = load_state(cls, path)
+        assert isinstance(model, cls)
+        return model

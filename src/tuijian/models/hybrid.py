@@ -1,0 +1,392 @@
+"""The hybrid recommender: candidate retrievers -> learned LambdaRank ranker -> rerankers.
+
+Pipeline (``../shared/STYLE.md``: candidate selector -> scorer -> ranker -> reranker)::
+
+    retrievers (item-knn, ease, sasrec, content, popularity, recent-popularity, ...)
+        each contributes its top-``n_candidates`` per user; the union is the candidate set
+    ranker: LightGBM LambdaRank over per-pair features (:mod:`.ranker_features`)
+    rerankers: MMR diversity, business filters (:mod:`.rerank`), applied by ``recommend``
+    cold users (no history): the ordered fallback chain (:mod:`.fallback`)
+
+Training without leakage, fitting every retriever once: ``fit(interactions)``
+carves ranker labels out of ``interactions`` (``label_strategy``: each user's last
+event, a random share of each user's events, or the last ``label_days`` of the
+log), fits the retrievers on the rest, scores candidates for each user from that
+remaining history and trains the ranker to put the carved items first.
+``fit(train, valid)`` uses ``valid`` as the labels instead. At scoring time the
+retrievers score from the full history the hybrid was given (for the runner's
+final test run that includes the validation items); history-based retrievers
+need no refit and every retriever is queried with user index ``-1`` so
+user-factor models fold the history in.
+
+The ranker is saved as LightGBM text, the configuration as JSON; never pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from tuijian.data.interactions import Interactions
+from tuijian.exceptions import ConfigError, ModelNotFoundError
+from tuijian.models.base import Recommender, ScoringBatch, UserArg, topk
+from tuijian.models.fallback import FallbackChain
+from tuijian.models.hybrid_training import (
+    CatalogArrays,
+    carve_labels,
+    catalog_arrays,
+    negative_sample,
+    user_timestamps,
+)
+from tuijian.models.ranker_features import build_context, feature_names, pair_features, user_state
+from tuijian.models.rerank import MMR, BusinessFilter, RerankContext, Reranker, apply_rerankers
+
+#: retrievers of the default hybrid (name -> constructor params); "content" joins when a catalog is given
+DEFAULT_RETRIEVERS: dict[str, dict[str, Any]] = {
+    "ease": {"reg": 250.0},
+    "item-knn": {"n_neighbors": 200},
+    "sasrec": {"n_epochs": 40, "patience": 5, "show_progress": False},
+    "popularity": {},
+    "recent-popularity": {"window_days": 30.0},
+}
+LABEL_STRATEGIES = ("last", "random", "time")
+
+
+class HybridRecommender(Recommender):
+    """Candidates from several retrievers, ordered by LightGBM LambdaRank (see module docstring).
+
+    Parameters
+    ----------
+    retrievers: ``{registry name: params}``; ``None`` = :data:`DEFAULT_RETRIEVERS` (those registered).
+    n_candidates: top-N each retriever contributes per user.
+    repeats: if True, a user's own past items are candidates too (repeat purchases);
+        if False they are left out of the candidates (they are excluded at ranking anyway).
+    label_strategy: ``"last"``, ``"random"`` (``label_fraction`` of each user's events) or
+        ``"time"`` (events in the last ``label_days``), how ranker labels are carved.
+    max_train_users: users whose candidate lists train the ranker (random subsample above it).
+    n_negatives: non-relevant candidates kept per training user (random subsample).
+    n_estimators, learning_rate, num_leaves, min_child_samples: LightGBM settings;
+        ``early_stopping_rounds`` on NDCG@10 of 10 % of the training users.
+    dataset: name of a dataset whose item catalog (text, category, price) to use when
+        ``fit`` gets no ``items`` frame (for ``tuijian evaluate --models hybrid:dataset=...``).
+    diversity: MMR relevance weight applied by ``recommend`` (``None`` = no MMR).
+    business_rules: :class:`BusinessFilter` arguments applied by ``recommend``.
+    """
+
+    name: ClassVar[str] = "hybrid"
+
+    def __init__(
+        self,
+        retrievers: dict[str, dict[str, Any]] | None = None,
+        n_candidates: int = 100,
+        repeats: bool = False,
+        label_strategy: str = "last",
+        label_fraction: float = 0.1,
+        label_days: float = 30.0,
+        max_train_users: int = 30000,
+        n_negatives: int = 100,
+        n_estimators: int = 400,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 50,
+        early_stopping_rounds: int = 40,
+        recent_days: float = 30.0,
+        dataset: str | None = None,
+        diversity: float | None = None,
+        business_rules: dict[str, Any] | None = None,
+        random_state: int = 42,
+        num_threads: int = 2,
+        score_batch: int = 512,
+        verbose: bool = False,
+    ) -> None:
+        self.retrievers = retrievers
+        self.n_candidates = n_candidates
+        self.repeats = repeats
+        self.label_strategy = label_strategy
+        self.label_fraction = label_fraction
+        self.label_days = label_days
+        self.max_train_users = max_train_users
+        self.n_negatives = n_negatives
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.early_stopping_rounds = early_stopping_rounds
+        self.recent_days = recent_days
+        self.dataset = dataset
+        self.diversity = diversity
+        self.business_rules = business_rules
+        self.random_state = random_state
+        self.num_threads = num_threads
+        self.score_batch = score_batch
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fitting
+    def _log(self, msg: str) -> None:
+        if self.verbose:
+            print(f"[hybrid {time.perf_counter() - self._t0:7.1f}s] {msg}", flush=True)
+
+    def _validate(self) -> None:
+        if self.label_strategy not in LABEL_STRATEGIES:
+            raise ConfigError(f"label_strategy must be one of {LABEL_STRATEGIES}, got {self.label_strategy!r}")
+        for name, value in (("n_candidates", self.n_candidates), ("n_negatives", self.n_negatives),
+                            ("max_train_users", self.max_train_users), ("n_estimators", self.n_estimators)):
+            if not isinstance(value, int | np.integer) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not 0.0 < self.label_fraction < 1.0:
+            raise ConfigError(f"label_fraction must be in (0, 1), got {self.label_fraction!r}")
+        if self.retrievers is not None and (not isinstance(self.retrievers, dict) or not self.retrievers):
+            raise ConfigError(f"retrievers must be a non-empty dict {{name: params}} or None, got {self.retrievers!r}")
+
+    def fit(self, interactions: Interactions, valid: Interactions | None = None, *, items: pd.DataFrame | None = None) -> Self:
+        """Fit retrievers and ranker; ``valid`` (same id maps) gives the ranker labels, else they are carved."""
+        self._validate()
+        if valid is not None and (valid.n_users != interactions.n_users or valid.n_items != interactions.n_items):
+            raise ConfigError(f"valid must share the id maps of interactions: {valid!r} vs {interactions!r}")
+        self._pending = (valid, items)
+        try:
+            return super().fit(interactions)
+        finally:
+            del self._pending
+
+    def _retriever_specs(self, has_catalog: bool) -> dict[str, dict[str, Any]]:
+        from tuijian.models import registry
+
+        if self.retrievers is not None:
+            specs = {k: dict(v or {}) for k, v in self.retrievers.items()}
+            unknown = [k for k in specs if k not in registry.available()]
+            if unknown:
+                raise ConfigError(f"unknown retriever(s) {unknown}; registered models: {registry.available()}")
+            return specs
+        specs = {k: dict(v) for k, v in DEFAULT_RETRIEVERS.items() if k in registry.available()}
+        if has_catalog and "content" in registry.available():
+            specs["content"] = {}
+        return specs
+
+    def _fit(self, interactions: Interactions) -> None:
+        from tuijian.models import registry
+
+        self._t0 = time.perf_counter()
+        valid, items = self._pending
+        if items is None and self.dataset is not None:
+            from tuijian.data.datasets import load_dataset
+
+            items = load_dataset(self.dataset).items
+        self.catalog_: CatalogArrays = catalog_arrays(items, interactions.items)
+        if valid is None:
+            inner, labels = carve_labels(interactions, self.label_strategy, self.label_fraction, self.label_days,
+                                         self.random_state, repeats=self.repeats)
+        else:
+            inner, labels = interactions, sp.csr_matrix(valid.matrix)
+        self._log(f"inner {inner!r}, labelled users {int((np.diff(labels.indptr) > 0).sum())}")
+        specs = self._retriever_specs(items is not None)
+        self.retriever_names_ = list(specs)
+        self.models_: dict[str, Recommender] = {}
+        self.fit_seconds_: dict[str, float] = {}
+        for name, params in specs.items():
+            t = time.perf_counter()
+            model = registry.create(name, **params)
+            model.fit(inner, items=items) if name == "content" else model.fit(inner)
+            self.models_[name] = model
+            self.fit_seconds_[name] = round(time.perf_counter() - t, 2)
+            self._log(f"fitted retriever {name} in {self.fit_seconds_[name]}s")
+        ctx = build_context(inner, recent_days=self.recent_days, price=self.catalog_.price,
+                            category=self.catalog_.category, content=self.catalog_.content)
+        self._log("built feature context")
+        # ------------------------------------------------------------- ranker data
+        rng = np.random.default_rng(self.random_state)
+        inner_seqs = inner.sequences()
+        has_hist = np.array([len(s) > 0 for s in inner_seqs])
+        users = np.flatnonzero((np.diff(labels.indptr) > 0) & has_hist)
+        if len(users) == 0:
+            raise ConfigError("no user has both history and a label to train the ranker on; "
+                              "give more interactions per user or another label_strategy")
+        if len(users) > self.max_train_users:
+            users = np.sort(rng.choice(users, self.max_train_users, replace=False))
+        inner_ts = user_timestamps(inner)
+        xs, ys, gs = [], [], []
+        n_groups = 0
+        for start in range(0, len(users), self.score_batch):
+            b = users[start : start + self.score_batch]
+            seqs = [inner_seqs[u] for u in b]
+            rows, cols, feats = self._candidates_features(ctx, inner.matrix[b], seqs, [inner_ts[u] for u in b])
+            y = np.asarray(labels[b][rows, cols]).ravel() > 0
+            keep = negative_sample(rows, y, self.n_negatives, rng)
+            rows, y, feats = rows[keep], y[keep], feats[keep]
+            pos_groups = np.unique(rows[y])
+            sel = np.isin(rows, pos_groups)
+            xs.append(feats[sel])
+            ys.append(y[sel].astype(np.int32))
+            gs.append(rows[sel] + n_groups)
+            n_groups += len(b)
+        x, y, g = np.concatenate(xs), np.concatenate(ys), np.concatenate(gs)
+        self.n_train_groups_ = int(len(np.unique(g)))
+        self.candidate_recall_ = float(self.n_train_groups_ / len(users))
+        self._log(f"ranker data {x.shape}, groups {self.n_train_groups_} (candidate hit rate {self.candidate_recall_:.3f})")
+        self._train_ranker(x, y, g, rng)
+        self._log(f"ranker trained, best iteration {self.best_iteration_}")
+        # scoring-time context: statistics of everything the hybrid was given
+        self.context_ = build_context(interactions, recent_days=self.recent_days, price=self.catalog_.price,
+                                      category=self.catalog_.category, content=self.catalog_.content)
+        self.fallback_ = FallbackChain(recent_days=self.recent_days).fit(interactions, content=self.catalog_.content)
+        self._ts_cache = user_timestamps(interactions)
+
+    def _train_ranker(self, x: np.ndarray, y: np.ndarray, g: np.ndarray, rng: np.random.Generator) -> None:
+        import lightgbm as lgb
+
+        groups = np.unique(g)
+        if len(groups) == 0:
+            raise ConfigError("the retrievers' candidates never contain a label item; raise n_candidates")
+        valid_groups = rng.choice(groups, max(1, len(groups) // 10), replace=False) if len(groups) >= 20 else groups[:0]
+        is_valid = np.isin(g, valid_groups)
+        params = dict(
+            objective="lambdarank", n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves, min_child_samples=self.min_child_samples, colsample_bytree=0.8,
+            subsample=0.8, subsample_freq=1, reg_lambda=1.0, random_state=self.random_state,
+            n_jobs=self.num_threads, deterministic=True, force_row_wise=True, verbose=-1,
+            lambdarank_truncation_level=20,
+        )  # fmt: skip
+        ranker = lgb.LGBMRanker(**params)
+        tr = ~is_valid
+        fit_kw: dict[str, Any] = {"group": _group_sizes(g[tr])}
+        if is_valid.any():
+            fit_kw.update(eval_set=[(x[is_valid], y[is_valid])], eval_group=[_group_sizes(g[is_valid])], eval_at=[10],
+                          callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+        ranker.fit(x[tr], y[tr], **fit_kw)
+        self.best_iteration_ = int(ranker.best_iteration_ or self.n_estimators)
+        self.ranker_text_ = ranker.booster_.model_to_string(num_iteration=self.best_iteration_)
+        self.booster_ = ranker.booster_
+        self.feature_names_ = feature_names(self.retriever_names_)
+        gain = ranker.booster_.feature_importance("gain")
+        self.feature_importance_ = {n: float(v) for n, v in zip(self.feature_names_, gain, strict=True)}
+
+    # ------------------------------------------------------------------ scoring
+    def _candidates_features(
+        self, ctx: Any, history: sp.csr_matrix, seqs: list[np.ndarray], timestamps: list[np.ndarray] | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate pairs ``(rows, cols)`` of a batch and their feature matrix."""
+        b, n = history.shape
+        users = np.full(b, -1, dtype=np.int64)
+        seen = sp.csr_matrix(history)
+        seen_rows = np.repeat(np.arange(b), np.diff(seen.indptr))
+        mask = np.zeros((b, n), dtype=bool)
+        all_scores, all_ranks = [], []
+        sentinel = self.n_candidates + 1
+        for name in self.retriever_names_:
+            s = np.array(self.models_[name].score(users, history=history, sequences=seqs), dtype=np.float32, copy=True)
+            sel = s.copy()
+            sel[~np.isfinite(sel)] = -np.inf
+            if not self.repeats:
+                sel[seen_rows, seen.indices] = -np.inf
+            ids, top = topk(sel, self.n_candidates)
+            ranks = np.full((b, n), sentinel, dtype=np.int16)
+            r_idx = np.repeat(np.arange(b), ids.shape[1])
+            ok = (ids.ravel() >= 0) & np.isfinite(top.ravel())
+            ranks[r_idx[ok], ids.ravel()[ok]] = np.tile(np.arange(1, ids.shape[1] + 1), b)[ok]
+            mask[r_idx[ok], ids.ravel()[ok]] = True
+            all_scores.append(s)
+            all_ranks.append(ranks)
+        if self.repeats:
+            mask[seen_rows, seen.indices] = True
+        rows, cols = np.nonzero(mask)
+        state = user_state(seqs, n, timestamps)
+        feats = pair_features(ctx, state, rows, cols, all_scores, all_ranks)
+        return rows.astype(np.int64), cols.astype(np.int64), feats
+
+    def _score(self, batch: ScoringBatch) -> np.ndarray:
+        out = np.empty((len(batch.users), self.n_items), dtype=np.float32)
+        for start in range(0, len(batch.users), self.score_batch):
+            sl = slice(start, start + self.score_batch)
+            out[sl] = self._score_rows(batch.users[sl], batch.history[sl], batch.sequences[sl])
+        return out
+
+    def _score_rows(self, users: np.ndarray, history: sp.csr_matrix, seqs: list[np.ndarray]) -> np.ndarray:
+        b, n = len(users), self.n_items
+        cold = np.array([len(s) == 0 for s in seqs]) & (np.diff(history.indptr) == 0)
+        seqs = [s if len(s) else history.indices[history.indptr[r] : history.indptr[r + 1]].astype(np.int64)
+                for r, s in enumerate(seqs)]  # fmt: skip
+        ts_cache = getattr(self, "_ts_cache", None)
+        timestamps = [
+            ts_cache[u] if (ts_cache is not None and u >= 0 and len(ts_cache[u]) == len(s)) else np.full(len(s), np.nan)
+            for u, s in zip(users, seqs, strict=True)
+        ]
+        pop = self.context_.log_pop
+        low = (pop / (pop.max() + 1.0)).astype(np.float32)  # in [0, 1): non-candidates follow popularity
+        out = np.tile(low - 1e6, (b, 1))
+        warm = np.flatnonzero(~cold)
+        if len(warm):
+            rows, cols, feats = self._candidates_features(
+                self.context_, history[warm], [seqs[r] for r in warm], [timestamps[r] for r in warm]
+            )
+            pred = self.booster_.predict(feats, num_threads=self.num_threads).astype(np.float32)
+            out[warm[rows], cols] = pred
+            # everything that is not a candidate sits below the lowest candidate of its row
+            row_min = np.full(b, np.inf, dtype=np.float32)
+            np.minimum.at(row_min, warm[rows], pred)
+            base = np.where(np.isfinite(row_min), row_min - 2.0, -1e6)
+            is_cand = np.zeros((b, n), dtype=bool)
+            is_cand[warm[rows], cols] = True
+            fill = base[:, None] + low[None, :]
+            out = np.where(is_cand | cold[:, None], out, fill)
+        if cold.any():
+            out[cold] = self.fallback_.scores([np.zeros(0, np.int64)] * int(cold.sum()))
+        return out
+
+    # ------------------------------------------------------------------ reranking
+    def rerankers(self) -> list[Reranker]:
+        """The rerankers ``recommend`` applies: business filters first, then MMR diversity."""
+        out: list[Reranker] = []
+        if self.business_rules:
+            out.append(BusinessFilter(**self.business_rules))
+        if self.diversity is not None:
+            out.append(MMR(relevance_weight=float(self.diversity)))
+        return out
+
+    def rerank_context(self, users: np.ndarray) -> RerankContext:
+        return RerankContext(n_items=self.n_items, similarity=self.context_.similarity, category=self.catalog_.category,
+                             price=self.catalog_.price, users=users, seed=self.random_state)
+
+    def recommend(self, users: UserArg, k: int = 10, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` as in the base contract, then the configured rerankers (see :meth:`rerankers`)."""
+        rr = self.rerankers()
+        if not rr:
+            return super().recommend(users, k, **kwargs)
+        if not isinstance(k, int | np.integer) or k < 1:
+            raise ConfigError(f"k must be a positive integer, got {k!r}")
+        scalar = np.ndim(users) == 0
+        u = np.atleast_1d(np.asarray(users, dtype=np.int64))
+        ids, scores = super().recommend(u, max(5 * int(k), 50), **kwargs)
+        ids, scores = apply_rerankers(rr, ids, scores, int(k), self.rerank_context(u))
+        return (ids[0], scores[0]) if scalar else (ids, scores)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str) -> None:
+        """Directory with ``config.json``, ``ranker.txt`` (LightGBM text) and one folder per retriever."""
+        from tuijian.models.hybrid_training import save_hybrid
+
+        self._check_fitted()
+        save_hybrid(self, Path(path))
+
+    @classmethod
+    def load(cls, path: str) -> HybridRecommender:
+        from tuijian.models.hybrid_training import load_hybrid
+
+        directory = Path(path)
+        if not (directory / "config.json").is_file():
+            raise ModelNotFoundError(f"no saved hybrid in {directory}: expected config.json and ranker.txt")
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+        return load_hybrid(cls(**config["params"]), directory, config)
+
+
+def _group_sizes(g: np.ndarray) -> np.ndarray:
+    """Sizes of consecutive runs of equal group ids (rows of one group are contiguous)."""
+    if len(g) == 0:
+        return np.zeros(0, dtype=np.int64)
+    change = np.flatnonzero(np.diff(g)) + 1
+    return np.diff(np.concatenate([[0], change, [len(g)]]))

@@ -1,0 +1,219 @@
+"""Helpers of :mod:`tuijian.models.hybrid`: catalog arrays, label carving, sampling, safe save/load."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from tuijian.data.interactions import Interactions
+from tuijian.data.vocabulary import Vocabulary
+from tuijian.exceptions import ConfigError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    from tuijian.models.hybrid import HybridRecommender
+
+DAY = 86400.0
+FORMAT_VERSION = 1
+
+
+@dataclass
+class CatalogArrays:
+    """Catalog columns in item-index order: price (NaN unknown), category codes (-1 unknown), text vectors."""
+
+    price: np.ndarray | None = None
+    category: np.ndarray | None = None
+    content: sp.csr_matrix | None = None
+
+
+def catalog_arrays(items: pd.DataFrame | None, vocab: Vocabulary) -> CatalogArrays:
+    """Align an item catalog (``item_id, title, description, brand, category, price``) to ``vocab``."""
+    if items is None or len(items) == 0:
+        return CatalogArrays()
+    from tuijian.models.features import TEXT_FIELDS, align_catalog, item_text, tfidf_item_vectors
+
+    aligned = align_catalog(items, vocab).catalog
+    price = None
+    if "price" in aligned.columns:
+        p = pd.to_numeric(aligned["price"], errors="coerce").to_numpy(np.float64)
+        price = p if np.isfinite(p).any() else None
+    category = None
+    if "category" in aligned.columns:
+        cat = aligned["category"].fillna("").astype(str)
+        codes, _ = pd.factorize(cat.where(cat.str.strip() != "", None))
+        category = codes.astype(np.int64) if (codes >= 0).any() else None
+    fields = [f for f in TEXT_FIELDS if f in aligned.columns]
+    content = None
+    if fields:
+        texts = item_text(aligned.assign(item_id=vocab.ids), fields)
+        if (texts.str.strip() != "").any():
+            content, _ = tfidf_item_vectors(texts.to_numpy())
+    return CatalogArrays(price=price, category=category, content=content)
+
+
+def _aggregation(inter: Interactions) -> str:
+    return "binary" if inter.nnz == 0 or bool(np.all(inter.matrix.data == 1.0)) else "sum"
+
+
+def carve_labels(
+    inter: Interactions, strategy: str, fraction: float, days: float, seed: int, *, repeats: bool = True
+) -> tuple[Interactions, sp.csr_matrix]:
+    """Split ``inter`` into the history the retrievers learn from and the ranker's label matrix.
+
+    ``"last"``: each user's last event (users with >= 2 events); ``"random"``: a random
+    ``fraction`` of each user's events (at least one, never all); ``"time"``: every event
+    in the last ``days`` of the log. With ``repeats=False`` label items already in the
+    user's remaining history are dropped (they would be excluded from the ranking).
+    """
+    log = inter.log
+    u = log["u"].to_numpy(np.int64)
+    n = len(log)
+    counts = np.bincount(u, minlength=inter.n_users)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(n) - starts[u]
+    if strategy == "last":
+        is_label = (pos == counts[u] - 1) & (counts[u] >= 2)
+    elif strategy == "random":
+        rng = np.random.default_rng(seed)
+        key = rng.random(n)
+        order = np.lexsort((key, u))
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n) - starts[u[order]]
+        n_lab = np.maximum(1, np.floor(fraction * counts)).astype(np.int64)
+        is_label = (rank < n_lab[u]) & (counts[u] >= 2)
+    elif strategy == "time":
+        ts = log["ts"].to_numpy(np.int64)
+        cut = ts.max() - days * DAY if n else 0
+        is_label = ts >= cut
+        before = np.bincount(u[~is_label], minlength=inter.n_users)
+        is_label &= before[u] > 0
+    else:
+        raise ConfigError(f"label strategy must be 'last', 'random' or 'time', got {strategy!r}")
+    if not is_label.any():
+        raise ConfigError(f"label_strategy={strategy!r} found no events to use as ranker labels in {inter!r}")
+    inner = inter.subset(~is_label, aggregation=_aggregation(inter))
+    lab = log[is_label]
+    labels = sp.csr_matrix(
+        (np.ones(len(lab), np.float32), (lab["u"].to_numpy(np.int64), lab["i"].to_numpy(np.int64))), shape=inter.matrix.shape
+    )
+    labels.sum_duplicates()
+    labels.data[:] = 1.0
+    if not repeats:
+        seen = inner.matrix.copy()
+        seen.data[:] = 1.0
+        labels = sp.csr_matrix(labels - labels.multiply(seen))
+        labels.eliminate_zeros()
+    return inner, labels
+
+
+def negative_sample(rows: np.ndarray, y: np.ndarray, n_negatives: int, rng: np.random.Generator) -> np.ndarray:
+    """Mask keeping every positive and at most ``n_negatives`` random negatives per row group."""
+    key = rng.random(len(rows))
+    neg = ~y
+    order = np.lexsort((key, rows))
+    # rank of each negative among the negatives of its row, in random order
+    neg_sorted = neg[order]
+    rows_sorted = rows[order]
+    csum = np.cumsum(neg_sorted)
+    first = np.concatenate([[True], rows_sorted[1:] != rows_sorted[:-1]])
+    base = np.maximum.accumulate(np.where(first, csum - neg_sorted, 0))
+    rank_sorted = csum - base - 1
+    keep_sorted = ~neg_sorted | (rank_sorted < n_negatives)
+    keep = np.empty(len(rows), dtype=bool)
+    keep[order] = keep_sorted
+    return keep
+
+
+def user_timestamps(inter: Interactions) -> list[np.ndarray]:
+    """Per-user event times aligned with :meth:`Interactions.sequences` (float seconds)."""
+    log = inter.log
+    counts = np.bincount(log["u"].to_numpy(np.int64), minlength=inter.n_users)
+    ts = log["ts"].to_numpy(np.float64)
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    return [ts[bounds[k] : bounds[k + 1]] for k in range(inter.n_users)]
+
+
+# ---------------------------------------------------------------------- persistence
+def save_hybrid(model: HybridRecommender, directory: Path) -> None:
+    """``config.json`` + ``ranker.txt`` + ``interactions.npz`` + ``catalog.npz`` + ``retrievers/<name>/``."""
+    from tuijian.models.base import Persistable
+    from tuijian.models.persist import _put_sparse, interactions_to_arrays
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, m in model.models_.items():
+        if not isinstance(m, Persistable):
+            raise ConfigError(f"retriever {name!r} ({type(m).__name__}) cannot be saved safely (no save/load)")
+        m.save(str(directory / "retrievers" / name))
+    (directory / "ranker.txt").write_text(model.ranker_text_, encoding="utf-8")
+    np.savez_compressed(directory / "interactions.npz", **interactions_to_arrays(model.interactions_))
+    cat: dict[str, np.ndarray] = {}
+    if model.catalog_.price is not None:
+        cat["price"] = model.catalog_.price
+    if model.catalog_.category is not None:
+        cat["category"] = model.catalog_.category
+    if model.catalog_.content is not None:
+        _put_sparse(cat, "content", model.catalog_.content)
+    np.savez_compressed(directory / "catalog.npz", **cat)
+    try:
+        params = json.loads(json.dumps(model.get_params()))
+    except TypeError as exc:
+        raise ConfigError(f"hybrid parameters must be JSON values to be saved: {exc}") from exc
+    config = {
+        "format": FORMAT_VERSION,
+        "class": "tuijian.models.hybrid:HybridRecommender",
+        "params": params,
+        "retrievers": model.retriever_names_,
+        "retriever_classes": {n: f"{type(m).__module__}:{type(m).__qualname__}" for n, m in model.models_.items()},
+        "feature_names": model.feature_names_,
+        "best_iteration": model.best_iteration_,
+        "n_train_groups": model.n_train_groups_,
+        "fit_seconds": model.fit_seconds_,
+    }
+    (directory / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
+
+
+def load_hybrid(model: HybridRecommender, directory: Path, config: dict[str, Any]) -> HybridRecommender:
+    import importlib
+
+    import lightgbm as lgb
+
+    from tuijian.models.fallback import FallbackChain
+    from tuijian.models.persist import _get_sparse, interactions_from_arrays
+    from tuijian.models.ranker_features import build_context
+
+    if config.get("format") != FORMAT_VERSION:
+        raise ConfigError(f"{directory} has hybrid format {config.get('format')!r}; this version reads {FORMAT_VERSION}")
+    for f in ("ranker.txt", "interactions.npz", "catalog.npz"):
+        if not (directory / f).is_file():
+            raise ModelNotFoundError(f"saved hybrid in {directory} lacks {f}")
+    with np.load(directory / "interactions.npz", allow_pickle=False) as arr:
+        inter = interactions_from_arrays(arr)
+    with np.load(directory / "catalog.npz", allow_pickle=False) as arr:
+        model.catalog_ = CatalogArrays(
+            price=arr["price"] if "price" in arr.files else None,
+            category=arr["category"] if "category" in arr.files else None,
+            content=_get_sparse(arr, "content").astype(np.float32) if "content.shape" in arr.files else None,
+        )
+    model.models_ = {}
+    for name in config["retrievers"]:
+        module, _, cls = config["retriever_classes"][name].partition(":")
+        model.models_[name] = getattr(importlib.import_module(module), cls).load(str(directory / "retrievers" / name))
+    model.retriever_names_ = list(config["retrievers"])
+    model.feature_names_ = list(config["feature_names"])
+    model.best_iteration_ = int(config["best_iteration"])
+    model.n_train_groups_ = int(config["n_train_groups"])
+    model.fit_seconds_ = dict(config["fit_seconds"])
+    model.ranker_text_ = (directory / "ranker.txt").read_text(encoding="utf-8")
+    model.booster_ = lgb.Booster(model_str=model.ranker_text_)
+    model.interactions_ = inter
+    model._seq_cache = None
+    model.context_ = build_context(inter, recent_days=model.recent_days, price=model.catalog_.price,
+                                   category=model.catalog_.category, content=model.catalog_.content)
+    model.fallback_ = FallbackChain(recent_days=model.recent_days).fit(inter, content=model.catalog_.content)
+    model._ts_cache = user_timestamps(inter)
+    return model

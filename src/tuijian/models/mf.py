@@ -1,0 +1,288 @@
+"""Matrix factorisation for implicit feedback: ALS and BPR, wrapping the ``implicit`` library.
+
+``implicit`` does the heavy lifting (its CPU ALS conjugate-gradient solver and its
+BPR SGD); this module puts it inside our contract: our id maps, the base class's
+filters, fold-in of users the model was not trained on (index ``-1``) or whose
+history changed, cosine ``similar_items``, and safe npz + JSON persistence.
+
+The user x item matrix values are the confidences: ALS uses ``alpha * value``
+exactly as ``implicit`` does, so with equal parameters :class:`ALS` gives the same
+factors as ``implicit.cpu.als.AlternatingLeastSquares`` on the same matrix.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from tuijian.data.interactions import Interactions
+from tuijian.exceptions import ConfigError
+from tuijian.models.base import Recommender, ScoringBatch, UserArg, topk
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Limit BLAS to one thread while ``implicit`` runs (it parallelises itself)."""
+    from threadpoolctl import threadpool_limits
+
+    previous = os.environ.get("OPENBLAS_NUM_THREADS")
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        if previous is None:
+            os.environ.pop("OPENBLAS_NUM_THREADS", None)
+        else:
+            os.environ["OPENBLAS_NUM_THREADS"] = previous
+
+
+def _check_positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False) -> None:
+    ok_type = isinstance(value, int | np.integer) if integer else isinstance(value, int | float | np.number)
+    if not ok_type or isinstance(value, bool) or (value < 0 if allow_zero else value <= 0):
+        kind = "integer" if integer else "number"
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{name} must be a {kind} {bound}, got {value!r}")
+
+
+class _FactorModel(Recommender):
+    """Shared scoring, fold-in, similar items and persistence of factor models."""
+
+    user_factors_: np.ndarray
+    item_factors_: np.ndarray
+    _has_bias_column: ClassVar[bool] = False
+
+    def _score(self, batch: ScoringBatch) -> np.ndarray:
+        users = batch.users
+        vecs = np.empty((len(users), self.user_factors_.shape[1]), dtype=np.float32)
+        known = users >= 0
+        if known.any():
+            vecs[known] = self.user_factors_[users[known]]
+        refit = ~known
+        if known.any():
+            # a known user whose history differs from training is folded in again
+            kidx = np.flatnonzero(known)
+            diff = sp.csr_matrix(batch.history[kidx] - self.interactions_.matrix[users[kidx]])
+            diff.eliminate_zeros()
+            refit[kidx[np.diff(diff.indptr) > 0]] = True
+        if refit.any():
+            rows = np.flatnonzero(refit)
+            vecs[rows] = self.fold_in(sp.csr_matrix(batch.history[rows], dtype=np.float32))
+        return vecs @ self.item_factors_.T
+
+    @abc.abstractmethod
+    def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
+        """User vectors for rows of ``history`` (users x items), with item factors fixed."""
+
+    def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` items with the most similar factors (cosine), the item itself excluded."""
+        self._check_fitted()
+        scalar = np.ndim(items) == 0
+        idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
+        if ((idx < 0) | (idx >= self.n_items)).any():
+            raise ConfigError(f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}")
+        factors = self.item_factors_[:, :-1] if self._has_bias_column else self.item_factors_
+        norms = np.linalg.norm(factors, axis=1)
+        norms[norms == 0] = 1.0
+        unit = factors / norms[:, None]
+        sims = unit[idx] @ unit.T
+        sims[np.arange(len(idx)), idx] = -np.inf
+        ids, scores = topk(sims.astype(np.float32), k)
+        return (ids[0], scores[0]) if scalar else (ids, scores)
+
+    def save(self, path: str) -> None:
+        """Params + factors + id maps as npz/JSON in folder ``path`` (no pickle)."""
+        from tuijian.models.artifacts import save_state
+
+        save_state(self, path)
+
+    @classmethod
+    def load(cls, path: str) -> Self:
+        from tuijian.models.artifacts import load_state
+
+        model = load_state(cls, path)
+        assert isinstance(model, cls)
+        return model
+
+
+class ALS(_FactorModel):
+    """Implicit-feedback ALS (Hu, Koren & Volinsky 2008) via ``implicit``'s CPU solver.
+
+    Parameters
+    ----------
+    n_factors : latent dimension.
+    reg : L2 regularisation (``implicit``'s ``regularization``).
+    alpha : confidence scaling; confidence = ``alpha * value``.
+    n_iterations : ALS sweeps.
+    use_cg : conjugate-gradient solver (fast) rather than exact Cholesky.
+    random_state : seed of the factor initialisation.
+    num_threads : threads for ``implicit`` (0 = all cores); ALS is deterministic for any value.
+    """
+
+    name: ClassVar[str] = "als"
+
+    def __init__(
+        self,
+        n_factors: int = 64,
+        reg: float = 0.01,
+        alpha: float = 1.0,
+        n_iterations: int = 15,
+        use_cg: bool = True,
+        random_state: int = 42,
+        num_threads: int = 0,
+    ) -> None:
+        self.n_factors = n_factors
+        self.reg = reg
+        self.alpha = alpha
+        self.n_iterations = n_iterations
+        self.use_cg = use_cg
+        self.random_state = random_state
+        self.num_threads = num_threads
+
+    def _implicit_model(self) -> Any:
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        return AlternatingLeastSquares(
+            factors=self.n_factors,
+            regularization=float(self.reg),
+            alpha=float(self.alpha),
+            iterations=self.n_iterations,
+            use_cg=self.use_cg,
+            num_threads=self.num_threads,
+            random_state=self.random_state,
+        )
+
+    def _validate(self) -> None:
+        _check_positive("n_factors", self.n_factors, integer=True)
+        _check_positive("n_iterations", self.n_iterations, integer=True)
+        _check_positive("reg", self.reg, allow_zero=True)
+        _check_positive("alpha", self.alpha)
+        _check_positive("num_threads", self.num_threads, integer=True, allow_zero=True)
+
+    def _fit(self, interactions: Interactions) -> None:
+        self._validate()
+        with single_threaded_blas():
+            model = self._implicit_model()
+            model.fit(interactions.matrix.astype(np.float32), show_progress=False)
+        self.user_factors_ = np.ascontiguousarray(model.user_factors, dtype=np.float32)
+        self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+        self._native = model
+
+    def _after_load(self) -> None:
+        self._native = None
+
+    def _native_model(self) -> Any:
+        native = getattr(self, "_native", None)
+        if native is None:
+            native = self._implicit_model()
+            native.user_factors = self.user_factors_
+            native.item_factors = self.item_factors_
+            self._native = native
+        return native
+
+    def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
+        """Exact least-squares user vectors from history rows (``implicit``'s ``recalculate_user``)."""
+        self._check_fitted()
+        history = sp.csr_matrix(history, dtype=np.float32)
+        if history.shape[1] != self.n_items:
+            raise ConfigError(f"history must have {self.n_items} columns, got {history.shape[1]}")
+        with single_threaded_blas():
+            return np.asarray(
+                self._native_model().recalculate_user(np.arange(history.shape[0]), history), dtype=np.float32
+            )
+
+
+class BPR(_FactorModel):
+    """Bayesian Personalised Ranking (Rendle et al. 2009) via ``implicit``'s CPU SGD.
+
+    ``implicit`` appends an item-bias column; user vectors carry a constant 1 there.
+    Unknown users are folded in by a few epochs of BPR SGD on their vector alone,
+    seeded by ``random_state`` so results are reproducible.
+    ``num_threads`` defaults to 1 because multi-threaded BPR (Hogwild) is not reproducible.
+    """
+
+    name: ClassVar[str] = "bpr"
+    _has_bias_column: ClassVar[bool] = True
+    _max_fold_in_steps: ClassVar[int] = 2000
+
+    def __init__(
+        self,
+        n_factors: int = 64,
+        learning_rate: float = 0.05,
+        reg: float = 0.01,
+        n_iterations: int = 100,
+        random_state: int = 42,
+        num_threads: int = 1,
+    ) -> None:
+        self.n_factors = n_factors
+        self.learning_rate = learning_rate
+        self.reg = reg
+        self.n_iterations = n_iterations
+        self.random_state = random_state
+        self.num_threads = num_threads
+
+    def _fit(self, interactions: Interactions) -> None:
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        _check_positive("n_factors", self.n_factors, integer=True)
+        _check_positive("n_iterations", self.n_iterations, integer=True)
+        _check_positive("learning_rate", self.learning_rate)
+        _check_positive("reg", self.reg, allow_zero=True)
+        _check_positive("num_threads", self.num_threads, integer=True, allow_zero=True)
+        with single_threaded_blas():
+            model = BayesianPersonalizedRanking(
+                factors=self.n_factors,
+                learning_rate=float(self.learning_rate),
+                regularization=float(self.reg),
+                iterations=self.n_iterations,
+                num_threads=self.num_threads,
+                random_state=self.random_state,
+            )
+            model.fit(interactions.matrix.astype(np.float32), show_progress=False)
+        self.user_factors_ = np.ascontiguousarray(model.user_factors, dtype=np.float32)
+        self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+
+    def fold_in(self, history: sp.csr_matrix, n_epochs: int = 30) -> np.ndarray:
+        """BPR-SGD user vectors for history rows, item factors fixed (all users updated in parallel)."""
+        self._check_fitted()
+        history = sp.csr_matrix(history, dtype=np.float32)
+        n_users, n_items = history.shape
+        if n_items != self.n_items:
+            raise ConfigError(f"history must have {self.n_items} columns, got {n_items}")
+        item_f = self.item_factors_
+        dim = item_f.shape[1]
+        rng = np.random.default_rng(self.random_state)
+        vecs = np.zeros((n_users, dim), dtype=np.float32)
+        vecs[:, :-1] = (rng.random((n_users, dim - 1), dtype=np.float32) - 0.5) / (dim - 1)
+        vecs[:, -1] = 1.0
+        lengths = np.diff(history.indptr)
+        active = lengths > 0
+        if not active.any():
+            vecs[:, :-1] = 0.0
+            return vecs
+        rows = np.flatnonzero(active)
+        budget = np.minimum(n_epochs * lengths, self._max_fold_in_steps)
+        history.sort_indices()
+        liked_keys = np.repeat(np.arange(n_users, dtype=np.int64), lengths) * n_items + history.indices
+        lr, reg = float(self.learning_rate), float(self.reg)
+        for step in range(int(budget.max())):
+            # user u makes min(n_epochs * len(history_u), cap) updates
+            go = rows[step < budget[rows]]
+            pos = history.indices[history.indptr[go] + (rng.random(len(go)) * lengths[go]).astype(np.int64)]
+            neg = rng.integers(0, n_items, len(go))
+            keys = go * n_items + neg
+            at = np.minimum(np.searchsorted(liked_keys, keys), len(liked_keys) - 1)
+            fresh = liked_keys[at] != keys
+            go, pos, neg = go[fresh], pos[fresh], neg[fresh]
+            diff = item_f[pos] - item_f[neg]
+            x = np.einsum("ij,ij->i", vecs[go], diff)
+            grad = (1.0 / (1.0 + np.exp(np.clip(x, -30, 30))))[:, None]
+            vecs[go, :-1] += lr * (grad * diff[:, :-1] - reg * vecs[go, :-1])
+        vecs[~active, :-1] = 0.0
+        return vecs

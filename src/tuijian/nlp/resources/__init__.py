@@ -1,0 +1,1 @@
+"""Curated lexicons and stopword lists (data files, read with importlib.resources)."""

@@ -1,0 +1,148 @@
+"""Training, saving, registering and loading served model versions.
+
+* Training reads **all events in the store** (so ingested events are learned at the
+  next retrain), fits the serving model and saves it with
+  :func:`tuijian.models.artifacts.save_model` under ``<home>/artifacts/<dataset>/``.
+  The highest event id it saw is kept in the artifact's meta: events after it are the
+  "fresh" ones the engine adds at request time.
+* The ``model_versions`` table says which version is **active** per dataset. Every
+  worker polls it (:class:`VersionWatcher`) and hot-swaps when it changes, so a
+  retrain in one process reaches all workers within ``poll_seconds``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tuijian.data.interactions import Interactions, WeightConfig
+from tuijian.exceptions import DataError, ModelNotFoundError
+from tuijian.service.snapshot import Catalog, Snapshot
+from tuijian.store import Store
+
+log = logging.getLogger("tuijian.service")
+
+
+def bootstrap_dataset(store: Store, dataset: str, data_dir: str | None = None) -> dict[str, int]:
+    """Load ``dataset`` into an empty store (events, catalog, users); a no-op when events exist."""
+    if store.count_events() > 0:
+        return {"events": 0, "items": 0, "users": 0}
+    from tuijian.data.datasets import load_dataset
+
+    ds = load_dataset(dataset, data_dir)
+    if ds.events is None or len(ds.events) == 0:
+        raise DataError(f"dataset {dataset!r} has no behaviour events to serve recommendations from")
+    n_items = store.add_items(ds.items) if ds.items is not None else 0
+    users = getattr(ds, "users", None)
+    n_users = store.add_users(users) if users is not None and len(users) else 0
+    n_events = 0
+    for start in range(0, len(ds.events), 50_000):
+        n_events += store.add_events(ds.events.iloc[start : start + 50_000]).inserted
+    log.info("bootstrapped dataset", extra={"dataset": dataset, "events": n_events, "items": n_items})
+    return {"events": n_events, "items": n_items, "users": n_users}
+
+
+def train_version(
+    store: Store, dataset: str, artifacts_root: Path, model_name: str = "item-knn",
+    params: dict[str, Any] | None = None, activate: bool = True,
+) -> str:
+    """Fit ``model_name`` on every stored event, save it and register it; returns the version label."""
+    from tuijian.models.artifacts import save_model
+    from tuijian.models.registry import create
+
+    events = store.events_frame()
+    if events.empty:
+        raise DataError("the store has no events to train on; POST /v1/events or start with --dataset")
+    max_id = int(events["id"].max())
+    started = time.perf_counter()
+    inter = Interactions.from_events(events, WeightConfig())
+    model = create(model_name, **(params or {})).fit(inter)
+    seconds = time.perf_counter() - started
+    root = artifacts_root / dataset
+    version = save_model(model, root, metrics={"train_seconds": round(seconds, 3), "n_events": len(events)},
+                         meta={"dataset": dataset, "max_event_id": max_id})
+    label = f"{model_name}:{version}"
+    store.register_model_version(version_key(dataset, label), model_name, dataset, str(root / model_name / version),
+                                 {"train_seconds": round(seconds, 3), "max_event_id": max_id, "label": label},
+                                 activate=activate)
+    log.info("trained model", extra={"dataset": dataset, "version": label, "seconds": round(seconds, 2)})
+    return label
+
+
+def version_key(dataset: str, label: str) -> str:
+    return f"{dataset}/{label}"
+
+
+def load_snapshot(store: Store, row: dict[str, Any]) -> Snapshot:
+    """Build a serving snapshot for a ``model_versions`` row."""
+    from tuijian.models.artifacts import load_model, read_config
+
+    folder = Path(row["path"])
+    root, name, version = folder.parent.parent, folder.parent.name, folder.name
+    if not folder.is_dir():
+        raise ModelNotFoundError(f"artifact {folder} of version {row['version']} is missing; retrain with POST /v1/admin/retrain")
+    model = load_model(root, name, version)
+    config = read_config(root, name, version)
+    max_id = int((config.get("meta") or {}).get("max_event_id", row["metrics"].get("max_event_id", 0)))
+    catalog = Catalog.build(model.interactions_.items.ids, store.items_frame())
+    return Snapshot(version=f"{name}:{version}", model=model, trained_max_event_id=max_id, catalog=catalog,
+                    info={"dataset": row["dataset"], "path": str(folder), "loaded_at": time.time()})
+
+
+def ensure_version(store: Store, dataset: str, artifacts_root: Path, model_name: str, data_dir: str | None = None) -> str:
+    """Make sure an active version exists for ``dataset`` (bootstrap data and train if needed)."""
+    row = store.active_model_version(dataset)
+    if row is not None and Path(row["path"]).is_dir():
+        return row["metrics"].get("label") or row["version"]
+    bootstrap_dataset(store, dataset, data_dir)
+    return train_version(store, dataset, artifacts_root, model_name)
+
+
+class VersionWatcher:
+    """Polls the active version of a dataset and calls ``on_change(snapshot)`` when it changes.
+
+    Also rebuilds the catalog when items change. Runs in a daemon thread; ``stop()`` ends it.
+    """
+
+    def __init__(self, store: Store, dataset: str, on_change: Callable[[Snapshot], None], poll_seconds: float = 2.0) -> None:
+        self.store = store
+        self.dataset = dataset
+        self.on_change = on_change
+        self.poll_seconds = poll_seconds
+        self.current: str | None = None
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def check(self) -> bool:
+        """Load the active version if it differs from the current one; True if swapped."""
+        row = self.store.active_model_version(self.dataset)
+        if row is None or row["version"] == self.current:
+            return False
+        snap = load_snapshot(self.store, row)
+        self.on_change(snap)
+        self.current = row["version"]
+        log.info("model swapped in", extra={"version": snap.version, "dataset": self.dataset})
+        return True
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="tuijian-version-watcher", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self.check()
+                self.last_error = None
+            except Exception as exc:  # noqa: BLE001 - keep serving the current model, report on /ready
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("version check failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,228 @@
+"""Turning frames and records into database rows (and back), with row-level validation.
+
+Bad rows raise :class:`DataError` naming the row index and the field, so nothing
+is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from tuijian.data.schema import Event, Item, User, validate_events_frame
+from tuijian.exceptions import DataError
+
+_MAX_ID = 128
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def us_to_datetime(values: Sequence[int] | np.ndarray) -> pd.Series:
+    return pd.Series(pd.to_datetime(np.asarray(values, dtype="int64"), unit="us", utc=True))
+
+
+def format_validation_error(exc: ValidationError, row: int | None = None) -> list[dict[str, Any]]:
+    """One entry per bad field: ``{"row": i, "field": "a.b", "error": msg, "input": value}``."""
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "(row)"
+        entry: dict[str, Any] = {"field": loc, "error": err.get("msg", "invalid")}
+        if row is not None:
+            entry["row"] = row
+        if "input" in err and not isinstance(err["input"], dict):
+            entry["input"] = err["input"]
+        out.append(entry)
+    return out
+
+
+def _raise_row_errors(errors: list[dict[str, Any]], what: str) -> None:
+    if errors:
+        shown = "; ".join(f"row {e.get('row')}: {e['field']}: {e['error']}" for e in errors[:10])
+        more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+        exc = DataError(f"{len({e.get('row') for e in errors})} bad {what} row(s): {shown}{more}")
+        exc.errors = errors  # type: ignore[attr-defined]
+        raise exc
+
+
+def event_rows(events: pd.DataFrame | Iterable[Event | dict[str, Any]]) -> list[dict[str, Any]]:
+    """Database rows for ``events`` (a frame with the events columns, or Event models / dicts)."""
+    created = now_us()
+    if isinstance(events, pd.DataFrame):
+        return _event_rows_frame(events, created)
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for i, ev in enumerate(events):
+        if not isinstance(ev, Event):
+            try:
+                ev = Event.model_validate(ev)
+            except ValidationError as exc:
+                errors.extend(format_validation_error(exc, i))
+                continue
+        rows.append(
+            {
+                "event_id": ev.event_id,
+                "user_id": ev.user,
+                "item_id": ev.item,
+                "kind": ev.kind.value,
+                "value": float(ev.value),
+                "ts": int(ev.ts.timestamp() * 1_000_000),
+                "text": ev.text,
+                "session": ev.session,
+                "created_at": created,
+            }
+        )
+    _raise_row_errors(errors, "event")
+    return rows
+
+
+def _event_rows_frame(df: pd.DataFrame, created: int) -> list[dict[str, Any]]:
+    event_ids = df["event_id"] if "event_id" in df.columns else None
+    user_missing = pd.isna(df["user"].to_numpy()) if "user" in df.columns else None
+    frame = validate_events_frame(df)
+    n = len(frame)
+    user = frame["user"].to_numpy(dtype=object)
+    item = frame["item"].to_numpy(dtype=object)
+    kind = frame["kind"].astype(str).to_numpy(dtype=object)
+    value = frame["value"].to_numpy(dtype=np.float64)
+    ts = frame["ts"].dt.as_unit("us").astype("int64").to_numpy()
+    text = frame["text"].to_numpy(dtype=object)
+    session = frame["session"].to_numpy(dtype=object)
+    eids = event_ids.to_numpy(dtype=object) if event_ids is not None else np.full(n, None, dtype=object)
+
+    item_missing = pd.isna(item) | (item == "")
+    bad: list[dict[str, Any]] = []
+    for r in np.flatnonzero(item_missing & (kind != "search"))[:100]:
+        bad.append({"row": int(r), "field": "item", "error": f"item is required for {kind[r]} events"})
+    for r in np.flatnonzero(~np.isfinite(value))[:100]:
+        bad.append({"row": int(r), "field": "value", "error": "value must be a finite number"})
+    for r in np.flatnonzero(user_missing | (user == ""))[:100]:
+        bad.append({"row": int(r), "field": "user", "error": "user is required"})
+    for r in np.flatnonzero(pd.isna(frame["ts"].to_numpy()))[:100]:
+        bad.append({"row": int(r), "field": "ts", "error": "ts is required"})
+    _raise_row_errors(sorted(bad, key=lambda e: e["row"]), "event")
+
+    def clean(a: np.ndarray) -> np.ndarray:
+        a = a.copy()
+        a[pd.isna(a)] = None
+        return a
+
+    item, text, session, eids = clean(item), clean(text), clean(session), clean(eids)
+    item[item == ""] = None
+    keys = ("event_id", "user_id", "item_id", "kind", "value", "ts", "text", "session", "created_at")
+    cols = (eids, user, item, kind, value.tolist(), ts.tolist(), text, session, [created] * n)
+    return [dict(zip(keys, row, strict=True)) for row in zip(*cols, strict=True)]
+
+
+def _category_list(value: Any) -> list[str]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        sep = ">" if ">" in value else "|"  # "A > B" is a path, "a|b" a set of categories
+        parts = [p.strip() for p in value.split(sep)]
+        return [p for p in parts if p]
+    return [str(v) for v in value]
+
+
+def item_rows(items: pd.DataFrame | Iterable[Item | dict[str, Any]]) -> list[dict[str, Any]]:
+    records: Iterable[Any]
+    if isinstance(items, pd.DataFrame):
+        df = items.rename(columns={"item": "item_id"}) if "item_id" not in items.columns else items
+        if "item_id" not in df.columns:
+            raise DataError(f"items frame needs an item_id column; got {list(items.columns)}")
+        keep = [
+            c
+            for c in ("item_id", "title", "description", "brand", "category", "price", "attributes")
+            if c in df.columns
+        ]
+        records = df[keep].to_dict("records")
+    else:
+        records = items
+    rows, errors, updated = [], [], now_us()
+    for i, rec in enumerate(records):
+        if not isinstance(rec, Item):
+            rec = dict(rec)
+            for key in ("title", "description", "brand"):
+                if rec.get(key) is None or (isinstance(rec.get(key), float) and np.isnan(rec[key])):
+                    rec[key] = ""
+            rec["category"] = _category_list(rec.get("category"))
+            if rec.get("price") is not None and isinstance(rec["price"], float) and np.isnan(rec["price"]):
+                rec["price"] = None
+            if rec.get("attributes") is None:
+                rec["attributes"] = {}
+            rec["item_id"] = str(rec["item_id"]) if rec.get("item_id") is not None else ""
+            try:
+                rec = Item.model_validate(rec)
+            except ValidationError as exc:
+                errors.extend(format_validation_error(exc, i))
+                continue
+        rows.append(
+            {
+                "item_id": rec.item_id,
+                "title": rec.title,
+                "description": rec.description,
+                "brand": rec.brand,
+                "category": json.dumps(rec.category, ensure_ascii=False),
+                "price": rec.price,
+                "attributes": json.dumps(rec.attributes, ensure_ascii=False, default=str),
+                "updated_at": updated,
+            }
+        )
+    _raise_row_errors(errors, "item")
+    return rows
+
+
+def user_rows(users: pd.DataFrame | Iterable[User | dict[str, Any]]) -> list[dict[str, Any]]:
+    if isinstance(users, pd.DataFrame):
+        df = users.rename(columns={"user": "user_id"}) if "user_id" not in users.columns else users
+        if "user_id" not in df.columns:
+            raise DataError(f"users frame needs a user_id column; got {list(users.columns)}")
+        extra = [c for c in df.columns if c not in ("user_id", "attributes")]
+        records: Iterable[Any] = [
+            {"user_id": str(r["user_id"]), "attributes": r.get("attributes") or {k: r[k] for k in extra}}
+            for r in df.to_dict("records")
+        ]
+    else:
+        records = users
+    rows, errors, updated = [], [], now_us()
+    for i, rec in enumerate(records):
+        if not isinstance(rec, User):
+            try:
+                rec = User.model_validate(rec)
+            except ValidationError as exc:
+                errors.extend(format_validation_error(exc, i))
+                continue
+        rows.append(
+            {
+                "user_id": rec.user_id,
+                "attributes": json.dumps(rec.attributes, default=str),
+                "updated_at": updated,
+            }
+        )
+    _raise_row_errors(errors, "user")
+    return rows
+
+
+def events_frame_from_rows(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    """Frame with ``id, event_id, user, item, kind, value, ts, text, session`` from selected rows."""
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 9
+    return pd.DataFrame(
+        {
+            "id": np.asarray(cols[0], dtype=np.int64),
+            "event_id": pd.Series(cols[1], dtype=object),
+            "user": pd.Series(cols[2], dtype=object),
+            "item": pd.Series(cols[3], dtype=object),
+            "kind": pd.Series(cols[4], dtype=object),
+            "value": np.asarray(cols[5], dtype=np.float64),
+            "ts": us_to_datetime(cols[6]) if rows else pd.Series([], dtype="datetime64[ns, UTC]"),
+            "text": pd.Series(cols[7], dtype=object),
+            "session": pd.Series(cols[8], dtype=object),
+        }
+    )
