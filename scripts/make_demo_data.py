@@ -41,8 +41,9 @@ def main() -> None:
     root = resolve_data_dir(args.data_dir)
     rng = np.random.default_rng(SEED)
 
-    raw = pd.read_csv(root / "online_retail" / "online_retail.csv.gz", dtype=str, keep_default_na=False,
-                      na_values=[""])
+    raw = pd.read_csv(
+        root / "online_retail" / "online_retail.csv.gz", dtype=str, keep_default_na=False, na_values=[""]
+    )
     customers = np.sort(raw["CustomerID"].dropna().unique())
     chosen = set(rng.choice(customers, size=N_CUSTOMERS, replace=False))
     anon_invoices = np.sort(raw.loc[raw["CustomerID"].isna(), "InvoiceNo"].unique())
@@ -53,8 +54,12 @@ def main() -> None:
     _write_csv_gz(sample, OUT / "online_retail_sample.csv.gz")
     print(f"online retail: {len(sample):,} rows, {N_CUSTOMERS} customers, {n_anon} anonymous invoices")
 
-    reviews = pd.read_csv(root / "womens_clothing_reviews" / "womens_clothing_ecommerce_reviews.csv.gz", dtype=str,
-                          keep_default_na=False, na_values=[""])
+    reviews = pd.read_csv(
+        root / "womens_clothing_reviews" / "womens_clothing_ecommerce_reviews.csv.gz",
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+    )
     idx = np.sort(rng.choice(len(reviews), size=N_REVIEWS, replace=False))
     _write_csv_gz(reviews.iloc[idx], OUT / "womens_clothing_sample.csv.gz")
     print(f"womens clothing: {N_REVIEWS:,} reviews")

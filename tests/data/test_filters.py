@@ -15,7 +15,12 @@ def test_kcore_needs_several_rounds() -> None:
     rows = [("a", "x"), ("a", "w"), ("b", "x"), ("b", "w"), ("b", "y"), ("c", "y"), ("c", "z")]
     ev = pd.DataFrame(rows, columns=["user", "item"])
     out = kcore(ev, user_k=2, item_k=2)
-    assert sorted(map(tuple, out[["user", "item"]].to_numpy().tolist())) == [("a", "w"), ("a", "x"), ("b", "w"), ("b", "x")]
+    assert sorted(map(tuple, out[["user", "item"]].to_numpy().tolist())) == [
+        ("a", "w"),
+        ("a", "x"),
+        ("b", "w"),
+        ("b", "x"),
+    ]
     rec = out.attrs["filters"][-1]
     assert rec["rounds"] == 4 and rec["rows_removed"] == 3 and rec["rows_before"] == 7
 

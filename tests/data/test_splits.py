@@ -80,13 +80,19 @@ def test_recbole_split_counts_by_hand(tot: int, expected: list[int]) -> None:
 
 def test_random_ratio_split_sizes_seed_and_partition() -> None:
     rng = np.random.default_rng(5)
-    rows = [(f"u{u}", f"i{i}", int(t)) for u, n in enumerate([23, 10, 5, 2, 40]) for t, i in enumerate(rng.permutation(60)[:n])]
+    rows = [
+        (f"u{u}", f"i{i}", int(t))
+        for u, n in enumerate([23, 10, 5, 2, 40])
+        for t, i in enumerate(rng.permutation(60)[:n])
+    ]
     inter = Interactions.from_events(_events(rows))
     s = random_ratio_split(inter, (0.8, 0.1, 0.1), seed=7)
     per_user = [np.diff(p.matrix.indptr).tolist() for p in (s.train, s.valid, s.test)]
     assert per_user == [[19, 8, 3, 1, 32], [2, 1, 1, 0, 4], [2, 1, 1, 1, 4]]
     assert s.train.nnz + s.valid.nnz + s.test.nnz == inter.nnz
-    assert (s.train.matrix.multiply(s.valid.matrix)).nnz == 0 and (s.train.matrix.multiply(s.test.matrix)).nnz == 0
+    assert (s.train.matrix.multiply(s.valid.matrix)).nnz == 0 and (
+        s.train.matrix.multiply(s.test.matrix)
+    ).nnz == 0
     again = random_ratio_split(inter, (0.8, 0.1, 0.1), seed=7)
     assert _pairs(again.test) == _pairs(s.test)
     other = random_ratio_split(inter, (0.8, 0.1, 0.1), seed=8)
@@ -104,7 +110,14 @@ def test_global_time_split_boundaries_and_formats() -> None:
     day = 86400
     base = 1_700_000_000
     inter = Interactions.from_events(
-        _events([("a", "i1", base), ("a", "i2", base + day), ("b", "i1", base + 2 * day), ("b", "i3", base + 3 * day)])
+        _events(
+            [
+                ("a", "i1", base),
+                ("a", "i2", base + day),
+                ("b", "i1", base + 2 * day),
+                ("b", "i3", base + 3 * day),
+            ]
+        )
     )
     s = global_time_split(inter, base + day, base + 2 * day)
     assert _pairs(s.train) == {("a", "i1")}

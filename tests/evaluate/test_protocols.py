@@ -35,7 +35,8 @@ SHOP = _retail([
 
 def _names(split, stage, matrix):
     return {
-        split.train.users.ids[u]: sorted(split.train.items.ids[matrix[u].indices].tolist()) for u in stage.users
+        split.train.users.ids[u]: sorted(split.train.items.ids[matrix[u].indices].tolist())
+        for u in stage.users
     }
 
 
@@ -65,14 +66,22 @@ def test_time_repeats_protocol_keeps_repeat_purchases() -> None:
 
 
 def test_loo_stage_fits_on_train_plus_valid_and_train_only_on_request() -> None:
-    rows = [("u", f"i{j}", f"2011-01-0{j + 1}") for j in range(5)] + [("v", "i0", "2011-01-01"), ("v", "i1", "2011-01-02")]
+    rows = [("u", f"i{j}", f"2011-01-0{j + 1}") for j in range(5)] + [
+        ("v", "i0", "2011-01-01"),
+        ("v", "i1", "2011-01-02"),
+    ]
     s = make_protocol("loo", _retail(rows))
     st = s.stage("test")
     assert _names(s, st, st.targets) == {"u": ["i4"]}  # v has 2 events: train only, not evaluated
     assert _names(s, st, st.exclude) == {"u": ["i0", "i1", "i2", "i3"]}
     assert st.fit.nnz == 6
     only_train = s.stage("test", fit_on="train")
-    assert only_train.fit.nnz == 5 and _names(s, only_train, only_train.exclude)["u"] == ["i0", "i1", "i2", "i3"]
+    assert only_train.fit.nnz == 5 and _names(s, only_train, only_train.exclude)["u"] == [
+        "i0",
+        "i1",
+        "i2",
+        "i3",
+    ]
     with pytest.raises(ConfigError, match="phase"):
         s.stage("final")
     with pytest.raises(ConfigError, match="unknown protocol"):
@@ -101,7 +110,11 @@ def test_recbole_ml1m_ease_ndcg(ml1m_recbole) -> None:
 
 def test_beauty_loo_popularity_hit_rate(beauty_loo) -> None:
     s = beauty_loo
-    assert s.counts["n_users"] == 22_363 and s.counts["n_items"] == 12_101 and s.counts["n_interactions"] == 198_502
+    assert (
+        s.counts["n_users"] == 22_363
+        and s.counts["n_items"] == 12_101
+        and s.counts["n_interactions"] == 198_502
+    )
     st = s.stage("test")
     model = registry.create("popularity").fit(st.fit)
     res = evaluate_model(model, st, (10,))

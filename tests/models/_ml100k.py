@@ -31,7 +31,9 @@ def read_ml100k_fold(fold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     except ImportError:
         d = ml100k_dir()
         frames = [
-            pd.read_csv(d / f"u{fold}.{part}", sep="\t", names=ML100K_COLUMNS, dtype={"user": str, "item": str})
+            pd.read_csv(
+                d / f"u{fold}.{part}", sep="\t", names=ML100K_COLUMNS, dtype={"user": str, "item": str}
+            )
             for part in ("base", "test")
         ]
         return frames[0], frames[1]
@@ -41,7 +43,9 @@ def read_ml100k_fold(fold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 def implicit_split(base: pd.DataFrame, test: pd.DataFrame) -> tuple[Interactions, dict[int, set[int]]]:
     """``base`` as binary implicit interactions; ``test`` ratings >= 4 of known users/items as relevant items."""
     inter = Interactions.from_events(base.assign(kind="rating"))
-    test = test[(test["value"] >= 4) & test["user"].isin(inter.users.ids) & test["item"].isin(inter.items.ids)]
+    test = test[
+        (test["value"] >= 4) & test["user"].isin(inter.users.ids) & test["item"].isin(inter.items.ids)
+    ]
     u = inter.users.lookup(test["user"].to_numpy())
     i = inter.items.lookup(test["item"].to_numpy())
     relevant: dict[int, set[int]] = {}
@@ -54,5 +58,7 @@ def topk_metrics(model: Recommender, relevant: dict[int, set[int]], k: int = 10)
     """Hit rate and precision @k over the users with relevant test items (seen items excluded)."""
     users = np.array(sorted(relevant), dtype=np.int64)
     ids, _ = model.recommend(users, k=k)
-    hits = np.array([[i in relevant[u] for i in row] for u, row in zip(users.tolist(), ids.tolist(), strict=True)])
+    hits = np.array(
+        [[i in relevant[u] for i in row] for u, row in zip(users.tolist(), ids.tolist(), strict=True)]
+    )
     return {"hr": float(hits.any(axis=1).mean()), "precision": float(hits.mean())}

@@ -88,17 +88,48 @@ def checkerboard() -> ContractData:
 
 def checkerboard_catalog() -> pd.DataFrame:
     """Item catalog matching the checkerboard blocks (columns of the catalog frame)."""
-    block_a = ("tea cup", "porcelain teapot", "green tea tin", "tea saucer", "ceramic mug",
-               "tea strainer", "jasmine tea", "bamboo tea tray", "tea kettle", "oolong tea")
-    block_b = ("running shoe", "sports sock", "running shorts", "fitness tracker", "sweat band",
-               "water bottle", "running jacket", "trail shoe", "sports cap", "gym bag")
+    block_a = (
+        "tea cup",
+        "porcelain teapot",
+        "green tea tin",
+        "tea saucer",
+        "ceramic mug",
+        "tea strainer",
+        "jasmine tea",
+        "bamboo tea tray",
+        "tea kettle",
+        "oolong tea",
+    )
+    block_b = (
+        "running shoe",
+        "sports sock",
+        "running shorts",
+        "fitness tracker",
+        "sweat band",
+        "water bottle",
+        "running jacket",
+        "trail shoe",
+        "sports cap",
+        "gym bag",
+    )
     rows = []
     for idx, title in enumerate(block_a + block_b):
         block = "tea" if idx < BLOCK_ITEMS else "running"
-        desc = (f"A {title} for the perfect cup of tea, made of porcelain and ceramic." if block == "tea"
-                else f"A {title} for running, jogging and the gym, light and breathable.")
-        rows.append((f"i{idx:02d}", title, desc, f"{block}-brand", f"Home>{block}" if block == "tea" else f"Sports>{block}",
-                     10.0 + idx))
+        desc = (
+            f"A {title} for the perfect cup of tea, made of porcelain and ceramic."
+            if block == "tea"
+            else f"A {title} for running, jogging and the gym, light and breathable."
+        )
+        rows.append(
+            (
+                f"i{idx:02d}",
+                title,
+                desc,
+                f"{block}-brand",
+                f"Home>{block}" if block == "tea" else f"Sports>{block}",
+                10.0 + idx,
+            )
+        )
     return pd.DataFrame(rows, columns=["item_id", "title", "description", "brand", "category", "price"])
 
 
@@ -135,7 +166,9 @@ class RecommenderContract:
 
     @staticmethod
     def _history(items: list[int], n_items: int) -> sp.csr_matrix:
-        return sp.csr_matrix((np.ones(len(items), np.float32), (np.zeros(len(items), int), items)), shape=(1, n_items))
+        return sp.csr_matrix(
+            (np.ones(len(items), np.float32), (np.zeros(len(items), int), items)), shape=(1, n_items)
+        )
 
     # ------------------------------------------------------------------ basics
     def test_is_recommender_with_name(self) -> None:
@@ -232,12 +265,16 @@ class RecommenderContract:
             return
         for u in users:
             blocks = data.item_block[ids[u]]
-            assert (ids[u] >= 0).all() and (blocks == data.user_block[u]).all(), f"user {u} got {ids[u].tolist()}"
+            assert (ids[u] >= 0).all() and (blocks == data.user_block[u]).all(), (
+                f"user {u} got {ids[u].tolist()}"
+            )
 
     def test_unknown_user_with_history(self, fitted: Recommender, data: ContractData) -> None:
         n_items = data.interactions.n_items
         items = [10, 11, 13, 15]  # block B
-        ids, scores = fitted.recommend(-1, k=3, history=self._history(items, n_items), sequences=[np.array(items)])
+        ids, scores = fitted.recommend(
+            -1, k=3, history=self._history(items, n_items), sequences=[np.array(items)]
+        )
         assert ids.shape == (3,) and not (set(ids.tolist()) & set(items))
         if self.personalised:
             assert (data.item_block[ids] == 1).all(), ids

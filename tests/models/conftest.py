@@ -27,7 +27,9 @@ def ml100k_u1() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @pytest.fixture(scope="session")
-def ml100k_u1_implicit(ml100k_u1: tuple[pd.DataFrame, pd.DataFrame]) -> tuple[Interactions, dict[int, set[int]]]:
+def ml100k_u1_implicit(
+    ml100k_u1: tuple[pd.DataFrame, pd.DataFrame],
+) -> tuple[Interactions, dict[int, set[int]]]:
     return implicit_split(*ml100k_u1)
 
 

@@ -41,7 +41,9 @@ def inter() -> Interactions:
     frame = pd.DataFrame(
         {"user": ["a", "a", "b", "c", "c"], "item": ["0", "3", "1", "4", "2"], "ts": [1, 2, 1, 5, 6]}
     )
-    return Interactions.from_events(frame, users=Vocabulary(["a", "b", "c"]), items=Vocabulary([str(i) for i in range(6)]))
+    return Interactions.from_events(
+        frame, users=Vocabulary(["a", "b", "c"]), items=Vocabulary([str(i) for i in range(6)])
+    )
 
 
 def test_topk_sorts_breaks_ties_by_index_and_pads() -> None:

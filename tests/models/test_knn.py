@@ -35,7 +35,9 @@ class TestUserKNNPearson(RecommenderContract):
         return UserKNN(similarity="pearson", n_neighbors=4, shrinkage=0.5)
 
 
-X = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 1, 1, 0], [0, 0, 1, 1], [1, 0, 0, 1]], dtype=np.float32))
+X = sp.csr_matrix(
+    np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 1, 1, 0], [0, 0, 1, 1], [1, 0, 0, 1]], dtype=np.float32)
+)
 
 
 def test_item_cosine_by_hand() -> None:
@@ -107,7 +109,9 @@ def _inter(x: sp.csr_matrix) -> Interactions:
     from tuijian.data.vocabulary import Vocabulary
 
     return Interactions.from_events(
-        frame, users=Vocabulary([str(i) for i in range(x.shape[0])]), items=Vocabulary([str(i) for i in range(x.shape[1])])
+        frame,
+        users=Vocabulary([str(i) for i in range(x.shape[0])]),
+        items=Vocabulary([str(i) for i in range(x.shape[1])]),
     )
 
 

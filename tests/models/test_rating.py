@@ -96,7 +96,9 @@ def test_matches_brute_force_reference() -> None:
     # continuous ratings and min_support=3 avoid exact ties (2 co-rated points always give pearson +-1)
     rng = np.random.default_rng(7)
     pairs = [(f"u{u}", f"i{i}") for u, i in itertools.product(range(25), range(15)) if rng.random() < 0.45]
-    ratings = pd.DataFrame(pairs, columns=["user", "item"]).assign(value=rng.uniform(1, 5, len(pairs)))  # no ties
+    ratings = pd.DataFrame(pairs, columns=["user", "item"]).assign(
+        value=rng.uniform(1, 5, len(pairs))
+    )  # no ties
     queries = [(f"u{u}", f"i{i}") for u, i in itertools.product(range(25), range(15))]
     qu, qi = zip(*queries, strict=True)
     for cls, item_based in ((ItemKNNRating, True), (UserKNNRating, False)):

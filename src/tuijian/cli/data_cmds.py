@@ -24,8 +24,9 @@ def _console() -> Any:
 
 
 def datasets(
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Dataset root (default: $TUIJIAN_DATA_DIR, "
-                                         "then ../shared/datasets)."),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Dataset root (default: $TUIJIAN_DATA_DIR, then ../shared/datasets)."
+    ),
 ) -> None:
     """List the dataset names and whether each one's files are found."""
     from rich.table import Table
@@ -43,7 +44,11 @@ def datasets(
     table.add_column("found")
     for name in DATASET_NAMES:
         folder = DATASET_FILES[name][0] if name in DATASET_FILES else "embedded (tuijian/demo_data)"
-        ok = dataset_available(name, data_dir) if name not in DATASET_FILES or not root.startswith("not") else False
+        ok = (
+            dataset_available(name, data_dir)
+            if name not in DATASET_FILES or not root.startswith("not")
+            else False
+        )
         table.add_row(name, folder, "[green]yes[/]" if ok else "[red]no[/]")
     _console().print(table)
 
@@ -54,30 +59,52 @@ def _print_report(report: dict[str, Any]) -> None:
     colour = {"pass": "green", "warn": "yellow", "fail": "red"}
     con = _console()
     ov = report["overview"]
-    con.print(f"[bold]Data quality: {report['dataset']}[/] — {ov['events']:,} events, {ov['users']:,} users, "
-              f"{ov['items']:,} items; status [{colour[report['status']]}]{report['status']}[/] "
-              f"({report['summary']['pass']} pass, {report['summary']['warn']} warn, {report['summary']['fail']} fail)")
+    con.print(
+        f"[bold]Data quality: {report['dataset']}[/] — {ov['events']:,} events, {ov['users']:,} users, "
+        f"{ov['items']:,} items; status [{colour[report['status']]}]{report['status']}[/] "
+        f"({report['summary']['pass']} pass, {report['summary']['warn']} warn, {report['summary']['fail']} fail)"
+    )
     table = Table(show_lines=False)
     for col in ("dimension", "check", "figure", "threshold", "status"):
         table.add_column(col, overflow="fold")
     for dim, checks in report["dimensions"].items():
         for c in checks:
-            table.add_row(dim, c["name"], c["display"], c["threshold"], f"[{colour[c['status']]}]{c['status']}[/]")
+            table.add_row(
+                dim, c["name"], c["display"], c["threshold"], f"[{colour[c['status']]}]{c['status']}[/]"
+            )
     con.print(table)
 
 
 def quality(
-    path: Path | None = typer.Argument(None, help="A CSV / JSONL / Parquet event log (optionally .gz).",
-                                       show_default=False),
-    dataset: str | None = typer.Option(None, "--dataset", "-d", help="A dataset name (see `tuijian datasets`)."),
+    path: Path | None = typer.Argument(
+        None, help="A CSV / JSONL / Parquet event log (optionally .gz).", show_default=False
+    ),
+    dataset: str | None = typer.Option(
+        None, "--dataset", "-d", help="A dataset name (see `tuijian datasets`)."
+    ),
     mapping: str | None = typer.Option(None, "--map", help=_MAP_HELP),
-    kind: str | None = typer.Option(None, "--kind", help="Constant event kind for every row of PATH "
-                                    "(view, click, add_to_cart, purchase, rating, review, search)."),
-    anonymous: bool = typer.Option(False, "--anonymous", help="Keep PATH rows with no user but a session as "
-                                   "anonymous users anon:<session> instead of rejecting them."),
+    kind: str | None = typer.Option(
+        None,
+        "--kind",
+        help="Constant event kind for every row of PATH "
+        "(view, click, add_to_cart, purchase, rating, review, search).",
+    ),
+    anonymous: bool = typer.Option(
+        False,
+        "--anonymous",
+        help="Keep PATH rows with no user but a session as "
+        "anonymous users anon:<session> instead of rejecting them.",
+    ),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Dataset root for --dataset."),
-    json_path: Path | None = typer.Option(None, "--json", help="JSON output (default var/reports/quality-NAME.json)."),
-    html_path: Path | None = typer.Option(None, "--html", help="HTML output (default var/reports/quality-NAME.html)."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Reference time for freshness (ISO date, e.g. 2011-12-10); default: now."
+    ),
+    json_path: Path | None = typer.Option(
+        None, "--json", help="JSON output (default var/reports/quality-NAME.json)."
+    ),
+    html_path: Path | None = typer.Option(
+        None, "--html", help="HTML output (default var/reports/quality-NAME.html)."
+    ),
 ) -> None:
     """Data-quality report (completeness, consistency, accuracy, timeliness) of a dataset or a log file.
 
@@ -89,20 +116,34 @@ def quality(
 
     if (path is None) == (dataset is None):
         raise ConfigError("give exactly one of PATH (a log file) or --dataset NAME")
+    ref = None
+    if as_of is not None:
+        import pandas as pd
+
+        try:
+            ref = pd.Timestamp(as_of).to_pydatetime()
+        except ValueError:
+            raise ConfigError(
+                f"--as-of must be an ISO date or time such as 2011-12-10, got {as_of!r}"
+            ) from None
     if dataset is not None:
         from tuijian.data.datasets import load_dataset
 
-        report = quality_report(load_dataset(dataset, data_dir))
+        report = quality_report(load_dataset(dataset, data_dir), as_of=ref)
         stem = dataset
     else:
         from tuijian.data.importers import import_events, parse_mapping
 
         assert path is not None
-        result = import_events(path, parse_mapping(mapping) if mapping else None, kind=kind,
-                               missing_user="anonymous" if anonymous else "reject")
+        result = import_events(
+            path,
+            parse_mapping(mapping) if mapping else None,
+            kind=kind,
+            missing_user="anonymous" if anonymous else "reject",
+        )
         _console().print(str(result.report))
-        prices = result.extras["price"] if "price" in result.extras else None
-        report = quality_report(result.events, prices=prices, name=path.name)
+        prices = result.extras.get("price")
+        report = quality_report(result.events, prices=prices, name=path.name, as_of=ref)
         report["import"] = result.report.to_dict()
         stem = path.name.split(".")[0]
     _print_report(report)
@@ -133,12 +174,18 @@ def clean(
         table.add_row(action, reason, f"{n:,}", rule)
     con = _console()
     con.print(table)
-    balanced = "[green]balanced[/]" if rep.input_rows == rep.kept_rows + rep.removed_rows else "[red]NOT balanced[/]"
-    con.print(f"input rows {rep.input_rows:,} = kept {rep.kept_rows:,} + removed {rep.removed_rows:,}: {balanced}")
+    balanced = (
+        "[green]balanced[/]" if rep.input_rows == rep.kept_rows + rep.removed_rows else "[red]NOT balanced[/]"
+    )
+    con.print(
+        f"input rows {rep.input_rows:,} = kept {rep.kept_rows:,} + removed {rep.removed_rows:,}: {balanced}"
+    )
     kept = rep.details.get("kept", {})
-    con.print(f"kept: {kept.get('customers', 0):,} customers, {kept.get('anonymous_sessions', 0):,} anonymous "
-              f"sessions, {kept.get('items', 0):,} items; outlier accounts removed: "
-              f"{', '.join(rep.details.get('outlier_rule', {}).get('accounts', {})) or 'none'}")
+    con.print(
+        f"kept: {kept.get('customers', 0):,} customers, {kept.get('anonymous_sessions', 0):,} anonymous "
+        f"sessions, {kept.get('items', 0):,} items; outlier accounts removed: "
+        f"{', '.join(rep.details.get('outlier_rule', {}).get('accounts', {})) or 'none'}"
+    )
     if json_path is not None:
         rep.to_json(json_path)
         con.print(f"wrote {json_path}")

@@ -18,7 +18,9 @@ def _parse_ks(text: str) -> list[int]:
     try:
         ks = sorted({int(x) for x in text.split(",") if x.strip()})
     except ValueError:
-        raise ConfigError(f"--k must be comma-separated positive integers such as '10,20', got {text!r}") from None
+        raise ConfigError(
+            f"--k must be comma-separated positive integers such as '10,20', got {text!r}"
+        ) from None
     if not ks or ks[0] < 1:
         raise ConfigError(f"--k must be comma-separated positive integers such as '10,20', got {text!r}")
     return ks
@@ -26,27 +28,37 @@ def _parse_ks(text: str) -> list[int]:
 
 def evaluate(
     protocol: str = typer.Option(
-        ..., "--protocol", "-p",
+        ...,
+        "--protocol",
+        "-p",
         help="loo (leave-one-out in time order), recbole (ML-1M RecBole: >=3 stars, 10-core, random 8:1:1), "
         "time (global time split, repeats excluded) or time-repeats (repeat purchases count).",
     ),
     models: str = typer.Option(..., "--models", "-m", help=_MODELS_HELP),
     dataset: str | None = typer.Option(
-        None, "--dataset", "-d",
+        None,
+        "--dataset",
+        "-d",
         help="Dataset name (amazon-beauty, movielens-1m, online-retail, ...). Default: the protocol's own "
         "(loo: amazon-beauty, recbole: movielens-1m, time: online-retail).",
     ),
     k: str = typer.Option("10,20", "--k", help="Cut-offs, comma-separated."),
     json_path: Path | None = typer.Option(None, "--json", help="Write the results as JSON to this path."),
-    plot_path: Path | None = typer.Option(None, "--plot", help="Write a bar chart (PNG) of the main metrics here."),
+    plot_path: Path | None = typer.Option(
+        None, "--plot", help="Write a bar chart (PNG) of the main metrics here."
+    ),
     data_dir: Path | None = typer.Option(
         None, "--data-dir", help="Dataset root (default: $TUIJIAN_DATA_DIR, then ../shared/datasets)."
     ),
     phase: str = typer.Option(
-        "test", "--phase", help="test: fit on train+valid, score test. valid: fit on train, score validation (tuning)."
+        "test",
+        "--phase",
+        help="test: fit on train+valid, score test. valid: fit on train, score validation (tuning).",
     ),
     fit_on: str = typer.Option(
-        "train+valid", "--fit-on", help="For --phase test: train+valid (default) or train (RecBole's own convention)."
+        "train+valid",
+        "--fit-on",
+        help="For --phase test: train+valid (default) or train (RecBole's own convention).",
     ),
     seed: int = typer.Option(2020, "--seed", help="Seed of the random split (recbole protocol)."),
     batch_size: int = typer.Option(1024, "--batch-size", help="Users scored per batch."),
@@ -69,7 +81,9 @@ def evaluate(
         raise ConfigError(f"--fit-on must be 'train+valid' or 'train', got {fit_on!r}")
     name = dataset or DEFAULT_DATASETS[protocol]
     if name not in DATASET_NAMES:
-        raise DatasetNotFoundError(f"--dataset: unknown dataset {name!r}; expected one of {', '.join(DATASET_NAMES)}")
+        raise DatasetNotFoundError(
+            f"--dataset: unknown dataset {name!r}; expected one of {', '.join(DATASET_NAMES)}"
+        )
     ks = _parse_ks(k)
     result = evaluate_models(
         name, protocol, models, ks=ks, data_dir=str(data_dir) if data_dir else None, progress=progress,

@@ -21,7 +21,14 @@ from tuijian.data.schema import EVENT_COLUMNS
 from tuijian.exceptions import DataError, SchemaError
 
 RAW_COLUMNS: tuple[str, ...] = (
-    "InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country",
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
 )
 
 #: A product StockCode: five digits, optionally followed by one or two letters (after upper-casing).
@@ -58,20 +65,112 @@ CHANGE_RULES: dict[str, str] = {
 CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
     "Christmas": ("CHRISTMAS", "XMAS", "ADVENT", "SANTA", "REINDEER", "SNOWFLAKE", "NATIVITY"),
     "Jewellery": ("NECKLACE", "EARRINGS", "BRACELET", "RING", "CHARM", "BEAD", "BEADS", "DIAMANTE", "BROOCH"),
-    "Candles & lighting": ("CANDLE", "CANDLES", "T-LIGHT", "T-LIGHTS", "LANTERN", "LIGHT", "LIGHTS", "LAMP",
-                           "INCENSE", "NIGHTLIGHT"),
+    "Candles & lighting": (
+        "CANDLE",
+        "CANDLES",
+        "T-LIGHT",
+        "T-LIGHTS",
+        "LANTERN",
+        "LIGHT",
+        "LIGHTS",
+        "LAMP",
+        "INCENSE",
+        "NIGHTLIGHT",
+    ),
     "Bags": ("BAG", "BAGS", "PURSE", "SHOPPER", "TOTE", "BACKPACK", "RUCKSACK"),
-    "Kitchen & dining": ("MUG", "CUP", "CUPS", "BOWL", "PLATE", "PLATES", "TEA", "COFFEE", "CAKE", "CUTLERY",
-                         "JAR", "TRAY", "LUNCH", "DISH", "KITCHEN", "PANTRY", "APRON", "BAKING", "NAPKINS",
-                         "TEACUP", "SPOON", "TEAPOT", "JUG", "BOTTLE", "CAKESTAND", "GLASS"),
-    "Stationery & cards": ("CARD", "CARDS", "PAPER", "WRAP", "NOTEBOOK", "PEN", "PENS", "PENCILS", "PENCIL",
-                           "STICKERS", "STICKER", "TAPE", "BOOK", "ENVELOPE", "CALENDAR", "CHALK", "ERASER"),
-    "Toys & party": ("TOY", "JIGSAW", "PARTY", "BALLOON", "BALLOONS", "DOLLY", "GAME", "KIT", "CHILDRENS",
-                     "PLAYHOUSE", "DOLL", "SPACEBOY", "SKIPPING", "BUNTING"),
+    "Kitchen & dining": (
+        "MUG",
+        "CUP",
+        "CUPS",
+        "BOWL",
+        "PLATE",
+        "PLATES",
+        "TEA",
+        "COFFEE",
+        "CAKE",
+        "CUTLERY",
+        "JAR",
+        "TRAY",
+        "LUNCH",
+        "DISH",
+        "KITCHEN",
+        "PANTRY",
+        "APRON",
+        "BAKING",
+        "NAPKINS",
+        "TEACUP",
+        "SPOON",
+        "TEAPOT",
+        "JUG",
+        "BOTTLE",
+        "CAKESTAND",
+        "GLASS",
+    ),
+    "Stationery & cards": (
+        "CARD",
+        "CARDS",
+        "PAPER",
+        "WRAP",
+        "NOTEBOOK",
+        "PEN",
+        "PENS",
+        "PENCILS",
+        "PENCIL",
+        "STICKERS",
+        "STICKER",
+        "TAPE",
+        "BOOK",
+        "ENVELOPE",
+        "CALENDAR",
+        "CHALK",
+        "ERASER",
+    ),
+    "Toys & party": (
+        "TOY",
+        "JIGSAW",
+        "PARTY",
+        "BALLOON",
+        "BALLOONS",
+        "DOLLY",
+        "GAME",
+        "KIT",
+        "CHILDRENS",
+        "PLAYHOUSE",
+        "DOLL",
+        "SPACEBOY",
+        "SKIPPING",
+        "BUNTING",
+    ),
     "Garden & outdoor": ("GARDEN", "PARASOL", "UMBRELLA", "PLANT", "WATERING", "BIRD", "FEEDER", "PICNIC"),
-    "Home decor": ("FRAME", "CLOCK", "MIRROR", "SIGN", "CUSHION", "DOORMAT", "HOOK", "HOOKS", "GARLAND",
-                   "DECORATION", "DRAWER", "CABINET", "KNOB", "HANGER", "HOLDER", "WREATH", "TILE", "VASE",
-                   "STORAGE", "BASKET", "BOX", "BOXES", "TIN", "TINS", "ORNAMENT", "HEART", "THROW"),
+    "Home decor": (
+        "FRAME",
+        "CLOCK",
+        "MIRROR",
+        "SIGN",
+        "CUSHION",
+        "DOORMAT",
+        "HOOK",
+        "HOOKS",
+        "GARLAND",
+        "DECORATION",
+        "DRAWER",
+        "CABINET",
+        "KNOB",
+        "HANGER",
+        "HOLDER",
+        "WREATH",
+        "TILE",
+        "VASE",
+        "STORAGE",
+        "BASKET",
+        "BOX",
+        "BOXES",
+        "TIN",
+        "TINS",
+        "ORNAMENT",
+        "HEART",
+        "THROW",
+    ),
 }
 
 
@@ -182,7 +281,9 @@ def _net_cancellations(
     cust = df["CustomerID"].to_numpy()
     code = df["_code"].to_numpy()
     cancels = np.flatnonzero(alive & is_c)
-    key = pd.Series(cust, dtype=object).fillna("").astype(str) + "|" + pd.Series(code, dtype=object).astype(str)
+    key = (
+        pd.Series(cust, dtype=object).fillna("").astype(str) + "|" + pd.Series(code, dtype=object).astype(str)
+    )
     wanted = key.iloc[cancels].unique()
     purchases = np.flatnonzero(alive & ~is_c & (qty > 0) & pd.notna(cust) & key.isin(wanted).to_numpy())
     order = purchases[np.lexsort((purchases, t[purchases]))]
@@ -237,12 +338,20 @@ def clean_online_retail(
 
     df["InvoiceNo"] = _on_uniques(df["InvoiceNo"], lambda u: u.str.strip())
     df["_code"] = _on_uniques(df["StockCode"], lambda u: u.str.strip().str.upper())
-    df["CustomerID"] = _on_uniques(df["CustomerID"], lambda u: u.str.strip().str.replace(r"\.0$", "", regex=True))
+    df["CustomerID"] = _on_uniques(
+        df["CustomerID"], lambda u: u.str.strip().str.replace(r"\.0$", "", regex=True)
+    )
     df["_qty"] = pd.to_numeric(df["Quantity"], errors="coerce")
     df["_price"] = pd.to_numeric(df["UnitPrice"], errors="coerce")
     df["_ts"] = _parse_dates(df["InvoiceDate"])
-    bad = (df["InvoiceNo"].isna() | df["_code"].isna() | (df["_code"] == "") | df["_qty"].isna()
-           | df["_price"].isna() | df["_ts"].isna()).to_numpy()
+    bad = (
+        df["InvoiceNo"].isna()
+        | df["_code"].isna()
+        | (df["_code"] == "")
+        | df["_qty"].isna()
+        | df["_price"].isna()
+        | df["_ts"].isna()
+    ).to_numpy()
     reason[bad] = "malformed_row"
     df.loc[bad, "_ts"] = pd.Timestamp(0, tz="UTC")
     df["_qty"] = df["_qty"].fillna(0)
@@ -257,7 +366,7 @@ def clean_online_retail(
     reason[nonprod] = "non_product_code"
     details["non_product_codes"] = df.loc[nonprod, "_code"].value_counts().to_dict()
 
-    is_c = (_on_uniques(df["InvoiceNo"], lambda u: u.str.upper().str.startswith("C").map(str)) == "True")
+    is_c = _on_uniques(df["InvoiceNo"], lambda u: u.str.upper().str.startswith("C").map(str)) == "True"
     is_c = is_c.to_numpy()
     qty = df["_qty"].to_numpy().astype("int64")
     alive = reason == ""
@@ -278,7 +387,8 @@ def clean_online_retail(
             z_items = _modified_z(np.log(stats["items"].to_numpy(dtype=float)))
             flagged = stats[(z_lines > outlier_z) | (z_items > outlier_z)]
             details["outlier_rule"]["accounts"] = {
-                str(c): {"lines": int(r["lines"]), "distinct_items": int(r["items"])} for c, r in flagged.iterrows()
+                str(c): {"lines": int(r["lines"]), "distinct_items": int(r["items"])}
+                for c, r in flagged.iterrows()
             }
             reason[alive & df["CustomerID"].isin(flagged.index).to_numpy()] = "outlier_account"
 
@@ -351,8 +461,16 @@ def online_retail_dataset(raw: pd.DataFrame, name: str, *, source: str = "", **k
     users.insert(1, "country", users["user_id"].map(_most_common(cleaned["user"], cleaned["country"])))
     users["anonymous"] = users["user_id"].str.startswith("anon:")
     return Dataset(
-        name, events, items=items, users=users, report=report, event_attrs=attrs,
-        meta={"synthetic_ts": False, "source": source,
-              "licence": "CC BY 4.0; Chen, D. (2015). Online Retail. UCI Machine Learning Repository",
-              "note": "InvoiceDate is UK local time, stored as UTC"},
+        name,
+        events,
+        items=items,
+        users=users,
+        report=report,
+        event_attrs=attrs,
+        meta={
+            "synthetic_ts": False,
+            "source": source,
+            "licence": "CC BY 4.0; Chen, D. (2015). Online Retail. UCI Machine Learning Repository",
+            "note": "InvoiceDate is UK local time, stored as UTC",
+        },
     )

@@ -137,7 +137,8 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
             return path.resolve()
     raise DatasetNotFoundError(
         "no dataset directory found; tried: argument data_dir (not given), "
-        f"env {DATA_DIR_ENV} (not set), " + ", ".join(str(p) for p in tried)
+        f"env {DATA_DIR_ENV} (not set), "
+        + ", ".join(str(p) for p in tried)
         + ". Pass --data-dir / data_dir=... or set TUIJIAN_DATA_DIR"
     )
 
@@ -186,7 +187,9 @@ def _events(
             "value": np.ones(n) if value is None else np.asarray(value, dtype="float64"),
             "ts": stamps.astype("datetime64[ns, UTC]"),
             "text": np.full(n, None, dtype=object) if text is None else np.asarray(text, dtype=object),
-            "session": np.full(n, None, dtype=object) if session is None else np.asarray(session, dtype=object),
+            "session": np.full(n, None, dtype=object)
+            if session is None
+            else np.asarray(session, dtype=object),
         }
     )
     return df[list(EVENT_COLUMNS)]
@@ -217,7 +220,9 @@ def _sequences_to_events(seqs: list[tuple[str, list[str]]], kind: str) -> pd.Dat
 def _load_amazon_beauty(data_dir: Any) -> Dataset:
     path = dataset_path("amazon-beauty", data_dir)
     seqs = [(p[0], p[1:]) for p in (ln.split() for ln in (path / "Beauty.txt").read_text().splitlines()) if p]
-    real = [p for p in (ln.split() for ln in (path / "Beauty_user_sequence.txt").read_text().splitlines()) if p]
+    real = [
+        p for p in (ln.split() for ln in (path / "Beauty_user_sequence.txt").read_text().splitlines()) if p
+    ]
     if len(real) != len(seqs) or any(len(r) - 1 != len(s) for r, (_, s) in zip(real, seqs, strict=True)):
         raise DataError(f"{path}: Beauty.txt and Beauty_user_sequence.txt are not aligned line by line")
     asin: dict[str, str] = {}
@@ -245,6 +250,7 @@ def _load_amazon_office(data_dir: Any) -> Dataset:
     inter = json.loads((path / "Office.inter.json").read_text())
     raw = json.loads((path / "Office.item.json").read_text())
     seqs = [(str(u), [str(i) for i in s]) for u, s in inter.items()]
+
     def un(text: str) -> str:  # some fields are escaped twice ("&amp;amp;")
         for _ in range(3):
             text, before = html.unescape(text), text
@@ -258,8 +264,10 @@ def _load_amazon_office(data_dir: Any) -> Dataset:
             "title": [un(v.get("title") or "") for v in raw.values()],
             "description": [un(v.get("description") or "") for v in raw.values()],
             "brand": [un(v.get("brand") or "") for v in raw.values()],
-            "category": [" > ".join(c.strip() for c in un(v.get("categories") or "").split(", ") if c.strip())
-                         for v in raw.values()],
+            "category": [
+                " > ".join(c.strip() for c in un(v.get("categories") or "").split(", ") if c.strip())
+                for v in raw.values()
+            ],
         }
     )
     return Dataset(
@@ -273,7 +281,9 @@ def _load_amazon_office(data_dir: Any) -> Dataset:
 # ----------------------------------------------------------------------------- MovieLens
 def _ml100k_ratings(file: Path) -> pd.DataFrame:
     df = pd.read_csv(file, sep="\t", header=None, names=["user", "item", "rating", "ts"], dtype="int64")
-    return _events(df["user"], df["item"], "rating", df["rating"], pd.to_datetime(df["ts"], unit="s", utc=True))
+    return _events(
+        df["user"], df["item"], "rating", df["rating"], pd.to_datetime(df["ts"], unit="s", utc=True)
+    )
 
 
 def _load_movielens_100k(data_dir: Any) -> Dataset:
@@ -285,11 +295,19 @@ def _load_movielens_100k(data_dir: Any) -> Dataset:
     items = raw[["item_id", "title", "release_date", "imdb_url"]].copy()
     items["category"] = ["|".join(g for g, f in zip(genres, row, strict=True) if f) for row in flags]
     items[["release_date", "imdb_url"]] = items[["release_date", "imdb_url"]].fillna("")
-    users = pd.read_csv(path / "u.user", sep="|", header=None, dtype=str,
-                        names=["user_id", "age", "gender", "occupation", "zip_code"])
+    users = pd.read_csv(
+        path / "u.user",
+        sep="|",
+        header=None,
+        dtype=str,
+        names=["user_id", "age", "gender", "occupation", "zip_code"],
+    )
     users["age"] = users["age"].astype(int)
     return Dataset(
-        "movielens-100k", _ml100k_ratings(path / "u.data"), items=_catalog(items), users=users,
+        "movielens-100k",
+        _ml100k_ratings(path / "u.data"),
+        items=_catalog(items),
+        users=users,
         meta={"synthetic_ts": False, "source": str(path), "licence": "GroupLens research terms"},
     )
 
@@ -303,7 +321,9 @@ def load_movielens_100k_folds(
     for k in range(1, 6):
         base, test = path / f"u{k}.base", path / f"u{k}.test"
         if not (base.is_file() and test.is_file()):
-            raise DatasetNotFoundError(f"movielens-100k: missing official fold file {base.name} or {test.name}")
+            raise DatasetNotFoundError(
+                f"movielens-100k: missing official fold file {base.name} or {test.name}"
+            )
         folds.append((_ml100k_ratings(base), _ml100k_ratings(test)))
     return folds
 
@@ -311,26 +331,47 @@ def load_movielens_100k_folds(
 def _load_movielens_1m(data_dir: Any) -> Dataset:
     path = dataset_path("movielens-1m", data_dir)
     # "user::movie::rating": splitting on ':' gives empty fields between the pairs (fast C parser)
-    df = pd.read_csv(path / "ratings_no_timestamp.dat.gz", sep=":", header=None, usecols=[0, 2, 4],
-                     names=["user", "e1", "item", "e2", "rating"], dtype="int64")
+    df = pd.read_csv(
+        path / "ratings_no_timestamp.dat.gz",
+        sep=":",
+        header=None,
+        usecols=[0, 2, 4],
+        names=["user", "e1", "item", "e2", "rating"],
+        dtype="int64",
+    )
     events = _events(df["user"], df["item"], "rating", df["rating"], _positional_ts(np.arange(len(df))))
     rows = [ln.split("::") for ln in (path / "movies.dat").read_text(encoding="latin-1").splitlines() if ln]
-    items = pd.DataFrame({"item_id": [r[0] for r in rows], "title": [r[1] for r in rows],
-                          "category": [r[2] for r in rows]})
+    items = pd.DataFrame(
+        {"item_id": [r[0] for r in rows], "title": [r[1] for r in rows], "category": [r[2] for r in rows]}
+    )
     urows = [ln.split("::") for ln in (path / "users.dat").read_text(encoding="latin-1").splitlines() if ln]
     users = pd.DataFrame(urows, columns=["user_id", "gender", "age", "occupation", "zip_code"])
     return Dataset(
-        "movielens-1m", events, items=_catalog(items), users=users,
-        meta={"synthetic_ts": True, "source": str(path), "licence": "GroupLens research terms",
-              "note": "no timestamps: ts is the row number; use random splits"},
+        "movielens-1m",
+        events,
+        items=_catalog(items),
+        users=users,
+        meta={
+            "synthetic_ts": True,
+            "source": str(path),
+            "licence": "GroupLens research terms",
+            "note": "no timestamps: ts is the row number; use random splits",
+        },
     )
 
 
 # ----------------------------------------------------------------------------- reviews
 WOMENS_COLUMNS = {
-    "Clothing ID": "item", "Age": "age", "Title": "title", "Review Text": "text", "Rating": "rating",
-    "Recommended IND": "recommended", "Positive Feedback Count": "positive_feedback",
-    "Division Name": "division", "Department Name": "department", "Class Name": "class",
+    "Clothing ID": "item",
+    "Age": "age",
+    "Title": "title",
+    "Review Text": "text",
+    "Rating": "rating",
+    "Recommended IND": "recommended",
+    "Positive Feedback Count": "positive_feedback",
+    "Division Name": "division",
+    "Department Name": "department",
+    "Class Name": "class",
 }
 
 
@@ -355,17 +396,27 @@ def womens_reviews_dataset(file: Path, name: str) -> Dataset:
         items[col] = items["item_id"].map(_most_common(reviews["item"], values.replace("", None))).fillna("")
     text = (reviews["title"] + ". " + reviews["text"]).str.strip(". ").replace("", None)
     events = _events(
-        "anon:review" + pd.Series(np.arange(len(reviews))).astype(str), reviews["item"], "review",
-        reviews["rating"], _positional_ts(np.arange(len(reviews))), text=text,
+        "anon:review" + pd.Series(np.arange(len(reviews))).astype(str),
+        reviews["item"],
+        "review",
+        reviews["rating"],
+        _positional_ts(np.arange(len(reviews))),
+        text=text,
     )
-    return Dataset(name, events, items=_catalog(items), reviews=reviews,
-                   meta={"synthetic_ts": True, "source": str(file), "licence": "CC0"})
+    return Dataset(
+        name,
+        events,
+        items=_catalog(items),
+        reviews=reviews,
+        meta={"synthetic_ts": True, "source": str(file), "licence": "CC0"},
+    )
 
 
 def _load_womens(data_dir: Any) -> Dataset:
     path = dataset_path("womens-clothing-reviews", data_dir)
-    return womens_reviews_dataset(path / DATASET_FILES["womens-clothing-reviews"][1][0],
-                                  "womens-clothing-reviews")
+    return womens_reviews_dataset(
+        path / DATASET_FILES["womens-clothing-reviews"][1][0], "womens-clothing-reviews"
+    )
 
 
 def _load_chinese(data_dir: Any) -> Dataset:
@@ -374,8 +425,12 @@ def _load_chinese(data_dir: Any) -> Dataset:
         reviews = pd.read_csv(fh, dtype={"cat": str, "review": str, "label": "int64"})
     reviews["review"] = reviews["review"].fillna("").str.replace("\ufeff", "", regex=False).str.strip()
     reviews["cat"] = reviews["cat"].str.replace("\ufeff", "", regex=False).str.strip()
-    return Dataset("chinese-shopping-reviews", empty_events(), reviews=reviews,
-                   meta={"synthetic_ts": True, "source": str(path), "licence": "research use, source unstated"})
+    return Dataset(
+        "chinese-shopping-reviews",
+        empty_events(),
+        reviews=reviews,
+        meta={"synthetic_ts": True, "source": str(path), "licence": "research use, source unstated"},
+    )
 
 
 # ----------------------------------------------------------------------------- Online Retail
@@ -383,8 +438,9 @@ def _load_online_retail(data_dir: Any) -> Dataset:
     from tuijian.data.cleaning import online_retail_dataset, read_online_retail
 
     path = dataset_path("online-retail", data_dir)
-    return online_retail_dataset(read_online_retail(path / "online_retail.csv.gz"), "online-retail",
-                                 source=str(path))
+    return online_retail_dataset(
+        read_online_retail(path / "online_retail.csv.gz"), "online-retail", source=str(path)
+    )
 
 
 def _load_online_retail_demo(data_dir: Any) -> Dataset:

@@ -24,14 +24,21 @@ def _require(events: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
 
 def _record(before: pd.DataFrame, after: pd.DataFrame, entry: dict[str, Any]) -> pd.DataFrame:
     history = list(before.attrs.get("filters", []))
-    entry = {**entry, "rows_before": len(before), "rows_after": len(after), "rows_removed": len(before) - len(after)}
+    entry = {
+        **entry,
+        "rows_before": len(before),
+        "rows_after": len(after),
+        "rows_removed": len(before) - len(after),
+    }
     history.append(entry)
     after = after.copy() if after is before else after
     after.attrs["filters"] = history
     return after
 
 
-def kcore(events: pd.DataFrame, user_k: int = 10, item_k: int = 10, *, max_rounds: int = 1000) -> pd.DataFrame:
+def kcore(
+    events: pd.DataFrame, user_k: int = 10, item_k: int = 10, *, max_rounds: int = 1000
+) -> pd.DataFrame:
     """Keep the largest sub-log in which every user has >= ``user_k`` rows and every item >= ``item_k``.
 
     Counts are rows (interactions), as in RecBole's ``user_inter_num_interval`` /
@@ -60,7 +67,9 @@ def kcore(events: pd.DataFrame, user_k: int = 10, item_k: int = 10, *, max_round
             break
         keep &= ~drop
     out = events[keep]
-    return _record(events, out, {"filter": "kcore", "user_k": int(user_k), "item_k": int(item_k), "rounds": rounds})
+    return _record(
+        events, out, {"filter": "kcore", "user_k": int(user_k), "item_k": int(item_k), "rounds": rounds}
+    )
 
 
 def min_rating(events: pd.DataFrame, threshold: float = 3.0, *, kind: str | None = "rating") -> pd.DataFrame:

@@ -40,13 +40,26 @@ KINDS = frozenset(k.value for k in EventKind)
 
 #: Reasons a row is rejected, in the order they are checked (a row counts once, for the first).
 REASONS: tuple[str, ...] = (
-    "unparseable JSON line", "missing user", "unknown kind", "missing item", "bad timestamp",
+    "unparseable JSON line",
+    "missing user",
+    "unknown kind",
+    "missing item",
+    "bad timestamp",
     "non-numeric value",
 )
 
 #: Column names tried, in order, when a mapping entry is not given.
 AUTO_COLUMNS: dict[str, tuple[str, ...]] = {
-    "user": ("user", "user_id", "userid", "customer_id", "customerid", "visitorid", "visitor_id", "client_id"),
+    "user": (
+        "user",
+        "user_id",
+        "userid",
+        "customer_id",
+        "customerid",
+        "visitorid",
+        "visitor_id",
+        "client_id",
+    ),
     "item": ("item", "item_id", "itemid", "product_id", "productid", "sku", "stockcode", "asin"),
     "kind": ("kind", "event", "event_type", "eventtype", "action", "type"),
     "value": ("value", "quantity", "qty", "rating"),
@@ -92,8 +105,10 @@ class ImportReport:
 
     def __str__(self) -> str:
         parts = ", ".join(f"{r}: {n}" for r, n in self.malformed.items() if n)
-        return (f"{self.path}: read {self.rows_read} rows, {self.valid_rows} valid, "
-                f"{self.malformed_rows} malformed" + (f" ({parts})" if parts else ""))
+        return (
+            f"{self.path}: read {self.rows_read} rows, {self.valid_rows} valid, "
+            f"{self.malformed_rows} malformed" + (f" ({parts})" if parts else "")
+        )
 
 
 @dataclass
@@ -117,8 +132,10 @@ def detect_format(path: str | Path) -> FileFormat:
         return "jsonl"
     if name.endswith((".parquet", ".pq")):
         return "parquet"
-    raise ConfigError(f"cannot tell the format of {str(path)!r}; expected .csv, .jsonl or .parquet "
-                      "(optionally .gz), or pass format='csv'|'jsonl'|'parquet'")
+    raise ConfigError(
+        f"cannot tell the format of {str(path)!r}; expected .csv, .jsonl or .parquet "
+        "(optionally .gz), or pass format='csv'|'jsonl'|'parquet'"
+    )
 
 
 def parse_mapping(text: str) -> dict[str, str]:
@@ -150,8 +167,10 @@ def resolve_mapping(
     for required in ("user", "item", "ts", "kind"):
         if required not in mapping:
             hint = "or pass kind=... (a constant kind)" if required == "kind" else ""
-            raise ConfigError(f"mapping has no {required!r}: none of the columns {columns} was recognised; "
-                              f"pass {required}=COLUMN in the mapping {hint}".strip())
+            raise ConfigError(
+                f"mapping has no {required!r}: none of the columns {columns} was recognised; "
+                f"pass {required}=COLUMN in the mapping {hint}".strip()
+            )
     absent = [c for c in mapping.values() if not c.startswith("=") and c not in columns]
     if absent and strict:
         raise ConfigError(f"mapped column(s) {absent} not in the file; its columns are {columns}")
@@ -182,13 +201,22 @@ def _open_binary(path: Path, bar: Any) -> IO[bytes]:
     return gzip.GzipFile(fileobj=buffered) if path.name.lower().endswith(".gz") else buffered  # type: ignore[return-value]
 
 
-def _csv_chunks(path: Path, chunksize: int, bar: Any, sep: str | None) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+def _csv_chunks(
+    path: Path, chunksize: int, bar: Any, sep: str | None
+) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
     fh = _open_binary(path, bar)
     try:
         sep = sep or ("\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else ",")
         start = 2  # line 1 is the header
-        for chunk in pd.read_csv(fh, chunksize=chunksize, dtype=str, keep_default_na=False, sep=sep,
-                                 na_values=[""], encoding="utf-8"):
+        for chunk in pd.read_csv(
+            fh,
+            chunksize=chunksize,
+            dtype=str,
+            keep_default_na=False,
+            sep=sep,
+            na_values=[""],
+            encoding="utf-8",
+        ):
             yield chunk, np.arange(start, start + len(chunk))
             start += len(chunk)
     finally:
@@ -253,8 +281,14 @@ def _blank(s: pd.Series) -> pd.Series:
 
 
 def _convert_chunk(
-    df: pd.DataFrame, lines: np.ndarray, mapping: dict[str, str], kind_map: dict[str, str],
-    missing_user: str, ts_unit: str | None, report: ImportReport, sample_size: int,
+    df: pd.DataFrame,
+    lines: np.ndarray,
+    mapping: dict[str, str],
+    kind_map: dict[str, str],
+    missing_user: str,
+    ts_unit: str | None,
+    report: ImportReport,
+    sample_size: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     n = len(df)
 
@@ -305,18 +339,27 @@ def _convert_chunk(
     if bad.any() and len(report.samples) < sample_size:
         for idx in reason.index[bad][: sample_size - len(report.samples)]:
             raw = {k: v for k, v in df.loc[idx].items() if pd.notna(v)}
-            report.samples.append({"line": int(lines[df.index.get_loc(idx)]), "reason": reason[idx],
-                                   "row": {k: str(v)[:200] for k, v in raw.items()}})
+            report.samples.append(
+                {
+                    "line": int(lines[df.index.get_loc(idx)]),
+                    "reason": reason[idx],
+                    "row": {k: str(v)[:200] for k, v in raw.items()},
+                }
+            )
     ok = ~bad
     events = pd.DataFrame(
         {
             "user": user[ok].astype(str).str.strip(),
-            "item": item[ok].where(~_blank(item[ok]), None).map(lambda v: None if v is None else str(v).strip()),
+            "item": item[ok]
+            .where(~_blank(item[ok]), None)
+            .map(lambda v: None if v is None else str(v).strip()),
             "kind": kind[ok],
             "value": value[ok].astype("float64"),
             "ts": ts[ok],
             "text": text[ok].where(text[ok].notna(), None),
-            "session": session[ok].where(session[ok].notna(), None).map(lambda v: None if v is None else str(v)),
+            "session": session[ok]
+            .where(session[ok].notna(), None)
+            .map(lambda v: None if v is None else str(v)),
         }
     )[list(EVENT_COLUMNS)]
     extra_keys = [k for k in mapping if k not in EVENT_COLUMNS]
@@ -375,11 +418,18 @@ def import_events(
             import pyarrow.parquet as pq
 
             total = pq.ParquetFile(path).metadata.num_rows
-        bar = tqdm(total=total, unit="B" if fmt != "parquet" else "rows", unit_scale=True,
-                   desc=f"import {path.name}", file=sys.stderr)
-    chunks = {"csv": lambda: _csv_chunks(path, chunksize, bar, sep),
-              "jsonl": lambda: _jsonl_chunks(path, chunksize, bar),
-              "parquet": lambda: _parquet_chunks(path, chunksize, bar)}[fmt]()
+        bar = tqdm(
+            total=total,
+            unit="B" if fmt != "parquet" else "rows",
+            unit_scale=True,
+            desc=f"import {path.name}",
+            file=sys.stderr,
+        )
+    chunks = {
+        "csv": lambda: _csv_chunks(path, chunksize, bar, sep),
+        "jsonl": lambda: _jsonl_chunks(path, chunksize, bar),
+        "parquet": lambda: _parquet_chunks(path, chunksize, bar),
+    }[fmt]()
 
     report = ImportReport(str(path), fmt, dict(mapping or {}))
     parts: list[pd.DataFrame] = []
@@ -394,8 +444,16 @@ def import_events(
                 report.mapping = resolved
             report.rows_read += len(df)
             report.chunks += 1
-            ev, ex = _convert_chunk(df.reset_index(drop=True), lines, resolved, kind_map, missing_user,
-                                    ts_unit, report, sample_size)
+            ev, ex = _convert_chunk(
+                df.reset_index(drop=True),
+                lines,
+                resolved,
+                kind_map,
+                missing_user,
+                ts_unit,
+                report,
+                sample_size,
+            )
             parts.append(ev)
             extra_parts.append(ex)
     finally:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -72,7 +72,9 @@ def _sorted_log(inter: Interactions) -> pd.DataFrame:
     return log.sort_values(["u", "ts"], kind="stable").reset_index(drop=True)
 
 
-def _parts(log: pd.DataFrame, inter: Interactions, part: np.ndarray, aggregation: Aggregation, info: dict[str, Any]) -> Split:
+def _parts(
+    log: pd.DataFrame, inter: Interactions, part: np.ndarray, aggregation: Aggregation, info: dict[str, Any]
+) -> Split:
     """Build a Split from a part label per log row (0 train, 1 valid, 2 test)."""
     info = {"aggregation": aggregation, **info}
     out = [Interactions.from_log(log[part == p], inter.users, inter.items, aggregation) for p in (0, 1, 2)]
@@ -169,7 +171,9 @@ def random_ratio_split(
     cnt = recbole_split_counts(counts, ratios)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     pos = np.arange(len(order)) - starts[u_sorted]
-    part_sorted = np.where(pos < cnt[u_sorted, 0], 0, np.where(pos < cnt[u_sorted, 0] + cnt[u_sorted, 1], 1, 2))
+    part_sorted = np.where(
+        pos < cnt[u_sorted, 0], 0, np.where(pos < cnt[u_sorted, 0] + cnt[u_sorted, 1], 1, 2)
+    )
     part = np.empty(len(log), dtype=np.int8)
     part[order] = part_sorted
     info = {"split": "random_ratio_split", "ratios": [float(x) for x in ratios], "seed": int(seed)}
@@ -186,7 +190,7 @@ def to_seconds(t: TimeLike, name: str = "time") -> int:
         ts = pd.Timestamp(t)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{name} must be unix seconds, an ISO date/time or a datetime; got {t!r}") from exc
-    ts = ts.tz_localize(timezone.utc) if ts.tzinfo is None else ts.tz_convert(timezone.utc)
+    ts = ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)
     return int(ts.value // 10**9)
 
 
@@ -209,10 +213,14 @@ def global_time_split(
     v = to_seconds(valid_start, "valid_start")
     t = to_seconds(test_start, "test_start")
     if v > t:
-        raise ConfigError(f"valid_start must be <= test_start; got valid_start={valid_start!r}, test_start={test_start!r}")
+        raise ConfigError(
+            f"valid_start must be <= test_start; got valid_start={valid_start!r}, test_start={test_start!r}"
+        )
     e = to_seconds(test_end, "test_end") if test_end is not None else None
     if e is not None and e <= t:
-        raise ConfigError(f"test_end must be > test_start; got test_start={test_start!r}, test_end={test_end!r}")
+        raise ConfigError(
+            f"test_end must be > test_start; got test_start={test_start!r}, test_end={test_end!r}"
+        )
     log = _sorted_log(inter)
     ts = log["ts"].to_numpy(np.int64)
     part = np.where(ts < v, 0, np.where(ts < t, 1, 2)).astype(np.int8)
@@ -221,5 +229,11 @@ def global_time_split(
         late = ts >= e
         after = int(late.sum())
         part[late] = 3
-    info = {"split": "global_time_split", "valid_start": v, "test_start": t, "test_end": e, "after_test_end": after}
+    info = {
+        "split": "global_time_split",
+        "valid_start": v,
+        "test_start": t,
+        "test_end": e,
+        "after_test_end": after,
+    }
     return _parts(log, inter, part, aggregation, info)

@@ -54,7 +54,11 @@ def hits(ranked: np.ndarray, relevant: sp.csr_matrix, k: int) -> np.ndarray:
     keys = rows * n_items + rel.indices.astype(np.int64)  # sorted: CSR rows in order, indices sorted
     q = np.arange(r.shape[0], dtype=np.int64)[:, None] * n_items + np.where(r >= 0, r, 0)
     pos = np.searchsorted(keys, q)
-    found = (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == q) if len(keys) else np.zeros(q.shape, bool)
+    found = (
+        (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == q)
+        if len(keys)
+        else np.zeros(q.shape, bool)
+    )
     return found & (r >= 0)
 
 

@@ -118,7 +118,9 @@ class EvalSplit(Split):
         if self.eval_user_mask is not None:
             ok &= self.eval_user_mask
         exclude = _binary(seen) if self.exclude_seen else None
-        return Stage(phase=phase, fit=fit, users=np.flatnonzero(ok).astype(np.int64), targets=targets, exclude=exclude)
+        return Stage(
+            phase=phase, fit=fit, users=np.flatnonzero(ok).astype(np.int64), targets=targets, exclude=exclude
+        )
 
 
 def _binary(m: sp.spmatrix) -> sp.csr_matrix:
@@ -183,7 +185,9 @@ def _loo(events: pd.DataFrame, ds_name: str) -> EvalSplit:
 
 def _recbole(events: pd.DataFrame, ds_name: str, seed: int) -> EvalSplit:
     if "value" not in events.columns:
-        raise ConfigError(f"the recbole protocol needs rating values (column 'value'); dataset {ds_name!r} has none")
+        raise ConfigError(
+            f"the recbole protocol needs rating values (column 'value'); dataset {ds_name!r} has none"
+        )
     kept = min_rating(events, 3.0, kind=None)
     kept = kcore(kept, user_k=10, item_k=10)
     inter = Interactions.from_events(kept, BINARY)

@@ -56,7 +56,9 @@ def _title(result: Mapping[str, Any]) -> str:
     )
 
 
-def rich_table(result: Mapping[str, Any], columns: Sequence[str] | None = None, title: str | None = None) -> Any:
+def rich_table(
+    result: Mapping[str, Any], columns: Sequence[str] | None = None, title: str | None = None
+) -> Any:
     """A :class:`rich.table.Table` with one row per model (default: all :func:`table_columns`)."""
     from rich.table import Table
 
@@ -82,7 +84,14 @@ def rich_tables(result: Mapping[str, Any]) -> list[Any]:
     ]
 
 
-_SHORT = {"precision": "P", "map": "MAP", "mrr": "MRR", "coverage": "coverage", "novelty": "novelty", "diversity": "ILD"}
+_SHORT = {
+    "precision": "P",
+    "map": "MAP",
+    "mrr": "MRR",
+    "coverage": "coverage",
+    "novelty": "novelty",
+    "diversity": "ILD",
+}
 
 
 def _header(col: str) -> str:
@@ -112,7 +121,11 @@ def plot_results(result: Mapping[str, Any], path: str | Path, metrics: Sequence[
     if not models:
         raise ConfigError("nothing to plot: the result has no models")
     ks = list(result.get("ks") or [10])
-    metrics = list(metrics) if metrics else [f"{m}@{ks[0]}" for m in ("ndcg", "hr", "recall", "coverage", "novelty", "gini")]
+    metrics = (
+        list(metrics)
+        if metrics
+        else [f"{m}@{ks[0]}" for m in ("ndcg", "hr", "recall", "coverage", "novelty", "gini")]
+    )
     n = len(metrics)
     ncols = min(3, n)
     nrows = (n + ncols - 1) // ncols

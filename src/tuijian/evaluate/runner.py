@@ -67,7 +67,9 @@ def _params(text: str, whole: Any) -> dict[str, Any]:
             continue
         key, eq, val = part.partition("=")
         if not eq or not key.strip():
-            raise ConfigError(f"model parameter {part!r} in {whole!r} must look like name=value, e.g. ease:reg=500")
+            raise ConfigError(
+                f"model parameter {part!r} in {whole!r} must look like name=value, e.g. ease:reg=500"
+            )
         out[key.strip()] = parse_value(val.strip())
     return out
 
@@ -86,7 +88,9 @@ def catalog_features(items: pd.DataFrame | None, vocab: Vocabulary) -> sp.csr_ma
         for r, val in zip(idx, items[col].to_numpy(), strict=True):
             if r < 0 or val is None or (isinstance(val, float) and np.isnan(val)):
                 continue
-            values = list(val) if isinstance(val, list | tuple | np.ndarray) else [v for v in str(val).split("|")]
+            values = (
+                list(val) if isinstance(val, list | tuple | np.ndarray) else [v for v in str(val).split("|")]
+            )
             for v in values:
                 v = str(v).strip()
                 if v:
@@ -210,7 +214,9 @@ def evaluate_models(
             t0 = time.perf_counter()
             model.fit(stage.fit)
             fit_seconds = time.perf_counter() - t0
-            res = evaluate_model(model, stage, ks, batch_size=batch_size, item_features=feats, progress=progress, label=label)
+            res = evaluate_model(
+                model, stage, ks, batch_size=batch_size, item_features=feats, progress=progress, label=label
+            )
             peak = tracemalloc.get_traced_memory()[1] / 2**20 if track_memory else float("nan")
         finally:
             if track_memory:
@@ -218,7 +224,10 @@ def evaluate_models(
         res["fit_seconds"] = round(fit_seconds, 3)
         res["peak_mb"] = round(peak, 1)
         res["max_rss_mb"] = round(_peak_rss_mb(), 1)
-        res["params"] = {k: (v if isinstance(v, int | float | str | bool | None) else repr(v)) for k, v in model.get_params().items()}
+        res["params"] = {
+            k: (v if isinstance(v, int | float | str | bool | None) else repr(v))
+            for k, v in model.get_params().items()
+        }
         results[label] = res
         del model
     return {

@@ -198,14 +198,14 @@ class ShopAssistant:
         n_items = len(self.item_ids_)
         best_p = int(np.argmax(scores[n_items:])) + n_items
         item_hits = self.search_items(" ".join(tokens), k)
-        best_item = item_hits[0].score if item_hits else 0.0
-        if scores[best_p] >= self.min_score and scores[best_p] >= best_item:
-            p = self.policies_[best_p - n_items]
-            return Answer(f"{p[lang]} [{p['id']}]", True, [p["id"]],
-                          [Hit(p["id"], "policy", float(scores[best_p]), p[lang])])
         index = {d: i for i, d in enumerate(self.item_ids_)}
         relevant = [h for h in item_hits if h.score >= self.min_score
                     and self._coverage(tokens, index[h.doc_id]) >= self.min_coverage]
+        best_item = relevant[0].score if relevant else 0.0
+        if scores[best_p] >= self.min_score / 2 and scores[best_p] >= best_item:
+            p = self.policies_[best_p - n_items]
+            return Answer(f"{p[lang]} [{p['id']}]", True, [p["id"]],
+                          [Hit(p["id"], "policy", float(scores[best_p]), p[lang])])
         if not relevant:
             text = ("抱歉，我不知道。我们的商品和政策中没有找到相关信息，请联系客服。" if lang == "zh" else
                     "Sorry, I don't know. I found nothing relevant in our catalogue or policies; "

@@ -64,7 +64,9 @@ def _json_default(obj: Any) -> Any:
 
 def write_json(path: str | Path, data: Any) -> None:
     """Write ``data`` as pretty UTF-8 JSON (numpy scalars converted)."""
-    Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default), encoding="utf-8")
+    Path(path).write_text(
+        json.dumps(data, indent=2, ensure_ascii=False, default=_json_default), encoding="utf-8"
+    )
 
 
 def read_json(path: str | Path) -> Any:
@@ -158,7 +160,9 @@ def save_state(model: Recommender, path: str | Path) -> None:
             attrs[key] = {"kind": "sparse", "format": value.format}
         elif isinstance(value, np.ndarray):
             if value.dtype == object:
-                raise StorageError(f"{type(model).__name__}.{key} is an object array; it cannot be saved without pickle")
+                raise StorageError(
+                    f"{type(model).__name__}.{key} is an object array; it cannot be saved without pickle"
+                )
             arrays[key] = value
             attrs[key] = {"kind": "array"}
         else:
@@ -215,7 +219,11 @@ def load_state(cls: type[Recommender], path: str | Path) -> Recommender:
 def _versions(model_dir: Path) -> list[str]:
     if not model_dir.is_dir():
         return []
-    found = [(int(m.group(1)), p.name) for p in model_dir.iterdir() if p.is_dir() and (m := _VERSION_RE.match(p.name))]
+    found = [
+        (int(m.group(1)), p.name)
+        for p in model_dir.iterdir()
+        if p.is_dir() and (m := _VERSION_RE.match(p.name))
+    ]
     return [name for _, name in sorted(found)]
 
 
@@ -281,11 +289,15 @@ def resolve_version(root: str | Path, name: str, version: str = "latest") -> Pat
     model_dir = Path(root) / name
     versions = _versions(model_dir)
     if not versions:
-        raise ModelNotFoundError(f"no saved versions of model {name!r} under {Path(root)}; run `tuijian train` first")
+        raise ModelNotFoundError(
+            f"no saved versions of model {name!r} under {Path(root)}; run `tuijian train` first"
+        )
     if version == "latest":
         return model_dir / versions[-1]
     if version not in versions:
-        raise ModelNotFoundError(f"model {name!r} has no version {version!r}; saved versions: {', '.join(versions)}")
+        raise ModelNotFoundError(
+            f"model {name!r} has no version {version!r}; saved versions: {', '.join(versions)}"
+        )
     return model_dir / version
 
 

@@ -51,6 +51,8 @@ class ContentRecommender(Recommender):
         (``1.0`` = embeddings only).
     max_features, min_df, max_df, sublinear_tf : TF-IDF settings.
     recency_half_life : if set, a history item's weight halves every this many later events.
+    dataset : name of a dataset whose catalog to load when neither ``fit(..., items=)`` nor
+        :meth:`with_catalog` gave one (so ``tuijian evaluate --models content:dataset=amazon-office`` works).
     """
 
     name: ClassVar[str] = "content"
@@ -69,6 +71,7 @@ class ContentRecommender(Recommender):
         max_df: float = 0.9,
         sublinear_tf: bool = True,
         recency_half_life: float | None = None,
+        dataset: str | None = None,
     ) -> None:
         self.fields = tuple(fields)
         self.embedding = embedding
@@ -78,6 +81,7 @@ class ContentRecommender(Recommender):
         self.max_df = max_df
         self.sublinear_tf = sublinear_tf
         self.recency_half_life = recency_half_life
+        self.dataset = dataset
 
     # ------------------------------------------------------------------ catalog
     def with_catalog(self, catalog: pd.DataFrame) -> Self:
@@ -107,10 +111,20 @@ class ContentRecommender(Recommender):
             raise ConfigError(f"embedding_weight must be a number in [0, 1], got {w!r}")
         if self.recency_half_life is not None and not self.recency_half_life > 0:
             raise ConfigError(f"recency_half_life must be > 0 or None, got {self.recency_half_life!r}")
+        if getattr(self, "catalog", None) is None and self.dataset is not None:
+            from tuijian.data.datasets import load_dataset
+
+            items = load_dataset(self.dataset).items
+            if items is None:
+                raise ConfigError(
+                    f"dataset {self.dataset!r} has no item catalog; ContentRecommender needs item texts"
+                )
+            self.catalog = items
         if getattr(self, "catalog", None) is None:
             raise ConfigError(
                 "ContentRecommender needs the item catalog: call fit(interactions, items=catalog) "
-                "or .with_catalog(catalog) (columns item_id, title, description, brand, category)"
+                "or .with_catalog(catalog) (columns item_id, title, description, brand, category), "
+                "or set dataset='<name>' to use that dataset's catalog"
             )
 
     def _fit(self, interactions: Interactions) -> None:
@@ -168,7 +182,8 @@ class ContentRecommender(Recommender):
         if not rows:
             return sp.csr_matrix(shape, dtype=np.float32)
         m = sp.csr_matrix(
-            (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))), shape=shape
+            (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
+            shape=shape,
         )
         m.sum_duplicates()
         return m
@@ -192,7 +207,9 @@ class ContentRecommender(Recommender):
         scalar = np.ndim(items) == 0
         idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
         if ((idx < 0) | (idx >= self.n_items)).any():
-            raise ConfigError(f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}")
+            raise ConfigError(
+                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
+            )
         w_emb = float(self.embedding_weight) if hasattr(self, "item_embeddings_") else 0.0
         sims = np.zeros((len(idx), self.n_items), dtype=np.float32)
         if w_emb < 1.0:

@@ -52,10 +52,14 @@ class EASE(NpzPersistence, Recommender):
         # Cholesky inverse of the SPD Gram matrix (about half the work of a general inverse)
         chol, info = scipy.linalg.lapack.dpotrf(gram, lower=False, overwrite_a=True)
         if info != 0:
-            raise ConfigError(f"X^T X + reg I is not positive definite (LAPACK info={info}); increase reg (got {self.reg})")
+            raise ConfigError(
+                f"X^T X + reg I is not positive definite (LAPACK info={info}); increase reg (got {self.reg})"
+            )
         inv, info = scipy.linalg.lapack.dpotri(chol, lower=False, overwrite_c=True)
         if info != 0:
-            raise ConfigError(f"inverting X^T X + reg I failed (LAPACK info={info}); increase reg (got {self.reg})")
+            raise ConfigError(
+                f"inverting X^T X + reg I failed (LAPACK info={info}); increase reg (got {self.reg})"
+            )
         inv = np.triu(inv) + np.triu(inv, 1).T
         b = inv / (-np.diag(inv))[None, :]
         b[np.diag_indices_from(b)] = 0.0
@@ -76,7 +80,9 @@ class EASE(NpzPersistence, Recommender):
         scalar = np.ndim(items) == 0
         idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
         if ((idx < 0) | (idx >= self.n_items)).any():
-            raise ConfigError(f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}")
+            raise ConfigError(
+                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
+            )
         scores = np.array(self.weights_[idx], dtype=np.float32)
         scores[np.arange(len(idx)), idx] = -np.inf
         ids, top = topk(scores, int(k))

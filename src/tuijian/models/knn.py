@@ -77,6 +77,7 @@ class ItemKNN(NpzPersistence, Recommender):
     def _fit(self, interactions: Interactions) -> None:
         _check_common(self.similarity, self.n_neighbors, self.shrinkage, self.alpha)
         x = _weighted(interactions.matrix, self.binary)
+        self._similarity_csc_ = None
         #: neighbour x target similarities, float32 CSR
         self.similarity_ = item_item_similarity(
             x,
@@ -98,11 +99,15 @@ class ItemKNN(NpzPersistence, Recommender):
         scalar = np.ndim(items) == 0
         idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
         if ((idx < 0) | (idx >= self.n_items)).any():
-            raise ConfigError(f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}")
+            raise ConfigError(
+                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
+            )
         # W is neighbour x target; similarity is symmetric before pruning, so use the row of
         # each item as "targets it is a top neighbour of" merged with its own top neighbours.
         w = self.similarity_
-        scores = np.maximum(w[idx].toarray(), w[:, idx].T.toarray())
+        if getattr(self, "_similarity_csc_", None) is None or self._similarity_csc_.shape != w.shape:
+            self._similarity_csc_ = w.tocsc()
+        scores = np.maximum(w[idx].toarray(), self._similarity_csc_[:, idx].T.toarray())
         scores[scores <= 0] = -np.inf
         scores[np.arange(len(idx)), idx] = -np.inf
         ids, top = topk(scores, int(k))

@@ -86,7 +86,9 @@ class _FactorModel(Recommender):
         scalar = np.ndim(items) == 0
         idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
         if ((idx < 0) | (idx >= self.n_items)).any():
-            raise ConfigError(f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}")
+            raise ConfigError(
+                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
+            )
         factors = self.item_factors_[:, :-1] if self._has_bias_column else self.item_factors_
         norms = np.linalg.norm(factors, axis=1)
         norms[norms == 0] = 1.0
@@ -214,7 +216,7 @@ class BPR(_FactorModel):
     def __init__(
         self,
         n_factors: int = 64,
-        learning_rate: float = 0.05,
+        learning_rate: float = 0.01,
         reg: float = 0.01,
         n_iterations: int = 100,
         random_state: int = 42,

@@ -40,7 +40,9 @@ def _put_sparse(out: dict[str, np.ndarray], key: str, m: sp.spmatrix) -> None:
 
 def _get_sparse(arrays: Any, key: str) -> sp.csr_matrix:
     shape = tuple(int(s) for s in arrays[f"{key}.shape"])
-    return sp.csr_matrix((arrays[f"{key}.data"], arrays[f"{key}.indices"], arrays[f"{key}.indptr"]), shape=shape)
+    return sp.csr_matrix(
+        (arrays[f"{key}.data"], arrays[f"{key}.indices"], arrays[f"{key}.indptr"]), shape=shape
+    )
 
 
 def interactions_to_arrays(inter: Interactions, prefix: str = _INTER) -> dict[str, np.ndarray]:
@@ -104,7 +106,9 @@ class NpzPersistence:
         try:
             text = json.dumps(meta, indent=2, sort_keys=True)
         except TypeError as exc:
-            raise ConfigError(f"{type(self).__name__} parameters must be JSON values to be saved: {exc}") from exc
+            raise ConfigError(
+                f"{type(self).__name__} parameters must be JSON values to be saved: {exc}"
+            ) from exc
         (directory / "params.json").write_text(text, encoding="utf-8")
         np.savez_compressed(directory / "arrays.npz", **arrays)
 
@@ -120,7 +124,9 @@ class NpzPersistence:
         if meta.get("class") != expected:
             raise ConfigError(f"{directory} holds a {meta.get('class')!r} model, not {expected!r}")
         if meta.get("format") != FORMAT_VERSION:
-            raise ConfigError(f"{directory} has format {meta.get('format')!r}; this version reads {FORMAT_VERSION}")
+            raise ConfigError(
+                f"{directory} has format {meta.get('format')!r}; this version reads {FORMAT_VERSION}"
+            )
         model = cls(**meta["params"])
         with np.load(arr_file, allow_pickle=False) as arrays:
             inter = interactions_from_arrays(arrays)

@@ -47,18 +47,21 @@ class Popularity(NpzPersistence, Recommender):
     def _fit(self, interactions: Interactions) -> None:
         if self.weighting not in _WEIGHTINGS:
             raise ConfigError(f"weighting must be one of {_WEIGHTINGS}, got {self.weighting!r}")
-        log = interactions.log
+        n_items = interactions.n_items
+        m = interactions.matrix
+        if self.weighting == "users":  # stored entries of the matrix are the distinct (user, item) pairs
+            pop = np.bincount(m.indices[m.data != 0], minlength=n_items)
+        elif self.weighting == "events":
+            pop = np.bincount(interactions.log["i"].to_numpy(np.int64), minlength=n_items)
+        else:
+            log = interactions.log
+            weights = log["weight"].to_numpy(np.float64) if "weight" in log.columns else np.ones(len(log))
+            pop = np.bincount(log["i"].to_numpy(np.int64), weights=weights, minlength=n_items)
         #: popularity score per item
-        self.popularity_ = _popularity(
-            log["u"].to_numpy(np.int64),
-            log["i"].to_numpy(np.int64),
-            log["weight"].to_numpy(np.float64) if "weight" in log.columns else np.ones(len(log)),
-            interactions.n_items,
-            self.weighting,
-        ).astype(np.float32)
+        self.popularity_ = pop.astype(np.float32)
 
     def _score(self, batch: ScoringBatch) -> np.ndarray:
-        return np.broadcast_to(self.popularity_, (len(batch.users), len(self.popularity_)))
+        return np.repeat(self.popularity_[None, :], len(batch.users), axis=0)
 
 
 class RecentPopularity(NpzPersistence, Recommender):
@@ -73,7 +76,9 @@ class RecentPopularity(NpzPersistence, Recommender):
     name: ClassVar[str] = "recent-popularity"
     _persisted: ClassVar[tuple[str, ...]] = ("popularity_", "recent_popularity_", "cutoff_ts_")
 
-    def __init__(self, window_days: float | None = 30.0, half_life_days: float | None = None, weighting: str = "users") -> None:
+    def __init__(
+        self, window_days: float | None = 30.0, half_life_days: float | None = None, weighting: str = "users"
+    ) -> None:
         self.window_days = window_days
         self.half_life_days = half_life_days
         self.weighting = weighting
@@ -92,7 +97,9 @@ class RecentPopularity(NpzPersistence, Recommender):
         ts = log["ts"].to_numpy(np.int64)
         w = log["weight"].to_numpy(np.float64) if "weight" in log.columns else np.ones(len(log))
         now = int(ts.max()) if len(ts) else 0
-        cutoff = now - int(self.window_days * 86400) if self.window_days is not None else np.iinfo(np.int64).min
+        cutoff = (
+            now - int(self.window_days * 86400) if self.window_days is not None else np.iinfo(np.int64).min
+        )
         recent = ts >= cutoff
         if self.half_life_days is not None:
             decay = np.power(0.5, (now - ts[recent]) / (self.half_life_days * 86400.0))
@@ -109,5 +116,7 @@ class RecentPopularity(NpzPersistence, Recommender):
     def _score(self, batch: ScoringBatch) -> np.ndarray:
         if getattr(self, "_scores_", None) is None:
             tail = self.popularity_ / (self.popularity_.max() + 1.0) - 1.0
-            self._scores_ = np.where(self.recent_popularity_ > 0, self.recent_popularity_, tail).astype(np.float32)
-        return np.broadcast_to(self._scores_, (len(batch.users), len(self._scores_)))
+            self._scores_ = np.where(self.recent_popularity_ > 0, self.recent_popularity_, tail).astype(
+                np.float32
+            )
+        return np.repeat(self._scores_[None, :], len(batch.users), axis=0)

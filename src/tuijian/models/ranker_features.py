@@ -33,7 +33,14 @@ import scipy.sparse as sp
 from tuijian.data.interactions import Interactions
 
 DAY = 86400.0
-ITEM_FEATURES = ("item_log_pop", "item_recent_pop", "item_trend", "item_days_since", "item_repeat_rate", "item_price")
+ITEM_FEATURES = (
+    "item_log_pop",
+    "item_recent_pop",
+    "item_trend",
+    "item_days_since",
+    "item_repeat_rate",
+    "item_price",
+)
 USER_FEATURES = ("user_hist_len", "user_n_items", "user_days_since")
 PAIR_FEATURES = (
     "ui_count",
@@ -56,7 +63,13 @@ def feature_names(retrievers: Sequence[str], extra: Sequence[str] = ()) -> list[
     names: list[str] = []
     for r in retrievers:
         names += [f"{r}:score", f"{r}:rank", f"{r}:rel"]
-    return names + list(ITEM_FEATURES) + list(USER_FEATURES) + list(PAIR_FEATURES) + [f"extra:{e}" for e in extra]
+    return (
+        names
+        + list(ITEM_FEATURES)
+        + list(USER_FEATURES)
+        + list(PAIR_FEATURES)
+        + [f"extra:{e}" for e in extra]
+    )
 
 
 @dataclass
@@ -198,7 +211,11 @@ def user_state(
     last = np.full((b, 3), -1, dtype=np.int64)
     lens = np.array([len(s) for s in sequences], dtype=np.int64)
     rows = np.repeat(np.arange(b), lens)
-    items = np.concatenate([np.asarray(s, np.int64) for s in sequences]) if b and lens.sum() else np.zeros(0, np.int64)
+    items = (
+        np.concatenate([np.asarray(s, np.int64) for s in sequences])
+        if b and lens.sum()
+        else np.zeros(0, np.int64)
+    )
     pos = np.concatenate([np.arange(1, n + 1) for n in lens]) if b and lens.sum() else np.zeros(0, np.int64)
     for r, s in enumerate(sequences):
         tail = np.asarray(s[-3:], np.int64)[::-1]
@@ -257,7 +274,14 @@ def pair_features(
     # item
     days_item = (ctx.t_ref - ctx.last_seen[cols]) / DAY
     price = ctx.price[cols] if ctx.price is not None else np.full(len(cols), np.nan)
-    cols_out += [ctx.log_pop[cols], ctx.recent_pop[cols], ctx.trend[cols], days_item, ctx.repeat_rate[cols], price]
+    cols_out += [
+        ctx.log_pop[cols],
+        ctx.recent_pop[cols],
+        ctx.trend[cols],
+        days_item,
+        ctx.repeat_rate[cols],
+        price,
+    ]
     # user
     cols_out += [state.hist_len[rows], state.n_distinct[rows], (ctx.t_ref - state.last_ts[rows]) / DAY]
     # user x item
@@ -273,7 +297,11 @@ def pair_features(
     norm_counts = sp.diags(1.0 / np.maximum(np.asarray(state.counts.sum(axis=1)).ravel(), 1.0)) @ state.counts
     sim_mean = gather(sp.csr_matrix(norm_counts @ ctx.similarity, dtype=np.float32), rows, cols)
     t1 = gather(ctx.transitions, state.last_items[rows, 0], cols)
-    t3 = t1 + gather(ctx.transitions, state.last_items[rows, 1], cols) + gather(ctx.transitions, state.last_items[rows, 2], cols)
+    t3 = (
+        t1
+        + gather(ctx.transitions, state.last_items[rows, 1], cols)
+        + gather(ctx.transitions, state.last_items[rows, 2], cols)
+    )
     cat_share = _category_share(ctx, state, rows, cols)
     content_sim = _content_similarity(ctx, state, rows, cols)
     price_ratio = _price_ratio(ctx, state, rows, cols)
@@ -299,7 +327,9 @@ def _category_share(ctx: FeatureContext, state: UserState, rows: np.ndarray, col
     return np.where(cand_cat >= 0, share, np.nan).astype(np.float32)
 
 
-def _content_similarity(ctx: FeatureContext, state: UserState, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def _content_similarity(
+    ctx: FeatureContext, state: UserState, rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
     if ctx.content is None:
         return np.full(len(rows), np.nan, np.float32)
     profile = sp.csr_matrix(state.counts @ ctx.content)

@@ -47,7 +47,9 @@ def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Root mean squared error."""
     t, p = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
     if t.shape != p.shape or t.size == 0:
-        raise ConfigError(f"y_true and y_pred must be non-empty and of equal shape, got {t.shape} and {p.shape}")
+        raise ConfigError(
+            f"y_true and y_pred must be non-empty and of equal shape, got {t.shape} and {p.shape}"
+        )
     return float(np.sqrt(np.mean((t - p) ** 2)))
 
 
@@ -55,12 +57,20 @@ def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Mean absolute error."""
     t, p = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
     if t.shape != p.shape or t.size == 0:
-        raise ConfigError(f"y_true and y_pred must be non-empty and of equal shape, got {t.shape} and {p.shape}")
+        raise ConfigError(
+            f"y_true and y_pred must be non-empty and of equal shape, got {t.shape} and {p.shape}"
+        )
     return float(np.mean(np.abs(t - p)))
 
 
 def baseline_biases(
-    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int], reg_user: float, reg_item: float, n_epochs: int
+    rows: np.ndarray,
+    cols: np.ndarray,
+    values: np.ndarray,
+    shape: tuple[int, int],
+    reg_user: float,
+    reg_item: float,
+    n_epochs: int,
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """``μ``, ``b_u``, ``b_i`` by alternating regularised least squares (Koren 2010, eq. 2)."""
     mu = float(values.mean())
@@ -146,7 +156,9 @@ class _NeighbourRating:
         if not isinstance(self.n_neighbors, int | np.integer) or self.n_neighbors < 1:
             raise ConfigError(f"n_neighbors must be a positive integer, got {self.n_neighbors!r}")
         if self.shrinkage < 0 or self.min_support < 0:
-            raise ConfigError(f"shrinkage and min_support must be >= 0, got {self.shrinkage!r} and {self.min_support!r}")
+            raise ConfigError(
+                f"shrinkage and min_support must be >= 0, got {self.shrinkage!r} and {self.min_support!r}"
+            )
 
     # ------------------------------------------------------------------ fitting
     def fit(self, ratings: pd.DataFrame) -> Self:
@@ -158,14 +170,24 @@ class _NeighbourRating:
         self._validate_params()
         missing = [c for c in ("user", "item", "value") if c not in ratings.columns]
         if missing:
-            raise SchemaError(f"ratings lack column(s) {missing}; expected user, item, value; got {list(ratings.columns)}")
+            raise SchemaError(
+                f"ratings lack column(s) {missing}; expected user, item, value; got {list(ratings.columns)}"
+            )
         if len(ratings) == 0:
             raise DataError("cannot fit a rating model on an empty ratings frame")
         value = pd.to_numeric(ratings["value"], errors="coerce").to_numpy(np.float64)
         bad = ~np.isfinite(value) | ratings["user"].isna().to_numpy() | ratings["item"].isna().to_numpy()
         if bad.any():
-            raise DataError(f"{int(bad.sum())} of {len(ratings)} rating rows have a missing id or non-numeric value, e.g. rows {np.flatnonzero(bad)[:5].tolist()}; fix or remove them first")
-        frame = pd.DataFrame({"user": ratings["user"].astype(str).to_numpy(), "item": ratings["item"].astype(str).to_numpy(), "value": value})
+            raise DataError(
+                f"{int(bad.sum())} of {len(ratings)} rating rows have a missing id or non-numeric value, e.g. rows {np.flatnonzero(bad)[:5].tolist()}; fix or remove them first"
+            )
+        frame = pd.DataFrame(
+            {
+                "user": ratings["user"].astype(str).to_numpy(),
+                "item": ratings["item"].astype(str).to_numpy(),
+                "value": value,
+            }
+        )
         grouped = frame.groupby(["user", "item"], sort=False, as_index=False)["value"].mean()
         self.n_duplicates_ = int(len(frame) - len(grouped))
         self.users_ = Vocabulary.from_values(grouped["user"])
@@ -174,13 +196,19 @@ class _NeighbourRating:
         i = self.items_.lookup(grouped["item"].to_numpy())
         r = grouped["value"].to_numpy(np.float64)
         shape = (len(self.users_), len(self.items_))
-        lo, hi = (float(r.min()), float(r.max())) if self.rating_range is None else map(float, self.rating_range)
+        lo, hi = (
+            (float(r.min()), float(r.max())) if self.rating_range is None else map(float, self.rating_range)
+        )
         self.clip_ = (lo, hi)
         self.global_mean_, self.user_bias_, self.item_bias_ = baseline_biases(
             u, i, r, shape, self.reg_user, self.reg_item, self.n_baseline_epochs
         )
-        self.user_mean_ = np.bincount(u, weights=r, minlength=shape[0]) / np.maximum(np.bincount(u, minlength=shape[0]), 1)
-        self.item_mean_ = np.bincount(i, weights=r, minlength=shape[1]) / np.maximum(np.bincount(i, minlength=shape[1]), 1)
+        self.user_mean_ = np.bincount(u, weights=r, minlength=shape[0]) / np.maximum(
+            np.bincount(u, minlength=shape[0]), 1
+        )
+        self.item_mean_ = np.bincount(i, weights=r, minlength=shape[1]) / np.maximum(
+            np.bincount(i, minlength=shape[1]), 1
+        )
         # observations x entities, and query x neighbour-candidates (same thing transposed)
         q, e = (u, i) if self._entity_is_item else (i, u)
         n_q, n_e = (shape[0], shape[1]) if self._entity_is_item else (shape[1], shape[0])
@@ -191,7 +219,10 @@ class _NeighbourRating:
         else:
             sim_values = r - self._query_mean()[q]
         self.similarity_ = corated_similarity(
-            sp.csr_matrix((sim_values, (q, e)), shape=(n_q, n_e)), self.similarity, self.shrinkage, self.min_support
+            sp.csr_matrix((sim_values, (q, e)), shape=(n_q, n_e)),
+            self.similarity,
+            self.shrinkage,
+            self.min_support,
         )
         dev = r - self._centre(q, e)
         self._deviations_ = sp.csr_matrix((dev, (q, e)), shape=(n_q, n_e))
@@ -208,11 +239,15 @@ class _NeighbourRating:
         """The value each rating is centred on (and the prediction starts from)."""
         if self.centering == "mean":
             return self._entity_mean()[e]
-        bq, be = (self.user_bias_, self.item_bias_) if self._entity_is_item else (self.item_bias_, self.user_bias_)
+        bq, be = (
+            (self.user_bias_, self.item_bias_) if self._entity_is_item else (self.item_bias_, self.user_bias_)
+        )
         return self.global_mean_ + bq[q] + be[e]
 
     # ------------------------------------------------------------------ predicting
-    def predict(self, users: np.ndarray | pd.Series | list, items: np.ndarray | pd.Series | list) -> np.ndarray:
+    def predict(
+        self, users: np.ndarray | pd.Series | list, items: np.ndarray | pd.Series | list
+    ) -> np.ndarray:
         """Predicted ratings for the (user, item) pairs, by external id; unknown ids get the baseline."""
         if not hasattr(self, "similarity_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit(ratings) first")
@@ -220,8 +255,10 @@ class _NeighbourRating:
         i = self.items_.lookup(np.asarray(items, dtype=object).astype(str), missing="negative")
         if u.shape != i.shape:
             raise ConfigError(f"users and items must have the same length, got {len(u)} and {len(i)}")
-        baseline = self.global_mean_ + np.where(u >= 0, self.user_bias_[np.maximum(u, 0)], 0.0) + np.where(
-            i >= 0, self.item_bias_[np.maximum(i, 0)], 0.0
+        baseline = (
+            self.global_mean_
+            + np.where(u >= 0, self.user_bias_[np.maximum(u, 0)], 0.0)
+            + np.where(i >= 0, self.item_bias_[np.maximum(i, 0)], 0.0)
         )
         pred = baseline.copy()
         known = np.flatnonzero((u >= 0) & (i >= 0))

@@ -90,7 +90,9 @@ class MMR:
             raise ConfigError(f"relevance_weight must be in [0, 1], got {relevance_weight!r}")
         self.relevance_weight = relevance_weight
 
-    def rerank(self, ids: np.ndarray, scores: np.ndarray, k: int, context: RerankContext) -> tuple[np.ndarray, np.ndarray]:
+    def rerank(
+        self, ids: np.ndarray, scores: np.ndarray, k: int, context: RerankContext
+    ) -> tuple[np.ndarray, np.ndarray]:
         ids, scores = _check_lists(ids, scores, k)
         if context.similarity is None:
             raise ConfigError("MMR needs context.similarity (an item x item similarity matrix)")
@@ -182,7 +184,9 @@ class BusinessFilter:
             ok[bad[(bad >= 0) & (bad < context.n_items)]] = False
         return ok
 
-    def rerank(self, ids: np.ndarray, scores: np.ndarray, k: int, context: RerankContext) -> tuple[np.ndarray, np.ndarray]:
+    def rerank(
+        self, ids: np.ndarray, scores: np.ndarray, k: int, context: RerankContext
+    ) -> tuple[np.ndarray, np.ndarray]:
         ids, scores = _check_lists(ids, scores, k)
         ok = self.allowed(context)
         keep = (ids >= 0) & ok[np.where(ids >= 0, ids, 0)]
@@ -199,6 +203,8 @@ def apply_rerankers(
     width = ids.shape[1]
     for rr in rerankers:
         if not isinstance(rr, Reranker):
-            raise ConfigError(f"{type(rr).__name__} is not a Reranker: it needs rerank(ids, scores, k, context)")
+            raise ConfigError(
+                f"{type(rr).__name__} is not a Reranker: it needs rerank(ids, scores, k, context)"
+            )
         ids, scores = rr.rerank(ids, scores, width, context)
     return ids[:, :k], scores[:, :k]

@@ -56,6 +56,8 @@ class SASRec(Recommender):
         gain before stopping (``eval_every`` epochs apart).
     random_state: seed for weights, dropout and batching.
     num_threads: torch CPU threads while fitting and scoring.
+    mixed_precision: compute the training logits (``hidden x all items``) in
+        bfloat16 with float32 weights and loss; scoring is always float32.
     show_progress: a tqdm bar per fit with loss and validation NDCG@10.
     """
 
@@ -77,6 +79,7 @@ class SASRec(Recommender):
         eval_every: int = 1,
         random_state: int = 42,
         num_threads: int = 2,
+        mixed_precision: bool = True,
         show_progress: bool = True,
     ) -> None:
         self.n_factors = n_factors
@@ -93,6 +96,7 @@ class SASRec(Recommender):
         self.eval_every = eval_every
         self.random_state = random_state
         self.num_threads = num_threads
+        self.mixed_precision = mixed_precision
         self.show_progress = show_progress
 
     # ------------------------------------------------------------------ checks
@@ -138,6 +142,7 @@ class SASRec(Recommender):
 
     def _fit(self, interactions: Interactions) -> None:
         import torch
+        import torch.nn.functional as F
         from tqdm.auto import tqdm
 
         from tuijian.models.sasrec_net import SASRecNet
@@ -174,7 +179,7 @@ class SASRec(Recommender):
             self.net_ = net
             best_ndcg, best_epoch, best_state, bad = -1.0, 0, None, 0
             self.history_: list[dict[str, float]] = []
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             bar = tqdm(range(1, self.n_epochs + 1), desc="SASRec", unit="epoch", disable=not self.show_progress)
             for epoch in bar:
                 net.train()
@@ -185,13 +190,18 @@ class SASRec(Recommender):
                     inputs, labels = batch[:, :-1], batch[:, 1:]
                     keep = labels > 0
                     hidden = net(inputs)[keep]
-                    logits = hidden @ net.item_weights().T
-                    loss = torch.nn.functional.cross_entropy(logits, labels[keep] - 1)
+                    weights = net.item_weights()
+                    if self.mixed_precision:  # the n_items-wide matmuls dominate; bf16 is ~4x faster there
+                        logits = F.linear(hidden.bfloat16(), weights.bfloat16()).float()
+                    else:
+                        logits = F.linear(hidden, weights)
+                    loss = F.cross_entropy(logits, labels[keep] - 1)
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     opt.step()
-                    total += float(loss) * int(keep.sum())
-                    count += int(keep.sum())
+                    n_pos = int(keep.sum())
+                    total += loss.item() * n_pos
+                    count += n_pos
                 record = {"epoch": float(epoch), "loss": total / max(count, 1)}
                 if len(valid_users) and (epoch % self.eval_every == 0 or epoch == self.n_epochs):
                     ndcg = self._valid_ndcg(valid_seqs, valid_users, targets, interactions)
@@ -202,6 +212,7 @@ class SASRec(Recommender):
                     else:
                         bad += 1
                 record["seconds"] = time.perf_counter() - started
+                record["cpu_seconds"] = time.process_time() - cpu_started
                 self.history_.append(record)
                 bar.set_postfix(loss=f"{record['loss']:.4f}", ndcg=f"{best_ndcg:.4f}", best=best_epoch)
                 if bad >= self.patience:

@@ -223,13 +223,14 @@ def evaluate_sentiment(
     seed: int = 42,
     test_size: float = 0.2,
     max_train: int | None = None,
+    max_test: int | None = None,
     data_dir: str | Path | None = None,
     model_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train on the stratified train part of ``name`` and score the held-out test part.
 
     ``max_train`` caps the training rows (a stratified subsample, for quick checks); the test split is the same
-    whatever the cap. ``model_dir`` saves the fitted model there. Returns accuracy, macro-F1 and counts.
+    whatever the cap (``max_test`` scores a stratified part of it, for quick checks only). ``model_dir`` saves the fitted model there. Returns accuracy, macro-F1 and counts.
     """
     import time
 
@@ -240,6 +241,9 @@ def evaluate_sentiment(
     if max_train is not None and max_train < len(train):
         keep, _ = stratified_split(data.labels[train], 1.0 - max_train / len(train), seed)
         train = train[keep]
+    if max_test is not None and max_test < len(test):
+        keep, _ = stratified_split(data.labels[test], 1.0 - max_test / len(test), seed)
+        test = test[keep]
     start = time.perf_counter()
     model = SentimentClassifier(language=data.language).fit(data.texts[train], data.labels[train])
     fit_s = time.perf_counter() - start

@@ -13,6 +13,9 @@ import threading
 import time
 from typing import Any
 
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader
+
 from tuijian.exceptions import AuthError, PermissionDeniedError
 from tuijian.store import Store
 from tuijian.store.keys import role_allows
@@ -21,7 +24,9 @@ HEADER = "X-API-Key"
 
 
 class KeyChecker:
-    def __init__(self, store: Store, admin_key: str | None = None, ttl_seconds: float = 10.0, max_cached: int = 10_000) -> None:
+    def __init__(
+        self, store: Store, admin_key: str | None = None, ttl_seconds: float = 10.0, max_cached: int = 10_000
+    ) -> None:
         self.store = store
         self.admin_key = admin_key or None
         self.ttl_seconds = ttl_seconds
@@ -46,7 +51,9 @@ class KeyChecker:
     def require(self, key: str | None, role: str) -> str:
         """The caller's role; raises 401 without a valid key, 403 when the role is too weak."""
         if not key:
-            raise AuthError(f"missing API key: send it in the {HEADER} header (create one with `tuijian keys create`)")
+            raise AuthError(
+                f"missing API key: send it in the {HEADER} header (create one with `tuijian keys create`)"
+            )
         have = self.role_of(key)
         if have is None:
             raise AuthError("invalid or revoked API key")
@@ -57,9 +64,6 @@ class KeyChecker:
 
 def requires(role: str) -> Any:
     """A FastAPI dependency enforcing ``role`` (shows up as an API-key scheme in /docs)."""
-    from fastapi import Request, Security
-    from fastapi.security import APIKeyHeader
-
     scheme = APIKeyHeader(name=HEADER, auto_error=False, description="API key; roles admin > ingest > read")
 
     def dependency(request: Request, key: str | None = Security(scheme)) -> str:

@@ -90,7 +90,12 @@ class Engine:
 
     # ------------------------------------------------------------------ queries
     def recommend_user(
-        self, user: str, k: int = 10, filters: Filters = Filters(), *, exclude_purchased: bool = True,
+        self,
+        user: str,
+        k: int = 10,
+        filters: Filters = Filters(),
+        *,
+        exclude_purchased: bool = True,
         session: str | None = None,
     ) -> dict[str, Any]:
         snap = self.snapshot
@@ -103,9 +108,13 @@ class Engine:
         keep = fresh_idx >= 0
         fresh_idx, fresh_w = fresh_idx[keep], fresh_w[keep]
         bought = snap.train_purchases(u)
-        fresh_buy = np.fromiter((snap.item_index(r[1]) for r in fresh if r[2] == "purchase" and r[1] is not None), np.int64)
+        fresh_buy = np.fromiter(
+            (snap.item_index(r[1]) for r in fresh if r[2] == "purchase" and r[1] is not None), np.int64
+        )
         bought = np.concatenate([bought, fresh_buy[fresh_buy >= 0]])
-        hist, weights = _recent_unique(np.concatenate([seq, fresh_idx]), np.concatenate([np.ones(len(seq)), fresh_w]))
+        hist, weights = _recent_unique(
+            np.concatenate([seq, fresh_idx]), np.concatenate([np.ones(len(seq)), fresh_w])
+        )
         source = "history"
         if len(hist) == 0 and session:
             items = [snap.item_index(i) for i in self.store.session_items(session)]
@@ -135,7 +144,9 @@ class Engine:
         snap = self.snapshot
         i = snap.item_index(str(item))
         if i < 0:
-            raise UnknownIdError(f"item {item!r} is not known to model {snap.version}; it may be new since the last training")
+            raise UnknownIdError(
+                f"item {item!r} is not known to model {snap.version}; it may be new since the last training"
+            )
         mask = filters.mask(snap)
         s = snap.similar
         cand, vals = s.indices[s.indptr[i] : s.indptr[i + 1]], s.data[s.indptr[i] : s.indptr[i + 1]]
@@ -144,7 +155,9 @@ class Engine:
             cand, vals = cand[keep], vals[keep]
         top = _top(cand, vals, k)
         ranked = [(int(t), float(v), [f"similar_to:{item}"]) for t, v in top]
-        ranked += self._popular_fill(snap, k - len(ranked), mask, np.asarray([i] + [t for t, _ in top], np.int64))
+        ranked += self._popular_fill(
+            snap, k - len(ranked), mask, np.asarray([i] + [t for t, _ in top], np.int64)
+        )
         return self._response(snap, ranked, "similar", item=str(item))
 
     def trending(self, k: int = 10, filters: Filters = Filters(), window_days: float = 7.0) -> dict[str, Any]:
@@ -179,13 +192,25 @@ class Engine:
             return cached[2]
         with self._trending_lock:
             newest = self.store.max_event_ts()
-            counts = [] if newest is None else self.store.item_counts_since(newest - int(window_days * 86400e6), 500)
+            counts = (
+                []
+                if newest is None
+                else self.store.item_counts_since(newest - int(window_days * 86400e6), 500)
+            )
             self._trending = (now, int(window_days * 86400), counts)
         return counts
 
     def _rank(
-        self, snap: Snapshot, u: int, hist: np.ndarray, weights: np.ndarray, fresh: bool, k: int,
-        mask: np.ndarray | None, excluded: np.ndarray, repeat: np.ndarray | None,
+        self,
+        snap: Snapshot,
+        u: int,
+        hist: np.ndarray,
+        weights: np.ndarray,
+        fresh: bool,
+        k: int,
+        mask: np.ndarray | None,
+        excluded: np.ndarray,
+        repeat: np.ndarray | None,
     ) -> list[tuple[int, float, list[str]]]:
         if not isinstance(k, int) or k < 1:
             raise ConfigError(f"k must be a positive integer, got {k!r}")
@@ -233,7 +258,9 @@ class Engine:
             head = np.asarray([i for i in head.tolist() if i not in drop], np.int64)
         return [(int(i), float(snap.popularity[i]), ["popular"]) for i in head[:n]]
 
-    def _response(self, snap: Snapshot, ranked: list[tuple[int, float, list[str]]], source: str, **extra: Any) -> dict[str, Any]:
+    def _response(
+        self, snap: Snapshot, ranked: list[tuple[int, float, list[str]]], source: str, **extra: Any
+    ) -> dict[str, Any]:
         static = snap.catalog.records
         items = [{**static[i], "score": round(score, 6), "reasons": reasons} for i, score, reasons in ranked]
         return {"model_version": snap.version, "source": source, **extra, "items": items}

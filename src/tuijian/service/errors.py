@@ -113,8 +113,12 @@ def install(app: Any) -> None:
         errors = validation_errors(list(exc.errors()))
         detail = "; ".join(f"{e['field']}: {e['error']}" for e in errors[:10])
         return JSONResponse(
-            {"error": "validation_error", "detail": f"{len(errors)} invalid field(s): {detail}", "errors": errors,
-             "request_id": rid(request)},
+            {
+                "error": "validation_error",
+                "detail": f"{len(errors)} invalid field(s): {detail}",
+                "errors": errors,
+                "request_id": rid(request),
+            },
             status_code=422,
         )
 

@@ -38,8 +38,15 @@ class ImpressionLog:
     def log(self, request_id: str, user: str | None, items: list[str], model_version: str | None) -> None:
         ts = now_us()
         self._queue.extend(
-            {"request_id": request_id, "user": user, "item": it, "position": p, "event": "impression",
-             "model_version": model_version, "ts_us": ts}
+            {
+                "request_id": request_id,
+                "user": user,
+                "item": it,
+                "position": p,
+                "event": "impression",
+                "model_version": model_version,
+                "ts_us": ts,
+            }
             for p, it in enumerate(items)
         )
 

@@ -52,12 +52,22 @@ class Catalog:
                         mask = index[key] = np.zeros(n, dtype=bool)
                     mask[i] = True
         records = [
-            {"item_id": str(item_ids[i]), "title": title[i], "price": None if np.isnan(price[i]) else float(price[i]),
-             "category": cats[i]}
+            {
+                "item_id": str(item_ids[i]),
+                "title": title[i],
+                "price": None if np.isnan(price[i]) else float(price[i]),
+                "category": cats[i],
+            }
             for i in range(n)
         ]
-        return cls(title=title, price=price, categories=cats, category_index=index, records=records,
-                   updated_at=updated_at)
+        return cls(
+            title=title,
+            price=price,
+            categories=cats,
+            category_index=index,
+            records=records,
+            updated_at=updated_at,
+        )
 
 
 @dataclass
@@ -91,8 +101,14 @@ class Snapshot:
         counts = np.bincount(u, minlength=inter.n_users)
         self._seq_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self._seq_items = i
-        buy = (log["kind"].to_numpy(dtype=object) == "purchase") if "kind" in log.columns else np.ones(len(log), bool)
-        bought = sp.csr_matrix((np.ones(int(buy.sum()), np.float32), (u[buy], i[buy])), shape=inter.matrix.shape)
+        buy = (
+            (log["kind"].to_numpy(dtype=object) == "purchase")
+            if "kind" in log.columns
+            else np.ones(len(log), bool)
+        )
+        bought = sp.csr_matrix(
+            (np.ones(int(buy.sum()), np.float32), (u[buy], i[buy])), shape=inter.matrix.shape
+        )
         bought.sum_duplicates()
         self._buy_ptr, self._buy_idx = bought.indptr, bought.indices
         self.popularity = inter.item_popularity()
@@ -133,7 +149,9 @@ class Snapshot:
         return self._buy_idx[self._buy_ptr[u] : self._buy_ptr[u + 1]].astype(np.int64)
 
     # ------------------------------------------------------------------ scoring
-    def knn_scores(self, hist: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def knn_scores(
+        self, hist: np.ndarray, weights: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Sparse ``history @ W`` without scipy overhead.
 
         Returns ``(dense_scores, targets, contributions, sources)``; the last three are
@@ -156,7 +174,9 @@ class Snapshot:
         """Scores of any model: the trained row for known users without fresh events, fold-in otherwise."""
         if u >= 0 and not fresh:
             return np.asarray(self.model.score(u), dtype=np.float64)
-        row = sp.csr_matrix((weights.astype(np.float32), (np.zeros(len(hist), np.int64), hist)), shape=(1, self.n_items))
+        row = sp.csr_matrix(
+            (weights.astype(np.float32), (np.zeros(len(hist), np.int64), hist)), shape=(1, self.n_items)
+        )
         return np.asarray(self.model.score(-1, history=row), dtype=np.float64)
 
 

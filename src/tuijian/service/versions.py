@@ -47,8 +47,12 @@ def bootstrap_dataset(store: Store, dataset: str, data_dir: str | None = None) -
 
 
 def train_version(
-    store: Store, dataset: str, artifacts_root: Path, model_name: str = "item-knn",
-    params: dict[str, Any] | None = None, activate: bool = True,
+    store: Store,
+    dataset: str,
+    artifacts_root: Path,
+    model_name: str = "item-knn",
+    params: dict[str, Any] | None = None,
+    activate: bool = True,
 ) -> str:
     """Fit ``model_name`` on every stored event, save it and register it; returns the version label."""
     from tuijian.models.artifacts import save_model
@@ -63,12 +67,21 @@ def train_version(
     model = create(model_name, **(params or {})).fit(inter)
     seconds = time.perf_counter() - started
     root = artifacts_root / dataset
-    version = save_model(model, root, metrics={"train_seconds": round(seconds, 3), "n_events": len(events)},
-                         meta={"dataset": dataset, "max_event_id": max_id})
+    version = save_model(
+        model,
+        root,
+        metrics={"train_seconds": round(seconds, 3), "n_events": len(events)},
+        meta={"dataset": dataset, "max_event_id": max_id},
+    )
     label = f"{model_name}:{version}"
-    store.register_model_version(version_key(dataset, label), model_name, dataset, str(root / model_name / version),
-                                 {"train_seconds": round(seconds, 3), "max_event_id": max_id, "label": label},
-                                 activate=activate)
+    store.register_model_version(
+        version_key(dataset, label),
+        model_name,
+        dataset,
+        str(root / model_name / version),
+        {"train_seconds": round(seconds, 3), "max_event_id": max_id, "label": label},
+        activate=activate,
+    )
     log.info("trained model", extra={"dataset": dataset, "version": label, "seconds": round(seconds, 2)})
     return label
 
@@ -84,16 +97,25 @@ def load_snapshot(store: Store, row: dict[str, Any]) -> Snapshot:
     folder = Path(row["path"])
     root, name, version = folder.parent.parent, folder.parent.name, folder.name
     if not folder.is_dir():
-        raise ModelNotFoundError(f"artifact {folder} of version {row['version']} is missing; retrain with POST /v1/admin/retrain")
+        raise ModelNotFoundError(
+            f"artifact {folder} of version {row['version']} is missing; retrain with POST /v1/admin/retrain"
+        )
     model = load_model(root, name, version)
     config = read_config(root, name, version)
     max_id = int((config.get("meta") or {}).get("max_event_id", row["metrics"].get("max_event_id", 0)))
     catalog = Catalog.build(model.interactions_.items.ids, store.items_frame())
-    return Snapshot(version=f"{name}:{version}", model=model, trained_max_event_id=max_id, catalog=catalog,
-                    info={"dataset": row["dataset"], "path": str(folder), "loaded_at": time.time()})
+    return Snapshot(
+        version=f"{name}:{version}",
+        model=model,
+        trained_max_event_id=max_id,
+        catalog=catalog,
+        info={"dataset": row["dataset"], "path": str(folder), "loaded_at": time.time()},
+    )
 
 
-def ensure_version(store: Store, dataset: str, artifacts_root: Path, model_name: str, data_dir: str | None = None) -> str:
+def ensure_version(
+    store: Store, dataset: str, artifacts_root: Path, model_name: str, data_dir: str | None = None
+) -> str:
     """Make sure an active version exists for ``dataset`` (bootstrap data and train if needed)."""
     row = store.active_model_version(dataset)
     if row is not None and Path(row["path"]).is_dir():
@@ -108,7 +130,9 @@ class VersionWatcher:
     Also rebuilds the catalog when items change. Runs in a daemon thread; ``stop()`` ends it.
     """
 
-    def __init__(self, store: Store, dataset: str, on_change: Callable[[Snapshot], None], poll_seconds: float = 2.0) -> None:
+    def __init__(
+        self, store: Store, dataset: str, on_change: Callable[[Snapshot], None], poll_seconds: float = 2.0
+    ) -> None:
         self.store = store
         self.dataset = dataset
         self.on_change = on_change

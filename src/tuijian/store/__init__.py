@@ -5,6 +5,7 @@
 InsertResult(inserted=..., duplicates=...)
 """
 
-from tuijian.store.store import FEEDBACK_EVENTS, InsertResult, Store, open_store
+from tuijian.store.bookkeeping import FEEDBACK_EVENTS
+from tuijian.store.store import InsertResult, Store, open_store
 
 __all__ = ["FEEDBACK_EVENTS", "InsertResult", "Store", "open_store"]

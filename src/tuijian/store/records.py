@@ -7,6 +7,7 @@ is dropped silently.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -33,7 +34,7 @@ def format_validation_error(exc: ValidationError, row: int | None = None) -> lis
     """One entry per bad field: ``{"row": i, "field": "a.b", "error": msg, "input": value}``."""
     out = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "(row)"
+        loc = ".".join(str(p) for p in err.get("loc", ())) or _field_from_message(str(err.get("msg", "")))
         entry: dict[str, Any] = {"field": loc, "error": err.get("msg", "invalid")}
         if row is not None:
             entry["row"] = row
@@ -41,6 +42,12 @@ def format_validation_error(exc: ValidationError, row: int | None = None) -> lis
             entry["input"] = err["input"]
         out.append(entry)
     return out
+
+
+def _field_from_message(msg: str) -> str:
+    """Whole-record checks (e.g. "item is required for view events") name their field in the message."""
+    words = set(re.findall(r"[a-z_]+", msg.lower()))
+    return next((f for f in ("item", "text", "value", "ts", "user") if f in words), "(row)")
 
 
 def _raise_row_errors(errors: list[dict[str, Any]], what: str) -> None:

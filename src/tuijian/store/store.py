@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from tuijian.data.schema import Event, Item, User
 from tuijian.exceptions import ConfigError, StorageError
-from tuijian.store import keys as keylib
 from tuijian.store import tables as t
+from tuijian.store.bookkeeping import BookkeepingMixin
 from tuijian.store.engine import make_engine, upgrade_schema
 from tuijian.store.records import (
     event_rows,
     events_frame_from_rows,
     item_rows,
-    now_us,
-    us_to_datetime,
     user_rows,
 )
 
@@ -39,7 +36,6 @@ _EVENT_COLS = (
     t.events.c.text,
     t.events.c.session,
 )
-FEEDBACK_EVENTS = ("impression", "click", "add_to_cart", "purchase")
 
 
 @dataclass(frozen=True)
@@ -50,7 +46,7 @@ class InsertResult:
     duplicates: int
 
 
-class Store:
+class Store(BookkeepingMixin):
     """SQL storage opened by URL (see :func:`open_store`). Thread-safe; one instance per process."""
 
     def __init__(self, engine: Engine) -> None:
@@ -137,17 +133,26 @@ class Store:
         """The user's most recent ``limit`` events (after ``since_id``), oldest first."""
         return events_frame_from_rows(self._event_rows(user, limit, since_id, _EVENT_COLS))
 
-    def _event_rows(self, user: str, limit: int, since_id: int | None, columns: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def _event_rows(
+        self, user: str, limit: int, since_id: int | None, columns: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
         if limit < 1:
             raise ConfigError(f"limit must be >= 1, got {limit}")
-        q = select(*columns).where(t.events.c.user_id == str(user)).order_by(t.events.c.id.desc()).limit(limit)
+        q = (
+            select(*columns)
+            .where(t.events.c.user_id == str(user))
+            .order_by(t.events.c.id.desc())
+            .limit(limit)
+        )
         if since_id is not None:
             q = q.where(t.events.c.id > since_id)
         with self._begin() as conn:
             rows = conn.execute(q).all()
         return [tuple(r) for r in reversed(rows)]
 
-    def recent_event_rows(self, user: str, limit: int = 100, since_id: int | None = None) -> list[tuple[Any, ...]]:
+    def recent_event_rows(
+        self, user: str, limit: int = 100, since_id: int | None = None
+    ) -> list[tuple[Any, ...]]:
         """``(id, item, kind, ts_us)`` of the user's latest events after ``since_id``, oldest first.
 
         This is the serving hot path: it runs plain SQL on a per-thread DBAPI connection
@@ -172,8 +177,12 @@ class Store:
 
     def session_items(self, session: str, limit: int = 50) -> list[str]:
         """Items of a session's latest events, oldest first."""
-        q = (select(t.events.c.item_id).where(t.events.c.session == str(session), t.events.c.item_id.is_not(None))
-             .order_by(t.events.c.id.desc()).limit(limit))
+        q = (
+            select(t.events.c.item_id)
+            .where(t.events.c.session == str(session), t.events.c.item_id.is_not(None))
+            .order_by(t.events.c.id.desc())
+            .limit(limit)
+        )
         with self._begin() as conn:
             return [r[0] for r in reversed(conn.execute(q).all())]
 
@@ -181,8 +190,13 @@ class Store:
         """``(item, n_events)`` of events with ``ts >= ts_us``, most frequent first (for trending)."""
         e = t.events.c
         n = func.count().label("n")
-        q = (select(e.item_id, n).where(e.ts >= ts_us, e.item_id.is_not(None)).group_by(e.item_id)
-             .order_by(n.desc(), e.item_id).limit(limit))
+        q = (
+            select(e.item_id, n)
+            .where(e.ts >= ts_us, e.item_id.is_not(None))
+            .group_by(e.item_id)
+            .order_by(n.desc(), e.item_id)
+            .limit(limit)
+        )
         with self._begin() as conn:
             return [(r[0], int(r[1])) for r in conn.execute(q).all()]
 
@@ -250,198 +264,6 @@ class Store:
                 select(t.users.c.user_id, t.users.c.attributes).order_by(t.users.c.user_id)
             ).all()
         return pd.DataFrame({"user_id": [r[0] for r in rows], "attributes": [json.loads(r[1]) for r in rows]})
-
-    # ------------------------------------------------------------------ feedback loop
-    def log_impressions(
-        self,
-        request_id: str,
-        user: str | None,
-        items: Sequence[str],
-        model_version: str | None,
-        ts_us: int | None = None,
-    ) -> int:
-        """One ``impression`` row per served item, with its 0-based position."""
-        ts = ts_us or now_us()
-        rows = [
-            {
-                "request_id": request_id,
-                "user_id": user,
-                "item_id": str(it),
-                "position": p,
-                "event": "impression",
-                "model_version": model_version,
-                "ts": ts,
-            }
-            for p, it in enumerate(items)
-        ]
-        if rows:
-            with self._begin() as conn:
-                conn.execute(insert(t.feedback), rows)
-        return len(rows)
-
-    def log_feedback(self, records: Iterable[dict[str, Any]]) -> int:
-        """Clicks / purchases / impressions against a ``request_id``; each record needs ``request_id``, ``item``, ``event``."""
-        rows = []
-        for i, r in enumerate(records):
-            if r.get("event") not in FEEDBACK_EVENTS:
-                raise ConfigError(
-                    f"feedback row {i}: event must be one of {FEEDBACK_EVENTS}, got {r.get('event')!r}"
-                )
-            if not r.get("request_id") or not r.get("item"):
-                raise ConfigError(f"feedback row {i}: request_id and item are required, got {r!r}")
-            rows.append(
-                {
-                    "request_id": str(r["request_id"]),
-                    "user_id": r.get("user"),
-                    "item_id": str(r["item"]),
-                    "position": r.get("position"),
-                    "event": r["event"],
-                    "model_version": r.get("model_version"),
-                    "ts": int(r.get("ts_us") or now_us()),
-                }
-            )
-        if rows:
-            with self._begin() as conn:
-                conn.execute(insert(t.feedback), rows)
-        return len(rows)
-
-    def feedback_frame(self, request_id: str | None = None) -> pd.DataFrame:
-        f = t.feedback.c
-        q = select(
-            f.id, f.request_id, f.user_id, f.item_id, f.position, f.event, f.model_version, f.ts
-        ).order_by(f.id)
-        if request_id is not None:
-            q = q.where(f.request_id == request_id)
-        with self._begin() as conn:
-            rows = conn.execute(q).all()
-        df = pd.DataFrame(
-            rows, columns=["id", "request_id", "user", "item", "position", "event", "model_version", "ts"]
-        )
-        df["ts"] = (
-            us_to_datetime(df["ts"].to_numpy()) if len(df) else pd.Series([], dtype="datetime64[ns, UTC]")
-        )
-        return df
-
-    # ------------------------------------------------------------------ API keys
-    def create_api_key(self, role: str, name: str = "") -> tuple[str, str]:
-        """A new key with ``role``; returns ``(key_id, plaintext_key)``. Only a salted hash is stored."""
-        if role not in keylib.ROLES:
-            raise ConfigError(f"role must be one of {keylib.ROLES}, got {role!r}")
-        key_id, secret, plaintext = keylib.new_key()
-        salt = secrets.token_hex(16)
-        with self._begin() as conn:
-            conn.execute(
-                insert(t.api_keys).values(
-                    key_id=key_id,
-                    name=name,
-                    role=role,
-                    salt=salt,
-                    key_hash=keylib.hash_secret(secret, salt),
-                    created_at=now_us(),
-                )
-            )
-        return key_id, plaintext
-
-    def verify_api_key(self, key: str) -> str | None:
-        """The key's role, or None if the key is unknown, malformed or revoked."""
-        parts = keylib.split_key(key)
-        if parts is None:
-            return None
-        key_id, secret = parts
-        a = t.api_keys.c
-        with self._begin() as conn:
-            row = conn.execute(
-                select(a.role, a.salt, a.key_hash, a.revoked_at).where(a.key_id == key_id)
-            ).first()
-        if (
-            row is None
-            or row.revoked_at is not None
-            or not keylib.check_secret(secret, row.salt, row.key_hash)
-        ):
-            return None
-        return str(row.role)
-
-    def list_api_keys(self) -> list[dict[str, Any]]:
-        a = t.api_keys.c
-        with self._begin() as conn:
-            rows = conn.execute(
-                select(a.key_id, a.name, a.role, a.created_at, a.revoked_at).order_by(a.created_at)
-            ).all()
-        return [
-            {
-                "key_id": r.key_id,
-                "name": r.name,
-                "role": r.role,
-                "created_at": r.created_at,
-                "revoked": r.revoked_at is not None,
-            }
-            for r in rows
-        ]
-
-    def revoke_api_key(self, key_id: str) -> bool:
-        """Revoke by public ``key_id`` (or full key); True if a live key was revoked."""
-        parts = keylib.split_key(key_id)
-        kid = parts[0] if parts else key_id
-        with self._begin() as conn:
-            res = conn.execute(
-                update(t.api_keys)
-                .where(t.api_keys.c.key_id == kid, t.api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=now_us())
-            )
-        return bool(res.rowcount)
-
-    # ------------------------------------------------------------------ model versions
-    def register_model_version(
-        self,
-        version: str,
-        model: str,
-        dataset: str,
-        path: str,
-        metrics: dict[str, Any] | None = None,
-        activate: bool = True,
-    ) -> None:
-        """Record a trained artifact; with ``activate`` it becomes the one every worker serves for ``dataset``."""
-        m = t.model_versions.c
-        with self._begin() as conn:
-            if activate:
-                conn.execute(update(t.model_versions).where(m.dataset == dataset).values(active=False))
-            conn.execute(
-                insert(t.model_versions).values(
-                    version=version,
-                    model=model,
-                    dataset=dataset,
-                    path=path,
-                    metrics=json.dumps(metrics or {}),
-                    created_at=now_us(),
-                    active=activate,
-                )
-            )
-
-    def active_model_version(self, dataset: str) -> dict[str, Any] | None:
-        m = t.model_versions.c
-        with self._begin() as conn:
-            row = conn.execute(
-                select(t.model_versions)
-                .where(m.dataset == dataset, m.active.is_(True))
-                .order_by(m.created_at.desc())
-                .limit(1)
-            ).first()
-        return _version_dict(row) if row is not None else None
-
-    def list_model_versions(self, dataset: str | None = None) -> list[dict[str, Any]]:
-        m = t.model_versions.c
-        q = select(t.model_versions).order_by(m.created_at.desc())
-        if dataset is not None:
-            q = q.where(m.dataset == dataset)
-        with self._begin() as conn:
-            return [_version_dict(r) for r in conn.execute(q).all()]
-
-
-def _version_dict(row: Any) -> dict[str, Any]:
-    d = dict(row._mapping)
-    d["metrics"] = json.loads(d["metrics"])
-    d["active"] = bool(d["active"])
-    return d
 
 
 def open_store(url: str, *, migrate: bool = True) -> Store:

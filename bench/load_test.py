@@ -1,0 +1,336 @@
+"""Serving load test (issue 4): Beauty-sized data, item-knn, 2 uvicorn workers, load from a second process.
+
+Measures, in one run, on 127.0.0.1:
+
+1. the floor: a bare FastAPI endpoint returning a fixed list (same uvicorn settings),
+2. personalised top-10 with a category filter  (``GET /v1/users/{u}/recommendations``),
+3. similar items                                (``GET /v1/items/{i}/similar``),
+4. batch ingestion over HTTP                    (``POST /v1/events``, 5,000 events per request),
+5. direct durable ingestion into SQLite         (``Store.add_events``, no HTTP).
+
+Read endpoints are driven by ``wrk`` (Debian package ``wrk``; closed loop, fixed connections and duration);
+ingestion by a bounded async httpx client. Every request is checked: non-2xx responses are counted and reported.
+
+    .venv/bin/python bench/load_test.py                 # full run (~3 min on 2 cores)
+    .venv/bin/python bench/load_test.py --duration 5    # shorter
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "bench-admin-key-" + "x" * 16
+
+
+def floor_app() -> Any:
+    """The floor: FastAPI, one GET returning a fixed 10-item list (no auth, no DB, no model)."""
+    from fastapi import FastAPI
+
+    app = FastAPI()
+    items = [{"item_id": str(i), "score": 1.0 / (i + 1), "reasons": ["popular"]} for i in range(10)]
+
+    @app.get("/fixed")
+    async def fixed() -> dict[str, Any]:
+        return {"items": items}
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, timeout: float = 300.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"server at {url} not ready after {timeout}s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wrk(url: str, lua: Path | None, duration: int, connections: int) -> dict[str, Any]:
+    """Run wrk (1 thread) and parse requests/s, latency percentiles and errors."""
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    if lua is not None:
+        cmd += ["-s", str(lua)]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            raise RuntimeError(f"cannot parse wrk output:\n{out}")
+        return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(int(g) for g in sock.groups()) if sock else 0)
+    return {
+        "requests": total,
+        "rps": round(rps, 1),
+        "p50_ms": ms("50"),
+        "p90_ms": ms("90"),
+        "p99_ms": ms("99"),
+        "errors": errors,
+        "connections": connections,
+        "seconds": duration,
+    }
+
+
+def lua_paths(path: Path, paths: list[str], key: str) -> Path:
+    body = ",\n".join(json.dumps(p) for p in paths)
+    path.write_text(
+        f'local paths = {{\n{body}\n}}\nlocal n = 0\nwrk.headers["X-API-Key"] = {json.dumps(key)}\n'
+        'request = function()\n  n = n + 1\n  return wrk.format("GET", paths[(n % #paths) + 1])\nend\n'
+    )
+    return path
+
+
+async def ingest_http(
+    base: str, n_batches: int, batch: int, concurrency: int, users: list[str], items: list[str]
+) -> dict[str, Any]:
+    import httpx
+
+    rng = np.random.default_rng(0)
+    sem = asyncio.Semaphore(concurrency)
+    lat: list[float] = []
+    failures = 0
+    inserted = 0
+
+    def body(b: int) -> bytes:
+        u = rng.integers(0, len(users), batch)
+        it = rng.integers(0, len(items), batch)
+        return json.dumps(
+            {
+                "events": [
+                    {"event_id": f"bench-{b}-{j}", "user": users[u[j]], "item": items[it[j]], "kind": "view"}
+                    for j in range(batch)
+                ]
+            }
+        ).encode()
+
+    bodies = [body(b) for b in range(n_batches)]
+    async with httpx.AsyncClient(
+        base_url=base, headers={"X-API-Key": KEY, "content-type": "application/json"}, timeout=60
+    ) as client:
+
+        async def one(data: bytes) -> None:
+            nonlocal failures, inserted
+            async with sem:
+                t = time.perf_counter()
+                r = await client.post("/v1/events", content=data)
+                lat.append(time.perf_counter() - t)
+                if r.status_code != 200:
+                    failures += 1
+                else:
+                    inserted += r.json()["inserted"]
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(b) for b in bodies))
+        wall = time.perf_counter() - t0
+    return {
+        "batches": n_batches,
+        "batch_size": batch,
+        "events_inserted": inserted,
+        "seconds": round(wall, 2),
+        "events_per_s": round(inserted / wall),
+        "p50_ms": round(float(np.percentile(lat, 50)) * 1e3, 1),
+        "p99_ms": round(float(np.percentile(lat, 99)) * 1e3, 1),
+        "errors": failures,
+        "concurrency": concurrency,
+    }
+
+
+def ingest_direct(url: str, n: int, batch: int) -> dict[str, Any]:
+    import pandas as pd
+
+    from tuijian.store import open_store
+
+    store = open_store(url)
+    rng = np.random.default_rng(1)
+    frames = [
+        pd.DataFrame(
+            {
+                "event_id": [f"direct-{b}-{j}" for j in range(batch)],
+                "user": rng.integers(0, 20000, batch).astype(str),
+                "item": rng.integers(0, 12000, batch).astype(str),
+                "kind": "view",
+                "ts": pd.Timestamp.now(tz="UTC"),
+            }
+        )
+        for b in range(n // batch)
+    ]
+    t0 = time.perf_counter()
+    inserted = sum(store.add_events(f).inserted for f in frames)
+    wall = time.perf_counter() - t0
+    store.close()
+    return {
+        "events_inserted": inserted,
+        "batch_size": batch,
+        "seconds": round(wall, 2),
+        "events_per_s": round(inserted / wall),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", default="amazon-beauty")
+    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--home", type=Path, default=None, help="reuse a prepared home (default: a fresh temp dir)"
+    )
+    ap.add_argument("--access-log", action="store_true", help="keep the per-request JSON access log on")
+    ap.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "load_test.json")
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: apt-get install -y wrk")
+    home = args.home or Path(tempfile.mkdtemp(prefix="tuijian-load-"))
+    home.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "TUIJIAN_ADMIN_KEY": KEY,
+        "OPENBLAS_NUM_THREADS": "1",
+        "TUIJIAN_LOG_LEVEL": "warning",
+    }
+    py = sys.executable
+    results: dict[str, Any] = {
+        "dataset": args.dataset,
+        "workers": args.workers,
+        "cpus": os.cpu_count(),
+        "load_avg_before": os.getloadavg(),
+    }
+
+    # -------- floor
+    port = free_port()
+    floor = subprocess.Popen(
+        [
+            py,
+            "-m",
+            "uvicorn",
+            "load_test:floor_app",
+            "--factory",
+            "--app-dir",
+            str(ROOT / "bench"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/fixed", 60)
+        wrk(f"http://127.0.0.1:{port}/fixed", None, 2, args.connections)  # warm-up
+        results["floor"] = wrk(f"http://127.0.0.1:{port}/fixed", None, args.duration, args.connections)
+    finally:
+        stop(floor)
+    print("floor", results["floor"], flush=True)
+
+    # -------- tuijian serve (prepares data + model on first start)
+    port = free_port()
+    t0 = time.perf_counter()
+    log = open(home / "serve.log", "wb")  # noqa: SIM115 - closed in the finally below
+    serve = subprocess.Popen(
+        [
+            str(Path(py).parent / "tuijian"),
+            "serve",
+            "--dataset",
+            args.dataset,
+            "--home",
+            str(home),
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--access-log" if args.access_log else "--no-access-log",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{base}/ready", 900)
+        results["startup_seconds"] = round(time.perf_counter() - t0, 1)
+        from tuijian.data.datasets import load_dataset
+
+        ds = load_dataset(args.dataset)
+        users = ds.events["user"].astype(str).unique().tolist()
+        items = ds.events["item"].astype(str).unique().tolist()
+        cats = ds.items["category"].str.split("|").explode() if ds.items is not None else None
+        category = cats[cats != ""].value_counts().index[0] if cats is not None else None
+        rng = np.random.default_rng(0)
+        sample_u = rng.choice(users, 5000, replace=False).tolist()
+        sample_i = rng.choice(items, 5000, replace=False).tolist()
+        q = f"&category={category}" if category else ""
+        tmp = home / "lua"
+        tmp.mkdir(exist_ok=True)
+        recs = lua_paths(tmp / "recs.lua", [f"/v1/users/{u}/recommendations?k=10{q}" for u in sample_u], KEY)
+        sim = lua_paths(tmp / "similar.lua", [f"/v1/items/{i}/similar?k=10" for i in sample_i], KEY)
+        results["filter"] = f"category={category}"
+        wrk(f"{base}/", recs, 2, args.connections)  # warm-up (key cache, page cache)
+        results["top10_filtered"] = wrk(f"{base}/", recs, args.duration, args.connections)
+        print("top10", results["top10_filtered"], flush=True)
+        results["similar"] = wrk(f"{base}/", sim, args.duration, args.connections)
+        print("similar", results["similar"], flush=True)
+        results["ingest_http"] = asyncio.run(ingest_http(base, 40, 5000, 2, users, items))
+        print("ingest_http", results["ingest_http"], flush=True)
+    finally:
+        stop(serve)
+        log.close()
+    results["ingest_direct_sqlite"] = ingest_direct(f"sqlite:///{home / 'tuijian.sqlite'}", 100_000, 10_000)
+    print("ingest_direct", results["ingest_direct_sqlite"], flush=True)
+    floor_rps = results["floor"]["rps"]
+    results["top10_vs_floor"] = round(results["top10_filtered"]["rps"] / floor_rps, 3)
+    results["load_avg_after"] = os.getloadavg()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    if args.home is None:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

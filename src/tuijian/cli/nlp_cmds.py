@@ -1,0 +1,116 @@
+"""NLP and generation commands: ``tuijian nlp …``, ``tuijian generate``, ``tuijian ask``, ``tuijian guide``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def _echo_json(data: object, out: Path | None) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+    typer.echo(text)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the NLP sub-app and the generation/assistant commands to ``app``."""
+    nlp = typer.Typer(help="Text analytics: sentiment, keywords, attributes, aspects.", no_args_is_help=True)
+
+    @nlp.command("evaluate-sentiment")
+    def evaluate_sentiment(
+        dataset: str = typer.Option(..., help="chinese-shopping-reviews or womens-clothing-reviews"),
+        json_out: Path | None = typer.Option(None, "--json", help="write the metrics here"),
+        seed: int = typer.Option(42, help="seed of the stratified 80/20 split"),
+        max_train: int | None = typer.Option(None, help="cap the training rows (stratified subsample)"),
+        save_model: Path | None = typer.Option(None, help="save the fitted model (JSON + npz) here"),
+        data_dir: Path | None = typer.Option(None, help="dataset root (default: resolve_data_dir())"),
+    ) -> None:
+        """Train on the stratified 80 % and report accuracy / macro-F1 on the held-out 20 %."""
+        from tuijian.nlp.sentiment import evaluate_sentiment as run
+
+        _echo_json(run(dataset, seed=seed, max_train=max_train, data_dir=data_dir, model_dir=save_model), json_out)
+
+    @nlp.command("keywords")
+    def keywords(text: str = typer.Argument(..., help="text to analyse"), k: int = typer.Option(5)) -> None:
+        """TextRank keywords of a text (English or Chinese)."""
+        from tuijian.nlp.keywords import textrank_keywords
+
+        _echo_json([{"keyword": w, "score": round(s, 4)} for w, s in textrank_keywords(text, k)], None)
+
+    @nlp.command("attributes")
+    def attributes(title: str = typer.Argument(..., help="a product title"),
+                   brand: str | None = typer.Option(None)) -> None:
+        """Colour, material, size, style, pattern, product type, pack count … of a product title."""
+        from tuijian.nlp.attributes import extract_attributes
+
+        _echo_json(extract_attributes(title, brand=brand).to_dict(), None)
+
+    @nlp.command("aspects")
+    def aspects(text: str = typer.Argument(..., help="a review")) -> None:
+        """Aspect-level opinions (fit, quality, price, size, comfort …) of a review."""
+        from tuijian.nlp.aspects import aspect_opinions
+
+        _echo_json([o.__dict__ for o in aspect_opinions(text)], None)
+
+    app.add_typer(nlp, name="nlp")
+
+    @app.command("generate")
+    def generate(
+        dataset: str = typer.Option("online-retail", help="dataset whose catalogue to use"),
+        item: str = typer.Option(..., help="item id"),
+        user: str | None = typer.Option(None, help="user id (personalises the ad copy)"),
+        lang: str = typer.Option("en", help="en or zh"),
+        task: list[str] = typer.Option(["description", "ad"], help="description, ad, summary (repeatable)"),
+        backend: str = typer.Option("template", help="template, llama-cpp or openai"),
+        base_url: str | None = typer.Option(None, help="openai backend: endpoint base URL"),
+        api_key: str | None = typer.Option(None, envvar="TUIJIAN_LLM_API_KEY", help="openai backend: key"),
+        model: str = typer.Option("gpt-4o-mini", help="openai backend: model name"),
+        seed: int = typer.Option(0),
+        as_json: bool = typer.Option(False, "--json", help="print JSON with backend and guard details"),
+        data_dir: str | None = typer.Option(None),
+    ) -> None:
+        """Print grounded copy for an item (every fact in it comes from the item data or its reviews)."""
+        from tuijian.exceptions import ConfigError
+        from tuijian.generate.backends import make_backend
+        from tuijian.generate.shop import load_shop
+        from tuijian.generate.writer import CopyWriter
+
+        if lang not in ("en", "zh"):
+            raise ConfigError(f"--lang must be 'en' or 'zh', got {lang!r}")
+        options = {"base_url": base_url, "api_key": api_key, "model": model} if backend == "openai" else {}
+        writer = CopyWriter(make_backend(backend, **{k: v for k, v in options.items() if v is not None}))
+        shop = load_shop(dataset, data_dir)
+        facts = shop.facts(item)
+        interests = shop.interests(user) if user else []
+        results = [writer.write(t, facts, lang, interests=interests, seed=seed) for t in task]  # type: ignore[arg-type]
+        if as_json:
+            _echo_json([{"task": r.task, "text": r.text, "backend": r.backend, "grounded": r.grounded,
+                         "attempts": r.attempts} for r in results], None)
+        else:
+            for r in results:
+                typer.echo(r.text)
+
+    @app.command("ask")
+    def ask(question: str = typer.Argument(...), dataset: str = typer.Option("online-retail"),
+            lang: str | None = typer.Option(None, help="en or zh (default: detected)"),
+            data_dir: str | None = typer.Option(None)) -> None:
+        """Customer-service answer over the catalogue and shop policies, citing item ids."""
+        from tuijian.generate.assistant import ShopAssistant
+        from tuijian.generate.shop import load_shop
+
+        answer = ShopAssistant(load_shop(dataset, data_dir)).ask(question, lang)
+        _echo_json({"answer": answer.text, "found": answer.found, "citations": answer.citations}, None)
+
+    @app.command("guide")
+    def guide(request: str = typer.Argument(..., help='e.g. "A gift under £10 for a child who likes dinosaurs"'),
+              dataset: str = typer.Option("online-retail"), k: int = typer.Option(5),
+              lang: str | None = typer.Option(None), data_dir: str | None = typer.Option(None)) -> None:
+        """Conversational shopping guide: parsed constraints and suggestions with reasons."""
+        from tuijian.generate.assistant import ShopAssistant
+        from tuijian.generate.shop import load_shop
+
+        _echo_json(ShopAssistant(load_shop(dataset, data_dir)).guide(request, k=k, language=lang).to_dict(), None)

@@ -1,0 +1,229 @@
+"""Service commands: ``tuijian serve``, ``tuijian keys create|list|revoke`` and ``tuijian ingest``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import typer
+
+LOCALHOSTS = ("127.0.0.1", "localhost", "::1")
+
+keys_app = typer.Typer(help="API keys (stored hashed; the plaintext is shown once).", no_args_is_help=True)
+
+_URL_HELP = (
+    "Database URL: sqlite:///path (default: <home>/tuijian.sqlite) or postgresql://user:pass@host:port/db."
+)
+
+
+def _settings(**overrides: Any) -> Any:
+    from tuijian.settings import load_settings
+
+    return load_settings(**overrides)
+
+
+def serve(
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="Dataset to serve (default: online-retail-demo)."
+    ),
+    host: str | None = typer.Option(None, "--host", help="Bind address (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, "--port", help="Port (default 8000)."),
+    workers: int | None = typer.Option(None, "--workers", help="uvicorn worker processes (default 2)."),
+    database_url: str | None = typer.Option(None, "--database-url", help=_URL_HELP),
+    home: Path | None = typer.Option(
+        None, "--home", help="Data directory for the SQLite file and artifacts."
+    ),
+    model: str = typer.Option("item-knn", "--model", help="Serving model (registry name)."),
+    retrain_every: float = typer.Option(0.0, "--retrain-every", help="Retrain every N minutes (0 = never)."),
+    dev_key: bool = typer.Option(False, "--dev-key", help="Create and print an admin key (localhost only)."),
+    access_log: bool = typer.Option(
+        True, "--access-log/--no-access-log", help="One JSON log line per request."
+    ),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Dataset root for named datasets."),
+) -> None:
+    """Serve recommendations over HTTP (FastAPI on uvicorn). Trains a model on start if none exists."""
+    import uvicorn
+
+    from tuijian.exceptions import ConfigError
+    from tuijian.models.registry import model_class
+    from tuijian.service.versions import ensure_version, train_version
+    from tuijian.store import open_store
+
+    settings = _settings(
+        dataset=dataset,
+        host=host,
+        port=port,
+        workers=workers,
+        database_url=database_url,
+        home=home,
+        data_dir=data_dir,
+    )
+    settings.check_secure()
+    model_class(model)  # unknown model names fail before anything starts
+    if dev_key and settings.host not in LOCALHOSTS:
+        raise ConfigError(
+            f"--dev-key prints an admin key and is allowed only on localhost; got --host {settings.host}"
+        )
+    settings.home.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    store = open_store(url)  # migrations run once here, before the workers start
+    typer.secho(f"preparing {settings.dataset!r} in {store.url} ...", err=True)
+    label = ensure_version(
+        store,
+        settings.dataset,
+        settings.artifacts_dir,
+        model,
+        str(settings.data_dir) if settings.data_dir else None,
+    )
+    typer.secho(f"model {label} ready", err=True)
+    if dev_key:
+        _, key = store.create_api_key("admin", name="dev")
+        typer.secho(f"development admin key (localhost only): {key}", fg=typer.colors.YELLOW)
+    elif not settings.admin_key and not any(not k["revoked"] for k in store.list_api_keys()):
+        typer.secho(
+            "no API keys yet: set TUIJIAN_ADMIN_KEY, run `tuijian keys create --role admin`, or use --dev-key",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+
+    env = {
+        "TUIJIAN_HOME": str(settings.home.resolve()),
+        "TUIJIAN_DATABASE_URL": url,
+        "TUIJIAN_DATASET": settings.dataset,
+        "TUIJIAN_SERVING_MODEL": model,
+        "TUIJIAN_BOOTSTRAP": "0",
+        "TUIJIAN_ACCESS_LOG": "1" if access_log else "0",
+        "TUIJIAN_RETRAIN_EVERY": "0",  # scheduled retraining runs here, in the supervisor, not per worker
+    }
+    if settings.data_dir:
+        env["TUIJIAN_DATA_DIR"] = str(settings.data_dir)
+    if settings.workers > 1:
+        prom = settings.home / "run" / f"prometheus-{os.getpid()}"
+        shutil.rmtree(prom, ignore_errors=True)
+        prom.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
+    os.environ.update(env)
+
+    stop = threading.Event()
+    if retrain_every > 0:
+
+        def schedule() -> None:
+            while not stop.wait(retrain_every * 60):
+                try:
+                    typer.secho(
+                        f"scheduled retrain: {train_version(store, settings.dataset, settings.artifacts_dir, model)}",
+                        err=True,
+                    )
+                except Exception as exc:  # noqa: BLE001 - keep serving the previous version
+                    typer.secho(f"scheduled retrain failed: {exc}", fg=typer.colors.RED, err=True)
+
+        threading.Thread(target=schedule, name="tuijian-retrain-schedule", daemon=True).start()
+    typer.secho(
+        f"serving on http://{settings.host}:{settings.port} (docs: /docs) with {settings.workers} worker(s)",
+        fg=typer.colors.GREEN,
+        err=True,
+    )
+    try:
+        uvicorn.run(
+            "tuijian.service.app:create_app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=15,
+        )
+    finally:
+        stop.set()
+        store.close()
+
+
+@keys_app.command("create")
+def keys_create(
+    role: str = typer.Option(..., "--role", help="admin, ingest or read."),
+    name: str = typer.Option("", "--name", help="A label for the key."),
+    database_url: str | None = typer.Option(None, "--database-url", help=_URL_HELP),
+) -> None:
+    """Create a key and print it (only its salted hash is stored)."""
+    from tuijian.store import open_store
+
+    store = open_store(_settings(database_url=database_url).resolved_database_url)
+    key_id, key = store.create_api_key(role, name)
+    typer.echo(key)
+    typer.secho(f"key id {key_id}, role {role}: store the key now, it cannot be shown again", err=True)
+
+
+@keys_app.command("list")
+def keys_list(database_url: str | None = typer.Option(None, "--database-url", help=_URL_HELP)) -> None:
+    """List key ids, names, roles and whether they are revoked."""
+    from tuijian.store import open_store
+
+    store = open_store(_settings(database_url=database_url).resolved_database_url)
+    for k in store.list_api_keys():
+        typer.echo(f"{k['key_id']}\t{k['role']}\t{'revoked' if k['revoked'] else 'active'}\t{k['name']}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: str = typer.Argument(..., help="The key id (or the whole key)."),
+    database_url: str | None = typer.Option(None, "--database-url", help=_URL_HELP),
+) -> None:
+    """Revoke a key (services stop accepting it within their 10 s key cache)."""
+    from tuijian.exceptions import ConfigError
+    from tuijian.store import open_store
+
+    store = open_store(_settings(database_url=database_url).resolved_database_url)
+    if not store.revoke_api_key(key_id):
+        raise ConfigError(f"no active key with id {key_id!r}; see `tuijian keys list`")
+    typer.echo(f"revoked {key_id}")
+
+
+def ingest(
+    path: Path = typer.Argument(..., help="Events file (CSV, JSONL or Parquet; gzip allowed)."),
+    mapping: str = typer.Option(
+        "", "--map", help="FIELD=COLUMN pairs, e.g. 'user=customer_id,item=sku,ts=time'."
+    ),
+    kind: str | None = typer.Option(None, "--kind", help="Constant event kind for every row."),
+    items: Path | None = typer.Option(
+        None, "--items", help="Also load a catalog file (CSV/JSONL/Parquet with item_id)."
+    ),
+    database_url: str | None = typer.Option(None, "--database-url", help=_URL_HELP),
+    batch_size: int = typer.Option(50_000, "--batch-size", help="Events per transaction."),
+) -> None:
+    """Load a behaviour log (and optionally a catalog) into the service's database."""
+    from tuijian.data.importers import import_events, parse_mapping
+    from tuijian.store import open_store
+
+    store = open_store(_settings(database_url=database_url).resolved_database_url)
+    if items is not None:
+        import pandas as pd
+
+        suffix = "".join(items.suffixes)
+        frame = (
+            pd.read_parquet(items)
+            if ".parquet" in suffix
+            else pd.read_json(items, lines=True)
+            if ".jsonl" in suffix
+            else pd.read_csv(items)
+        )
+        typer.echo(f"items written: {store.add_items(frame)}")
+    result = import_events(path, parse_mapping(mapping) if mapping else None, kind=kind)
+    typer.echo(str(result.report))
+    inserted = duplicates = 0
+    for start in range(0, len(result.events), batch_size):
+        res = store.add_events(result.events.iloc[start : start + batch_size])
+        inserted, duplicates = inserted + res.inserted, duplicates + res.duplicates
+    typer.echo(
+        f"events inserted: {inserted}, duplicates skipped: {duplicates}, "
+        f"malformed rows not loaded: {result.report.malformed_rows}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("ingest")(ingest)
+    app.add_typer(keys_app, name="keys")

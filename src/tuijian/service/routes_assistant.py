@@ -1,0 +1,119 @@
+"""Assistant and copy endpoints: ``POST /v1/assistant/ask``, ``POST /v1/assistant/guide``,
+``GET /v1/items/{item_id}/copy``. Thin: validate, call :mod:`tuijian.generate`, shape the response."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from tuijian.service.auth import requires
+
+router = APIRouter(tags=["assistant"])
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=2000)
+    language: Literal["en", "zh"] | None = None
+
+
+class GuideRequest(BaseModel):
+    request: str = Field(min_length=1, max_length=2000)
+    user: str | None = Field(default=None, max_length=128)
+    k: int = Field(default=5, ge=1, le=50)
+    language: Literal["en", "zh"] | None = None
+
+
+def _engine_personalizer(engine: Any) -> Any:
+    """``(user, items) -> scores`` from the serving engine's ranked list (rank-based), or None."""
+    if engine is None or not hasattr(engine, "recommend_user"):
+        return None
+
+    def personalize(user: str, items: list[str]) -> list[float]:
+        from tuijian.exceptions import TuijianError
+
+        try:
+            ranked = engine.recommend_user(user, k=200).get("items", [])
+        except TuijianError:
+            return [0.0] * len(items)
+        ids = [str(r.get("item") or r.get("item_id")) if isinstance(r, dict) else str(r) for r in ranked]
+        rank = {i: 1.0 - n / max(len(ids), 1) for n, i in enumerate(ids)}
+        return [rank.get(i, 0.0) for i in items]
+
+    return personalize
+
+
+def _assistant(request: Request) -> Any:
+    """One :class:`ShopAssistant` per app, built from the store's catalogue and events on first use."""
+    st = request.app.state.tuijian
+    if "assistant" not in st.extras:
+        from tuijian.generate.assistant import ShopAssistant
+        from tuijian.generate.shop import ShopData
+        from tuijian.generate.writer import CopyWriter
+
+        events = st.store.events_frame()
+        reviews = None
+        if events is not None and len(events) and "text" in events:
+            rv = events[(events["kind"] == "review") & events["text"].notna()]
+            reviews = rv.rename(columns={"value": "rating"})[["item", "text", "rating"]] if len(rv) else None
+        dataset = getattr(st.settings, "dataset", "")
+        currency = "GBP" if str(dataset).startswith("online-retail") else "USD"
+        shop = ShopData.from_frames(
+            st.store.items_frame(), events, reviews, currency=currency, name=str(dataset)
+        )
+        st.extras["assistant"] = ShopAssistant(shop, personalize=_engine_personalizer(st.engine)).fit()
+        st.extras["copy_writer"] = CopyWriter()
+    return st.extras["assistant"]
+
+
+@router.post("/v1/assistant/ask")
+async def ask(request: Request, body: AskRequest, _role: str = Depends(requires("read"))) -> dict[str, Any]:
+    assistant = await run_in_threadpool(_assistant, request)
+    answer = await run_in_threadpool(assistant.ask, body.question, body.language)
+    return answer.to_dict()
+
+
+@router.post("/v1/assistant/guide")
+async def guide(
+    request: Request, body: GuideRequest, _role: str = Depends(requires("read"))
+) -> dict[str, Any]:
+    assistant = await run_in_threadpool(_assistant, request)
+    reply = await run_in_threadpool(assistant.guide, body.request, body.user, body.k, body.language)
+    return reply.to_dict()
+
+
+@router.get("/v1/items/{item_id}/copy")
+async def item_copy(
+    request: Request,
+    item_id: str,
+    user: str | None = Query(default=None, max_length=128),
+    lang: Literal["en", "zh"] = "en",
+    task: Literal["description", "ad", "summary"] = "description",
+    _role: str = Depends(requires("read")),
+) -> dict[str, Any]:
+    assistant = await run_in_threadpool(_assistant, request)
+    writer = request.app.state.tuijian.extras["copy_writer"]
+    shop = assistant.shop
+
+    def write() -> Any:
+        from tuijian.exceptions import UnknownIdError
+
+        facts = shop.facts(item_id)
+        try:
+            interests = shop.interests(user) if user else []
+        except UnknownIdError:
+            interests = []
+        return writer.write(task, facts, lang, interests=interests)
+
+    copy = await run_in_threadpool(write)
+    return {
+        "item": item_id,
+        "language": lang,
+        "task": task,
+        "text": copy.text,
+        "backend": copy.backend,
+        "grounded": copy.grounded,
+        "cached": copy.cached,
+    }

@@ -1,0 +1,216 @@
+"""Feedback log, API keys and model versions: the service's bookkeeping tables (mixed into :class:`Store`)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import insert, select, update
+
+from tuijian.exceptions import ConfigError
+from tuijian.store import keys as keylib
+from tuijian.store import tables as t
+from tuijian.store.records import now_us, us_to_datetime
+
+FEEDBACK_EVENTS = ("impression", "click", "add_to_cart", "purchase")
+
+
+class BookkeepingMixin:
+    """Needs ``self._begin()`` (a transaction context manager) from :class:`Store`."""
+
+    _begin: Any
+
+    # ------------------------------------------------------------------ feedback loop
+    def log_impressions(
+        self,
+        request_id: str,
+        user: str | None,
+        items: Sequence[str],
+        model_version: str | None,
+        ts_us: int | None = None,
+    ) -> int:
+        """One ``impression`` row per served item, with its 0-based position."""
+        ts = ts_us or now_us()
+        rows = [
+            {
+                "request_id": request_id,
+                "user_id": user,
+                "item_id": str(it),
+                "position": p,
+                "event": "impression",
+                "model_version": model_version,
+                "ts": ts,
+            }
+            for p, it in enumerate(items)
+        ]
+        if rows:
+            with self._begin() as conn:
+                conn.execute(insert(t.feedback), rows)
+        return len(rows)
+
+    def log_feedback(self, records: Iterable[dict[str, Any]]) -> int:
+        """Clicks / purchases / impressions against a ``request_id``; each record needs ``request_id``, ``item``, ``event``."""
+        rows = []
+        for i, r in enumerate(records):
+            if r.get("event") not in FEEDBACK_EVENTS:
+                raise ConfigError(
+                    f"feedback row {i}: event must be one of {FEEDBACK_EVENTS}, got {r.get('event')!r}"
+                )
+            if not r.get("request_id") or not r.get("item"):
+                raise ConfigError(f"feedback row {i}: request_id and item are required, got {r!r}")
+            rows.append(
+                {
+                    "request_id": str(r["request_id"]),
+                    "user_id": r.get("user"),
+                    "item_id": str(r["item"]),
+                    "position": r.get("position"),
+                    "event": r["event"],
+                    "model_version": r.get("model_version"),
+                    "ts": int(r.get("ts_us") or now_us()),
+                }
+            )
+        if rows:
+            with self._begin() as conn:
+                conn.execute(insert(t.feedback), rows)
+        return len(rows)
+
+    def feedback_frame(self, request_id: str | None = None) -> pd.DataFrame:
+        f = t.feedback.c
+        q = select(
+            f.id, f.request_id, f.user_id, f.item_id, f.position, f.event, f.model_version, f.ts
+        ).order_by(f.id)
+        if request_id is not None:
+            q = q.where(f.request_id == request_id)
+        with self._begin() as conn:
+            rows = conn.execute(q).all()
+        df = pd.DataFrame(
+            rows, columns=["id", "request_id", "user", "item", "position", "event", "model_version", "ts"]
+        )
+        df["ts"] = (
+            us_to_datetime(df["ts"].to_numpy()) if len(df) else pd.Series([], dtype="datetime64[ns, UTC]")
+        )
+        return df
+
+    # ------------------------------------------------------------------ API keys
+    def create_api_key(self, role: str, name: str = "") -> tuple[str, str]:
+        """A new key with ``role``; returns ``(key_id, plaintext_key)``. Only a salted hash is stored."""
+        if role not in keylib.ROLES:
+            raise ConfigError(f"role must be one of {keylib.ROLES}, got {role!r}")
+        key_id, secret, plaintext = keylib.new_key()
+        salt = secrets.token_hex(16)
+        with self._begin() as conn:
+            conn.execute(
+                insert(t.api_keys).values(
+                    key_id=key_id,
+                    name=name,
+                    role=role,
+                    salt=salt,
+                    key_hash=keylib.hash_secret(secret, salt),
+                    created_at=now_us(),
+                )
+            )
+        return key_id, plaintext
+
+    def verify_api_key(self, key: str) -> str | None:
+        """The key's role, or None if the key is unknown, malformed or revoked."""
+        parts = keylib.split_key(key)
+        if parts is None:
+            return None
+        key_id, secret = parts
+        a = t.api_keys.c
+        with self._begin() as conn:
+            row = conn.execute(
+                select(a.role, a.salt, a.key_hash, a.revoked_at).where(a.key_id == key_id)
+            ).first()
+        if (
+            row is None
+            or row.revoked_at is not None
+            or not keylib.check_secret(secret, row.salt, row.key_hash)
+        ):
+            return None
+        return str(row.role)
+
+    def list_api_keys(self) -> list[dict[str, Any]]:
+        a = t.api_keys.c
+        with self._begin() as conn:
+            rows = conn.execute(
+                select(a.key_id, a.name, a.role, a.created_at, a.revoked_at).order_by(a.created_at)
+            ).all()
+        return [
+            {
+                "key_id": r.key_id,
+                "name": r.name,
+                "role": r.role,
+                "created_at": r.created_at,
+                "revoked": r.revoked_at is not None,
+            }
+            for r in rows
+        ]
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Revoke by public ``key_id`` (or full key); True if a live key was revoked."""
+        parts = keylib.split_key(key_id)
+        kid = parts[0] if parts else key_id
+        with self._begin() as conn:
+            res = conn.execute(
+                update(t.api_keys)
+                .where(t.api_keys.c.key_id == kid, t.api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=now_us())
+            )
+        return bool(res.rowcount)
+
+    # ------------------------------------------------------------------ model versions
+    def register_model_version(
+        self,
+        version: str,
+        model: str,
+        dataset: str,
+        path: str,
+        metrics: dict[str, Any] | None = None,
+        activate: bool = True,
+    ) -> None:
+        """Record a trained artifact; with ``activate`` it becomes the one every worker serves for ``dataset``."""
+        m = t.model_versions.c
+        with self._begin() as conn:
+            if activate:
+                conn.execute(update(t.model_versions).where(m.dataset == dataset).values(active=False))
+            conn.execute(
+                insert(t.model_versions).values(
+                    version=version,
+                    model=model,
+                    dataset=dataset,
+                    path=path,
+                    metrics=json.dumps(metrics or {}),
+                    created_at=now_us(),
+                    active=activate,
+                )
+            )
+
+    def active_model_version(self, dataset: str) -> dict[str, Any] | None:
+        m = t.model_versions.c
+        with self._begin() as conn:
+            row = conn.execute(
+                select(t.model_versions)
+                .where(m.dataset == dataset, m.active.is_(True))
+                .order_by(m.created_at.desc())
+                .limit(1)
+            ).first()
+        return _version_dict(row) if row is not None else None
+
+    def list_model_versions(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        m = t.model_versions.c
+        q = select(t.model_versions).order_by(m.created_at.desc())
+        if dataset is not None:
+            q = q.where(m.dataset == dataset)
+        with self._begin() as conn:
+            return [_version_dict(r) for r in conn.execute(q).all()]
+
+
+def _version_dict(row: Any) -> dict[str, Any]:
+    d = dict(row._mapping)
+    d["metrics"] = json.loads(d["metrics"])
+    d["active"] = bool(d["active"])
+    return d

@@ -1,0 +1,224 @@
+"""Hybrid pipeline: the contract, learning which retriever to trust, label carving, features, persistence."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from tests.models.conformance import RecommenderContract, checkerboard, checkerboard_catalog
+from tuijian.data.interactions import Interactions
+from tuijian.data.vocabulary import Vocabulary
+from tuijian.exceptions import ConfigError
+from tuijian.models import registry
+from tuijian.models.base import Recommender, ScoringBatch
+from tuijian.models.hybrid import HybridRecommender
+from tuijian.models.hybrid_training import carve_labels, negative_sample
+from tuijian.models.ranker_features import gather, transition_matrix
+
+# small, single-threaded LightGBM: tiny data, and OpenMP threads thrash on a busy 2-core machine
+SMALL = dict(
+    n_estimators=30,
+    min_child_samples=10,
+    num_leaves=3,
+    n_candidates=20,
+    early_stopping_rounds=10,
+    num_threads=1,
+)
+
+
+class TestHybrid(RecommenderContract):
+    def make_model(self) -> HybridRecommender:
+        # the checkerboard's last events are always the highest item ids of a block, so "last item"
+        # labels would teach item identity; random labels teach the personal signal
+        return HybridRecommender(
+            retrievers={"item-knn": {"n_neighbors": 10}, "popularity": {}},
+            label_strategy="random",
+            label_fraction=0.3,
+            **SMALL,
+        )
+
+
+# ---------------------------------------------------------------------- learning the right retriever
+N_ITEMS = 120
+
+
+def _rule(prefix: np.ndarray) -> int:
+    """The hidden next-item rule: a per-user stride from the first item (not a function of the last item)."""
+    stride = 1 + int(prefix[1]) % 7
+    return int((prefix[0] + len(prefix) * stride) % N_ITEMS)
+
+
+class RuleRetriever(Recommender):
+    """Knows the hidden rule: scores the rule's next item 1, others a little below."""
+
+    name: ClassVar[str] = "test-rule"
+
+    def _fit(self, interactions: Interactions) -> None:
+        self.ready_ = True
+
+    def _score(self, batch: ScoringBatch) -> np.ndarray:
+        out = np.zeros((len(batch.users), self.n_items), dtype=np.float32)
+        for r, seq in enumerate(batch.sequences):
+            out[r] = np.random.default_rng(len(seq)).random(self.n_items) * 0.5
+            if len(seq) >= 2:
+                out[r, _rule(np.asarray(seq))] = 1.0
+        return out
+
+
+class NoiseRetriever(Recommender):
+    """Deterministic noise: scores from a hash of the history."""
+
+    name: ClassVar[str] = "test-noise"
+
+    def _fit(self, interactions: Interactions) -> None:
+        self.ready_ = True
+
+    def _score(self, batch: ScoringBatch) -> np.ndarray:
+        return np.stack(
+            [
+                np.random.default_rng(int(np.sum(s) * 31 + len(s))).random(self.n_items)
+                for s in batch.sequences
+            ]
+        ).astype(np.float32)
+
+
+def _rule_sequences(n_users: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < n_users:
+        seq = list(rng.choice(N_ITEMS, 2, replace=False))
+        for _ in range(int(rng.integers(2, 6))):
+            seq.append(_rule(np.asarray(seq)))
+        if len(set(seq)) == len(seq):
+            out.append(np.asarray(seq, dtype=np.int64))
+    return out
+
+
+def _interactions(seqs: list[np.ndarray]) -> Interactions:
+    rows = [(f"u{u}", f"i{i}", t) for u, s in enumerate(seqs) for t, i in enumerate(s)]
+    ev = pd.DataFrame(rows, columns=["user", "item", "ts"])
+    return Interactions.from_events(ev, users=Vocabulary([f"u{u}" for u in range(len(seqs))]),
+                                    items=Vocabulary([f"i{i}" for i in range(N_ITEMS)]))  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def rule_model() -> HybridRecommender:
+    registry.register("test-rule", "tests.models.test_hybrid:RuleRetriever")
+    registry.register("test-noise", "tests.models.test_hybrid:NoiseRetriever")
+    inter = _interactions(_rule_sequences(400, seed=1))
+    model = HybridRecommender(retrievers={"test-noise": {}, "test-rule": {}, "popularity": {}}, **SMALL)
+    return model.fit(inter)
+
+
+def test_learns_to_trust_the_informative_retriever(rule_model: HybridRecommender) -> None:
+    imp = rule_model.feature_importance_
+    rule = sum(v for k, v in imp.items() if k.startswith("test-rule:"))
+    noise = sum(v for k, v in imp.items() if k.startswith("test-noise:"))
+    assert rule > 5 * noise, imp
+    # unseen users following the rule: the rule's item comes first
+    fresh = [s[:-1] for s in _rule_sequences(60, seed=99)]
+    n = rule_model.n_items
+    hist = sp.csr_matrix((np.ones(sum(map(len, fresh))), (np.repeat(np.arange(60), [len(s) for s in fresh]),
+                                                          np.concatenate(fresh))), shape=(60, n))  # fmt: skip
+    ids, _ = rule_model.recommend(np.full(60, -1), k=1, history=hist, sequences=fresh)
+    expected = np.array([_rule(s) for s in fresh])
+    assert (ids[:, 0] == expected).mean() >= 0.9
+
+
+def test_noise_only_hybrid_is_not_better_than_chance() -> None:
+    """Control: without the rule retriever nothing finds the rule item (the test above is not trivial)."""
+    registry.register("test-noise", "tests.models.test_hybrid:NoiseRetriever")
+    inter = _interactions(_rule_sequences(200, seed=2))
+    model = HybridRecommender(retrievers={"test-noise": {}, "popularity": {}}, **SMALL).fit(inter)
+    fresh = [s[:-1] for s in _rule_sequences(60, seed=98)]
+    ids, _ = model.recommend(np.full(60, -1), k=1, history=None, sequences=fresh)
+    assert (ids[:, 0] == np.array([_rule(s) for s in fresh])).mean() < 0.3
+
+
+# ---------------------------------------------------------------------- label carving, helpers
+def test_carve_last_leaves_no_label_in_history() -> None:
+    inter = checkerboard().interactions
+    inner, labels = carve_labels(inter, "last", 0.1, 30.0, seed=0)
+    seqs = inter.sequences()
+    assert inner.nnz == inter.nnz - inter.n_users
+    for u in range(inter.n_users):
+        lab = labels.indices[labels.indptr[u] : labels.indptr[u + 1]].tolist()
+        assert lab == [int(seqs[u][-1])]
+        assert inner.matrix[u, lab[0]] == 0
+
+
+def test_carve_time_uses_the_last_days_only() -> None:
+    inter = checkerboard().interactions  # user u's 7 events are on day u, one an hour from 00:00
+    with pytest.raises(ConfigError, match="no events"):
+        carve_labels(inter, "time", 0.1, days=3.5, seed=0)  # only users with no earlier history
+    inner, labels = carve_labels(inter, "time", 0.1, days=3.0 / 24, seed=0)  # the last 3 hours
+    assert np.flatnonzero(np.diff(labels.indptr) > 0).tolist() == [15]
+    assert labels.nnz == 4 and inner.nnz == inter.nnz - 4
+    inner, labels = carve_labels(inter, "random", 0.3, 30.0, seed=0)
+    assert (np.diff(labels.indptr) == 2).all()  # floor(0.3 * 7) = 2 per user
+    assert inner.nnz + labels.nnz == inter.nnz
+
+
+def test_negative_sample_keeps_positives_and_caps_negatives() -> None:
+    rows = np.repeat(np.arange(3), 50)
+    y = np.zeros(150, dtype=bool)
+    y[[0, 60, 61]] = True
+    keep = negative_sample(rows, y, 5, np.random.default_rng(0))
+    assert keep[y].all()
+    assert np.bincount(rows[keep & ~y]).tolist() == [5, 5, 5]
+
+
+def test_gather_and_transitions() -> None:
+    t = transition_matrix([np.array([0, 1, 2]), np.array([0, 1]), np.array([0, 2])], 3)
+    assert t[0, 1] == pytest.approx(2 / 3) and t[0, 2] == pytest.approx(1 / 3) and t[1, 2] == 1.0
+    got = gather(t, np.array([0, 0, 1, -1, 2]), np.array([1, 0, 2, 1, 0]))
+    np.testing.assert_allclose(got, [2 / 3, 0, 1, 0, 0], rtol=1e-6)
+
+
+def test_bad_params_are_named() -> None:
+    inter = checkerboard().interactions
+    with pytest.raises(ConfigError, match="label_strategy"):
+        HybridRecommender(label_strategy="future").fit(inter)
+    with pytest.raises(ConfigError, match="n_candidates"):
+        HybridRecommender(n_candidates=0).fit(inter)
+    with pytest.raises(ConfigError, match="unknown retriever"):
+        HybridRecommender(retrievers={"no-such-model": {}}).fit(inter)
+
+
+def test_catalog_features_and_content_retriever(tmp_path) -> None:
+    data = checkerboard()
+    model = TestHybrid().make_model().set_params(retrievers={"item-knn": {"n_neighbors": 10}, "content": {}})
+    model.fit(data.interactions, items=checkerboard_catalog())
+    assert model.catalog_.content is not None and model.catalog_.price is not None
+    ids, _ = model.recommend(np.arange(16), k=3)
+    assert (data.item_block[ids] == data.user_block[:, None]).all()
+    model.save(str(tmp_path / "h"))
+    config = json.loads((tmp_path / "h" / "config.json").read_text())
+    assert config["retrievers"] == ["item-knn", "content"]
+    assert (tmp_path / "h" / "ranker.txt").read_text().startswith("tree")
+    loaded = HybridRecommender.load(str(tmp_path / "h"))
+    np.testing.assert_array_equal(loaded.recommend(np.arange(16), k=3)[0], ids)
+
+
+def test_rerankers_apply_in_recommend() -> None:
+    data = checkerboard()
+    base = TestHybrid().make_model()
+    model = base.clone(business_rules={"exclude_items": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]})
+    model.fit(data.interactions, items=checkerboard_catalog())
+    ids, _ = model.recommend(np.array([0, 8]), k=3)
+    assert not (set(ids[0].tolist()) & set(range(10)))  # user 0's block is banned: nothing from it
+    assert (data.item_block[ids[1]] == 1).all()
+
+
+def test_cold_user_gets_the_fallback_chain() -> None:
+    model = TestHybrid().make_model().fit(checkerboard().interactions)
+    empty = sp.csr_matrix((1, model.n_items), dtype=np.float32)
+    ids, scores = model.recommend(-1, k=5, history=empty, sequences=[np.zeros(0, np.int64)])
+    pop = model.context_.log_pop
+    assert (ids >= 0).all() and np.isfinite(scores).all()
+    assert pop[ids].tolist() == sorted(pop[ids].tolist(), reverse=True)

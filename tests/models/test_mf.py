@@ -1,0 +1,126 @@
+"""ALS and BPR (wrapping ``implicit``): contract, equality with implicit itself, fold-in, real data (ML-100K u1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from tests.models._ml100k import topk_metrics
+from tests.models.conformance import RecommenderContract
+
+from tuijian.exceptions import ConfigError
+from tuijian.models import registry
+from tuijian.models.mf import ALS, BPR
+
+
+class TestALS(RecommenderContract):
+    def make_model(self) -> ALS:
+        return ALS(n_factors=4, reg=1.0, alpha=5.0, n_iterations=15, random_state=0, num_threads=1)
+
+
+class TestBPR(RecommenderContract):
+    def make_model(self) -> BPR:
+        return BPR(n_factors=8, learning_rate=0.05, reg=0.01, n_iterations=200, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def als_u1(ml100k_u1_implicit) -> ALS:
+    inter, _ = ml100k_u1_implicit
+    return ALS(n_factors=32, reg=0.05, alpha=2.0, n_iterations=10, random_state=3).fit(inter)
+
+
+def test_registry_names() -> None:
+    assert registry.model_class("als") is ALS and registry.model_class("bpr") is BPR
+
+
+def test_als_equals_implicit_on_same_data(als_u1: ALS, ml100k_u1_implicit) -> None:
+    """Peer check: same matrix and parameters give implicit's own factors and recommendations."""
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    inter, _ = ml100k_u1_implicit
+    with threadpool_limits(1, "blas"):
+        ref = AlternatingLeastSquares(
+            factors=32, regularization=0.05, alpha=2.0, iterations=10, random_state=3
+        )
+        ref.fit(inter.matrix, show_progress=False)
+    np.testing.assert_allclose(als_u1.item_factors_, ref.item_factors, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(als_u1.user_factors_, ref.user_factors, rtol=1e-5, atol=1e-6)
+    users = np.arange(50)
+    ours, _ = als_u1.recommend(users, k=10)
+    theirs, _ = ref.recommend(users, inter.matrix[users], N=10, filter_already_liked_items=True)
+    assert (ours == theirs).mean() > 0.98  # ties may order differently
+
+
+def test_als_beats_popularity_on_ml100k(als_u1: ALS, ml100k_u1_implicit, ml100k_u1_popularity) -> None:
+    _, relevant = ml100k_u1_implicit
+    got = topk_metrics(als_u1, relevant)
+    assert got["hr"] >= ml100k_u1_popularity["hr"] + 0.05, (got, ml100k_u1_popularity)
+    assert got["precision"] >= 1.3 * ml100k_u1_popularity["precision"], (got, ml100k_u1_popularity)
+
+
+def test_als_fold_in_matches_trained_user(als_u1: ALS, ml100k_u1_implicit) -> None:
+    """An unknown user (-1) with a trained user's history gets nearly that user's list (exact LS vs CG)."""
+    inter, _ = ml100k_u1_implicit
+    users = np.arange(0, 300, 10)
+    trained, _ = als_u1.recommend(users, k=10)
+    folded, _ = als_u1.recommend(np.full(len(users), -1), k=10, history=inter.matrix[users])
+    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(trained, folded, strict=True)])
+    assert overlap >= 0.8, overlap
+
+
+def test_als_history_update_changes_vector(als_u1: ALS, ml100k_u1_implicit) -> None:
+    inter, _ = ml100k_u1_implicit
+    row = inter.matrix[0].copy()
+    default = als_u1.score(0)
+    np.testing.assert_allclose(
+        default, als_u1.user_factors_[0] @ als_u1.item_factors_.T, rtol=1e-5, atol=1e-6
+    )
+    extra = sp.csr_matrix(
+        row + sp.csr_matrix(([1.0] * 5, ([0] * 5, [500, 501, 502, 503, 504])), shape=row.shape)
+    )
+    updated = als_u1.score(0, history=extra)
+    assert not np.allclose(default, updated)
+
+
+def test_bpr_on_ml100k_beats_popularity_and_folds_in(ml100k_u1_implicit, ml100k_u1_popularity) -> None:
+    inter, relevant = ml100k_u1_implicit
+    model = BPR(n_factors=16, learning_rate=0.01, reg=0.01, n_iterations=100, random_state=1).fit(inter)
+    got = topk_metrics(model, relevant)
+    assert got["hr"] >= ml100k_u1_popularity["hr"] + 0.03, (got, ml100k_u1_popularity)
+    assert got["precision"] >= 1.1 * ml100k_u1_popularity["precision"], (got, ml100k_u1_popularity)
+    # fold-in: a user scored from history alone ranks their own training items far above random
+    users = np.arange(0, 200, 5)
+    hist = inter.matrix[users]
+    scores = model.score(np.full(len(users), -1), history=hist)
+    ranks = (-scores).argsort(axis=1).argsort(axis=1)
+    mean_rank = np.mean([ranks[r, hist[r].indices].mean() for r in range(len(users))])
+    assert mean_rank < 0.25 * inter.n_items, mean_rank
+
+
+def test_similar_items_cosine(als_u1: ALS) -> None:
+    ids, scores = als_u1.similar_items(np.array([0, 5]), k=5)
+    f = als_u1.item_factors_
+    unit = f / np.linalg.norm(f, axis=1, keepdims=True)
+    expect = unit[0] @ unit.T
+    expect[0] = -np.inf
+    np.testing.assert_array_equal(ids[0], np.argsort(-expect)[:5])
+    np.testing.assert_allclose(scores[0], np.sort(expect)[::-1][:5], rtol=1e-5)
+    with pytest.raises(ConfigError, match="item indices"):
+        als_u1.similar_items(10**6)
+
+
+@pytest.mark.parametrize(
+    ("cls", "params", "name"),
+    [
+        (ALS, {"n_factors": 0}, "n_factors"),
+        (ALS, {"alpha": -1.0}, "alpha"),
+        (ALS, {"reg": "big"}, "reg"),
+        (BPR, {"learning_rate": 0}, "learning_rate"),
+        (BPR, {"n_iterations": 2.5}, "n_iterations"),
+    ],
+)
+def test_bad_params_name_the_parameter(cls, params, name, ml100k_u1_implicit) -> None:
+    inter, _ = ml100k_u1_implicit
+    with pytest.raises(ConfigError, match=name):
+        cls(**params).fit(inter)
