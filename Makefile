@@ -22,6 +22,7 @@ setup: $(BIN)/python
 setup-test: setup
 	$(BIN)/pip install -q -e ".[models,serve,nlp,embeddings,browser,dev]"
 	bash scripts/setup-services.sh
+	bash scripts/setup-browser.sh
 
 demo: setup
 	$(BIN)/tuijian demo

@@ -7,8 +7,8 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from tests.models.conformance import checkerboard, checkerboard_catalog
 
+from tests.models.conformance import checkerboard, checkerboard_catalog
 from tuijian.data.interactions import Interactions
 from tuijian.exceptions import ModelNotFoundError, StorageError
 from tuijian.models.artifacts import (

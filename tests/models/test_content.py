@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from tests.models.conformance import RecommenderContract, checkerboard_catalog
 
+from tests.models.conformance import RecommenderContract, checkerboard_catalog
 from tuijian.data.interactions import Interactions
 from tuijian.exceptions import ConfigError
 from tuijian.models import registry

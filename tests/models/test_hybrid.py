@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import ClassVar
 
 import numpy as np
@@ -107,9 +108,17 @@ def _interactions(seqs: list[np.ndarray]) -> Interactions:
 
 
 @pytest.fixture(scope="module")
-def rule_model() -> HybridRecommender:
+def synthetic_retrievers() -> Iterator[None]:
+    """The two synthetic retrievers, registered for this module only."""
     registry.register("test-rule", "tests.models.test_hybrid:RuleRetriever")
     registry.register("test-noise", "tests.models.test_hybrid:NoiseRetriever")
+    yield
+    for name in ("test-rule", "test-noise"):
+        registry._REGISTRY.pop(name, None)
+
+
+@pytest.fixture(scope="module")
+def rule_model(synthetic_retrievers: None) -> HybridRecommender:
     inter = _interactions(_rule_sequences(400, seed=1))
     model = HybridRecommender(retrievers={"test-noise": {}, "test-rule": {}, "popularity": {}}, **SMALL)
     return model.fit(inter)
@@ -130,9 +139,8 @@ def test_learns_to_trust_the_informative_retriever(rule_model: HybridRecommender
     assert (ids[:, 0] == expected).mean() >= 0.9
 
 
-def test_noise_only_hybrid_is_not_better_than_chance() -> None:
+def test_noise_only_hybrid_is_not_better_than_chance(synthetic_retrievers: None) -> None:
     """Control: without the rule retriever nothing finds the rule item (the test above is not trivial)."""
-    registry.register("test-noise", "tests.models.test_hybrid:NoiseRetriever")
     inter = _interactions(_rule_sequences(200, seed=2))
     model = HybridRecommender(retrievers={"test-noise": {}, "popularity": {}}, **SMALL).fit(inter)
     fresh = [s[:-1] for s in _rule_sequences(60, seed=98)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
 from tests.models._ml100k import topk_metrics
 from tests.models.conformance import RecommenderContract
-
 from tuijian.exceptions import ConfigError
 from tuijian.models import registry
 from tuijian.models.mf import ALS, BPR

@@ -180,7 +180,7 @@ def save_state(model: Recommender, path: str | Path) -> None:
         "params": model.get_params(),
         "attributes": attrs,
     }
-    np.savez(path / ARRAYS_FILE, **arrays)
+    np.savez(path / ARRAYS_FILE, **arrays)  # type: ignore[arg-type]
     write_json(path / STATE_FILE, state)
 
 

@@ -42,14 +42,16 @@ from tuijian.models.hybrid_training import (
     carve_labels,
     catalog_arrays,
     negative_sample,
+    retrieve_candidates,
     user_timestamps,
 )
 from tuijian.models.ranker_features import build_context, feature_names, pair_features, user_state
 from tuijian.models.rerank import MMR, BusinessFilter, RerankContext, Reranker, apply_rerankers
 
-#: retrievers of the default hybrid (name -> constructor params); "content" joins when a catalog is given,
-#: "session-transitions" when installed. SASRec is left out by default to keep fitting on Beauty within
-#: minutes; add it with ``retrievers={..., "sasrec": {"n_epochs": 40}}``.
+#: retrievers of the default hybrid (name -> constructor params); "content" joins when a catalog is given.
+#: Sequential signals enter as features (transitions from the last items, similarity to the last three);
+#: SASRec is left out by default to keep fitting on Beauty within minutes; add it with
+#: ``retrievers={..., "sasrec": {"n_epochs": 40}}`` (or "session-transitions").
 DEFAULT_RETRIEVERS: dict[str, dict[str, Any]] = {
     "ease": {"reg": 250.0},
     "item-knn": {"n_neighbors": 200},
@@ -188,8 +190,6 @@ class HybridRecommender(Recommender):
                 )
             return specs
         specs = {k: dict(v) for k, v in DEFAULT_RETRIEVERS.items() if k in registry.available()}
-        if _importable("session-transitions"):
-            specs["session-transitions"] = {}
         if has_catalog and "content" in registry.available():
             specs["content"] = {}
         return specs
@@ -340,35 +340,12 @@ class HybridRecommender(Recommender):
         self, ctx: Any, history: sp.csr_matrix, seqs: list[np.ndarray], timestamps: list[np.ndarray] | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate pairs ``(rows, cols)`` of a batch and their feature matrix."""
-        b, n = history.shape
-        users = np.full(b, -1, dtype=np.int64)
-        seen = sp.csr_matrix(history)
-        seen_rows = np.repeat(np.arange(b), np.diff(seen.indptr))
-        mask = np.zeros((b, n), dtype=bool)
-        all_scores, all_ranks = [], []
-        sentinel = self.n_candidates + 1
-        for name in self.retriever_names_:
-            s = np.array(
-                self.models_[name].score(users, history=history, sequences=seqs), dtype=np.float32, copy=True
-            )
-            sel = s.copy()
-            sel[~np.isfinite(sel)] = -np.inf
-            if not self.repeats:
-                sel[seen_rows, seen.indices] = -np.inf
-            ids, top = topk(sel, self.n_candidates)
-            ranks = np.full((b, n), sentinel, dtype=np.int16)
-            r_idx = np.repeat(np.arange(b), ids.shape[1])
-            ok = (ids.ravel() >= 0) & np.isfinite(top.ravel())
-            ranks[r_idx[ok], ids.ravel()[ok]] = np.tile(np.arange(1, ids.shape[1] + 1), b)[ok]
-            mask[r_idx[ok], ids.ravel()[ok]] = True
-            all_scores.append(s)
-            all_ranks.append(ranks)
-        if self.repeats:
-            mask[seen_rows, seen.indices] = True
-        rows, cols = np.nonzero(mask)
-        state = user_state(seqs, n, timestamps)
-        feats = pair_features(ctx, state, rows, cols, all_scores, all_ranks)
-        return rows.astype(np.int64), cols.astype(np.int64), feats
+        models = [self.models_[name] for name in self.retriever_names_]
+        rows, cols, scores, ranks = retrieve_candidates(
+            models, history, seqs, self.n_candidates, self.repeats
+        )
+        feats = pair_features(ctx, user_state(seqs, history.shape[1], timestamps), rows, cols, scores, ranks)
+        return rows, cols, feats
 
     def _score(self, batch: ScoringBatch) -> np.ndarray:
         out = np.empty((len(batch.users), self.n_items), dtype=np.float32)
@@ -410,6 +387,23 @@ class HybridRecommender(Recommender):
         if cold.any():
             out[cold] = self.fallback_.scores([np.zeros(0, np.int64)] * int(cold.sum()))
         return out
+
+    def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Items most often bought by the same users (cosine of co-occurrence; the item itself excluded)."""
+        self._check_fitted()
+        if not isinstance(k, int | np.integer) or k < 1:
+            raise ConfigError(f"k must be a positive integer, got {k!r}")
+        scalar = np.ndim(items) == 0
+        idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
+        if ((idx < 0) | (idx >= self.n_items)).any():
+            raise ConfigError(
+                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
+            )
+        scores = self.context_.similarity[idx].toarray()
+        scores[scores <= 0] = -np.inf
+        scores[np.arange(len(idx)), idx] = -np.inf
+        ids, top = topk(scores, int(k))
+        return (ids[0], top[0]) if scalar else (ids, top)
 
     # ------------------------------------------------------------------ reranking
     def rerankers(self) -> list[Reranker]:
@@ -461,16 +455,6 @@ class HybridRecommender(Recommender):
             raise ModelNotFoundError(f"no saved hybrid in {directory}: expected config.json and ranker.txt")
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
         return load_hybrid(cls(**config["params"]), directory, config)
-
-
-def _importable(name: str) -> bool:
-    from tuijian.models import registry
-
-    try:
-        registry.model_class(name)
-    except (ImportError, AttributeError, ModelNotFoundError):
-        return False
-    return True
 
 
 def _group_sizes(g: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from tuijian.data.vocabulary import Vocabulary
 from tuijian.exceptions import ConfigError, ModelNotFoundError
 
 if TYPE_CHECKING:
+    from tuijian.models.base import Recommender
     from tuijian.models.hybrid import HybridRecommender
 
 DAY = 86400.0
@@ -130,6 +131,48 @@ def negative_sample(
     keep = np.empty(len(rows), dtype=bool)
     keep[order] = keep_sorted
     return keep
+
+
+def retrieve_candidates(
+    models: list[Recommender],
+    history: sp.csr_matrix,
+    seqs: list[np.ndarray],
+    n_candidates: int,
+    repeats: bool,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """The union of each retriever's top-``n_candidates`` per row, plus every retriever's scores and ranks.
+
+    Retrievers are asked with user index ``-1`` so that they score from ``history``/``seqs``
+    alone (fold-in). Without ``repeats`` the rows' history items are never candidates; with
+    it they all are. Returns ``(rows, cols, scores, ranks)``: candidate pairs in row-major
+    order, and per retriever a dense ``(B, n_items)`` score matrix and rank matrix
+    (``n_candidates + 1`` outside its top-N).
+    """
+    from tuijian.models.base import topk
+
+    b, n = history.shape
+    users = np.full(b, -1, dtype=np.int64)
+    seen = sp.csr_matrix(history)
+    seen_rows = np.repeat(np.arange(b), np.diff(seen.indptr))
+    mask = np.zeros((b, n), dtype=bool)
+    all_scores, all_ranks = [], []
+    for model in models:
+        s = np.array(model.score(users, history=history, sequences=seqs), dtype=np.float32, copy=True)
+        sel = np.where(np.isfinite(s), s, -np.inf)
+        if not repeats:
+            sel[seen_rows, seen.indices] = -np.inf
+        ids, top = topk(sel, n_candidates)
+        ranks = np.full((b, n), n_candidates + 1, dtype=np.int32)
+        r_idx = np.repeat(np.arange(b), ids.shape[1])
+        ok = (ids.ravel() >= 0) & np.isfinite(top.ravel())
+        ranks[r_idx[ok], ids.ravel()[ok]] = np.tile(np.arange(1, ids.shape[1] + 1), b)[ok]
+        mask[r_idx[ok], ids.ravel()[ok]] = True
+        all_scores.append(s)
+        all_ranks.append(ranks)
+    if repeats:
+        mask[seen_rows, seen.indices] = True
+    rows, cols = np.nonzero(mask)
+    return rows.astype(np.int64), cols.astype(np.int64), all_scores, all_ranks
 
 
 def user_timestamps(inter: Interactions) -> list[np.ndarray]:
