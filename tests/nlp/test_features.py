@@ -11,16 +11,24 @@ from tuijian.nlp.features import (
     user_interest_tags,
 )
 
-ITEMS = pd.DataFrame({
-    "item_id": ["85123A", "21561", "22629", "85099B"],
-    "title": ["WHITE HANGING HEART T-LIGHT HOLDER", "DINOSAUR LUNCH BOX WITH CUTLERY", "SPACEBOY LUNCH BOX",
-              "JUMBO BAG RED RETROSPOT"],
-    "price": [2.55, 2.55, 1.95, 2.08],
-})
+ITEMS = pd.DataFrame(
+    {
+        "item_id": ["85123A", "21561", "22629", "85099B"],
+        "title": [
+            "WHITE HANGING HEART T-LIGHT HOLDER",
+            "DINOSAUR LUNCH BOX WITH CUTLERY",
+            "SPACEBOY LUNCH BOX",
+            "JUMBO BAG RED RETROSPOT",
+        ],
+        "price": [2.55, 2.55, 1.95, 2.08],
+    }
+)
 
 
 def test_item_features_and_tag_matrix():
-    reviews = pd.DataFrame({"item": ["21561", "21561"], "text": ["Great quality, my son loves it", "poor quality"]})
+    reviews = pd.DataFrame(
+        {"item": ["21561", "21561"], "text": ["Great quality, my son loves it", "poor quality"]}
+    )
     f = item_features(ITEMS, reviews)
     assert "pattern:dinosaur" in f.loc["21561", "tags"] and "kw:dinosaur" in f.loc["21561", "tags"]
     assert f.loc["21561", "n_reviews"] == 2 and f.loc["85123A", "n_reviews"] == 0
@@ -35,9 +43,14 @@ def test_item_features_and_tag_matrix():
 
 def test_user_interest_tags_weight_purchases_over_views():
     f = item_features(ITEMS)
-    events = pd.DataFrame({"user": ["u1", "u1", "u1"], "item": ["21561", "22629", "85123A"],
-                           "kind": ["purchase", "purchase", "view"],
-                           "text": [None, None, None]})
+    events = pd.DataFrame(
+        {
+            "user": ["u1", "u1", "u1"],
+            "item": ["21561", "22629", "85123A"],
+            "kind": ["purchase", "purchase", "view"],
+            "text": [None, None, None],
+        }
+    )
     tags = user_interest_tags(events, f, k=5, include_keywords=False)["u1"]
     top = [t for t, _ in tags]
     assert top[0] == "product_type:lunch bag"

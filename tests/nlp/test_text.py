@@ -10,11 +10,17 @@ from tuijian.nlp.tokenize import detect_language, tokenize
 
 
 def test_tokenize_english_and_chinese():
-    assert tokenize("WHITE HANGING HEART T-LIGHT HOLDER") == ["white", "hanging", "heart", "t-light", "holder"]
+    assert tokenize("WHITE HANGING HEART T-LIGHT HOLDER") == [
+        "white",
+        "hanging",
+        "heart",
+        "t-light",
+        "holder",
+    ]
     zh = tokenize("这件衣服质量很好，物流也快")
     assert "质量" in zh and "物流" in zh
     assert "的" not in tokenize("质量的问题", remove_stopwords=True)
-    assert tokenize("iPad屏幕很清晰") [0] == "ipad"
+    assert tokenize("iPad屏幕很清晰")[0] == "ipad"
     assert detect_language("面料很舒服") == "zh" and detect_language("soft fabric") == "en"
     with pytest.raises(ConfigError, match="language"):
         tokenize("x", language="fr")  # type: ignore[arg-type]
@@ -23,20 +29,33 @@ def test_tokenize_english_and_chinese():
 @pytest.mark.parametrize(
     ("title", "expected"),
     [
-        ("WHITE HANGING HEART T-LIGHT HOLDER",
-         {"product_type": "t-light holder", "colour": ["white"], "pattern": ["heart"]}),
+        (
+            "WHITE HANGING HEART T-LIGHT HOLDER",
+            {"product_type": "t-light holder", "colour": ["white"], "pattern": ["heart"]},
+        ),
         ("SET OF 3 CAKE TINS PANTRY DESIGN", {"product_type": "tin", "pack_count": 3}),
-        ("KNITTED UNION FLAG HOT WATER BOTTLE",
-         {"product_type": "hot water bottle", "material": ["knit"], "pattern": ["union flag"]}),
-        ("PACK OF 72 RETROSPOT CAKE CASES", {"product_type": "cake cases", "pack_count": 72,
-                                             "pattern": ["polka dot"]}),
+        (
+            "KNITTED UNION FLAG HOT WATER BOTTLE",
+            {"product_type": "hot water bottle", "material": ["knit"], "pattern": ["union flag"]},
+        ),
+        (
+            "PACK OF 72 RETROSPOT CAKE CASES",
+            {"product_type": "cake cases", "pack_count": 72, "pattern": ["polka dot"]},
+        ),
         ("JUMBO BAG RED RETROSPOT", {"product_type": "bag", "colour": ["red"], "size": ["jumbo"]}),
         ("DINOSAUR LUNCH BOX WITH CUTLERY", {"product_type": "lunch bag", "pattern": ["dinosaur"]}),
-        ("BIC Round Stic Ball Pen, Fine Point, 0.8mm, Black, 12 Pens (GSF11-Blk)",
-         {"product_type": "pen", "colour": ["black"], "pack_count": 12, "dimensions": ["0.8mm"]}),
-        ("VTECH CS6114 DECT 6.0 Cordless Phone, White/Grey, 1 Handset",
-         {"product_type": "phone", "colour": ["white", "grey"]}),
-        ("红色纯棉连衣裙 3件套", {"product_type": "dress", "colour": ["red"], "material": ["cotton"], "pack_count": 3}),
+        (
+            "BIC Round Stic Ball Pen, Fine Point, 0.8mm, Black, 12 Pens (GSF11-Blk)",
+            {"product_type": "pen", "colour": ["black"], "pack_count": 12, "dimensions": ["0.8mm"]},
+        ),
+        (
+            "VTECH CS6114 DECT 6.0 Cordless Phone, White/Grey, 1 Handset",
+            {"product_type": "phone", "colour": ["white", "grey"]},
+        ),
+        (
+            "红色纯棉连衣裙 3件套",
+            {"product_type": "dress", "colour": ["red"], "material": ["cotton"], "pack_count": 3},
+        ),
     ],
 )
 def test_attributes(title, expected):
@@ -53,20 +72,32 @@ def test_brand_is_not_read_as_material():
 
 
 def test_aspects_english_with_negation_and_contrast():
-    ops = aspect_opinions("Love this dress! The fabric is soft but it runs small. Not comfortable at all. Great price.")
+    ops = aspect_opinions(
+        "Love this dress! The fabric is soft but it runs small. Not comfortable at all. Great price."
+    )
     got = {(o.aspect, o.polarity) for o in ops}
     assert {("fabric", 1), ("size", -1), ("comfort", -1), ("price", 1)} <= got
 
 
 def test_aspects_chinese():
     ops = aspect_opinions("衣服质量很好，但是尺码偏小，物流很快，价格便宜")
-    assert {(o.aspect, o.polarity) for o in ops} >= {("quality", 1), ("size", -1), ("delivery", 1), ("price", 1)}
+    assert {(o.aspect, o.polarity) for o in ops} >= {
+        ("quality", 1),
+        ("size", -1),
+        ("delivery", 1),
+        ("price", 1),
+    }
     scores = aspect_scores(["质量很好", "质量太差了"])
     assert scores["quality"]["mentions"] == 2 and scores["quality"]["score"] == 0
 
 
 def test_keywords():
-    docs = ["red retrospot cake cases", "red retrospot jumbo bag", "white heart t-light holder", "pink heart mug"]
+    docs = [
+        "red retrospot cake cases",
+        "red retrospot jumbo bag",
+        "white heart t-light holder",
+        "pink heart mug",
+    ]
     ex = TfidfKeywords().fit(docs)
     assert ex.keywords("red retrospot jumbo bag", 2)[0][0] in {"jumbo", "bag"}
     with pytest.raises(NotFittedError):

@@ -32,7 +32,9 @@ def register(app: typer.Typer) -> None:
         """Train on the stratified 80 % and report accuracy / macro-F1 on the held-out 20 %."""
         from tuijian.nlp.sentiment import evaluate_sentiment as run
 
-        _echo_json(run(dataset, seed=seed, max_train=max_train, data_dir=data_dir, model_dir=save_model), json_out)
+        _echo_json(
+            run(dataset, seed=seed, max_train=max_train, data_dir=data_dir, model_dir=save_model), json_out
+        )
 
     @nlp.command("keywords")
     def keywords(text: str = typer.Argument(..., help="text to analyse"), k: int = typer.Option(5)) -> None:
@@ -42,8 +44,9 @@ def register(app: typer.Typer) -> None:
         _echo_json([{"keyword": w, "score": round(s, 4)} for w, s in textrank_keywords(text, k)], None)
 
     @nlp.command("attributes")
-    def attributes(title: str = typer.Argument(..., help="a product title"),
-                   brand: str | None = typer.Option(None)) -> None:
+    def attributes(
+        title: str = typer.Argument(..., help="a product title"), brand: str | None = typer.Option(None)
+    ) -> None:
         """Colour, material, size, style, pattern, product type, pack count … of a product title."""
         from tuijian.nlp.attributes import extract_attributes
 
@@ -88,16 +91,30 @@ def register(app: typer.Typer) -> None:
         interests = shop.interests(user) if user else []
         results = [writer.write(t, facts, lang, interests=interests, seed=seed) for t in task]  # type: ignore[arg-type]
         if as_json:
-            _echo_json([{"task": r.task, "text": r.text, "backend": r.backend, "grounded": r.grounded,
-                         "attempts": r.attempts} for r in results], None)
+            _echo_json(
+                [
+                    {
+                        "task": r.task,
+                        "text": r.text,
+                        "backend": r.backend,
+                        "grounded": r.grounded,
+                        "attempts": r.attempts,
+                    }
+                    for r in results
+                ],
+                None,
+            )
         else:
             for r in results:
                 typer.echo(r.text)
 
     @app.command("ask")
-    def ask(question: str = typer.Argument(...), dataset: str = typer.Option("online-retail"),
-            lang: str | None = typer.Option(None, help="en or zh (default: detected)"),
-            data_dir: str | None = typer.Option(None)) -> None:
+    def ask(
+        question: str = typer.Argument(...),
+        dataset: str = typer.Option("online-retail"),
+        lang: str | None = typer.Option(None, help="en or zh (default: detected)"),
+        data_dir: str | None = typer.Option(None),
+    ) -> None:
         """Customer-service answer over the catalogue and shop policies, citing item ids."""
         from tuijian.generate.assistant import ShopAssistant
         from tuijian.generate.shop import load_shop
@@ -106,11 +123,17 @@ def register(app: typer.Typer) -> None:
         _echo_json({"answer": answer.text, "found": answer.found, "citations": answer.citations}, None)
 
     @app.command("guide")
-    def guide(request: str = typer.Argument(..., help='e.g. "A gift under £10 for a child who likes dinosaurs"'),
-              dataset: str = typer.Option("online-retail"), k: int = typer.Option(5),
-              lang: str | None = typer.Option(None), data_dir: str | None = typer.Option(None)) -> None:
+    def guide(
+        request: str = typer.Argument(..., help='e.g. "A gift under £10 for a child who likes dinosaurs"'),
+        dataset: str = typer.Option("online-retail"),
+        k: int = typer.Option(5),
+        lang: str | None = typer.Option(None),
+        data_dir: str | None = typer.Option(None),
+    ) -> None:
         """Conversational shopping guide: parsed constraints and suggestions with reasons."""
         from tuijian.generate.assistant import ShopAssistant
         from tuijian.generate.shop import load_shop
 
-        _echo_json(ShopAssistant(load_shop(dataset, data_dir)).guide(request, k=k, language=lang).to_dict(), None)
+        _echo_json(
+            ShopAssistant(load_shop(dataset, data_dir)).guide(request, k=k, language=lang).to_dict(), None
+        )

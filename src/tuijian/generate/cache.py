@@ -32,8 +32,12 @@ class SqlCopyStore:
 
             self.engine_ = sa.create_engine(self.url)
             meta = sa.MetaData()
-            self.table_ = sa.Table("generated_copy", meta, sa.Column("key", sa.String(512), primary_key=True),
-                                   sa.Column("text", sa.Text, nullable=False))
+            self.table_ = sa.Table(
+                "generated_copy",
+                meta,
+                sa.Column("key", sa.String(512), primary_key=True),
+                sa.Column("text", sa.Text, nullable=False),
+            )
             try:
                 meta.create_all(self.engine_)
             except sa.exc.SQLAlchemyError as exc:

@@ -20,16 +20,111 @@ GUARDED_KINDS: tuple[str, ...] = ("colour", "material", "size")
 
 _NUMBER = re.compile(r"(?P<cur>[£$€¥])?\s?(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s?(?P<pct>%)?")
 _ZH_CURRENCY = {"英镑": "GBP", "美元": "USD", "欧元": "EUR", "元": "CNY", "人民币": "CNY"}
-_ZH_DIGITS = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_ZH_DIGITS = {
+    "一": 1,
+    "两": 2,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
 _ZH_COUNT = re.compile(r"([一两二三四五六七八九十])\s*(?:件|个|只|支|套|包|盒|条)")
 _CAPITALISED = re.compile(r"(?<![\w'’])([A-Z][A-Za-z0-9&'’\-]*[A-Za-z0-9])")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;。！？：；“\"(（]\s*)$")
 #: Capitalised words that make no factual claim (the generator's own words and common English).
 _COMMON = frozenset(
-    """a an the i it its this that these those he she they we you your our my me us is are was were be
-    and or but so if then for with of in on at to from by as yours only just why love meet introducing say here
-    perfect pros cons shoppers made priced picked pick take treat add simple each what who which how when
-    no not yes ok okay very really great good nice lovely thank thanks please new hello dear""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "i",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "he",
+        "she",
+        "they",
+        "we",
+        "you",
+        "your",
+        "our",
+        "my",
+        "me",
+        "us",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "and",
+        "or",
+        "but",
+        "so",
+        "if",
+        "then",
+        "for",
+        "with",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "from",
+        "by",
+        "as",
+        "yours",
+        "only",
+        "just",
+        "why",
+        "love",
+        "meet",
+        "introducing",
+        "say",
+        "here",
+        "perfect",
+        "pros",
+        "cons",
+        "shoppers",
+        "made",
+        "priced",
+        "picked",
+        "pick",
+        "take",
+        "treat",
+        "add",
+        "simple",
+        "each",
+        "what",
+        "who",
+        "which",
+        "how",
+        "when",
+        "no",
+        "not",
+        "yes",
+        "ok",
+        "okay",
+        "very",
+        "really",
+        "great",
+        "good",
+        "nice",
+        "lovely",
+        "thank",
+        "thanks",
+        "please",
+        "new",
+        "hello",
+        "dear",
+    ]
 )
 
 
@@ -125,7 +220,9 @@ def _grounding(facts: ItemFacts, extra_sources: tuple[str, ...]) -> _Grounding:
     numbers = set(facts.numbers())
     for m in _NUMBER.finditer("\n".join(extra_sources)):
         numbers.add(round(float(m.group("num").replace(",", "")), 4))
-    return _Grounding(numbers, normalise_title(source), values, CURRENCY_SYMBOLS.get(facts.currency, facts.currency))
+    return _Grounding(
+        numbers, normalise_title(source), values, CURRENCY_SYMBOLS.get(facts.currency, facts.currency)
+    )
 
 
 def check(text: str, facts: ItemFacts, extra_sources: tuple[str, ...] = ()) -> GuardResult:
@@ -136,11 +233,16 @@ def check(text: str, facts: ItemFacts, extra_sources: tuple[str, ...] = ()) -> G
         if claim.kind in ("number", "price"):
             ok = round(float(claim.value), 4) in g.numbers
             if ok and claim.kind == "price" and facts.price is not None:
-                ok = abs(float(claim.value) - facts.price) < 0.005 or round(float(claim.value), 4) in g.numbers
+                ok = (
+                    abs(float(claim.value) - facts.price) < 0.005 or round(float(claim.value), 4) in g.numbers
+                )
         elif claim.kind == "currency":
             ok = claim.value == g.currency
         elif claim.kind == "brand":
-            ok = re.search(rf"(?<![a-z0-9]){re.escape(normalise_title(claim.value))}(?![a-z0-9])", g.words) is not None
+            ok = (
+                re.search(rf"(?<![a-z0-9]){re.escape(normalise_title(claim.value))}(?![a-z0-9])", g.words)
+                is not None
+            )
         else:
             ok = claim.value in g.values.get(claim.kind, set())
         if not ok:

@@ -26,8 +26,15 @@ class ShopData:
     name: str = "shop"
 
     @classmethod
-    def from_frames(cls, items: pd.DataFrame, events: pd.DataFrame | None = None,
-                    reviews: pd.DataFrame | None = None, *, currency: str = "GBP", name: str = "shop") -> ShopData:
+    def from_frames(
+        cls,
+        items: pd.DataFrame,
+        events: pd.DataFrame | None = None,
+        reviews: pd.DataFrame | None = None,
+        *,
+        currency: str = "GBP",
+        name: str = "shop",
+    ) -> ShopData:
         """``reviews`` needs ``item`` and ``text`` (``title`` and ``rating`` are used when present)."""
         if "item_id" not in items.columns:
             raise SchemaError(f"items needs an 'item_id' column; got {list(items.columns)}")
@@ -45,14 +52,24 @@ class ShopData:
             title = reviews["title"].fillna("") if "title" in reviews else ""
             body = (title + ". " + reviews["text"].fillna("")).str.strip(". ").str.strip()
             has_rating = "rating" in reviews
-            for item, text, rating in zip(reviews["item"].astype(str), body,
-                                          reviews["rating"] if has_rating else [None] * len(reviews), strict=True):
+            for item, text, rating in zip(
+                reviews["item"].astype(str),
+                body,
+                reviews["rating"] if has_rating else [None] * len(reviews),
+                strict=True,
+            ):
                 if text:
                     texts[item].append(text)
                 if rating is not None and not pd.isna(rating):
                     ratings[item].append(float(rating))
-        return cls(frame.drop_duplicates("item_id").set_index("item_id", drop=False), events, dict(texts),
-                   dict(ratings), currency, name)
+        return cls(
+            frame.drop_duplicates("item_id").set_index("item_id", drop=False),
+            events,
+            dict(texts),
+            dict(ratings),
+            currency,
+            name,
+        )
 
     def facts(self, item_id: str, max_reviews: int = 200, classifier: Any | None = None) -> ItemFacts:
         """:class:`ItemFacts` of one item; unknown ids raise :class:`UnknownIdError`."""
@@ -60,14 +77,22 @@ class ShopData:
         if item_id not in self.items.index:
             raise UnknownIdError(f"item {item_id!r} is not in the {self.name} catalogue")
         row = self.items.loc[item_id].to_dict()
-        return facts_from_row(row, self.reviews.get(item_id, [])[:max_reviews], self.ratings.get(item_id),
-                              currency=self.currency, classifier=classifier)
+        return facts_from_row(
+            row,
+            self.reviews.get(item_id, [])[:max_reviews],
+            self.ratings.get(item_id),
+            currency=self.currency,
+            classifier=classifier,
+        )
 
     def popularity(self) -> pd.Series:
         """Number of events per item (0 for items without events), indexed by ``item_id``."""
         if not hasattr(self, "_popularity"):
-            counts = (self.events["item"].astype(str).value_counts() if self.events is not None
-                      else pd.Series(dtype=float))
+            counts = (
+                self.events["item"].astype(str).value_counts()
+                if self.events is not None
+                else pd.Series(dtype=float)
+            )
             self._popularity = counts.reindex(self.items.index, fill_value=0).astype(float)
         return self._popularity
 
@@ -85,9 +110,9 @@ class ShopData:
         from tuijian.nlp.features import item_features, user_interest_tags
 
         hist = self.user_history(user_id)
-        touched = self.items[self.items.index.isin(hist["item"].astype(str))]
-        feats = item_features(touched.reset_index(drop=True))
-        tags = user_interest_tags(hist, feats, k=k * 3, include_keywords=False)
+        if not hasattr(self, "_features"):
+            self._features = item_features(self.items.reset_index(drop=True))
+        tags = user_interest_tags(hist, self._features, k=k * 3, include_keywords=False)
         return [t for t, _ in tags.get(str(user_id), [])][:k]
 
 
@@ -102,4 +127,6 @@ def load_shop(name: str, data_dir: str | None = None) -> ShopData:
     ds = load_dataset(name, data_dir)
     if ds.items is None:
         raise SchemaError(f"dataset {name!r} has no catalogue (items frame)")
-    return ShopData.from_frames(ds.items, ds.events, ds.reviews, currency=_CURRENCY.get(name, "USD"), name=name)
+    return ShopData.from_frames(
+        ds.items, ds.events, ds.reviews, currency=_CURRENCY.get(name, "USD"), name=name
+    )

@@ -18,8 +18,19 @@ _EN_CLOSE = (
     "A thoughtful touch for everyday life.",
     "Simple, useful and good to look at.",
 )
-_ZH_CLOSE = ("为生活增添一份温馨。", "送礼自用两相宜。", "让日常多一点小确幸。", "简单实用，颜值在线。", "值得拥有的好物。")
-_EN_CTA = ("Add it to your basket today.", "Treat yourself today.", "Take a closer look now.", "Why not make it yours?")
+_ZH_CLOSE = (
+    "为生活增添一份温馨。",
+    "送礼自用两相宜。",
+    "让日常多一点小确幸。",
+    "简单实用，颜值在线。",
+    "值得拥有的好物。",
+)
+_EN_CTA = (
+    "Add it to your basket today.",
+    "Treat yourself today.",
+    "Take a closer look now.",
+    "Why not make it yours?",
+)
 _ZH_CTA = ("立即加入购物车吧！", "现在就带它回家吧！", "快来看看吧！", "别错过哦！")
 
 
@@ -44,7 +55,9 @@ def _noun_phrase_en(f: ItemFacts) -> str:
 
 def _noun_phrase_zh(f: ItemFacts) -> str:
     a = f.attributes
-    parts = [chinese_name("colour", c) for c in a.colour[:2]] + [chinese_name("material", m) for m in a.material[:1]]
+    parts = [chinese_name("colour", c) for c in a.colour[:2]] + [
+        chinese_name("material", m) for m in a.material[:1]
+    ]
     parts += [chinese_name("pattern", p) for p in a.pattern[:1]]
     parts.append(chinese_name("product_type", a.product_type) if a.product_type else "单品")
     return "".join(parts)
@@ -59,7 +72,10 @@ def description(f: ItemFacts, lang: str, rng: random.Random) -> str:
     a = f.attributes
     name = title_case(f.display_name)
     if lang == "zh":
-        out = [f"这款{_noun_phrase_zh(f)}（{name}）" + rng.choice(("做工用心，", "设计别致，", "小巧实用，", "造型讨喜，"))]
+        out = [
+            f"这款{_noun_phrase_zh(f)}（{name}）"
+            + rng.choice(("做工用心，", "设计别致，", "小巧实用，", "造型讨喜，"))
+        ]
         if a.style:
             out.append(f"带有{chinese_name('style', a.style[0])}气息，")
         if a.occasion:
@@ -88,9 +104,13 @@ def description(f: ItemFacts, lang: str, rng: random.Random) -> str:
         extras.append(f"in a {a.style[0]} style")
     sentences.append(" ".join([body, *extras]) + ".")
     if a.pack_count:
-        sentences.append(rng.choice((f"It comes as a set of {a.pack_count}.", f"Each pack holds {a.pack_count}.")))
+        sentences.append(
+            rng.choice((f"It comes as a set of {a.pack_count}.", f"Each pack holds {a.pack_count}."))
+        )
     if a.occasion:
-        sentences.append(rng.choice(("Perfect for {o}.", "Just right for {o}.")).format(o=_join_en(a.occasion[:2])))
+        sentences.append(
+            rng.choice(("Perfect for {o}.", "Just right for {o}.")).format(o=_join_en(a.occasion[:2]))
+        )
     if f.brand:
         sentences.append(f"Made by {f.brand}.")
     price = f.price_text()
@@ -115,17 +135,24 @@ def ad_copy(f: ItemFacts, lang: str, rng: random.Random, interests: list[str], r
         for value in shared:
             k = next((k for k, vals in _kinds(f).items() if value in vals), None)
             names.append(chinese_name(k, value) if k else value)
-        out = [f"喜欢{'和'.join(names)}的你，一定会爱上这款{_noun_phrase_zh(f)}（{name}）。" if names
-               else f"为你精选：{_noun_phrase_zh(f)}（{name}）。"]
+        out = [
+            f"喜欢{'和'.join(names)}的你，一定会爱上这款{_noun_phrase_zh(f)}（{name}）。"
+            if names
+            else f"为你精选：{_noun_phrase_zh(f)}（{name}）。"
+        ]
         if reason:
             out.append(f"推荐理由：{reason}。")
         if price:
             out.append(f"只要{price}，")
         out.append(rng.choice(_ZH_CTA))
         return "".join(out)
-    out = [rng.choice(("Love {s}? You will like the {n}.", "A pick for fans of {s}: the {n}.")).format(
-        s=_join_en(shared), n=name) if shared else rng.choice(("Picked for you: the {n}.", "Just for you: the {n}.")
-                                                              ).format(n=name)]
+    out = [
+        rng.choice(("Love {s}? You will like the {n}.", "A pick for fans of {s}: the {n}.")).format(
+            s=_join_en(shared), n=name
+        )
+        if shared
+        else rng.choice(("Picked for you: the {n}.", "Just for you: the {n}.")).format(n=name)
+    ]
     if reason:
         out.append(f"Why we picked it: {reason.rstrip('.')}.")
     if price:
@@ -136,8 +163,10 @@ def ad_copy(f: ItemFacts, lang: str, rng: random.Random, interests: list[str], r
 
 def _kinds(f: ItemFacts) -> dict[str, list[str]]:
     a = f.attributes
-    kinds = {k: list(getattr(a, k)) for k in ("colour", "material", "size", "style", "pattern", "occasion",
-                                             "recipient")}
+    kinds = {
+        k: list(getattr(a, k))
+        for k in ("colour", "material", "size", "style", "pattern", "occasion", "recipient")
+    }
     kinds["product_type"] = [a.product_type] if a.product_type else []
     return kinds
 
@@ -153,25 +182,50 @@ def review_summary(f: ItemFacts, lang: str, rng: random.Random) -> str:
     if lang == "zh":
         out = [f"{name}："]
         if "n_ratings" in d:
-            out.append(f"共{int(d['n_ratings'])}条评价，{int(d['positive_pct'])}%为好评（4星及以上），"
-                       f"平均{d['mean_rating']:.1f}分（满分5分）。")
+            out.append(
+                f"共{int(d['n_ratings'])}条评价，{int(d['positive_pct'])}%为好评（4星及以上），"
+                f"平均{d['mean_rating']:.1f}分（满分5分）。"
+            )
         elif "n_reviews" in d:
             out.append(f"共{int(d['n_reviews'])}条评价。")
-        out.append("优点：" + ("；".join(f"{aspect_name(a, 'zh')}（{_quote(e, 'zh')}）" for a, e in list(pros.items())[:3])
-                               or "暂无集中好评") + "。")
-        out.append("缺点：" + ("；".join(f"{aspect_name(a, 'zh')}（{_quote(e, 'zh')}）" for a, e in list(cons.items())[:3])
-                               or "暂无集中差评") + "。")
+        out.append(
+            "优点："
+            + (
+                "；".join(f"{aspect_name(a, 'zh')}（{_quote(e, 'zh')}）" for a, e in list(pros.items())[:3])
+                or "暂无集中好评"
+            )
+            + "。"
+        )
+        out.append(
+            "缺点："
+            + (
+                "；".join(f"{aspect_name(a, 'zh')}（{_quote(e, 'zh')}）" for a, e in list(cons.items())[:3])
+                or "暂无集中差评"
+            )
+            + "。"
+        )
         return "".join(out)
     out = [f"{name}:"]
     if "n_ratings" in d:
-        out.append(f"{int(d['n_ratings'])} reviews, {int(d['positive_pct'])}% of them rated 4 or 5 stars "
-                   f"(average {d['mean_rating']:.1f} out of 5).")
+        out.append(
+            f"{int(d['n_ratings'])} reviews, {int(d['positive_pct'])}% of them rated 4 or 5 stars "
+            f"(average {d['mean_rating']:.1f} out of 5)."
+        )
     elif "n_reviews" in d:
         out.append(f"{int(d['n_reviews'])} reviews.")
-    out.append("Pros: " + ("; ".join(f"{a} ({_quote(e, 'en')})" for a, e in list(pros.items())[:3])
-                           or "no recurring praise") + ".")
-    out.append("Cons: " + ("; ".join(f"{a} ({_quote(e, 'en')})" for a, e in list(cons.items())[:3])
-                           or "no recurring complaints") + ".")
+    out.append(
+        "Pros: "
+        + ("; ".join(f"{a} ({_quote(e, 'en')})" for a, e in list(pros.items())[:3]) or "no recurring praise")
+        + "."
+    )
+    out.append(
+        "Cons: "
+        + (
+            "; ".join(f"{a} ({_quote(e, 'en')})" for a, e in list(cons.items())[:3])
+            or "no recurring complaints"
+        )
+        + "."
+    )
     return " ".join(out)
 
 

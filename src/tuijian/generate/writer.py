@@ -86,7 +86,9 @@ class CopyWriter:
                 return GeneratedCopy(hit, task, language, "cache", 0, True, cached=True)
         if task == "ad" and (reason is None or not check(reason, facts).ok):
             values = facts.attributes.values()
-            shared = list(dict.fromkeys(i.split(":", 1)[-1] for i in interests if i.split(":", 1)[-1] in values))
+            shared = list(
+                dict.fromkeys(i.split(":", 1)[-1] for i in interests if i.split(":", 1)[-1] in values)
+            )
             reason = reason_text(shared[:2], language)
         backend = self.backend or TemplateBackend()
         rejected: list[str] = []
@@ -110,8 +112,16 @@ class CopyWriter:
         template = TemplateBackend()
         text = template.generate(GenerationRequest(task, facts, language, interests, reason, seed))
         result = check(text, facts)
-        copy = GeneratedCopy(text, task, language, template.name, len(rejected) + 1, result.ok,
-                             violations=result.violations or last_violations, rejected=rejected)
+        copy = GeneratedCopy(
+            text,
+            task,
+            language,
+            template.name,
+            len(rejected) + 1,
+            result.ok,
+            violations=result.violations or last_violations,
+            rejected=rejected,
+        )
         if result.ok:
             self._store(key, copy, use_cache)
         return copy

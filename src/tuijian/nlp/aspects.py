@@ -78,9 +78,7 @@ def _chinese_polarity(clause: str) -> int:
     sets = _opinion_sets()
     score = 0
     taken = [False] * len(clause)
-    words = sorted(
-        [(w, 1) for w in sets["zh+"]] + [(w, -1) for w in sets["zh-"]], key=lambda p: -len(p[0])
-    )
+    words = sorted([(w, 1) for w in sets["zh+"]] + [(w, -1) for w in sets["zh-"]], key=lambda p: -len(p[0]))
     for word, sign in words:
         start = clause.find(word)
         while start >= 0:
@@ -94,7 +92,9 @@ def _chinese_polarity(clause: str) -> int:
     return (score > 0) - (score < 0)
 
 
-def aspect_opinions(text: str, classifier: Any | None = None, language: str | None = None) -> list[AspectOpinion]:
+def aspect_opinions(
+    text: str, classifier: Any | None = None, language: str | None = None
+) -> list[AspectOpinion]:
     """Aspect opinions of one review, in order of appearance."""
     lang = language or detect_language(text or "")
     spec = aspect_lexicon()["aspects"]
@@ -119,7 +119,9 @@ def aspect_opinions(text: str, classifier: Any | None = None, language: str | No
 def aspect_scores(texts: Iterable[str], classifier: Any | None = None) -> dict[str, dict[str, float]]:
     """Aggregate over many reviews: per aspect, ``mentions``, ``positive``, ``negative`` and
     ``score`` = (positive - negative) / mentions in [-1, 1]."""
-    counts: dict[str, dict[str, float]] = defaultdict(lambda: {"mentions": 0.0, "positive": 0.0, "negative": 0.0})
+    counts: dict[str, dict[str, float]] = defaultdict(
+        lambda: {"mentions": 0.0, "positive": 0.0, "negative": 0.0}
+    )
     for text in texts:
         for op in aspect_opinions(text, classifier):
             c = counts[op.aspect]

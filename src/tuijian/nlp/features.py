@@ -23,8 +23,19 @@ from tuijian.nlp.aspects import aspect_scores
 from tuijian.nlp.attributes import extract_attributes
 from tuijian.nlp.keywords import TfidfKeywords
 
-ASPECTS: tuple[str, ...] = ("fit", "size", "quality", "price", "comfort", "fabric", "colour", "look", "delivery",
-                            "service", "performance")
+ASPECTS: tuple[str, ...] = (
+    "fit",
+    "size",
+    "quality",
+    "price",
+    "comfort",
+    "fabric",
+    "colour",
+    "look",
+    "delivery",
+    "service",
+    "performance",
+)
 
 
 def _text(row: Mapping[str, Any], fields: Iterable[str]) -> str:
@@ -73,8 +84,12 @@ def item_features(
         )
     out = pd.DataFrame(rows).set_index("item_id")
     if reviews is not None:
-        out = out.join(review_features(reviews, classifier=classifier, item_col=review_item_col,
-                                       text_col=review_text_col), how="left")
+        out = out.join(
+            review_features(
+                reviews, classifier=classifier, item_col=review_item_col, text_col=review_text_col
+            ),
+            how="left",
+        )
         out["n_reviews"] = out["n_reviews"].fillna(0).astype(int)
     return out
 
@@ -167,8 +182,9 @@ def user_interest_tags(
     totals: dict[str, Counter[str]] = defaultdict(Counter)
     kinds = events["kind"].astype(str) if "kind" in events else pd.Series("purchase", index=events.index)
     texts = events["text"] if "text" in events else pd.Series(None, index=events.index, dtype=object)
-    for user, item, kind, text in zip(events["user"].astype(str), events["item"].astype(str), kinds, texts,
-                                      strict=True):
+    for user, item, kind, text in zip(
+        events["user"].astype(str), events["item"].astype(str), kinds, texts, strict=True
+    ):
         weight = float(w.get(kind, 1.0))
         for tag in tag_lists.get(item, []) or []:
             if include_keywords or not tag.startswith("kw:"):

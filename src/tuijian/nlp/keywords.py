@@ -40,7 +40,9 @@ class TfidfKeywords:
         limit = self.max_df * n if self.max_df <= 1.0 else self.max_df
         self.n_documents_ = n
         self.idf_ = {
-            t: float(np.log((1 + n) / (1 + c)) + 1.0) for t, c in df.items() if self.min_df <= c <= max(limit, 1)
+            t: float(np.log((1 + n) / (1 + c)) + 1.0)
+            for t, c in df.items()
+            if self.min_df <= c <= max(limit, 1)
         }
         return self
 
@@ -56,9 +58,9 @@ class TfidfKeywords:
         return scored[:k]
 
 
-def textrank_keywords(text: str, k: int = 5, window: int = 3, damping: float = 0.85, n_iter: int = 50) -> list[
-    tuple[str, float]
-]:
+def textrank_keywords(
+    text: str, k: int = 5, window: int = 3, damping: float = 0.85, n_iter: int = 50
+) -> list[tuple[str, float]]:
     """TextRank over the co-occurrence graph of content tokens (``window`` tokens apart)."""
     if k < 1:
         raise ConfigError(f"k must be >= 1, got {k}")

@@ -75,7 +75,9 @@ def labelled_reviews(name: str, data_dir: str | Path | None = None) -> LabelledR
         dropped["empty_text"] = int(((text == "").to_numpy() & ~neutral).sum())
     if SENTIMENT_DATASETS[name] == "zh":
         dropped["empty_text"] = int((~keep).sum())
-    return LabelledReviews(text.to_numpy()[keep].astype(object), labels[keep], SENTIMENT_DATASETS[name], dropped)
+    return LabelledReviews(
+        text.to_numpy()[keep].astype(object), labels[keep], SENTIMENT_DATASETS[name], dropped
+    )
 
 
 def stratified_split(
@@ -102,7 +104,9 @@ class SentimentClassifier:
     min_df: minimum document frequency of a kept n-gram.
     """
 
-    def __init__(self, language: Language = "en", reg: float = 4.0, max_features: int = 300_000, min_df: int = 2):
+    def __init__(
+        self, language: Language = "en", reg: float = 4.0, max_features: int = 300_000, min_df: int = 2
+    ):
         self.language = language
         self.reg = reg
         self.max_features = max_features
@@ -113,7 +117,12 @@ class SentimentClassifier:
 
         if self.language not in ("en", "zh"):
             raise ConfigError(f"language must be 'en' or 'zh', got {self.language!r}")
-        common = {"min_df": self.min_df, "sublinear_tf": True, "max_features": self.max_features, "dtype": np.float32}
+        common = {
+            "min_df": self.min_df,
+            "sublinear_tf": True,
+            "max_features": self.max_features,
+            "dtype": np.float32,
+        }
         if self.language == "zh":
             words = TfidfVectorizer(
                 tokenizer=_jieba_words, token_pattern=None, lowercase=False, ngram_range=(1, 2), **common
@@ -146,7 +155,9 @@ class SentimentClassifier:
 
     def _check(self) -> None:
         if not hasattr(self, "coef_"):
-            raise NotFittedError("SentimentClassifier is not fitted; call fit(texts, labels) or load(path) first")
+            raise NotFittedError(
+                "SentimentClassifier is not fitted; call fit(texts, labels) or load(path) first"
+            )
 
     def decision_function(self, texts: Any) -> np.ndarray:
         """Log-odds of the positive class for each text."""
@@ -172,14 +183,20 @@ class SentimentClassifier:
         path.mkdir(parents=True, exist_ok=True)
         meta = {
             "format": _FORMAT,
-            "params": {"language": self.language, "reg": self.reg, "max_features": self.max_features,
-                       "min_df": self.min_df},
+            "params": {
+                "language": self.language,
+                "reg": self.reg,
+                "max_features": self.max_features,
+                "min_df": self.min_df,
+            },
             "words_vocabulary": _vocab_list(self.words_),
             "chars_vocabulary": _vocab_list(self.chars_),
             "intercept": self.intercept_,
         }
         (path / "sentiment.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        np.savez(path / "sentiment.npz", words_idf=self.words_.idf_, chars_idf=self.chars_.idf_, coef=self.coef_)
+        np.savez(
+            path / "sentiment.npz", words_idf=self.words_.idf_, chars_idf=self.chars_.idf_, coef=self.coef_
+        )
         return path
 
     @classmethod
@@ -188,7 +205,9 @@ class SentimentClassifier:
         path = Path(path)
         meta_file, arrays_file = path / "sentiment.json", path / "sentiment.npz"
         if not meta_file.exists() or not arrays_file.exists():
-            raise ModelNotFoundError(f"no sentiment model at {path} (expected sentiment.json and sentiment.npz)")
+            raise ModelNotFoundError(
+                f"no sentiment model at {path} (expected sentiment.json and sentiment.npz)"
+            )
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
         if meta.get("format") != _FORMAT:
             raise ModelNotFoundError(f"{meta_file} has format {meta.get('format')!r}, expected {_FORMAT!r}")

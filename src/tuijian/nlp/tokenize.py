@@ -87,7 +87,9 @@ def tokenize(text: str, language: Language | None = None, *, remove_stopwords: b
     if remove_stopwords:
         en, zh = stopwords("en"), stopwords("zh")
         tokens = [
-            t for t in tokens if t not in en and t not in zh and not (len(t) == 1 and t.isascii()) and not t.isdigit()
+            t
+            for t in tokens
+            if t not in en and t not in zh and not (len(t) == 1 and t.isascii()) and not t.isdigit()
         ]
     return tokens
 

@@ -1,26 +1,51 @@
 """Recommendation endpoints. Handlers are thin; the logic is in :mod:`tuijian.service.engine`.
 
 They are ``async`` and compute inline (sub-millisecond numpy work plus one indexed read),
-which avoids a thread-pool hop per request.
+which avoids a thread-pool hop per request; query strings go through the lean parser in
+:mod:`tuijian.service.params` (same validation and 422 shape as FastAPI, documented in /docs).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from tuijian.service.auth import requires
+from tuijian.service.auth import HEADER, requires
 from tuijian.service.engine import Filters
+from tuijian.service.params import Param, openapi_parameters, parse_query
 from tuijian.service.schemas import RecResponse, SessionRequest
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
-K = Query(10, ge=1, le=100, description="number of items")
-CATEGORY = Query(None, max_length=200, description="only items in this category (any level of the path)")
-PRICE_MIN = Query(None, ge=0, description="minimum price (items without a price are excluded)")
-PRICE_MAX = Query(None, ge=0, description="maximum price (items without a price are excluded)")
+K = Param("k", int, 10, "number of items", ge=1, le=100)
+CATEGORY = Param("category", str, None, "only items in this category (any level of the path)", max_length=200)
+PRICE_MIN = Param("price_min", float, None, "minimum price (items without a price are excluded)", ge=0)
+PRICE_MAX = Param("price_max", float, None, "maximum price (items without a price are excluded)", ge=0)
+USER_PARAMS = (
+    K,
+    CATEGORY,
+    PRICE_MIN,
+    PRICE_MAX,
+    Param("exclude_purchased", bool, True, "false allows repeat purchases (reason 'repeat')"),
+    Param("session", str, None, "session id used when the user has no history", max_length=128),
+)
+SIMILAR_PARAMS = (K, CATEGORY, PRICE_MIN, PRICE_MAX)
+TRENDING_PARAMS = (
+    K,
+    CATEGORY,
+    Param("window_days", float, 7.0, "window before the newest stored event", ge=0.001, le=365),
+)
+_SECURITY = [{"APIKeyHeader": []}]
+
+
+def _auth(request: Request, role: str) -> None:
+    request.app.state.tuijian.auth.require(request.headers.get(HEADER), role)
+
+
+def _extra(spec: tuple[Param, ...], path: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {**openapi_parameters(spec, path), "security": _SECURITY}
 
 
 def _answer(request: Request, out: dict[str, Any], user: str | None) -> JSONResponse:
@@ -30,42 +55,38 @@ def _answer(request: Request, out: dict[str, Any], user: str | None) -> JSONResp
     return JSONResponse({"request_id": rid, **out})
 
 
-@router.get("/users/{user_id}/recommendations", response_model=RecResponse, summary="Personalised top-k")
-async def user_recommendations(
-    request: Request,
-    user_id: str,
-    k: int = K,
-    category: str | None = CATEGORY,
-    price_min: float | None = PRICE_MIN,
-    price_max: float | None = PRICE_MAX,
-    exclude_purchased: bool = Query(True, description="false allows repeat purchases (reason 'repeat')"),
-    session: str | None = Query(
-        None, max_length=128, description="session id used when the user has no history"
-    ),
-    _role: str = Depends(requires("read")),
-) -> JSONResponse:
-    engine = request.app.state.tuijian.engine
-    out = engine.recommend_user(
+@router.get(
+    "/users/{user_id}/recommendations",
+    response_model=RecResponse,
+    summary="Personalised top-k (role read)",
+    openapi_extra=_extra(USER_PARAMS, ("user_id",)),
+)
+async def user_recommendations(request: Request) -> JSONResponse:
+    _auth(request, "read")
+    user_id = request.path_params["user_id"]
+    q = parse_query(request.query_params, USER_PARAMS)
+    out = request.app.state.tuijian.engine.recommend_user(
         user_id,
-        k,
-        Filters(category, price_min, price_max),
-        exclude_purchased=exclude_purchased,
-        session=session,
+        q["k"],
+        Filters(q["category"], q["price_min"], q["price_max"]),
+        exclude_purchased=q["exclude_purchased"],
+        session=q["session"],
     )
     return _answer(request, out, user_id)
 
 
-@router.get("/items/{item_id}/similar", response_model=RecResponse, summary="Items similar to an item")
-async def similar_items(
-    request: Request,
-    item_id: str,
-    k: int = K,
-    category: str | None = CATEGORY,
-    price_min: float | None = PRICE_MIN,
-    price_max: float | None = PRICE_MAX,
-    _role: str = Depends(requires("read")),
-) -> JSONResponse:
-    out = request.app.state.tuijian.engine.similar_items(item_id, k, Filters(category, price_min, price_max))
+@router.get(
+    "/items/{item_id}/similar",
+    response_model=RecResponse,
+    summary="Items similar to an item (role read)",
+    openapi_extra=_extra(SIMILAR_PARAMS, ("item_id",)),
+)
+async def similar_items(request: Request) -> JSONResponse:
+    _auth(request, "read")
+    q = parse_query(request.query_params, SIMILAR_PARAMS)
+    out = request.app.state.tuijian.engine.similar_items(
+        request.path_params["item_id"], q["k"], Filters(q["category"], q["price_min"], q["price_max"])
+    )
     return _answer(request, out, None)
 
 
@@ -86,13 +107,14 @@ async def session_recommendations(
     return _answer(request, out, None)
 
 
-@router.get("/trending", response_model=RecResponse, summary="Most active items over the recent window")
-async def trending(
-    request: Request,
-    k: int = K,
-    category: str | None = CATEGORY,
-    window_days: float = Query(7.0, gt=0, le=365, description="window before the newest stored event"),
-    _role: str = Depends(requires("read")),
-) -> JSONResponse:
-    out = request.app.state.tuijian.engine.trending(k, Filters(category), window_days)
+@router.get(
+    "/trending",
+    response_model=RecResponse,
+    summary="Most active items over the recent window (role read)",
+    openapi_extra=_extra(TRENDING_PARAMS),
+)
+async def trending(request: Request) -> JSONResponse:
+    _auth(request, "read")
+    q = parse_query(request.query_params, TRENDING_PARAMS)
+    out = request.app.state.tuijian.engine.trending(q["k"], Filters(q["category"]), q["window_days"])
     return _answer(request, out, None)
