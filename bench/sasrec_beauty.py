@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from tuijian.data.interactions import Interactions
-from tuijian.models.base import _sequences_to_csr
 from tuijian.models.registry import create
 from tuijian.models.sequential_data import rank_metrics
 
@@ -55,7 +54,9 @@ def load_loo() -> tuple[Interactions, Interactions, Interactions]:
     return full.subset(from_end >= 2), full.subset(from_end == 1), full.subset(from_end == 0)
 
 
-def rank_eval(model, users: np.ndarray, seqs: list[np.ndarray], seen, targets: np.ndarray, k: int = 10) -> dict[str, float]:
+def rank_eval(
+    model, users: np.ndarray, seqs: list[np.ndarray], seen, targets: np.ndarray, k: int = 10
+) -> dict[str, float]:
     """HR@k / NDCG@k of ``targets`` given ``seqs`` (full ranking, ``seen`` items excluded)."""
     hits, ndcgs, t0 = [], [], time.perf_counter()
     for s in range(0, len(users), 2048):
@@ -122,7 +123,10 @@ def tune_session(train: Interactions, valid: Interactions, params: dict) -> tupl
                 sc = score(cand)
                 if sc > best_score:
                     best, best_score = cand, sc
-    print(f"session-transitions tuned on valid: {best} (valid NDCG@10 {best_score:.4f}, {len(trials)} trials)", file=sys.stderr)
+    print(
+        f"session-transitions tuned on valid: {best} (valid NDCG@10 {best_score:.4f}, {len(trials)} trials)",
+        file=sys.stderr,
+    )
     return best, trials
 
 
@@ -131,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", nargs="+", default=["sasrec", "session-transitions"])
     ap.add_argument("--param", action="append", default=[], help="model param, e.g. sasrec.n_factors=128")
     ap.add_argument("--json", type=Path, default=None)
-    ap.add_argument("--tune", action="store_true", help="tune session-transitions on the validation split first")
+    ap.add_argument(
+        "--tune", action="store_true", help="tune session-transitions on the validation split first"
+    )
     args = ap.parse_args(argv)
     train, valid, test = load_loo()
     print(f"train {train!r}\nvalid {valid!r}\ntest  {test!r}", file=sys.stderr)
@@ -151,10 +157,21 @@ def main(argv: list[str] | None = None) -> int:
         if name == "sasrec":
             model.fit(train, valid)
         else:
-            model.fit(Interactions.from_log(pd.concat([train.log, valid.log]).sort_values(["u", "ts"], kind="stable"), train.users, train.items))
+            model.fit(
+                Interactions.from_log(
+                    pd.concat([train.log, valid.log]).sort_values(["u", "ts"], kind="stable"),
+                    train.users,
+                    train.items,
+                )
+            )
         fit_s = time.perf_counter() - t0
         fit_cpu = time.process_time() - c0
-        row = {"model": name, "params": model.get_params(), "fit_seconds": round(fit_s, 1), "fit_cpu_seconds": round(fit_cpu, 1)}
+        row = {
+            "model": name,
+            "params": model.get_params(),
+            "fit_seconds": round(fit_s, 1),
+            "fit_cpu_seconds": round(fit_cpu, 1),
+        }
         row.update(evaluate_test(model, train, valid, test))
         if trials is not None:
             row["tuning_trials"] = trials
@@ -171,8 +188,11 @@ def main(argv: list[str] | None = None) -> int:
             row["history"] = model.history_
         row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         results.append(row)
-        print(f"{name:22s} HR@10 {row['HR@10']:.4f}  NDCG@10 {row['NDCG@10']:.4f}  fit {fit_s:7.1f} s (cpu {fit_cpu:.0f} s)  "
-              f"peak RSS {row['peak_rss_mb']:.0f} MB  one session {row['one_session_ms']} ms", flush=True)
+        print(
+            f"{name:22s} HR@10 {row['HR@10']:.4f}  NDCG@10 {row['NDCG@10']:.4f}  fit {fit_s:7.1f} s (cpu {fit_cpu:.0f} s)  "
+            f"peak RSS {row['peak_rss_mb']:.0f} MB  one session {row['one_session_ms']} ms",
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

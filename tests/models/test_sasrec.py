@@ -50,12 +50,16 @@ def shuffled_checkerboard(users_per_block: int = 24, seed: int = 0) -> ContractD
     for user in range(n_users):
         block = user // users_per_block
         for step, b in enumerate(rng.permutation(BLOCK_ITEMS)[:7]):
-            rows.append((f"u{user:02d}", f"i{block * BLOCK_ITEMS + b:02d}", t0 + pd.Timedelta(hours=user * 10 + step)))
+            rows.append(
+                (f"u{user:02d}", f"i{block * BLOCK_ITEMS + b:02d}", t0 + pd.Timedelta(hours=user * 10 + step))
+            )
     events = pd.DataFrame(rows, columns=["user", "item", "ts"])
     users = Vocabulary([f"u{n:02d}" for n in range(n_users)])
     items = Vocabulary([f"i{n:02d}" for n in range(2 * BLOCK_ITEMS)])
     inter = Interactions.from_events(events, users=users, items=items)
-    return ContractData(inter, np.arange(n_users) // users_per_block, np.arange(2 * BLOCK_ITEMS) // BLOCK_ITEMS)
+    return ContractData(
+        inter, np.arange(n_users) // users_per_block, np.arange(2 * BLOCK_ITEMS) // BLOCK_ITEMS
+    )
 
 
 class TestSASRec(RecommenderContract):
@@ -144,7 +148,7 @@ def test_unknown_users_with_and_without_sequences(trained: SASRec) -> None:
 
 def test_long_sequences_are_truncated(trained: SASRec) -> None:
     long = np.concatenate([np.arange(0, 30), np.arange(30, 33)])  # longer than max_len=10
-    ids, _ = trained.recommend(-1, k=1, sequences=[long], exclude_seen=False)
+    ids, _ = trained.recommend(-1, k=1, sequences=[long])
     assert ids[0] == 33
 
 

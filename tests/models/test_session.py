@@ -28,25 +28,35 @@ def _sessions(seqs: list[list[int]], n_items: int, gap_after: dict[int, int] | N
             t += 60
     events = pd.DataFrame(rows, columns=["user", "item", "ts"])
     return Interactions.from_events(
-        events, users=Vocabulary([f"u{u}" for u in range(len(seqs))]), items=Vocabulary([f"i{i}" for i in range(n_items)])
+        events,
+        users=Vocabulary([f"u{u}" for u in range(len(seqs))]),
+        items=Vocabulary([f"i{i}" for i in range(n_items)]),
     )
 
 
 def test_transition_weights_by_hand() -> None:
     inter = _sessions([[0, 1, 2], [0, 1], [1, 3]], n_items=5)
-    model = SessionTransitions(window=2, step_decay=0.5, reverse_weight=0.0, alpha=0.0, pop_weight=0.0).fit(inter)
+    model = SessionTransitions(window=2, step_decay=0.5, reverse_weight=0.0, alpha=0.0, pop_weight=0.0).fit(
+        inter
+    )
     t = model.transitions_.toarray()
     # 0->1 twice, 0->2 once at distance 2 (0.5), 1->2 once, 1->3 once
     np.testing.assert_allclose(t[0], [0, 2, 0.5, 0, 0])
     np.testing.assert_allclose(t[1], [0, 0, 1, 1, 0])
     np.testing.assert_allclose(t[2], 0)
-    alpha1 = SessionTransitions(window=2, step_decay=0.5, reverse_weight=0.0, alpha=1.0, pop_weight=0.0).fit(inter)
-    np.testing.assert_allclose(alpha1.transitions_.toarray()[0], [0, 0.8, 0.2, 0, 0], rtol=1e-6)  # P(next | 0)
+    alpha1 = SessionTransitions(window=2, step_decay=0.5, reverse_weight=0.0, alpha=1.0, pop_weight=0.0).fit(
+        inter
+    )
+    np.testing.assert_allclose(
+        alpha1.transitions_.toarray()[0], [0, 0.8, 0.2, 0, 0], rtol=1e-6
+    )  # P(next | 0)
 
 
 def test_session_score_is_position_weighted_sum() -> None:
     inter = _sessions([[0, 1, 2], [0, 1], [1, 3], [4, 2]], n_items=5)
-    model = SessionTransitions(window=1, reverse_weight=0.0, alpha=0.0, position_decay=0.5, pop_weight=0.0).fit(inter)
+    model = SessionTransitions(
+        window=1, reverse_weight=0.0, alpha=0.0, position_decay=0.5, pop_weight=0.0
+    ).fit(inter)
     t = model.transitions_.toarray()
     scores = model.score(-1, sequences=[np.array([0, 1])])
     np.testing.assert_allclose(scores, 0.5 * t[0] + 1.0 * t[1], rtol=1e-6)
@@ -76,7 +86,9 @@ def test_unseen_items_fall_back_to_popularity() -> None:
     assert ids.tolist() == [0, 1] and np.isfinite(scores).all()
 
 
-@pytest.mark.parametrize(("param", "value"), [("window", 0), ("alpha", 1.5), ("reverse_weight", -1.0), ("session_gap_seconds", 0)])
+@pytest.mark.parametrize(
+    ("param", "value"), [("window", 0), ("alpha", 1.5), ("reverse_weight", -1.0), ("session_gap_seconds", 0)]
+)
 def test_bad_params_raise(param: str, value: object) -> None:
     inter = _sessions([[0, 1]], n_items=2)
     with pytest.raises(ConfigError, match=param):

@@ -249,6 +249,9 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 def _sequences_to_csr(sequences: Sequence[np.ndarray], n_items: int) -> sp.csr_matrix:
     rows = np.concatenate([np.full(len(s), r) for r, s in enumerate(sequences)]) if len(sequences) else np.zeros(0)
     cols = np.concatenate([np.asarray(s, dtype=np.int64) for s in sequences]) if len(sequences) else np.zeros(0)
+    if len(cols) and (cols.min() < 0 or cols.max() >= n_items):
+        bad = cols[(cols < 0) | (cols >= n_items)][:5].tolist()
+        raise ConfigError(f"sequence item indices must be in [0, {n_items}); got {bad}")
     m = sp.csr_matrix((np.ones(len(cols), np.float32), (rows.astype(np.int64), cols.astype(np.int64))), shape=(len(sequences), n_items))
     m.sum_duplicates()
     m.data[:] = 1.0

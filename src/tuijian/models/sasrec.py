@@ -41,6 +41,16 @@ from tuijian.models.sequential_data import (
 _SCORE_BATCH = 512
 
 
+def _cpu_has_bf16() -> bool:
+    """Whether this CPU runs bfloat16 matmuls natively (otherwise they are emulated and slower)."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 class SASRec(Recommender):
     """Self-attentive sequential recommender (PyTorch, CPU).
 
@@ -57,7 +67,8 @@ class SASRec(Recommender):
     random_state: seed for weights, dropout and batching.
     num_threads: torch CPU threads while fitting and scoring.
     mixed_precision: compute the training logits (``hidden x all items``) in
-        bfloat16 with float32 weights and loss; scoring is always float32.
+        bfloat16 with float32 weights and loss, where the CPU supports bfloat16
+        natively (else float32); scoring is always float32.
     show_progress: a tqdm bar per fit with loss and validation NDCG@10.
     """
 
@@ -116,7 +127,9 @@ class SASRec(Recommender):
             if not isinstance(value, int | np.integer) or value < 1:
                 raise ConfigError(f"SASRec {key} must be a positive integer, got {value!r}")
         if self.n_factors % self.n_heads:
-            raise ConfigError(f"SASRec n_factors ({self.n_factors}) must be divisible by n_heads ({self.n_heads})")
+            raise ConfigError(
+                f"SASRec n_factors ({self.n_factors}) must be divisible by n_heads ({self.n_heads})"
+            )
         for key in ("dropout", "attention_dropout"):
             value = getattr(self, key)
             if not 0.0 <= float(value) < 1.0:
@@ -169,9 +182,16 @@ class SASRec(Recommender):
         torch.set_num_threads(self.num_threads)
         try:
             torch.manual_seed(self.random_state)
+            use_bf16 = bool(self.mixed_precision) and _cpu_has_bf16()
             rng = np.random.default_rng(self.random_state)
             net = SASRecNet(
-                n_items, self.n_factors, self.n_layers, self.n_heads, self.max_len, self.dropout, self.attention_dropout
+                n_items,
+                self.n_factors,
+                self.n_layers,
+                self.n_heads,
+                self.max_len,
+                self.dropout,
+                self.attention_dropout,
             )
             opt = torch.optim.AdamW(
                 net.parameters(), lr=self.learning_rate, betas=(0.9, 0.98), weight_decay=self.weight_decay
@@ -180,7 +200,9 @@ class SASRec(Recommender):
             best_ndcg, best_epoch, best_state, bad = -1.0, 0, None, 0
             self.history_: list[dict[str, float]] = []
             started, cpu_started = time.perf_counter(), time.process_time()
-            bar = tqdm(range(1, self.n_epochs + 1), desc="SASRec", unit="epoch", disable=not self.show_progress)
+            bar = tqdm(
+                range(1, self.n_epochs + 1), desc="SASRec", unit="epoch", disable=not self.show_progress
+            )
             for epoch in bar:
                 net.train()
                 total, count = 0.0, 0
@@ -191,7 +213,7 @@ class SASRec(Recommender):
                     keep = labels > 0
                     hidden = net(inputs)[keep]
                     weights = net.item_weights()
-                    if self.mixed_precision:  # the n_items-wide matmuls dominate; bf16 is ~4x faster there
+                    if use_bf16:  # the n_items-wide matmuls dominate; bf16 is ~4x faster there
                         logits = F.linear(hidden.bfloat16(), weights.bfloat16()).float()
                     else:
                         logits = F.linear(hidden, weights)
@@ -227,7 +249,9 @@ class SASRec(Recommender):
         finally:
             torch.set_num_threads(prev_threads)
 
-    def _valid_ndcg(self, seqs: list[np.ndarray], users: np.ndarray, targets: np.ndarray, inter: Interactions) -> float:
+    def _valid_ndcg(
+        self, seqs: list[np.ndarray], users: np.ndarray, targets: np.ndarray, inter: Interactions
+    ) -> float:
         total = 0.0
         for start in range(0, len(users), 4096):
             part = users[start : start + 4096]
@@ -268,7 +292,9 @@ class SASRec(Recommender):
         n_items = self.n_items
         for s in seqs:
             if len(s) and (s.min() < 0 or s.max() >= n_items):
-                raise ConfigError(f"sequence item indices must be in [0, {n_items}); got {s[(s < 0) | (s >= n_items)][:5].tolist()}")
+                raise ConfigError(
+                    f"sequence item indices must be in [0, {n_items}); got {s[(s < 0) | (s >= n_items)][:5].tolist()}"
+                )
         prev = torch.get_num_threads()
         torch.set_num_threads(self.num_threads)
         try:
@@ -290,7 +316,9 @@ class SASRec(Recommender):
         scalar = np.ndim(items) == 0
         idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
         if ((idx < 0) | (idx >= self.n_items)).any():
-            raise ConfigError(f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}")
+            raise ConfigError(
+                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
+            )
         emb = self.item_embeddings()
         emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
         sims = emb[idx] @ emb.T
@@ -315,7 +343,9 @@ class SASRec(Recommender):
             "history": self.history_,
         }
         (out / "config.json").write_text(json.dumps(config, indent=2))
-        save_file({k: v.contiguous() for k, v in self.net_.state_dict().items()}, str(out / "weights.safetensors"))
+        save_file(
+            {k: v.contiguous() for k, v in self.net_.state_dict().items()}, str(out / "weights.safetensors")
+        )
         np.save(out / "popularity.npy", self.popularity_, allow_pickle=False)
         save_interactions(out / "interactions.npz", self.interactions_)
 
@@ -334,8 +364,13 @@ class SASRec(Recommender):
             raise ModelNotFoundError(f"{src} holds a {config.get('model')!r} model, not {cls.name!r}")
         model = cls(**config["params"])
         net = SASRecNet(
-            int(config["n_items"]), model.n_factors, model.n_layers, model.n_heads, model.max_len,
-            model.dropout, model.attention_dropout,
+            int(config["n_items"]),
+            model.n_factors,
+            model.n_layers,
+            model.n_heads,
+            model.max_len,
+            model.dropout,
+            model.attention_dropout,
         )
         net.load_state_dict(load_file(str(src / "weights.safetensors")))
         net.eval()

@@ -71,7 +71,9 @@ def valid_targets(valid: Interactions, n_users: int, n_items: int) -> np.ndarray
     return targets
 
 
-def rank_metrics(scores: np.ndarray, targets: np.ndarray, seen: sp.csr_matrix | None, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def rank_metrics(
+    scores: np.ndarray, targets: np.ndarray, seen: sp.csr_matrix | None, k: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
     """Per row ``(hit@k, ndcg@k)`` of ``targets`` in the full ranking of ``scores``.
 
     Items in ``seen`` (except the target itself) are excluded from the ranking;

@@ -87,7 +87,9 @@ class SessionTransitions(Recommender):
                 raise ConfigError(f"SessionTransitions {key} must be >= 0, got {getattr(self, key)!r}")
         gap = self.session_gap_seconds
         if gap is not None and (not isinstance(gap, int | np.integer) or gap < 1):
-            raise ConfigError(f"SessionTransitions session_gap_seconds must be a positive integer or None, got {gap!r}")
+            raise ConfigError(
+                f"SessionTransitions session_gap_seconds must be a positive integer or None, got {gap!r}"
+            )
 
     def _fit(self, interactions: Interactions) -> None:
         self._validate_params()
@@ -132,14 +134,18 @@ class SessionTransitions(Recommender):
         for r, s in enumerate(seqs):
             s = np.asarray(s, dtype=np.int64)[-self.max_session_items :]
             if len(s) and (s.min() < 0 or s.max() >= n_items):
-                raise ConfigError(f"sequence item indices must be in [0, {n_items}); got {s[(s < 0) | (s >= n_items)][:5].tolist()}")
+                raise ConfigError(
+                    f"sequence item indices must be in [0, {n_items}); got {s[(s < 0) | (s >= n_items)][:5].tolist()}"
+                )
             rows.append(np.full(len(s), r))
             cols.append(s)
             vals.append(float(self.position_decay) ** np.arange(len(s) - 1, -1, -1, dtype=np.float64))
         if not rows:
             return sp.csr_matrix((len(seqs), n_items), dtype=np.float32)
         m = sp.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(len(seqs), n_items), dtype=np.float32
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(len(seqs), n_items),
+            dtype=np.float32,
         )
         m.sum_duplicates()
         return m
@@ -157,7 +163,9 @@ class SessionTransitions(Recommender):
         scalar = np.ndim(items) == 0
         idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
         if ((idx < 0) | (idx >= self.n_items)).any():
-            raise ConfigError(f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}")
+            raise ConfigError(
+                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
+            )
         sims = self.transitions_[idx].toarray()
         sims[sims <= 0] = -np.inf
         sims[np.arange(len(idx)), idx] = -np.inf
@@ -174,7 +182,11 @@ class SessionTransitions(Recommender):
         (out / "config.json").write_text(json.dumps(config, indent=2))
         t = self.transitions_
         np.savez_compressed(
-            out / "transitions.npz", data=t.data, indices=t.indices, indptr=t.indptr, shape=np.asarray(t.shape),
+            out / "transitions.npz",
+            data=t.data,
+            indices=t.indices,
+            indptr=t.indptr,
+            shape=np.asarray(t.shape),
             popularity=self.popularity_,
         )
         save_interactions(out / "interactions.npz", self.interactions_)
@@ -190,7 +202,9 @@ class SessionTransitions(Recommender):
             raise ModelNotFoundError(f"{src} holds a {config.get('model')!r} model, not {cls.name!r}")
         model = cls(**config["params"])
         with np.load(src / "transitions.npz", allow_pickle=False) as z:
-            model.transitions_ = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+            model.transitions_ = sp.csr_matrix(
+                (z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"])
+            )
             model.popularity_ = z["popularity"]
         model.interactions_ = load_interactions(src / "interactions.npz")
         model._seq_cache = None

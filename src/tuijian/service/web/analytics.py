@@ -59,7 +59,9 @@ def _store_quality(store: Any, dataset: str) -> dict[str, Any]:
 
     items = store.items_frame()
     items["category"] = [" > ".join(c) for c in items["category"]]
-    return quality_report(store.events_frame()[list(EVENT_COLUMNS)], items.drop(columns=["attributes"]), name=dataset)
+    return quality_report(
+        store.events_frame()[list(EVENT_COLUMNS)], items.drop(columns=["attributes"]), name=dataset
+    )
 
 
 def quality_charts(report: dict[str, Any], max_points: int = 400) -> dict[str, Any]:
@@ -82,7 +84,10 @@ def quality_charts(report: dict[str, Any], max_points: int = 400) -> dict[str, A
         a = np.asarray(acts, dtype=np.int64)
         edges = np.unique(np.geomspace(1, max(2, int(a.max())) + 1, 16).astype(np.int64))
         hist, _ = np.histogram(a, bins=edges)
-        labels = [f"{lo}" if hi - lo <= 1 else f"{lo}–{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+        labels = [
+            f"{lo}" if hi - lo <= 1 else f"{lo}–{hi - 1}"
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+        ]
         out["user_activity"] = {"labels": labels, "values": [int(h) for h in hist]}
     return out
 
@@ -116,14 +121,21 @@ def evaluation_view(result: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for name in models:
         r = result["results"][name]
-        rows.append({"model": name, "values": [r.get(c) for c in columns], "fit_seconds": r.get("fit_seconds")})
-    charts = {
-        f"{m}@{k}": [
-            None if result["results"][name].get(f"{m}@{k}") is None else float(result["results"][name][f"{m}@{k}"])
-            for name in models
+        rows.append(
+            {"model": name, "values": [r.get(c) for c in columns], "fit_seconds": r.get("fit_seconds")}
+        )
+    charts = [  # a list keeps the metric order (a dict would be key-sorted by the JSON encoder)
+        [
+            f"{m}@{k}",
+            [
+                None
+                if result["results"][name].get(f"{m}@{k}") is None
+                else float(result["results"][name][f"{m}@{k}"])
+                for name in models
+            ],
         ]
         for m in metrics
-    }
+    ]
     split = result.get("split") or {}
     return {
         "dataset": result.get("dataset"),

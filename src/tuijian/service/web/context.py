@@ -10,6 +10,7 @@ that the service already keeps, except small caches with explicit refresh rules:
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -22,6 +23,8 @@ from tuijian.data.schema import DEFAULT_EVENT_WEIGHTS
 CURRENCY_SYMBOL = {"GBP": "£", "USD": "$", "EUR": "€", "CNY": "¥"}
 REVIEW_REFRESH_S = 2.0
 SHOPPER_LIST_SIZE = 24
+COPY_CACHE_SIZE = 50_000
+log = logging.getLogger("tuijian.service")
 
 
 def currency_of(dataset: str) -> str:
@@ -50,7 +53,8 @@ class WebContext:
         self.currency = currency_of(state.settings.dataset)
         self.env.filters["money"] = self.money
         self.env.filters["hash_hue"] = lambda text: zlib.crc32(str(text).encode()) % 360
-        self.writer = CopyWriter(cache=CopyCache(max_size=50_000))
+        self.writer = CopyWriter(cache=CopyCache(max_size=COPY_CACHE_SIZE))
+        self._copies: dict[tuple[str, str, str, str], str | None] = {}
         self._lock = threading.RLock()
         self._copy_lock = threading.Lock()
         self._catalog_key: Any = None
@@ -191,30 +195,38 @@ class WebContext:
         self._facts[key] = facts
         return facts
 
-    def cached_copy(self, item_id: str, lang: str, interests: list[str], task: str = "ad") -> str | None:
+    @staticmethod
+    def _copy_key(item_id: str, lang: str, interests: list[str], task: str) -> tuple[str, str, str, str]:
         from tuijian.generate.writer import segment_of
 
-        seg = segment_of(interests) if task == "ad" else "all"
-        cache = self.writer.cache
-        if cache is None:
-            return None
-        with self._copy_lock:
-            return cache._data.get((str(item_id), seg, lang, task))
+        return (str(item_id), segment_of(interests) if task == "ad" else "all", lang, task)
+
+    def cached_copy(
+        self, item_id: str, lang: str, interests: list[str], task: str = "ad"
+    ) -> str | None | bool:
+        """The copy already generated for this key (None: generation failed), or False when not generated yet."""
+        return self._copies.get(self._copy_key(item_id, lang, interests, task), False)
 
     def copy(self, item_id: str, lang: str, interests: list[str], task: str = "ad") -> str | None:
-        """Grounded generated copy, or None when generation fails (the page then shows no copy)."""
+        """Grounded generated copy, or None when generation fails or is not grounded (the page then shows no
+        copy). Results, failures included, are remembered per (item, user segment, language, task)."""
         from tuijian.exceptions import TuijianError
 
+        key = self._copy_key(item_id, lang, interests, task)
+        if key in self._copies:
+            return self._copies[key]
+        text: str | None = None
         try:
             facts = self.facts(item_id)
             with self._copy_lock:
                 out = self.writer.write(task, facts, "zh" if lang == "zh" else "en", interests=interests)  # type: ignore[arg-type]
+            text = out.text if out.grounded else None
         except (TuijianError, ValueError, KeyError):
-            import logging
-
-            logging.getLogger("tuijian.service").exception("copy generation failed", extra={"item": item_id})
-            return None
-        return out.text if out.grounded else None
+            log.exception("copy generation failed", extra={"item": item_id, "task": task, "lang": lang})
+        if len(self._copies) > COPY_CACHE_SIZE:
+            self._copies.clear()
+        self._copies[key] = text
+        return text
 
     # ------------------------------------------------------------------ interests
     def item_tags(self, item_id: str) -> list[str]:

@@ -97,6 +97,8 @@ def page(request: Request) -> Page:
         user, guest = f"guest-{sid[:12]}", True
         new[SHOPPER_COOKIE] = signer.sign({"user": user, "guest": True})
     lang = pick_language(
-        request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
     )
     return Page(request, ctx, lang, sid, user, guest, new_cookies=new)

@@ -27,7 +27,9 @@ class Signer:
 
     def __init__(self, secret_key: str, salt: str = "tuijian-web") -> None:
         if not secret_key:
-            raise ValueError("secret_key must be a non-empty string (settings.secret_key / TUIJIAN_SECRET_KEY)")
+            raise ValueError(
+                "secret_key must be a non-empty string (settings.secret_key / TUIJIAN_SECRET_KEY)"
+            )
         self._key = hashlib.sha256(f"{salt}|{secret_key}".encode()).digest()
 
     def _mac(self, data: bytes) -> str:

@@ -11,16 +11,18 @@ from __future__ import annotations
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import JSONResponse
 
-from tuijian.exceptions import ConfigError, NotFittedError, TuijianError, UnknownIdError
+from tuijian.exceptions import ConfigError, TuijianError, UnknownIdError
 from tuijian.service.web.pages import Page, page
 
 router = APIRouter(include_in_schema=False)
 
-ROW_K = 8
+ROW_K = 6
+SIMILAR_K = 12
 COPY_BUDGET_S = 0.03  # generate missing copy inline for at most this long per page; the rest loads via JS
 HISTORY_EVENTS = 200
 
@@ -61,14 +63,18 @@ def _cards(
         iid = str(e["item_id"])
         rec = ctx.item(iid) or {}
         copy = ctx.cached_copy(iid, p.lang, interests)
-        if copy is None and time.perf_counter() < deadline:
-            copy = ctx.copy(iid, p.lang, interests)
+        if copy is False:  # not generated yet: inline while the page's budget lasts, else static/shop.js asks
+            copy = ctx.copy(iid, p.lang, interests) if time.perf_counter() < deadline else None
+            pending = copy is None and time.perf_counter() >= deadline
+        else:
+            pending = False
         cards.append(
             {
                 "item_id": iid,
                 "title": (rec.get("title") or e.get("title") or iid).title(),
                 "price": rec.get("price", e.get("price")),
                 "blurb": copy,
+                "pending": pending,
                 "why": _why(p, list(e.get("reasons") or []), row),
                 "href": f"/items/{iid}?rid={rid}&pos={pos}",
             }
@@ -132,6 +138,14 @@ def _feedback(p: Page, event: str, item: str, rid: str | None, pos: int | None) 
     )
 
 
+def _after(item: str, done: str, rid: str, pos: str) -> str:
+    """Back to the product page, keeping the recommendation's request id so later actions count for it."""
+    from urllib.parse import urlencode
+
+    query = {"done": done, **({"rid": rid, "pos": pos} if rid else {})}
+    return f"/items/{quote(item, safe='')}?{urlencode(query)}"
+
+
 def _known_item(p: Page, item_id: str) -> str:
     if p.ctx.item(item_id) is None:
         raise UnknownIdError(f"item {item_id!r} is not in the catalogue")
@@ -158,7 +172,13 @@ def home(p: Page = Depends(page)) -> Any:
     if not engine.ready:
         return p.render("home.html", rows=[], notice=p.t("no_model"), **_base(p, history))
     recs = engine.recommend_user(p.shopper, ROW_K, session=p.sid[:64])
-    rows.append({"id": "recs", "title": p.t("recommended_for_you"), "cards": _cards(p, recs, "recs", interests, deadline)})
+    rows.append(
+        {
+            "id": "recs",
+            "title": p.t("recommended_for_you"),
+            "cards": _cards(p, recs, "recs", interests, deadline),
+        }
+    )
     bought = [ev["item"] for ev in history if ev["kind"] == "purchase" and ev["item"]]
     if bought:
         last = str(bought[-1])
@@ -181,9 +201,9 @@ def home(p: Page = Depends(page)) -> Any:
         matches = ctx.search(query, 10)
         if matches:
             sess = engine.recommend_session(matches[:5], ROW_K - 2)
-            sess["items"] = [
-                {**ctx.item(m), "reasons": ["similar_to:" + m]} for m in matches[:2]
-            ] + sess["items"]
+            sess["items"] = [{**ctx.item(m), "reasons": ["similar_to:" + m]} for m in matches[:2]] + sess[
+                "items"
+            ]
             rows.append(
                 {
                     "id": "search",
@@ -192,7 +212,13 @@ def home(p: Page = Depends(page)) -> Any:
                 }
             )
     trend = engine.trending(ROW_K)
-    rows.append({"id": "trending", "title": p.t("trending"), "cards": _cards(p, trend, "trending", interests, deadline)})
+    rows.append(
+        {
+            "id": "trending",
+            "title": p.t("trending"),
+            "cards": _cards(p, trend, "trending", interests, deadline),
+        }
+    )
     return p.render("home.html", rows=rows, notice=None, **_base(p, history))
 
 
@@ -208,7 +234,7 @@ def item_page(
     rec = ctx.item(item_id)
     if rec is None:
         return p.render("message.html", status_code=404, message=p.t("unknown_item", id=item_id), **_base(p))
-    if rid:
+    if rid and done is None:  # opened from a served recommendation (not the redirect after an action)
         _feedback(p, "click", item_id, rid, pos)
     _post_event(p, "view", item_id)
     deadline = time.perf_counter() + COPY_BUDGET_S
@@ -217,7 +243,7 @@ def item_page(
     similar: list[dict[str, Any]] = []
     if engine.ready:
         try:
-            similar = _cards(p, engine.similar_items(item_id, ROW_K), "similar", interests, deadline)
+            similar = _cards(p, engine.similar_items(item_id, SIMILAR_K), "similar", interests, deadline)
         except UnknownIdError:
             similar = []
     facts = ctx.facts(item_id)
@@ -272,13 +298,18 @@ def search(q: str = Query("", max_length=200), p: Page = Depends(page)) -> Any:
     history = _history(p)
     interests = ctx.interests(history[-50:])
     hits = ctx.search(query, 24)
-    out = {"items": [{**ctx.item(h), "reasons": ["similar_to:" + h]} for h in hits], "model_version": ctx.state.engine.version}
+    out = {
+        "items": [{**ctx.item(h), "reasons": ["similar_to:" + h]} for h in hits],
+        "model_version": ctx.state.engine.version,
+    }
     cards = _cards(p, out, "search", interests, deadline, log=False)
     return p.render("search.html", q=query, cards=cards, **_base(p, history))
 
 
 @router.get("/cart")
-def cart_page(done: str | None = Query(None, max_length=16), n: int = Query(0, ge=0), p: Page = Depends(page)) -> Any:
+def cart_page(
+    done: str | None = Query(None, max_length=16), n: int = Query(0, ge=0), p: Page = Depends(page)
+) -> Any:
     history = _history(p)
     items = [p.ctx.item(i) for i in _cart(history)]
     lines = [{**rec, "display_title": rec["title"].title()} for rec in items if rec is not None]
@@ -289,14 +320,18 @@ def cart_page(done: str | None = Query(None, max_length=16), n: int = Query(0, g
 
 # ---------------------------------------------------------------------------- actions (POST, CSRF-checked)
 @router.post("/shop/shopper")
-def choose_shopper(user: str = Form(..., max_length=128), csrf: str = Form(""), p: Page = Depends(page)) -> Any:
+def choose_shopper(
+    user: str = Form(..., max_length=128), csrf: str = Form(""), p: Page = Depends(page)
+) -> Any:
     p.check_csrf(csrf)
     if user == "guest":
         p.set_shopper(f"guest-{p.sid[:12]}", True)
     else:
         known = {s["user_id"] for s in p.ctx.shoppers()}
         if user not in known and p.ctx.state.store.user_events(user, limit=1).empty:
-            raise UnknownIdError(f"user {user!r} has no events in the store; pick one from the list or 'guest'")
+            raise UnknownIdError(
+                f"user {user!r} has no events in the store; pick one from the list or 'guest'"
+            )
         p.set_shopper(user, False)
     return p.redirect("/")
 
@@ -313,7 +348,7 @@ def add_to_cart(
     _known_item(p, item)
     _post_event(p, "add_to_cart", item)
     _feedback(p, "add_to_cart", item, rid or None, int(pos) if pos.isdigit() else None)
-    return p.redirect(f"/items/{item}?done=cart")
+    return p.redirect(_after(item, "cart", rid, pos))
 
 
 @router.post("/shop/buy")
@@ -328,7 +363,7 @@ def buy(
     _known_item(p, item)
     _post_event(p, "purchase", item)
     _feedback(p, "purchase", item, rid or None, int(pos) if pos.isdigit() else None)
-    return p.redirect(f"/items/{item}?done=bought")
+    return p.redirect(_after(item, "bought", rid, pos))
 
 
 @router.post("/shop/checkout")
@@ -373,8 +408,3 @@ def copy_text(
         except TuijianError:
             out[iid] = None
     return p.finish(JSONResponse(out))
-
-
-def ensure_ready(p: Page) -> None:
-    if not p.ctx.state.engine.ready:
-        raise NotFittedError("no model is loaded yet; the service is still starting (see GET /ready)")
