@@ -253,8 +253,8 @@ class SASRec(Recommender):
         self, seqs: list[np.ndarray], users: np.ndarray, targets: np.ndarray, inter: Interactions
     ) -> float:
         total = 0.0
-        for start in range(0, len(users), 4096):
-            part = users[start : start + 4096]
+        for start in range(0, len(users), 1024):
+            part = users[start : start + 1024]
             scores = self._score_sequences([seqs[u] for u in part])
             _, ndcg = rank_metrics(scores, targets[part], inter.matrix[part])
             total += float(ndcg.sum())
