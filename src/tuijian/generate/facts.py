@@ -142,4 +142,6 @@ def facts_from_row(
         facts.derived["positive_pct"] = float(round(100 * positive / len(ratings)))
         facts.derived["mean_rating"] = round(sum(ratings) / len(ratings), 1)
         facts.derived["n_ratings"] = float(len(ratings))
+        facts.derived["rating_threshold"] = 4.0  # "rated 4 or 5 stars"
+        facts.derived["rating_scale"] = 5.0
     return facts

@@ -206,23 +206,48 @@ class _Grounding:
     currency: str
 
 
-def _grounding(facts: ItemFacts, extra_sources: tuple[str, ...]) -> _Grounding:
-    source = "\n".join([facts.source_text(), *extra_sources])
-    pattern, terms = english_matcher()
-    values: dict[str, set[str]] = {k: set(getattr(facts.attributes, k)) for k in GUARDED_KINDS}
-    for m in pattern.finditer(normalise_title(source)):
-        term = terms[m.lastindex - 1]  # type: ignore[operator]
-        if term.kind in values:
-            values[term.kind].add(term.value)
+@cache
+def _english_guard_forms() -> tuple[dict[str, tuple[str, str]], int]:
+    """Guarded English surface forms (hyphens as spaces) -> (kind, value), and the longest form in words."""
+    forms: dict[str, tuple[str, str]] = {}
+    for kind in GUARDED_KINDS:
+        for value, spec in attribute_lexicon()[kind].items():
+            for surface in spec["en"]:
+                forms[" ".join(surface.lower().replace("-", " ").split())] = (kind, value)
+    return forms, max(len(f.split()) for f in forms)
+
+
+def _source_values(source: str) -> dict[str, set[str]]:
+    """Lexicon values mentioned anywhere in a (long) source text: a word n-gram lookup, fast on many reviews."""
+    forms, longest = _english_guard_forms()
+    values: dict[str, set[str]] = {k: set() for k in GUARDED_KINDS}
+    words = re.findall(r"[a-z0-9']+", source.lower())
+    for n in range(1, longest + 1):
+        for i in range(len(words) - n + 1):
+            hit = forms.get(" ".join(words[i : i + n]))
+            if hit:
+                values[hit[0]].add(hit[1])
     for surface, kind, value in _chinese_guard_terms():
         if surface in source:
             values[kind].add(value)
+    return values
+
+
+def _grounding(facts: ItemFacts, extra_sources: tuple[str, ...]) -> _Grounding:
+    cache_key = (facts.item_id, facts.title, len(facts.reviews), facts.price, extra_sources)
+    memo = getattr(facts, "_guard_memo", None)
+    if memo is not None and memo[0] == cache_key:
+        return memo[1]
+    source = "\n".join([facts.source_text(), *extra_sources])
+    values = _source_values(source)
+    for k in GUARDED_KINDS:
+        values[k].update(getattr(facts.attributes, k))
     numbers = set(facts.numbers())
     for m in _NUMBER.finditer("\n".join(extra_sources)):
         numbers.add(round(float(m.group("num").replace(",", "")), 4))
-    return _Grounding(
-        numbers, normalise_title(source), values, CURRENCY_SYMBOLS.get(facts.currency, facts.currency)
-    )
+    g = _Grounding(numbers, normalise_title(source), values, CURRENCY_SYMBOLS.get(facts.currency, facts.currency))
+    object.__setattr__(facts, "_guard_memo", (cache_key, g))
+    return g
 
 
 def check(text: str, facts: ItemFacts, extra_sources: tuple[str, ...] = ()) -> GuardResult:

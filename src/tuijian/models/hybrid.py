@@ -78,6 +78,9 @@ class HybridRecommender(Recommender):
         ``early_stopping_rounds`` on NDCG@10 of 10 % of the training users.
     refit: after training the ranker, refit the retrievers on all of ``interactions`` (labels
         included) so that scoring uses retrievers that saw everything; costs a second fit.
+    cold_item_rank: items nobody has interacted with never win the learned ranking (the ranker
+        never saw one as a label), so the content retriever's best such item is placed at this
+        position of every list (``None`` = never); needs the "content" retriever.
     dataset: name of a dataset whose item catalog (text, category, price) to use when
         ``fit`` gets no ``items`` frame (for ``tuijian evaluate --models hybrid:dataset=...``).
     diversity: MMR relevance weight applied by ``recommend`` (``None`` = no MMR).
@@ -103,6 +106,7 @@ class HybridRecommender(Recommender):
         early_stopping_rounds: int = 40,
         recent_days: float = 30.0,
         refit: bool = False,
+        cold_item_rank: int | None = 3,
         dataset: str | None = None,
         diversity: float | None = None,
         business_rules: dict[str, Any] | None = None,
@@ -126,6 +130,7 @@ class HybridRecommender(Recommender):
         self.early_stopping_rounds = early_stopping_rounds
         self.recent_days = recent_days
         self.refit = refit
+        self.cold_item_rank = cold_item_rank
         self.dataset = dataset
         self.diversity = diversity
         self.business_rules = business_rules
@@ -384,9 +389,31 @@ class HybridRecommender(Recommender):
             is_cand[warm[rows], cols] = True
             fill = base[:, None] + low[None, :]
             out = np.where(is_cand | cold[:, None], out, fill)
+        if self.cold_item_rank is not None and len(warm) and "content" in self.models_:
+            self._place_cold_item(out, warm, history[warm], [seqs[r] for r in warm])
         if cold.any():
             out[cold] = self.fallback_.scores([np.zeros(0, np.int64)] * int(cold.sum()))
         return out
+
+    def _place_cold_item(
+        self, out: np.ndarray, rows: np.ndarray, history: sp.csr_matrix, seqs: list[np.ndarray]
+    ) -> None:
+        """In place: each row's best content match among never-seen items goes to position ``cold_item_rank``."""
+        cold_items = np.flatnonzero(self.context_.log_pop == 0)
+        if len(cold_items) == 0:
+            return
+        users = np.full(len(rows), -1, dtype=np.int64)
+        content = self.models_["content"].score(users, history=history, sequences=seqs)[:, cold_items]
+        best = np.argmax(content, axis=1)
+        ok = content[np.arange(len(rows)), best] > 0
+        pos = min(max(int(self.cold_item_rank), 1), out.shape[1]) - 1
+        sub = out[rows]
+        kth = -np.partition(-sub, pos, axis=1)[:, pos]  # the score now at that position
+        # just above the item now there: it moves down one place
+        sub[np.arange(len(rows))[ok], cold_items[best[ok]]] = kth[ok] + 1e-3 * np.maximum(
+            np.abs(kth[ok]), 1.0
+        )
+        out[rows] = sub
 
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Items most often bought by the same users (cosine of co-occurrence; the item itself excluded)."""
