@@ -230,3 +230,24 @@ def test_cold_user_gets_the_fallback_chain() -> None:
     pop = model.context_.log_pop
     assert (ids >= 0).all() and np.isfinite(scores).all()
     assert pop[ids].tolist() == sorted(pop[ids].tolist(), reverse=True)
+
+
+def test_cold_item_is_placed_through_content() -> None:
+    """An item nobody bought yet (a new teapot) reaches tea buyers' lists at ``cold_item_rank``."""
+    from tests.models.conformance import checkerboard_events
+
+    catalog = checkerboard_catalog()
+    new = pd.DataFrame([("i20", "porcelain tea cup", "porcelain tea cup for green tea", "tea-brand", "Home>tea", 9.0)],
+                       columns=catalog.columns)  # fmt: skip
+    items = Vocabulary([f"i{n:02d}" for n in range(21)])
+    users = Vocabulary([f"u{n:02d}" for n in range(16)])
+    inter = Interactions.from_events(checkerboard_events(), users=users, items=items)
+    model = TestHybrid().make_model().set_params(retrievers={"item-knn": {"n_neighbors": 10}, "content": {}})
+    model.fit(inter, items=pd.concat([catalog, new], ignore_index=True))
+    ids, _ = model.recommend(np.arange(16), k=4)
+    assert (ids[:8, 2] == 20).all()  # tea buyers: third place
+    assert not (ids[8:] == 20).any()  # runners: the tea cup is no content match
+    assert (
+        model.clone(cold_item_rank=None).fit(inter, items=pd.concat([catalog, new])).recommend(0, k=4)[0][2]
+        != 20
+    )

@@ -7,7 +7,7 @@ and is validated column-wise by :func:`validate_events_frame`.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -53,14 +53,14 @@ class Event(BaseModel):
     item: str | None = Field(default=None, max_length=128)
     kind: EventKind
     value: float = Field(default=1.0, description="quantity, rating (1-5) or other magnitude")
-    ts: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    ts: datetime = Field(default_factory=lambda: datetime.now(UTC))
     text: str | None = Field(default=None, max_length=20_000, description="review text or search query")
     session: str | None = Field(default=None, max_length=128)
 
     @field_validator("ts")
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
-        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
     @field_validator("value")
     @classmethod
