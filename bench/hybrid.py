@@ -37,7 +37,11 @@ CF = ["popularity", "recent-popularity", "item-knn:n_neighbors=200", "ease:reg=2
 
 
 def _run(
-    dataset_name: str, protocol: str, specs: list[str], params: dict[str, dict[str, Any]] | None = None, **kw: Any
+    dataset_name: str,
+    protocol: str,
+    specs: list[str],
+    params: dict[str, dict[str, Any]] | None = None,
+    **kw: Any,
 ) -> dict:
     from tuijian.evaluate.runner import evaluate_models
 

@@ -245,7 +245,9 @@ def _grounding(facts: ItemFacts, extra_sources: tuple[str, ...]) -> _Grounding:
     numbers = set(facts.numbers())
     for m in _NUMBER.finditer("\n".join(extra_sources)):
         numbers.add(round(float(m.group("num").replace(",", "")), 4))
-    g = _Grounding(numbers, normalise_title(source), values, CURRENCY_SYMBOLS.get(facts.currency, facts.currency))
+    g = _Grounding(
+        numbers, normalise_title(source), values, CURRENCY_SYMBOLS.get(facts.currency, facts.currency)
+    )
     object.__setattr__(facts, "_guard_memo", (cache_key, g))
     return g
 
