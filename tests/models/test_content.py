@@ -143,3 +143,64 @@ def test_clone_keeps_catalog_and_vectorize_matches() -> None:
     rows = twin.vectorize(catalog.iloc[[0, 15]])
     expect = twin.item_tfidf_[inter.items.lookup(catalog["item_id"].iloc[[0, 15]])]
     assert abs(rows - expect).max() < 1e-6
+
+
+class TestContentNlpTags(RecommenderContract):
+    def make_model(self) -> ContentRecommender:
+        return ContentRecommender(nlp_tags=True, tag_weight=0.5).with_catalog(checkerboard_catalog())
+
+
+def _pattern_catalog() -> pd.DataFrame:
+    """Polka-dot items under three different words (SPOTTY / RETROSPOT / POLKA DOT) and plain items that share
+    only a collection name (NEWTON) with them."""
+    titles = {
+        "dot-mug": "SPOTTY MUG NEWTON",
+        "dot-stand": "RETROSPOT CAKE STAND NEWTON",
+        "dot-cup": "POLKA DOT CUP",
+        "plain-bag": "NEWTON CANVAS SHOPPING BAG",
+        "plain-bowl": "NEWTON SALAD BOWL",
+        "plain-box": "NEWTON STORAGE BOX",
+    }
+    frame = pd.DataFrame({"item_id": list(titles), "title": list(titles.values())})
+    return frame.assign(description="", brand="", category="")
+
+
+def test_nlp_tags_link_synonyms_tfidf_cannot() -> None:
+    catalog = _pattern_catalog()
+    events = pd.DataFrame({"user": ["u", "u"], "item": ["dot-mug", "dot-stand"], "ts": [0, 1]})
+    inter = Interactions.from_events(events, items=catalog_vocabulary(events["item"], catalog))
+    cup = inter.items.index("dot-cup")
+    plain = ContentRecommender(max_df=1.0).fit(inter, items=catalog)
+    tagged = ContentRecommender(max_df=1.0, nlp_tags=True, tag_weight=0.5).fit(inter, items=catalog)
+    assert "pattern:polka dot" in tagged.tag_names_
+    # TF-IDF sees only the shared word NEWTON: the polka-dot cup scores 0 and ranks behind plain items
+    assert plain.score(0)[cup] == 0.0 and plain.recommend(0, k=1)[0][0] != cup
+    # the tags know SPOTTY, RETROSPOT and POLKA DOT are one pattern: the cup comes first
+    assert tagged.recommend(0, k=1)[0][0] == cup
+    sims, _ = tagged.similar_items(inter.items.index("dot-mug"), k=2)
+    assert cup in sims.tolist()
+
+
+def test_tag_weight_zero_is_plain_tfidf_and_params_checked() -> None:
+    catalog = checkerboard_catalog()
+    events = pd.DataFrame({"user": ["u", "u", "v"], "item": ["i00", "i11", "i05"], "ts": [0, 1, 2]})
+    inter = Interactions.from_events(events, items=catalog_vocabulary(events["item"], catalog))
+    plain = ContentRecommender().fit(inter, items=catalog)
+    zero = ContentRecommender(nlp_tags=True, tag_weight=0.0).fit(inter, items=catalog)
+    assert np.allclose(plain.score([0, 1]), zero.score([0, 1]))
+    with pytest.raises(ConfigError, match="tag_weight"):
+        ContentRecommender(nlp_tags=True, tag_weight=1.5).fit(inter, items=catalog)
+    with pytest.raises(ConfigError, match="nlp_tags"):
+        ContentRecommender(nlp_tags="yes").fit(inter, items=catalog)  # type: ignore[arg-type]
+
+
+def test_gram_and_sparse_scoring_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tuijian.models.content as content
+
+    catalog = checkerboard_catalog()
+    events = pd.DataFrame({"user": ["u", "u", "v", "w"], "item": ["i00", "i11", "i05", "i12"], "ts": range(4)})
+    inter = Interactions.from_events(events, items=catalog_vocabulary(events["item"], catalog))
+    model = ContentRecommender(nlp_tags=True, tag_weight=0.4, recency_half_life=2.0).fit(inter, items=catalog)
+    gram = model.score([0, 1, 2])
+    monkeypatch.setattr(content, "GRAM_MAX_ITEMS", 0)
+    assert np.allclose(gram, model.score([0, 1, 2]), atol=1e-5)

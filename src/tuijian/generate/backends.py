@@ -12,6 +12,7 @@ checks that text with the factuality guard and falls back to the template backen
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -136,8 +137,22 @@ def chat_messages(request: GenerationRequest) -> list[dict[str, str]]:
     ]
 
 
-def _clean_output(text: str) -> str:
-    return " ".join(text.replace("**", "").split()).strip().strip('"')
+#: List enumerators and markdown markers ("1. ", "2) ", "# ", "- ") at the start of a line or of a sentence.
+_ENUM_LINE = re.compile(r"^[ \t]*(?:\d{1,2}[.)、]|#+|[-*•])[ \t]+", re.MULTILINE)
+_ENUM_INLINE = re.compile(r"(?:(?<=[.!?:] )|(?<=[。！？：]))(?:\d{1,2}[.)、]|#+|[-*•]) ")
+_SENTENCE_END = re.compile(r"[.!?](?=[\s\"”’)）]|$)|[。！？]")
+
+
+def _clean_output(text: str, truncated: bool = False) -> str:
+    """Tidy a chat model's reply: no markdown, no list numbering (it would read as unsupported numbers), and,
+    when the reply was cut at ``max_tokens``, no unfinished last sentence."""
+    text = _ENUM_LINE.sub("", text.replace("**", ""))
+    text = _ENUM_INLINE.sub("", " ".join(text.split())).strip().strip('"')
+    if truncated:
+        ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+        if ends:
+            text = text[: ends[-1]].strip()
+    return text
 
 
 # ----------------------------------------------------------------------------- local GGUF model
@@ -212,7 +227,8 @@ class LlamaCppBackend:
             temperature=self.temperature,
             seed=request.seed,
         )
-        return _clean_output(out["choices"][0]["message"]["content"] or "")
+        choice = out["choices"][0]
+        return _clean_output(choice["message"]["content"] or "", choice.get("finish_reason") == "length")
 
 
 # ----------------------------------------------------------------------------- OpenAI-compatible endpoint
@@ -254,7 +270,8 @@ class OpenAIChatBackend:
         try:
             response = httpx.post(url, json=payload, headers=headers, timeout=self.timeout)
             response.raise_for_status()
-            return _clean_output(response.json()["choices"][0]["message"]["content"] or "")
+            choice = response.json()["choices"][0]
+            return _clean_output(choice["message"]["content"] or "", choice.get("finish_reason") == "length")
         except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
             raise BackendError(f"chat endpoint {url} failed: {exc}") from exc
 

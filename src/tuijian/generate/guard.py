@@ -35,6 +35,7 @@ _ZH_DIGITS = {
 }
 _ZH_COUNT = re.compile(r"([一两二三四五六七八九十])\s*(?:件|个|只|支|套|包|盒|条)")
 _CAPITALISED = re.compile(r"(?<![\w'’])([A-Z][A-Za-z0-9&'’\-]*[A-Za-z0-9])")
+_CONTRACTION = re.compile(r"['’](?:s|re|ll|ve|d|m|t)$")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;。！？：；“\"(（]\s*)$")
 #: Capitalised words that make no factual claim (the generator's own words and common English).
 _COMMON = frozenset(
@@ -178,7 +179,8 @@ def extract_claims(text: str) -> list[Claim]:
             claims.append(Claim("currency", CURRENCY_SYMBOLS[code], word))
     for m in _CAPITALISED.finditer(text):
         word = m.group(1)
-        if word.lower() in _COMMON or _SENTENCE_START.search(text[: m.start()]):
+        bare = _CONTRACTION.sub("", word.lower())  # "It's", "We're", "You'll" are no names
+        if bare in _COMMON or _SENTENCE_START.search(text[: m.start()]):
             continue
         claims.append(Claim("brand", word, word))
     pattern, terms = english_matcher()

@@ -3,6 +3,7 @@ the built-in template generator, cache the result per (item, user segment, langu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,6 +27,19 @@ class GeneratedCopy:
     cached: bool = False
     violations: list[Claim] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def language_matches(text: str, language: str) -> bool:
+    """Whether ``text`` is written in ``language``: Chinese copy is mostly Chinese characters (English product
+    names inside are fine), English copy has (almost) none. Small LLMs often answer a Chinese prompt in English."""
+    cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
+    if language == "zh":
+        return cjk >= 8 and cjk >= 0.3 * latin
+    return cjk <= 0.05 * max(latin, 1)
 
 
 def segment_of(interests: list[str], n_tags: int = 2) -> str:
@@ -101,6 +115,8 @@ class CopyWriter:
                 rejected.append(f"<{backend.name} failed: {exc}>")
                 break
             result = check(text, facts)
+            if text and not language_matches(text, language):
+                result.violations.append(Claim("language", language, text[:40]))
             if text and result.ok:
                 copy = GeneratedCopy(text, task, language, backend.name, attempt + 1, True, rejected=rejected)
                 self._store(key, copy, use_cache)

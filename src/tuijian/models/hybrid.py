@@ -50,13 +50,14 @@ from tuijian.models.rerank import MMR, BusinessFilter, RerankContext, Reranker, 
 
 #: retrievers of the default hybrid (name -> constructor params); "content" joins when a catalog is given.
 #: Sequential signals enter as features (transitions from the last items, similarity to the last three);
-#: SASRec is left out by default to keep fitting on Beauty within minutes; add it with
-#: ``retrievers={..., "sasrec": {"n_epochs": 40}}`` (or "session-transitions").
+#: the sequential retriever is the fast item-transition model; SASRec is left out by default to keep fitting
+#: on Beauty within minutes (add it with ``retrievers={..., "sasrec": {"n_epochs": 40}}``).
 DEFAULT_RETRIEVERS: dict[str, dict[str, Any]] = {
     "ease": {"reg": 250.0},
     "item-knn": {"n_neighbors": 200},
     "popularity": {},
     "recent-popularity": {"window_days": 30.0},
+    "session-transitions": {},
 }
 LABEL_STRATEGIES = ("last", "random", "time")
 
