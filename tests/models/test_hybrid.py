@@ -19,7 +19,14 @@ from tuijian.models import registry
 from tuijian.models.base import Recommender, ScoringBatch
 from tuijian.models.hybrid import HybridRecommender
 from tuijian.models.hybrid_training import carve_labels, negative_sample
-from tuijian.models.ranker_features import gather, transition_matrix
+from tuijian.models.ranker_features import (
+    REPEAT_FEATURES,
+    _repeat_cycle,
+    feature_names,
+    gather,
+    transition_matrix,
+    user_state,
+)
 
 # small, single-threaded LightGBM: tiny data, and OpenMP threads thrash on a busy 2-core machine
 SMALL = dict(
@@ -188,6 +195,29 @@ def test_gather_and_transitions() -> None:
     np.testing.assert_allclose(got, [2 / 3, 0, 1, 0, 0], rtol=1e-6)
 
 
+def test_user_state_repeat_times_and_cycle() -> None:
+    day = 86400.0
+    # user 0 bought item 0 on days 0, 2 and 4, item 1 on day 1, item 2 on day 3; user 1 item 3 once
+    seqs = [np.array([0, 1, 0, 2, 0]), np.array([3])]
+    ts = [np.array([0.0, 1.0, 2.0, 3.0, 4.0]) * day, np.array([5.0]) * day]
+    st = user_state(seqs, 4, ts)
+    # duplicates keep the last (or first) time / position, they are never summed
+    assert st.item_ts.toarray()[0].tolist() == [4 * day, 1 * day, 3 * day, 0.0]
+    assert st.first_ts.toarray()[0, 0] == 0.0 and st.first_ts.toarray()[0, 2] == 3 * day
+    assert st.last_pos.toarray()[0].tolist() == [5.0, 2.0, 4.0, 0.0]
+    rows, cols = np.array([0, 0, 1]), np.array([0, 1, 3])
+    count = gather(st.counts, rows, cols)
+    days_since = np.array([1.0, 4.0, 0.0])  # as of day 5
+    share, user_repeat, interval, due = _repeat_cycle(st, rows, cols, count, days_since)
+    np.testing.assert_allclose(share, [0.6, 0.2, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(user_repeat, [0.4, 0.4, 0.0], rtol=1e-6)
+    assert interval[0] == pytest.approx(2.0) and np.isnan(interval[1:]).all()  # (4 - 0) days / 2 repeats
+    assert due[0] == pytest.approx(0.5) and np.isnan(due[1:]).all()
+    names = feature_names(["ease"], repeat_features=True)
+    assert names[-len(REPEAT_FEATURES) :] == list(REPEAT_FEATURES)
+    assert not set(REPEAT_FEATURES) & set(feature_names(["ease"]))
+
+
 def test_bad_params_are_named() -> None:
     inter = checkerboard().interactions
     with pytest.raises(ConfigError, match="label_strategy"):
@@ -251,3 +281,34 @@ def test_cold_item_is_placed_through_content() -> None:
         model.clone(cold_item_rank=None).fit(inter, items=pd.concat([catalog, new])).recommend(0, k=4)[0][2]
         != 20
     )
+
+
+def test_repeats_learns_the_users_staple_item(tmp_path) -> None:
+    """Each user re-buys a personal staple every week among random one-off items: it must come first."""
+    rng = np.random.default_rng(0)
+    day = 86400
+    rows = []
+    for u in range(120):
+        staple = f"i{u % N_ITEMS}"
+        for week in range(8):
+            rows.append((f"u{u}", staple, week * 7 * day + u))
+            rows.append((f"u{u}", f"i{rng.integers(N_ITEMS)}", week * 7 * day + 3 * day + u))
+    ev = pd.DataFrame(rows, columns=["user", "item", "ts"])
+    ev["ts"] = pd.to_datetime(ev["ts"], unit="s", utc=True)
+    inter = Interactions.from_events(ev, items=Vocabulary([f"i{i}" for i in range(N_ITEMS)]))
+    model = HybridRecommender(
+        retrievers={"popularity": {}, "recent-popularity": {}},
+        repeats=True,
+        label_strategy="time",
+        label_days=10.0,
+        **SMALL,
+    ).fit(inter)
+    assert model.feature_names_[-len(REPEAT_FEATURES) :] == list(REPEAT_FEATURES)
+    users = np.arange(inter.n_users)
+    ids, _ = model.recommend(users, k=1, exclude_seen=False)
+    staple = [f"i{int(str(inter.users.ids[u])[1:]) % N_ITEMS}" for u in users]
+    staple_idx = inter.items.lookup(staple)
+    assert (ids[:, 0] == staple_idx).mean() > 0.9
+    model.save(str(tmp_path / "h"))
+    loaded = HybridRecommender.load(str(tmp_path / "h"))
+    np.testing.assert_array_equal(loaded.recommend(users, k=1, exclude_seen=False)[0], ids)

@@ -92,7 +92,10 @@ def demo(
         console.rule("[bold]4. Serve")
         from tuijian.cli import app as cli_app
 
-        cli_app(["serve", "--dataset", dataset, "--port", str(port), "--home", str(home)], standalone_mode=False)
+        args = ["serve", "--dataset", dataset, "--port", str(port), "--home", str(home), "--dev-key"]
+        if data_dir is not None:
+            args += ["--data-dir", str(data_dir)]
+        cli_app(args, standalone_mode=False)
 
 
 def _print_account(console: object, report: object) -> None:

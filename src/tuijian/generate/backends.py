@@ -221,7 +221,11 @@ class LlamaCppBackend:
         return self.model_
 
     def generate(self, request: GenerationRequest) -> str:
-        out = self._model().create_chat_completion(
+        model = self._model()
+        # forget the previous prompt: reusing its KV-cache prefix changes the logits slightly, and then the same
+        # seed no longer gives the same text (re-reading the short prompt costs little)
+        model.reset()
+        out = model.create_chat_completion(
             messages=chat_messages(request),
             max_tokens=self.max_tokens,
             temperature=self.temperature,

@@ -69,8 +69,11 @@ class HybridRecommender(Recommender):
     ----------
     retrievers: ``{registry name: params}``; ``None`` = :data:`DEFAULT_RETRIEVERS` (those registered).
     n_candidates: top-N each retriever contributes per user.
-    repeats: if True, a user's own past items are candidates too (repeat purchases);
-        if False they are left out of the candidates (they are excluded at ranking anyway).
+    repeats: if True, a user's own past items are candidates too (repeat purchases) and the
+        ranker gets the repeat-cycle features (item share of the user's events, user repeat
+        share, mean days between the user's purchases of the item, days since the last / that
+        interval); if False past items are left out of the candidates (they are excluded at
+        ranking anyway) and those features are not computed.
     label_strategy: ``"last"``, ``"random"`` (``label_fraction`` of each user's events) or
         ``"time"`` (events in the last ``label_days``), how ranker labels are carved.
     max_train_users: users whose candidate lists train the ranker (random subsample above it).
@@ -337,7 +340,7 @@ class HybridRecommender(Recommender):
         self.best_iteration_ = int(ranker.best_iteration_ or self.n_estimators)
         self.ranker_text_ = ranker.booster_.model_to_string(num_iteration=self.best_iteration_)
         self.booster_ = ranker.booster_
-        self.feature_names_ = feature_names(self.retriever_names_)
+        self.feature_names_ = feature_names(self.retriever_names_, repeat_features=self.repeats)
         gain = ranker.booster_.feature_importance("gain")
         self.feature_importance_ = {n: float(v) for n, v in zip(self.feature_names_, gain, strict=True)}
 
@@ -350,7 +353,8 @@ class HybridRecommender(Recommender):
         rows, cols, scores, ranks = retrieve_candidates(
             models, history, seqs, self.n_candidates, self.repeats
         )
-        feats = pair_features(ctx, user_state(seqs, history.shape[1], timestamps), rows, cols, scores, ranks)
+        state = user_state(seqs, history.shape[1], timestamps)
+        feats = pair_features(ctx, state, rows, cols, scores, ranks, repeat_features=self.repeats)
         return rows, cols, feats
 
     def _score(self, batch: ScoringBatch) -> np.ndarray:

@@ -18,6 +18,9 @@ Feature groups (``missing`` values are ``NaN``, which LightGBM treats as missing
   similarity to the last three history items, transitions from the last item,
   share of the user's history in the item's category, content similarity to the
   user's profile, and price relative to the user's usual price;
+* repeat cycle (only with ``repeat_features=True``, i.e. the hybrid's ``repeats=True``): the
+  item's share of the user's events, the user's repeat share, the user's mean days between
+  purchases of the item and the days since the last one divided by that interval ("due");
 * ``extra``: named columns supplied by callers (the hook for NLP features such as
   review keywords or sentiment), one value per item.
 """
@@ -42,6 +45,7 @@ ITEM_FEATURES = (
     "item_price",
 )
 USER_FEATURES = ("user_hist_len", "user_n_items", "user_days_since")
+REPEAT_FEATURES = ("ui_share", "user_repeat_share", "ui_interval_days", "ui_due")
 PAIR_FEATURES = (
     "ui_count",
     "ui_days_since",
@@ -58,7 +62,9 @@ PAIR_FEATURES = (
 )
 
 
-def feature_names(retrievers: Sequence[str], extra: Sequence[str] = ()) -> list[str]:
+def feature_names(
+    retrievers: Sequence[str], extra: Sequence[str] = (), *, repeat_features: bool = False
+) -> list[str]:
     """Column names of :func:`pair_features`, in order."""
     names: list[str] = []
     for r in retrievers:
@@ -68,6 +74,7 @@ def feature_names(retrievers: Sequence[str], extra: Sequence[str] = ()) -> list[
         + list(ITEM_FEATURES)
         + list(USER_FEATURES)
         + list(PAIR_FEATURES)
+        + (list(REPEAT_FEATURES) if repeat_features else [])
         + [f"extra:{e}" for e in extra]
     )
 
@@ -202,6 +209,7 @@ class UserState:
     counts: sp.csr_matrix  # B x n_items: times the user had the item
     last_pos: sp.csr_matrix  # B x n_items: 1 + position of the last occurrence
     item_ts: sp.csr_matrix | None  # B x n_items: time of the user's last event on the item
+    first_ts: sp.csr_matrix | None = None  # B x n_items: time of the user's first event on the item
 
 
 def user_state(
@@ -222,21 +230,26 @@ def user_state(
         last[r, : len(tail)] = tail
     counts = sp.csr_matrix((np.ones(len(items), np.float32), (rows, items)), shape=(b, n_items))
     counts.sum_duplicates()
-    last_pos = sp.csr_matrix((pos.astype(np.float32), (rows, items)), shape=(b, n_items))
-    last_pos = _max_duplicates(last_pos)
+    # COO keeps duplicate (row, item) entries; a CSR constructor would sum them before the max
+    last_pos = _max_duplicates(sp.coo_matrix((pos.astype(np.float32), (rows, items)), shape=(b, n_items)))
     n_distinct = np.diff(counts.indptr).astype(np.float32)
-    item_ts = None
+    item_ts = first_ts = None
     last_ts = np.full(b, np.nan)
     if timestamps is not None and b and lens.sum():
         tsv = np.concatenate([np.asarray(t, np.float64) for t in timestamps])
-        item_ts = _max_duplicates(sp.csr_matrix((tsv, (rows, items)), shape=(b, n_items)))
+        item_ts = _max_duplicates(sp.coo_matrix((tsv, (rows, items)), shape=(b, n_items)))
+        first = _max_duplicates(sp.coo_matrix((-tsv, (rows, items)), shape=(b, n_items)))
+        first_ts = sp.csr_matrix((-first.data, first.indices, first.indptr), shape=first.shape)
         for r, t in enumerate(timestamps):
             if len(t):
                 last_ts[r] = float(np.max(t))
-    return UserState(last, lens.astype(np.float32), n_distinct, last_ts, counts.tocsr(), last_pos, item_ts)
+    return UserState(
+        last, lens.astype(np.float32), n_distinct, last_ts, counts.tocsr(), last_pos, item_ts, first_ts
+    )
 
 
-def _max_duplicates(m: sp.csr_matrix) -> sp.csr_matrix:
+def _max_duplicates(m: sp.spmatrix) -> sp.csr_matrix:
+    """CSR with the largest value of each duplicated (row, col) of ``m`` (pass COO: CSR sums them)."""
     coo = m.tocoo()
     if coo.nnz == 0:
         return sp.csr_matrix(m.shape, dtype=m.dtype)
@@ -257,6 +270,8 @@ def pair_features(
     cols: np.ndarray,
     retriever_scores: Sequence[np.ndarray],
     retriever_ranks: Sequence[np.ndarray],
+    *,
+    repeat_features: bool = False,
 ) -> np.ndarray:
     """Feature matrix (len(rows) x n_features) for the candidate pairs ``(rows[j], cols[j])``.
 
@@ -306,9 +321,30 @@ def pair_features(
     content_sim = _content_similarity(ctx, state, rows, cols)
     price_ratio = _price_ratio(ctx, state, rows, cols)
     cols_out += [count, ui_days, steps, *sims, sim_mean, t1, t3, cat_share, content_sim, price_ratio]
+    if repeat_features:
+        cols_out += _repeat_cycle(state, rows, cols, count, ui_days)
     for values in ctx.extra.values():
         cols_out.append(np.asarray(values, np.float32)[cols])
     return np.column_stack([np.asarray(c, np.float32) for c in cols_out])
+
+
+def _repeat_cycle(
+    state: UserState, rows: np.ndarray, cols: np.ndarray, count: np.ndarray, ui_days: np.ndarray
+) -> list[np.ndarray]:
+    """Item share of the user's events, user repeat share, mean days between repeats, days since / interval."""
+    hist = np.maximum(state.hist_len[rows], 1.0)
+    share = count / hist
+    user_repeat = 1.0 - state.n_distinct[rows] / hist
+    interval = np.full(len(rows), np.nan, dtype=np.float64)
+    if state.item_ts is not None and state.first_ts is not None:
+        span = (
+            gather(state.item_ts, rows, cols).astype(np.float64) - gather(state.first_ts, rows, cols)
+        ) / DAY
+        rep = count > 1
+        interval[rep] = span[rep] / (count[rep] - 1.0)
+    with np.errstate(all="ignore"):
+        due = np.where(interval > 0, ui_days / interval, np.nan)
+    return [share, user_repeat, interval, due]
 
 
 def _category_share(ctx: FeatureContext, state: UserState, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
