@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from tuijian.generate.backends import GenerationRequest, llama_cpp_available, make_backend
+from tuijian.generate.backends import llama_cpp_available, make_backend
 from tuijian.generate.guard import check
 from tuijian.generate.shop import load_shop
 from tuijian.generate.writer import CopyWriter
@@ -62,7 +62,9 @@ def main() -> None:
     ap.add_argument("--backends", default="template,llama-cpp")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-attempts", type=int, default=2, help="backend tries before the template fallback")
-    ap.add_argument("--max-seconds", type=float, default=0, help="stop a backend after this long (0 = no limit)")
+    ap.add_argument(
+        "--max-seconds", type=float, default=0, help="stop a backend after this long (0 = no limit)"
+    )
     ap.add_argument("--shuffle", action="store_true", help="interleave the tasks (useful with --max-seconds)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()

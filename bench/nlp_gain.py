@@ -43,7 +43,9 @@ def tune(name: str, ds: Any, split: Any) -> tuple[dict[str, Any], list[dict[str,
         for w in TAG_WEIGHTS:
             model.recency_half_life, model.tag_weight = hl, w
             res = evaluate_model(model, stage, (10,))
-            rows.append({"recency_half_life": hl, "tag_weight": w, "ndcg@10": res["ndcg@10"], "hr@10": res["hr@10"]})
+            rows.append(
+                {"recency_half_life": hl, "tag_weight": w, "ndcg@10": res["ndcg@10"], "hr@10": res["hr@10"]}
+            )
             print(f"  valid hl={hl} w={w}: ndcg@10={res['ndcg@10']:.4f} hr@10={res['hr@10']:.4f}", flush=True)
     base = max((r for r in rows if r["tag_weight"] == 0.0), key=lambda r: r["ndcg@10"])
     nlp = max((r for r in rows if r["tag_weight"] > 0.0), key=lambda r: r["ndcg@10"])
@@ -55,7 +57,11 @@ def run(name: str) -> dict[str, Any]:
     ds = load_dataset(name)
     split = make_protocol(protocol, ds)
     chosen, grid = tune(name, ds, split)
-    hb, hn, w = chosen["base"]["recency_half_life"], chosen["nlp"]["recency_half_life"], chosen["nlp"]["tag_weight"]
+    hb, hn, w = (
+        chosen["base"]["recency_half_life"],
+        chosen["nlp"]["recency_half_life"],
+        chosen["nlp"]["tag_weight"],
+    )
     specs = {"content (TF-IDF)": {"nlp_tags": False, "recency_half_life": hb}}
     specs["content (TF-IDF + NLP tags)"] = {"nlp_tags": True, "tag_weight": w, "recency_half_life": hn}
     test = {}

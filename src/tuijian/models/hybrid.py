@@ -69,11 +69,12 @@ class HybridRecommender(Recommender):
     ----------
     retrievers: ``{registry name: params}``; ``None`` = :data:`DEFAULT_RETRIEVERS` (those registered).
     n_candidates: top-N each retriever contributes per user.
-    repeats: if True, a user's own past items are candidates too (repeat purchases) and the
-        ranker gets the repeat-cycle features (item share of the user's events, user repeat
-        share, mean days between the user's purchases of the item, days since the last / that
-        interval); if False past items are left out of the candidates (they are excluded at
-        ranking anyway) and those features are not computed.
+    repeats: if True, a user's own past items are candidates too (repeat purchases);
+        if False they are left out of the candidates (they are excluded at ranking anyway).
+    repeat_features: with ``repeats``, also give the ranker the repeat-cycle features (item
+        share of the user's events, user repeat share, mean days between the user's purchases
+        of the item, days since the last / that interval). Off by default: on Online Retail
+        ``time-repeats`` they lowered validation NDCG@10 (0.3126 vs 0.3183 without them).
     label_strategy: ``"last"``, ``"random"`` (``label_fraction`` of each user's events) or
         ``"time"`` (events in the last ``label_days``), how ranker labels are carved.
     max_train_users: users whose candidate lists train the ranker (random subsample above it).
@@ -98,6 +99,7 @@ class HybridRecommender(Recommender):
         retrievers: dict[str, dict[str, Any]] | None = None,
         n_candidates: int = 100,
         repeats: bool = False,
+        repeat_features: bool = False,
         label_strategy: str = "last",
         label_fraction: float = 0.1,
         label_days: float = 30.0,
@@ -122,6 +124,7 @@ class HybridRecommender(Recommender):
         self.retrievers = retrievers
         self.n_candidates = n_candidates
         self.repeats = repeats
+        self.repeat_features = repeat_features
         self.label_strategy = label_strategy
         self.label_fraction = label_fraction
         self.label_days = label_days
@@ -147,6 +150,9 @@ class HybridRecommender(Recommender):
     def _log(self, msg: str) -> None:
         if self.verbose:
             print(f"[hybrid {time.perf_counter() - self._t0:7.1f}s] {msg}", flush=True)
+
+    def _repeat_features(self) -> bool:
+        return bool(self.repeats and self.repeat_features)
 
     def _validate(self) -> None:
         if self.label_strategy not in LABEL_STRATEGIES:
@@ -340,7 +346,7 @@ class HybridRecommender(Recommender):
         self.best_iteration_ = int(ranker.best_iteration_ or self.n_estimators)
         self.ranker_text_ = ranker.booster_.model_to_string(num_iteration=self.best_iteration_)
         self.booster_ = ranker.booster_
-        self.feature_names_ = feature_names(self.retriever_names_, repeat_features=self.repeats)
+        self.feature_names_ = feature_names(self.retriever_names_, repeat_features=self._repeat_features())
         gain = ranker.booster_.feature_importance("gain")
         self.feature_importance_ = {n: float(v) for n, v in zip(self.feature_names_, gain, strict=True)}
 
@@ -354,7 +360,7 @@ class HybridRecommender(Recommender):
             models, history, seqs, self.n_candidates, self.repeats
         )
         state = user_state(seqs, history.shape[1], timestamps)
-        feats = pair_features(ctx, state, rows, cols, scores, ranks, repeat_features=self.repeats)
+        feats = pair_features(ctx, state, rows, cols, scores, ranks, repeat_features=self._repeat_features())
         return rows, cols, feats
 
     def _score(self, batch: ScoringBatch) -> np.ndarray:

@@ -18,7 +18,7 @@ Feature groups (``missing`` values are ``NaN``, which LightGBM treats as missing
   similarity to the last three history items, transitions from the last item,
   share of the user's history in the item's category, content similarity to the
   user's profile, and price relative to the user's usual price;
-* repeat cycle (only with ``repeat_features=True``, i.e. the hybrid's ``repeats=True``): the
+* repeat cycle (only with ``repeat_features=True``, the hybrid's ``repeats`` + ``repeat_features``): the
   item's share of the user's events, the user's repeat share, the user's mean days between
   purchases of the item and the days since the last one divided by that interval ("due");
 * ``extra``: named columns supplied by callers (the hook for NLP features such as
