@@ -65,6 +65,7 @@ def main() -> None:
     ap.add_argument(
         "--max-seconds", type=float, default=0, help="stop a backend after this long (0 = no limit)"
     )
+    ap.add_argument("--max-texts", type=int, default=0, help="only the first N texts (0 = all)")
     ap.add_argument("--shuffle", action="store_true", help="interleave the tasks (useful with --max-seconds)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
@@ -72,6 +73,8 @@ def main() -> None:
     if args.shuffle:
         order = np.random.default_rng(args.seed).permutation(len(all_work))
         all_work = [all_work[j] for j in order]
+    if args.max_texts:
+        all_work = all_work[: args.max_texts]
     rows = []
     for name in args.backends.split(","):
         work = all_work

