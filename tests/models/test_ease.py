@@ -52,3 +52,28 @@ def test_beats_popularity_on_ml100k(ml100k_u1_implicit, ml100k_u1_popularity) ->
     pop = ml100k_u1_popularity
     assert got["hr"] >= pop["hr"] + 0.08, (got, pop)
     assert got["precision"] >= 1.5 * pop["precision"], (got, pop)
+
+
+class TestEDLAE(RecommenderContract):
+    def make_model(self) -> EASE:
+        return EASE(reg=1.0, dropout=0.25)
+
+
+def test_edlae_dropout_is_popularity_scaled_regularisation(ml100k_u1) -> None:
+    base, _ = ml100k_u1
+    top = base["item"].value_counts().index[:200]
+    inter = Interactions.from_events(base[base["item"].isin(top)].assign(kind="rating"))
+    p, reg = 0.25, 50.0
+    b = EASE(reg=reg, dropout=p, dtype="float64").fit(inter).weights_
+    x = inter.matrix.toarray().astype(np.float64)
+    x[x > 0] = 1.0
+    g = x.T @ x
+    lam = np.diag(reg + p / (1 - p) * np.diag(g))
+    # same KKT condition as EASE, with the item-specific regulariser Lambda = reg + p/(1-p) diag(G)
+    resid = (g + lam) @ b - g
+    np.fill_diagonal(resid, 0.0)
+    assert np.allclose(np.diag(b), 0.0)
+    assert np.abs(resid).max() < 1e-6 * np.abs(g).max()
+    assert not np.allclose(b, EASE(reg=reg, dtype="float64").fit(inter).weights_)
+    with pytest.raises(ConfigError, match="dropout"):
+        EASE(dropout=1.0).fit(inter)
