@@ -58,10 +58,14 @@ class ScoringBatch:
             seqs = self._model._train_sequences()
             empty = np.zeros(0, dtype=np.int64)
             hist = self.history
-            self._sequences = [
-                seqs[u] if u >= 0 else hist.indices[hist.indptr[r] : hist.indptr[r + 1]].astype(np.int64)
-                for r, u in enumerate(self.users)
-            ] if seqs is not None else [empty for _ in self.users]
+            self._sequences = (
+                [
+                    seqs[u] if u >= 0 else hist.indices[hist.indptr[r] : hist.indptr[r + 1]].astype(np.int64)
+                    for r, u in enumerate(self.users)
+                ]
+                if seqs is not None
+                else [empty for _ in self.users]
+            )
         return self._sequences
 
 
@@ -130,6 +134,15 @@ class Recommender(abc.ABC):
     def n_items(self) -> int:
         self._check_fitted()
         return self.interactions_.n_items
+
+    def _item_batch(self, items: UserArg) -> tuple[bool, np.ndarray]:
+        """``(scalar, indices)`` of an item argument, checked against the catalogue size."""
+        self._check_fitted()
+        idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
+        bad = (idx < 0) | (idx >= self.n_items)
+        if bad.any():
+            raise ConfigError(f"item indices must be in [0, {self.n_items}); got {idx[bad][:5].tolist()}")
+        return np.ndim(items) == 0, idx
 
     def _train_sequences(self) -> list[np.ndarray] | None:
         if getattr(self, "_seq_cache", None) is None:
@@ -202,13 +215,17 @@ class Recommender(abc.ABC):
         batch = self._batch(u, history, sequences)
         scores = np.array(self._score(batch), dtype=np.float32, copy=True)
         if scores.shape != (len(u), self.n_items):
-            raise RuntimeError(f"{type(self).__name__}._score returned shape {scores.shape}, expected {(len(u), self.n_items)}")
+            raise RuntimeError(
+                f"{type(self).__name__}._score returned shape {scores.shape}, expected {(len(u), self.n_items)}"
+            )
         mask_scores(scores, batch.history if exclude_seen else None, candidates)
         ids, top = topk(scores, k)
         return (ids[0], top[0]) if scalar else (ids, top)
 
 
-def mask_scores(scores: np.ndarray, seen: sp.csr_matrix | None, candidates: np.ndarray | Sequence[int] | None) -> None:
+def mask_scores(
+    scores: np.ndarray, seen: sp.csr_matrix | None, candidates: np.ndarray | Sequence[int] | None
+) -> None:
     """In place: set seen items and non-candidates to ``-inf``."""
     scores[~np.isfinite(scores)] = -np.inf
     if seen is not None and seen.nnz:
@@ -247,12 +264,21 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sequences_to_csr(sequences: Sequence[np.ndarray], n_items: int) -> sp.csr_matrix:
-    rows = np.concatenate([np.full(len(s), r) for r, s in enumerate(sequences)]) if len(sequences) else np.zeros(0)
-    cols = np.concatenate([np.asarray(s, dtype=np.int64) for s in sequences]) if len(sequences) else np.zeros(0)
+    rows = (
+        np.concatenate([np.full(len(s), r) for r, s in enumerate(sequences)])
+        if len(sequences)
+        else np.zeros(0)
+    )
+    cols = (
+        np.concatenate([np.asarray(s, dtype=np.int64) for s in sequences]) if len(sequences) else np.zeros(0)
+    )
     if len(cols) and (cols.min() < 0 or cols.max() >= n_items):
         bad = cols[(cols < 0) | (cols >= n_items)][:5].tolist()
         raise ConfigError(f"sequence item indices must be in [0, {n_items}); got {bad}")
-    m = sp.csr_matrix((np.ones(len(cols), np.float32), (rows.astype(np.int64), cols.astype(np.int64))), shape=(len(sequences), n_items))
+    m = sp.csr_matrix(
+        (np.ones(len(cols), np.float32), (rows.astype(np.int64), cols.astype(np.int64))),
+        shape=(len(sequences), n_items),
+    )
     m.sum_duplicates()
     m.data[:] = 1.0
     return m

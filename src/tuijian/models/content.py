@@ -275,12 +275,7 @@ class ContentRecommender(Recommender):
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` items whose text is most similar (cosine), the item itself excluded."""
         self._check_fitted()
-        scalar = np.ndim(items) == 0
-        idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
-        if ((idx < 0) | (idx >= self.n_items)).any():
-            raise ConfigError(
-                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
-            )
+        scalar, idx = self._item_batch(items)
         w_emb = float(self.embedding_weight) if hasattr(self, "item_embeddings_") else 0.0
         sims = np.zeros((len(idx), self.n_items), dtype=np.float32)
         if w_emb < 1.0:

@@ -86,12 +86,7 @@ class EASE(NpzPersistence, Recommender):
         self._check_fitted()
         if not isinstance(k, int | np.integer) or k < 1:
             raise ConfigError(f"k must be a positive integer, got {k!r}")
-        scalar = np.ndim(items) == 0
-        idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
-        if ((idx < 0) | (idx >= self.n_items)).any():
-            raise ConfigError(
-                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
-            )
+        scalar, idx = self._item_batch(items)
         scores = np.array(self.weights_[idx], dtype=np.float32)
         scores[np.arange(len(idx)), idx] = -np.inf
         ids, top = topk(scores, int(k))

@@ -431,12 +431,7 @@ class HybridRecommender(Recommender):
         self._check_fitted()
         if not isinstance(k, int | np.integer) or k < 1:
             raise ConfigError(f"k must be a positive integer, got {k!r}")
-        scalar = np.ndim(items) == 0
-        idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
-        if ((idx < 0) | (idx >= self.n_items)).any():
-            raise ConfigError(
-                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
-            )
+        scalar, idx = self._item_batch(items)
         scores = self.context_.similarity[idx].toarray()
         scores[scores <= 0] = -np.inf
         scores[np.arange(len(idx)), idx] = -np.inf

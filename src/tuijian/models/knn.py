@@ -96,12 +96,7 @@ class ItemKNN(NpzPersistence, Recommender):
         self._check_fitted()
         if not isinstance(k, int | np.integer) or k < 1:
             raise ConfigError(f"k must be a positive integer, got {k!r}")
-        scalar = np.ndim(items) == 0
-        idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
-        if ((idx < 0) | (idx >= self.n_items)).any():
-            raise ConfigError(
-                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
-            )
+        scalar, idx = self._item_batch(items)
         # W is neighbour x target; similarity is symmetric before pruning, so use the row of
         # each item as "targets it is a top neighbour of" merged with its own top neighbours.
         w = self.similarity_

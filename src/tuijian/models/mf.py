@@ -83,12 +83,7 @@ class _FactorModel(Recommender):
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` items with the most similar factors (cosine), the item itself excluded."""
         self._check_fitted()
-        scalar = np.ndim(items) == 0
-        idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
-        if ((idx < 0) | (idx >= self.n_items)).any():
-            raise ConfigError(
-                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
-            )
+        scalar, idx = self._item_batch(items)
         factors = self.item_factors_[:, :-1] if self._has_bias_column else self.item_factors_
         norms = np.linalg.norm(factors, axis=1)
         norms[norms == 0] = 1.0

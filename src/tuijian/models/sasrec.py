@@ -313,12 +313,7 @@ class SASRec(Recommender):
         from tuijian.models.base import topk
 
         self._check_fitted()
-        scalar = np.ndim(items) == 0
-        idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
-        if ((idx < 0) | (idx >= self.n_items)).any():
-            raise ConfigError(
-                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
-            )
+        scalar, idx = self._item_batch(items)
         emb = self.item_embeddings()
         emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
         sims = emb[idx] @ emb.T

@@ -160,12 +160,7 @@ class SessionTransitions(Recommender):
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Items most often seen right after (and, less, before) each item."""
         self._check_fitted()
-        scalar = np.ndim(items) == 0
-        idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
-        if ((idx < 0) | (idx >= self.n_items)).any():
-            raise ConfigError(
-                f"item indices must be in [0, {self.n_items}); got {idx[(idx < 0) | (idx >= self.n_items)][:5].tolist()}"
-            )
+        scalar, idx = self._item_batch(items)
         sims = self.transitions_[idx].toarray()
         sims[sims <= 0] = -np.inf
         sims[np.arange(len(idx)), idx] = -np.inf
