@@ -113,8 +113,6 @@ def _include_optional_routers(app: Any) -> None:
 def create_app(settings: Settings | None = None, options: ServiceOptions | None = None) -> Any:
     """A ready-to-run FastAPI app. On start it opens the store, makes sure a model version exists
     (bootstrapping the dataset and training if needed) and loads it; on shutdown it flushes impressions."""
-    from fastapi import FastAPI
-
     from tuijian.service import errors, routes_admin, routes_ingest, routes_ops, routes_recs
     from tuijian.service.auth import KeyChecker
     from tuijian.service.engine import Engine
@@ -130,7 +128,7 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
     state = ServiceState(settings=settings, options=options, metrics=Metrics())
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Any) -> AsyncIterator[None]:
         from fastapi.concurrency import run_in_threadpool
 
         state.store = open_store(settings.resolved_database_url)
@@ -142,6 +140,7 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
         def on_change(snap: Any) -> None:
             state.engine.swap(snap)
             state.metrics.set_model(snap.version)
+            _freeze_heap()
 
         state.watcher = VersionWatcher(state.store, settings.dataset, on_change, options.poll_seconds)
         state.retrainer = Retrainer(state)
@@ -169,9 +168,9 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
             state.watcher.stop()
             state.impressions.close()
             state.store.close()
-            log.info("service stopped", extra={"impressions_written": state.impressions.written})
+            log.info("service stopped", extra={"impression_lists_written": state.impressions.written})
 
-    app = FastAPI(
+    app = _app_class()(
         title="Tuijian",
         version=_version(),
         summary="Personalised recommendations for online shops",
@@ -183,8 +182,48 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
     for module in (routes_ops, routes_ingest, routes_recs, routes_admin):
         app.include_router(module.router)
     _include_optional_routers(app)
-    app.add_middleware(RequestContext, metrics=state.metrics, access_log=options.access_log)
+    # In front of the framework: request ids, metrics and access log for every request, then the hot path
+    # for the two busiest GET routes (see tuijian.service.hotpath), then FastAPI's own middleware and router.
+    inner: Any = app.framework
+    if options.hot_path:
+        from tuijian.service.hotpath import HotPath
+
+        inner = HotPath(inner, state)
+    app.entry = RequestContext(inner, metrics=state.metrics, access_log=options.access_log)
     return app
+
+
+def _app_class() -> Any:
+    """``FastAPI`` whose ASGI entry point runs :class:`RequestContext` (and the hot path) first."""
+    from fastapi import FastAPI
+
+    class TuijianAPI(FastAPI):
+        entry: Any = None
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            if self.entry is None:
+                await super().__call__(scope, receive, send)
+            else:
+                await self.entry(scope, receive, send)
+
+        async def framework(self, scope: Any, receive: Any, send: Any) -> None:
+            """The plain FastAPI application (middleware stack and router)."""
+            await super().__call__(scope, receive, send)
+
+    return TuijianAPI
+
+
+def _freeze_heap() -> None:
+    """Move what is alive now (the snapshot's millions of small objects) out of the cyclic GC's reach.
+
+    Otherwise every full collection walks the whole model and catalogue, which costs each request a few
+    per cent on average. Unfreezing first lets the previous snapshot's cycles be collected on a swap.
+    """
+    import gc
+
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def create_app_from_env() -> Any:

@@ -22,11 +22,9 @@ from typing import Any
 import numpy as np
 
 from tuijian.exceptions import ConfigError, NotFittedError, UnknownIdError
-from tuijian.service.snapshot import Snapshot, event_weight
+from tuijian.service.snapshot import HISTORY_LIMIT, Snapshot, event_weight
 from tuijian.store import Store
 
-#: history items used per request (most recent first)
-HISTORY_LIMIT = 200
 TRENDING_TTL_S = 5.0
 
 
@@ -98,23 +96,44 @@ class Engine:
         exclude_purchased: bool = True,
         session: str | None = None,
     ) -> dict[str, Any]:
+        snap, ranked, source = self.rank_user(
+            user, k, filters, exclude_purchased=exclude_purchased, session=session
+        )
+        return self._response(snap, ranked, source, user=user)
+
+    def rank_user(
+        self,
+        user: str,
+        k: int = 10,
+        filters: Filters = Filters(),
+        *,
+        exclude_purchased: bool = True,
+        session: str | None = None,
+    ) -> tuple[Snapshot, list[tuple[int, float, list[str]]], str]:
+        """``(snapshot, [(item index, score, reasons)], source)``: what :meth:`recommend_user` renders."""
         snap = self.snapshot
         mask = filters.mask(snap)
         u = snap.user_index(user)
         fresh = self.store.recent_event_rows(user, limit=HISTORY_LIMIT, since_id=snap.trained_max_event_id)
-        seq = snap.train_sequence(u)
-        fresh_idx = np.fromiter((snap.item_index(r[1]) for r in fresh if r[1] is not None), np.int64)
-        fresh_w = np.fromiter((event_weight(r[2]) for r in fresh if r[1] is not None), np.float64)
-        keep = fresh_idx >= 0
-        fresh_idx, fresh_w = fresh_idx[keep], fresh_w[keep]
         bought = snap.train_purchases(u)
-        fresh_buy = np.fromiter(
-            (snap.item_index(r[1]) for r in fresh if r[2] == "purchase" and r[1] is not None), np.int64
-        )
-        bought = np.concatenate([bought, fresh_buy[fresh_buy >= 0]])
-        hist, weights = _recent_unique(
-            np.concatenate([seq, fresh_idx]), np.concatenate([np.ones(len(seq)), fresh_w])
-        )
+        n_fresh = 0
+        if fresh:
+            index = snap.item_index
+            known = [(index(r[1]), r[2]) for r in fresh if r[1] is not None]
+            known = [(i, kind) for i, kind in known if i >= 0]
+            n_fresh = len(known)
+        if n_fresh:
+            seq = snap.train_sequence(u)
+            fresh_idx = np.fromiter((i for i, _ in known), np.int64, n_fresh)
+            fresh_w = np.fromiter((event_weight(kind) for _, kind in known), np.float64, n_fresh)
+            fresh_buy = [i for i, kind in known if kind == "purchase"]
+            if fresh_buy:
+                bought = np.concatenate([bought, np.asarray(fresh_buy, np.int64)])
+            hist, weights = _recent_unique(
+                np.concatenate([seq, fresh_idx]), np.concatenate([np.ones(len(seq)), fresh_w])
+            )
+        else:
+            hist, weights = snap.train_history(u)  # precomputed: the same as _recent_unique(seq, ones)
         source = "history"
         if len(hist) == 0 and session:
             items = [snap.item_index(i) for i in self.store.session_items(session)]
@@ -122,8 +141,8 @@ class Engine:
             weights, source = np.ones(len(hist)), "session"
         excluded = bought if exclude_purchased else np.zeros(0, np.int64)
         repeat = None if exclude_purchased else bought
-        items = self._rank(snap, u, hist, weights, len(fresh_idx) > 0, k, mask, excluded, repeat)
-        return self._response(snap, items, source if len(hist) else "popular", user=user)
+        ranked = self._rank(snap, u, hist, weights, n_fresh > 0, k, mask, excluded, repeat)
+        return snap, ranked, source if len(hist) else "popular"
 
     def recommend_session(
         self, items: list[str], k: int = 10, filters: Filters = Filters(), *, allow_repeats: bool = False
@@ -141,6 +160,13 @@ class Engine:
         return out
 
     def similar_items(self, item: str, k: int = 10, filters: Filters = Filters()) -> dict[str, Any]:
+        snap, ranked = self.rank_similar(item, k, filters)
+        return self._response(snap, ranked, "similar", item=str(item))
+
+    def rank_similar(
+        self, item: str, k: int = 10, filters: Filters = Filters()
+    ) -> tuple[Snapshot, list[tuple[int, float, list[str]]]]:
+        """``(snapshot, [(item index, score, reasons)])``: what :meth:`similar_items` renders."""
         snap = self.snapshot
         i = snap.item_index(str(item))
         if i < 0:
@@ -154,11 +180,12 @@ class Engine:
             keep = mask[cand]
             cand, vals = cand[keep], vals[keep]
         top = _top(cand, vals, k)
-        ranked = [(int(t), float(v), [f"similar_to:{item}"]) for t, v in top]
+        reason = [f"similar_to:{item}"]
+        ranked = [(t, v, reason) for t, v in top]
         ranked += self._popular_fill(
             snap, k - len(ranked), mask, np.asarray([i] + [t for t, _ in top], np.int64)
         )
-        return self._response(snap, ranked, "similar", item=str(item))
+        return snap, ranked
 
     def trending(self, k: int = 10, filters: Filters = Filters(), window_days: float = 7.0) -> dict[str, Any]:
         """Most frequent items over the ``window_days`` before the newest stored event (cached a few seconds)."""
@@ -216,20 +243,21 @@ class Engine:
             raise ConfigError(f"k must be a positive integer, got {k!r}")
         if len(hist) == 0:
             return self._popular_fill(snap, k, mask, excluded)
-        w = np.ones(len(hist)) if snap.binary else weights
+        w = None if snap.binary else weights  # None: every history item weighs 1
         knn, targets, contrib, sources = snap.knn_scores(hist, w)
         if snap.fast_knn:
             scores = knn  # a fresh array: safe to modify
             if len(excluded):
                 scores[excluded] = 0.0
-            cand = np.flatnonzero(scores > 0)
+            keep = scores > 0
         else:
-            scores = snap.model_scores(u, hist, w, fresh).copy()
+            scores = snap.model_scores(u, hist, np.ones(len(hist)) if w is None else w, fresh).copy()
             if len(excluded):
                 scores[excluded] = -np.inf
-            cand = np.flatnonzero(np.isfinite(scores))
+            keep = np.isfinite(scores)
         if mask is not None:
-            cand = cand[mask[cand]]
+            keep &= mask
+        cand = np.flatnonzero(keep)
         top = _top(cand, scores[cand], k)
         top_idx = np.asarray([t for t, _ in top], np.int64)
         best = _best_sources(snap.n_items, top_idx, targets, contrib, sources)
@@ -287,24 +315,19 @@ def _top(cand: np.ndarray, vals: np.ndarray, k: int) -> list[tuple[int, float]]:
     if len(cand) > k:
         part = np.argpartition(-vals, k - 1)[:k]
         cand, vals = cand[part], vals[part]
-    order = np.lexsort((cand, -vals))
-    return [(int(cand[o]), float(vals[o])) for o in order]
+    return sorted(zip(cand.tolist(), vals.tolist(), strict=True), key=lambda cv: (-cv[1], cv[0]))
 
 
 def _best_sources(
     n_items: int, top: np.ndarray, targets: np.ndarray, contrib: np.ndarray, sources: np.ndarray
 ) -> dict[int, int]:
-    """For each top item, the history item with the largest contribution to its score."""
+    """For each top item, the history item with the largest contribution to its score (the first one
+    in history order on ties)."""
     if len(top) == 0 or len(targets) == 0:
         return {}
     marker = np.zeros(n_items, dtype=bool)
     marker[top] = True
-    sel = marker[targets]
-    t, c, s = targets[sel], contrib[sel], sources[sel]
-    if len(t) == 0:
-        return {}
-    order = np.lexsort((-c, t))
-    t, s = t[order], s[order]
-    first = np.ones(len(t), bool)
-    first[1:] = t[1:] != t[:-1]
-    return {int(a): int(b) for a, b in zip(t[first], s[first], strict=True)}
+    sel = np.flatnonzero(marker[targets])
+    # ascending contribution, later-in-history first among ties: the last write per item wins
+    order = sel[np.lexsort((-sel, contrib[sel]))]
+    return dict(zip(targets[order].tolist(), sources[order].tolist(), strict=True))

@@ -1,7 +1,7 @@
 """Impression logging off the request path.
 
-Recommendation responses enqueue their impressions here; a background thread writes
-them in batches (one transaction per ``flush_seconds``), so serving never waits for a
+Recommendation responses enqueue their served list here (one tuple per response, stored as one
+``impression_lists`` row); a background thread writes them in batches (one transaction per ``flush_seconds``), so serving never waits for a
 disk sync. ``close()`` (graceful shutdown) flushes what is queued. A hard crash can
 lose at most the last ``flush_seconds`` of impressions; clicks and purchases sent to
 ``POST /v1/feedback`` are written synchronously and are durable when acknowledged.
@@ -9,6 +9,7 @@ lose at most the last ``flush_seconds`` of impressions; clicks and purchases sen
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import deque
@@ -17,48 +18,51 @@ from typing import Any
 from tuijian.store import Store
 from tuijian.store.records import now_us
 
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
 log = logging.getLogger("tuijian.service")
 
 
 class ImpressionLog:
-    def __init__(self, store: Store, flush_seconds: float = 0.25, max_batch: int = 20_000) -> None:
+    """Queues served lists (one tuple each) and writes them in batches from a background thread."""
+
+    def __init__(self, store: Store, flush_seconds: float = 0.25, max_batch: int = 5_000) -> None:
         self.store = store
         self.flush_seconds = flush_seconds
         self.max_batch = max_batch
-        self._queue: deque[dict[str, Any]] = deque()
+        self._queue: deque[tuple[str, str | None, str | None, int, str]] = deque()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="tuijian-impressions", daemon=True)
-        self.written = 0
+        self.written = 0  # impression lists (served responses) written
         self.failed_batches = 0
 
     def start(self) -> None:
         self._thread.start()
 
     def log(self, request_id: str, user: str | None, items: list[str], model_version: str | None) -> None:
-        ts = now_us()
-        self._queue.extend(
-            {
-                "request_id": request_id,
-                "user": user,
-                "item": it,
-                "position": p,
-                "event": "impression",
-                "model_version": model_version,
-                "ts_us": ts,
-            }
-            for p, it in enumerate(items)
-        )
+        """Queue one served list (``items`` in position order); nothing is queued for an empty list."""
+        if items:
+            self._queue.append((request_id, user, model_version, now_us(), _dumps([str(i) for i in items])))
+
+    def log_ranked(
+        self, request_id: str, user: str | None, snap: Any, ranked: list[tuple[int, float, list[str]]]
+    ) -> None:
+        """Queue a list the engine ranked (item indices of ``snap``)."""
+        if ranked:
+            ids = snap.catalog.id_json
+            items = "[" + ",".join([ids[r[0]] for r in ranked]) + "]"
+            self._queue.append((request_id, user, snap.version, now_us(), items))
 
     def flush(self) -> int:
         with self._lock:
-            batch: list[dict[str, Any]] = []
+            batch: list[tuple[str, str | None, str | None, int, str]] = []
             while self._queue and len(batch) < self.max_batch:
                 batch.append(self._queue.popleft())
             if not batch:
                 return 0
             try:
-                self.store.log_feedback(batch)
+                self.store.log_impression_lists(batch)
             except Exception:  # noqa: BLE001 - put them back and retry on the next tick
                 self._queue.extendleft(reversed(batch))
                 self.failed_batches += 1

@@ -8,6 +8,7 @@ its own counters.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -133,6 +134,24 @@ class RequestContext:
         self.metrics = metrics
         self.access_log = access_log
         self.log = logging.getLogger("tuijian.access")
+        # labelled metric children, looked up once per (route, method, status)
+        self._latency: dict[tuple[str, str], Any] = {}
+        self._count: dict[tuple[str, str, int], Any] = {}
+        # request ids: a random per-process prefix and a counter (unique without a syscall per request)
+        self._rid_prefix = uuid.uuid4().hex[:8]
+        self._rid_next = itertools.count(1).__next__
+
+    def _observe(self, path: str, method: str, status: int, elapsed: float) -> None:
+        latency = self._latency.get((path, method))
+        if latency is None:
+            latency = self._latency[(path, method)] = self.metrics.latency.labels(route=path, method=method)
+        count = self._count.get((path, method, status))
+        if count is None:
+            count = self._count[(path, method, status)] = self.metrics.requests.labels(
+                route=path, method=method, status=str(status)
+            )
+        latency.observe(elapsed)
+        count.inc()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -143,7 +162,7 @@ class RequestContext:
             if name == b"x-request-id":
                 rid = value.decode("latin-1")[:64]
                 break
-        rid = rid or uuid.uuid4().hex[:16]
+        rid = rid or f"{self._rid_prefix}{self._rid_next() & 0xFFFFFFFF:08x}"
         scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()
         status = 500
@@ -163,8 +182,7 @@ class RequestContext:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
-            self.metrics.latency.labels(route=path, method=method).observe(elapsed)
-            self.metrics.requests.labels(route=path, method=method, status=str(status)).inc()
+            self._observe(path, method, status, elapsed)
             if self.access_log:
                 self.log.info(
                     "request",

@@ -15,7 +15,8 @@ class ServiceOptions:
     """``model``: the serving model (registry name); ``poll_seconds``: how often a worker checks for a
     new active version; ``bootstrap``: load the dataset and train on start when nothing is there yet;
     ``retrain_every_minutes``: in-process scheduled retraining (0 = off; ``tuijian serve`` runs the
-    schedule in the supervisor process instead); ``access_log``: one JSON line per request."""
+    schedule in the supervisor process instead); ``access_log``: one JSON line per request; ``hot_path``: answer the two busiest GET routes in a
+    lean ASGI layer (:mod:`tuijian.service.hotpath`) instead of FastAPI's router."""
 
     model: str = "item-knn"
     poll_seconds: float = 2.0
@@ -24,6 +25,7 @@ class ServiceOptions:
     access_log: bool = True
     impression_flush_seconds: float = 0.25
     key_cache_seconds: float = 10.0
+    hot_path: bool = True
 
     @classmethod
     def from_env(cls) -> ServiceOptions:
@@ -33,4 +35,5 @@ class ServiceOptions:
             bootstrap=_env("BOOTSTRAP", "1") not in ("0", "false", "no"),
             retrain_every_minutes=float(_env("RETRAIN_EVERY", "0")),
             access_log=_env("ACCESS_LOG", "1") not in ("0", "false", "no"),
+            hot_path=_env("HOT_PATH", "1") not in ("0", "false", "no"),
         )

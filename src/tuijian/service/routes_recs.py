@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from tuijian.service.auth import HEADER, requires
+from tuijian.service.encode import encode
 from tuijian.service.engine import Filters
 from tuijian.service.params import Param, openapi_parameters, parse_query
 from tuijian.service.schemas import RecResponse, SessionRequest
@@ -61,18 +62,15 @@ def _answer(request: Request, out: dict[str, Any], user: str | None) -> JSONResp
     summary="Personalised top-k (role read)",
     openapi_extra=_extra(USER_PARAMS, ("user_id",)),
 )
-async def user_recommendations(request: Request) -> JSONResponse:
-    _auth(request, "read")
-    user_id = request.path_params["user_id"]
-    q = parse_query(request.query_params, USER_PARAMS)
-    out = request.app.state.tuijian.engine.recommend_user(
-        user_id,
-        q["k"],
-        Filters(q["category"], q["price_min"], q["price_max"]),
-        exclude_purchased=q["exclude_purchased"],
-        session=q["session"],
+async def user_recommendations(request: Request) -> Response:
+    body = user_recommendations_body(
+        request.app.state.tuijian,
+        request.scope["state"]["request_id"],
+        request.path_params["user_id"],
+        request.query_params,
+        request.headers.get(HEADER),
     )
-    return _answer(request, out, user_id)
+    return Response(body, media_type="application/json")
 
 
 @router.get(
@@ -81,13 +79,49 @@ async def user_recommendations(request: Request) -> JSONResponse:
     summary="Items similar to an item (role read)",
     openapi_extra=_extra(SIMILAR_PARAMS, ("item_id",)),
 )
-async def similar_items(request: Request) -> JSONResponse:
-    _auth(request, "read")
-    q = parse_query(request.query_params, SIMILAR_PARAMS)
-    out = request.app.state.tuijian.engine.similar_items(
-        request.path_params["item_id"], q["k"], Filters(q["category"], q["price_min"], q["price_max"])
+async def similar_items(request: Request) -> Response:
+    body = similar_items_body(
+        request.app.state.tuijian,
+        request.scope["state"]["request_id"],
+        request.path_params["item_id"],
+        request.query_params,
+        request.headers.get(HEADER),
     )
-    return _answer(request, out, None)
+    return Response(body, media_type="application/json")
+
+
+def user_recommendations_body(st: Any, rid: str, user_id: str, query: Any, key: str | None) -> bytes:
+    """The whole personalised-recommendation request (auth, parameters, ranking, impressions) as JSON bytes.
+
+    Shared by the FastAPI route above and the hot path (:mod:`tuijian.service.hotpath`); raises the
+    :mod:`tuijian.exceptions` errors that :mod:`tuijian.service.errors` maps to 4xx responses.
+    """
+    st.auth.require(key, "read")
+    q = parse_query(query, USER_PARAMS)
+    snap, ranked, source = st.engine.rank_user(
+        user_id,
+        q["k"],
+        Filters(q["category"], q["price_min"], q["price_max"]),
+        exclude_purchased=q["exclude_purchased"],
+        session=q["session"],
+    )
+    head = {"request_id": rid, "model_version": snap.version, "source": source, "user": user_id}
+    body = encode(snap, ranked, head)
+    st.impressions.log_ranked(rid, user_id, snap, ranked)
+    return body
+
+
+def similar_items_body(st: Any, rid: str, item_id: str, query: Any, key: str | None) -> bytes:
+    """Similar items as JSON bytes (see :func:`user_recommendations_body`)."""
+    st.auth.require(key, "read")
+    q = parse_query(query, SIMILAR_PARAMS)
+    snap, ranked = st.engine.rank_similar(
+        item_id, q["k"], Filters(q["category"], q["price_min"], q["price_max"])
+    )
+    head = {"request_id": rid, "model_version": snap.version, "source": "similar", "item": str(item_id)}
+    body = encode(snap, ranked, head)
+    st.impressions.log_ranked(rid, None, snap, ranked)
+    return body
 
 
 @router.post(

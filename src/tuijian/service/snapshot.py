@@ -7,7 +7,9 @@ consistent model, vocabulary and catalog.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,11 @@ import scipy.sparse as sp
 from tuijian.data.schema import DEFAULT_EVENT_WEIGHTS
 from tuijian.data.vocabulary import Vocabulary
 from tuijian.models.base import Recommender
+
+#: history items used per request (most recent distinct items)
+HISTORY_LIMIT = 200
+#: small histories are gathered with plain slices, larger ones with one vectorised gather
+_SLICE_GATHER_MAX = 48
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,21 @@ class Catalog:
             updated_at=updated_at,
         )
 
+    @cached_property
+    def fragments(self) -> list[bytes]:
+        """Per item, the start of its response entry as UTF-8 JSON: the static fields, then ``,"score":``
+        (see :mod:`tuijian.service.encode`)."""
+        return [
+            json.dumps(r, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()[:-1]
+            + b',"score":'
+            for r in self.records
+        ]
+
+    @cached_property
+    def id_json(self) -> list[str]:
+        """Per item, its id as a JSON string literal (impression lists are joined from these)."""
+        return [json.dumps(r["item_id"], ensure_ascii=False) for r in self.records]
+
 
 @dataclass
 class Snapshot:
@@ -110,7 +132,8 @@ class Snapshot:
             (np.ones(int(buy.sum()), np.float32), (u[buy], i[buy])), shape=inter.matrix.shape
         )
         bought.sum_duplicates()
-        self._buy_ptr, self._buy_idx = bought.indptr, bought.indices
+        self._buy_ptr, self._buy_idx = bought.indptr, bought.indices.astype(np.int64)
+        self._hist_ptr, self._hist_items, self._hist_w = _recent_histories(self._seq_ptr, i, self.n_items)
         self.popularity = inter.item_popularity()
         self.pop_order = np.argsort(-self.popularity, kind="stable")
         w = getattr(self.model, "similarity_", None)
@@ -122,6 +145,7 @@ class Snapshot:
         w = sp.csr_matrix(w, dtype=np.float32)
         w.sort_indices()
         self.neighbours = w
+        self._nb_ptr = w.indptr.tolist()  # Python ints: slicing with them is the cheapest gather
         sym = w.maximum(w.T).tocsr()
         sym.setdiag(0)
         sym.eliminate_zeros()
@@ -146,19 +170,44 @@ class Snapshot:
     def train_purchases(self, u: int) -> np.ndarray:
         if u < 0:
             return np.zeros(0, dtype=np.int64)
-        return self._buy_idx[self._buy_ptr[u] : self._buy_ptr[u + 1]].astype(np.int64)
+        return self._buy_idx[self._buy_ptr[u] : self._buy_ptr[u + 1]]
+
+    def train_history(self, u: int) -> tuple[np.ndarray, np.ndarray]:
+        """The user's distinct training items (sorted) with event counts, precomputed: exactly
+        ``recent_unique(train_sequence(u), ones)`` (the latest ``HISTORY_LIMIT`` distinct items of the
+        last ``4 * HISTORY_LIMIT`` events)."""
+        if u < 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        a, b = self._hist_ptr[u], self._hist_ptr[u + 1]
+        return self._hist_items[a:b], self._hist_w[a:b]
 
     # ------------------------------------------------------------------ scoring
     def knn_scores(
-        self, hist: np.ndarray, weights: np.ndarray
+        self, hist: np.ndarray, weights: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Sparse ``history @ W`` without scipy overhead.
+        """Sparse ``history @ W`` without scipy overhead (``weights=None``: every history item weighs 1).
 
         Returns ``(dense_scores, targets, contributions, sources)``; the last three are
         the raw (target, weight, history item) triples, used for reason codes.
         """
         w = self.neighbours
         ptr, ind, dat = w.indptr, w.indices, w.data
+        if len(hist) <= _SLICE_GATHER_MAX:
+            hl = hist.tolist()
+            p = self._nb_ptr
+            bounds = [(p[h], p[h + 1]) for h in hl]
+            lens = [b - a for a, b in bounds]
+            if not hl or sum(lens) == 0:
+                return np.zeros(self.n_items), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+            targets = np.concatenate([ind[a:b] for a, b in bounds])
+            if weights is None:
+                contrib = np.concatenate([dat[a:b] for a, b in bounds]).astype(np.float64)
+            else:
+                contrib = np.concatenate(
+                    [dat[a:b] * x for (a, b), x in zip(bounds, weights.tolist(), strict=True)]
+                )
+            sources = np.repeat(hist, lens)
+            return np.bincount(targets, weights=contrib, minlength=self.n_items), targets, contrib, sources
         starts, ends = ptr[hist], ptr[hist + 1]
         lens = ends - starts
         total = int(lens.sum())
@@ -166,7 +215,7 @@ class Snapshot:
             return np.zeros(self.n_items), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
         offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(total)
         targets = ind[offs]
-        contrib = dat[offs] * np.repeat(weights, lens)
+        contrib = dat[offs].astype(np.float64) if weights is None else dat[offs] * np.repeat(weights, lens)
         sources = np.repeat(hist, lens)
         return np.bincount(targets, weights=contrib, minlength=self.n_items), targets, contrib, sources
 
@@ -178,6 +227,32 @@ class Snapshot:
             (weights.astype(np.float32), (np.zeros(len(hist), np.int64), hist)), shape=(1, self.n_items)
         )
         return np.asarray(self.model.score(-1, history=row), dtype=np.float64)
+
+
+def _recent_histories(
+    seq_ptr: np.ndarray, seq_items: np.ndarray, n_items: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per user (CSR ``ptr, items, counts``): the distinct items of the last ``4 * HISTORY_LIMIT`` events,
+    the ``HISTORY_LIMIT`` most recently used of them, sorted by item index, with their event counts."""
+    n_users = len(seq_ptr) - 1
+    n = len(seq_items)
+    if n == 0:
+        return np.zeros(n_users + 1, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    user = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(seq_ptr))
+    pos = np.arange(n, dtype=np.int64)
+    keep = seq_ptr[user + 1] - 1 - pos < 4 * HISTORY_LIMIT
+    user, pos = user[keep], pos[keep]
+    key = user * n_items + seq_items[keep]
+    uniq, inv, count = np.unique(key, return_inverse=True, return_counts=True)
+    last = np.full(len(uniq), -1, np.int64)
+    np.maximum.at(last, inv, pos)
+    u_of = uniq // n_items
+    order = np.lexsort((-last, u_of))  # per user, most recent first
+    first = np.searchsorted(u_of[order], u_of[order], side="left")
+    chosen = np.sort(order[np.arange(len(order)) - first < HISTORY_LIMIT])
+    u_kept = u_of[chosen]
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(u_kept, minlength=n_users))]).astype(np.int64)
+    return ptr, (uniq[chosen] % n_items).astype(np.int64), count[chosen].astype(np.float64)
 
 
 def event_weight(kind: str) -> float:

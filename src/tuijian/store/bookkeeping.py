@@ -32,23 +32,28 @@ class BookkeepingMixin:
         model_version: str | None,
         ts_us: int | None = None,
     ) -> int:
-        """One ``impression`` row per served item, with its 0-based position."""
-        ts = ts_us or now_us()
-        rows = [
-            {
-                "request_id": request_id,
-                "user_id": user,
-                "item_id": str(it),
-                "position": p,
-                "event": "impression",
-                "model_version": model_version,
-                "ts": ts,
-            }
-            for p, it in enumerate(items)
-        ]
+        """Log one served list (``items`` in position order); returns the number of impressions."""
+        items = [str(it) for it in items]
+        if items:
+            self.log_impression_lists(
+                [(request_id, user, model_version, ts_us or now_us(), json.dumps(items, ensure_ascii=False))]
+            )
+        return len(items)
+
+    def log_impression_lists(self, rows: Sequence[tuple[str, str | None, str | None, int, str]]) -> int:
+        """Bulk-log served lists: ``(request_id, user, model_version, ts_us, items as a JSON array)`` each.
+
+        Plain DBAPI ``executemany``, one row per list: the service logs every response, and SQLAlchemy's
+        per-row rendering cost more CPU than the recommendation itself.
+        """
         if rows:
+            mark = "?" if self.engine.dialect.name == "sqlite" else "%s"
+            sql = (
+                "INSERT INTO impression_lists (request_id, user_id, model_version, ts, items) "
+                f"VALUES ({', '.join([mark] * 5)})"
+            )
             with self._begin() as conn:
-                conn.execute(insert(t.feedback), rows)
+                conn.exec_driver_sql(sql, list(rows))
         return len(rows)
 
     def log_feedback(self, records: Iterable[dict[str, Any]]) -> int:
@@ -85,17 +90,30 @@ class BookkeepingMixin:
         return len(rows)
 
     def feedback_frame(self, request_id: str | None = None) -> pd.DataFrame:
-        f = t.feedback.c
+        """Every impression (one row per served item, from the impression lists) and every click,
+        add-to-cart and purchase logged against a request id, oldest first."""
+        f, m = t.feedback.c, t.impression_lists.c
         q = select(
             f.id, f.request_id, f.user_id, f.item_id, f.position, f.event, f.model_version, f.ts
         ).order_by(f.id)
+        ql = select(m.id, m.request_id, m.user_id, m.model_version, m.ts, m["items"]).order_by(m.id)
         if request_id is not None:
             q = q.where(f.request_id == request_id)
+            ql = ql.where(m.request_id == request_id)
         with self._begin() as conn:
-            rows = conn.execute(q).all()
-        df = pd.DataFrame(
-            rows, columns=["id", "request_id", "user", "item", "position", "event", "model_version", "ts"]
-        )
+            rows = [tuple(r) for r in conn.execute(q).all()]
+            lists = conn.execute(ql).all()
+        shown = [
+            (lid, rid, user, str(item), pos, "impression", version, ts)
+            for lid, rid, user, version, ts, items in lists
+            for pos, item in enumerate(json.loads(items))
+        ]
+        cols = ["id", "request_id", "user", "item", "position", "event", "model_version", "ts"]
+        df = pd.DataFrame(shown + rows, columns=cols)
+        if len(df):
+            # impressions first within a timestamp: a list is shown before anything on it is clicked
+            df["_order"] = (df["event"] != "impression").astype(int)
+            df = df.sort_values(["ts", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
         df["ts"] = (
             us_to_datetime(df["ts"].to_numpy()) if len(df) else pd.Series([], dtype="datetime64[ns, UTC]")
         )

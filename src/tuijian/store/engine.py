@@ -73,6 +73,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA mmap_size=268435456")  # reads through the page cache, no pread per page
             cur.close()
 
         return engine

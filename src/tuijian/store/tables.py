@@ -93,6 +93,22 @@ feedback = Table(
     Index("ix_feedback_ts", "ts"),
 )
 
+#: one row per served recommendation list: ``items`` is a JSON array of item ids in position order
+#: (``feedback_frame`` expands it into one ``impression`` row per item). A list is one insert instead
+#: of ten, which is what keeps impression logging cheap at thousands of responses per second.
+impression_lists = Table(
+    "impression_lists",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False),
+    Column("user_id", String(128), nullable=True),
+    Column("model_version", String(128), nullable=True),
+    Column("ts", BigInteger, nullable=False),
+    Column("items", Text, nullable=False),
+    Index("ix_impression_lists_request_id", "request_id"),
+    Index("ix_impression_lists_ts", "ts"),
+)
+
 model_versions = Table(
     "model_versions",
     metadata,
