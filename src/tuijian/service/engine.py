@@ -262,14 +262,12 @@ class Engine:
         top_idx = np.asarray([t for t, _ in top], np.int64)
         best = _best_sources(snap.n_items, top_idx, targets, contrib, sources)
         repeats = set(repeat.tolist()) if repeat is not None and len(repeat) else ()
+        because = snap.catalog.similar_reason
         ranked = []
         for t, v in top:
-            reasons = []
-            if t in repeats:
-                reasons.append("repeat")
             src = best.get(t)
-            reasons.append(f"similar_to:{snap.item_ids[src]}" if src is not None else "personalized")
-            ranked.append((t, v, reasons))
+            reason = because[src] if src is not None else "personalized"
+            ranked.append((t, v, ["repeat", reason] if t in repeats else [reason]))
         if len(ranked) < k:
             ranked += self._popular_fill(snap, k - len(ranked), mask, np.concatenate([excluded, top_idx]))
         return ranked

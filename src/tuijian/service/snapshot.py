@@ -87,6 +87,11 @@ class Catalog:
         ]
 
     @cached_property
+    def similar_reason(self) -> list[str]:
+        """Per item, the reason code ``similar_to:<item id>``."""
+        return [f"similar_to:{r['item_id']}" for r in self.records]
+
+    @cached_property
     def id_json(self) -> list[str]:
         """Per item, its id as a JSON string literal (impression lists are joined from these)."""
         return [json.dumps(r["item_id"], ensure_ascii=False) for r in self.records]

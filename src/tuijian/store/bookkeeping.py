@@ -16,6 +16,8 @@ from tuijian.store import tables as t
 from tuijian.store.records import now_us, us_to_datetime
 
 FEEDBACK_EVENTS = ("impression", "click", "add_to_cart", "purchase")
+#: served lists per INSERT statement (5 parameters each, well under SQLite's 32,766-parameter limit)
+IMPRESSION_CHUNK = 1_000
 
 
 class BookkeepingMixin:
@@ -43,17 +45,22 @@ class BookkeepingMixin:
     def log_impression_lists(self, rows: Sequence[tuple[str, str | None, str | None, int, str]]) -> int:
         """Bulk-log served lists: ``(request_id, user, model_version, ts_us, items as a JSON array)`` each.
 
-        Plain DBAPI ``executemany``, one row per list: the service logs every response, and SQLAlchemy's
-        per-row rendering cost more CPU than the recommendation itself.
+        One multi-row ``INSERT … VALUES (…), (…), …`` per chunk of lists, through the plain DBAPI: the
+        service logs every response, SQLAlchemy's per-row rendering cost more CPU than the recommendation
+        itself, and ``executemany`` would hand the interpreter lock back and forth with the serving thread
+        once per row (SQLite releases it around every statement step).
         """
-        if rows:
-            mark = "?" if self.engine.dialect.name == "sqlite" else "%s"
-            sql = (
-                "INSERT INTO impression_lists (request_id, user_id, model_version, ts, items) "
-                f"VALUES ({', '.join([mark] * 5)})"
-            )
-            with self._begin() as conn:
-                conn.exec_driver_sql(sql, list(rows))
+        if not rows:
+            return 0
+        mark = "?" if self.engine.dialect.name == "sqlite" else "%s"
+        one = f"({', '.join([mark] * 5)})"
+        head = "INSERT INTO impression_lists (request_id, user_id, model_version, ts, items) VALUES "
+        rows = list(rows)
+        with self._begin() as conn:
+            for start in range(0, len(rows), IMPRESSION_CHUNK):
+                chunk = rows[start : start + IMPRESSION_CHUNK]
+                params = tuple(v for row in chunk for v in row)
+                conn.exec_driver_sql(head + ", ".join([one] * len(chunk)), params)
         return len(rows)
 
     def log_feedback(self, records: Iterable[dict[str, Any]]) -> int:
