@@ -184,12 +184,12 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
     _include_optional_routers(app)
     # In front of the framework: request ids, metrics and access log for every request, then the hot path
     # for the two busiest GET routes (see tuijian.service.hotpath), then FastAPI's own middleware and router.
-    inner: Any = app.framework
+    hot = None
     if options.hot_path:
         from tuijian.service.hotpath import HotPath
 
-        inner = HotPath(inner, state)
-    app.entry = RequestContext(inner, metrics=state.metrics, access_log=options.access_log)
+        hot = HotPath(state).answer
+    app.entry = RequestContext(app.framework, metrics=state.metrics, access_log=options.access_log, hot=hot)
     return app
 
 

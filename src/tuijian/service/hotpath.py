@@ -2,10 +2,9 @@
 
 ``GET /v1/users/{user_id}/recommendations`` and ``GET /v1/items/{item_id}/similar`` are what a shop calls on
 every page view. FastAPI's routing, dependency solving and generic response rendering cost more CPU than
-the recommendation itself, so this pure-ASGI layer, in front of the FastAPI application and behind
-:class:`~tuijian.service.observability.RequestContext` (so request ids, metrics and access logs are unchanged),
-matches those two paths directly and runs the very same
-handler functions as the FastAPI routes (:func:`~tuijian.service.routes_recs.user_recommendations_body`,
+the recommendation itself, so the outermost ASGI layer, :class:`~tuijian.service.observability.RequestContext`
+(request ids, metrics, access log), asks :meth:`HotPath.answer` first; it matches those two paths directly and
+runs the very same handler functions as the FastAPI routes (:func:`~tuijian.service.routes_recs.user_recommendations_body`,
 :func:`~tuijian.service.routes_recs.similar_items_body`): same auth, same parameter validation, same bytes.
 
 Only successful answers are sent from here. When a handler raises (no or bad key, invalid parameter, unknown
@@ -16,23 +15,14 @@ into the FastAPI app, whose route runs the handler again and renders the error i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from tuijian.service.routes_recs import similar_items_body, user_recommendations_body
 
-
-@dataclass(frozen=True)
-class _Route:
-    """What the metrics middleware reads from ``scope["route"]``."""
-
-    path: str
-
-
-USER_ROUTE = _Route("/v1/users/{user_id}/recommendations")
-SIMILAR_ROUTE = _Route("/v1/items/{item_id}/similar")
-_HEADERS = [(b"content-type", b"application/json")]
+#: route templates, the ``route`` label of the request metrics (as FastAPI would report them)
+USER_ROUTE = "/v1/users/{user_id}/recommendations"
+SIMILAR_ROUTE = "/v1/items/{item_id}/similar"
 
 
 def _parse_query_string(raw: bytes) -> dict[str, str]:
@@ -49,30 +39,17 @@ def _parse_query_string(raw: bytes) -> dict[str, str]:
 
 
 class HotPath:
-    """Pure ASGI middleware answering the two hot GET routes directly (see the module docstring)."""
+    """Answers the two hot GET routes for :class:`~tuijian.service.observability.RequestContext`."""
 
-    def __init__(self, app: Any, state: Any) -> None:
-        self.app = app
+    def __init__(self, state: Any) -> None:
         self.state = state
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith("/v1/"):
-            body = self._try(scope)
-            if body is not None:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [*_HEADERS, (b"content-length", str(len(body)).encode())],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
-
-    def _try(self, scope: dict[str, Any]) -> bytes | None:
+    def answer(self, scope: dict[str, Any]) -> tuple[bytes, str] | None:
+        """``(JSON body, route template)`` of a successful hot request; None: let the FastAPI app answer."""
+        if scope["method"] != "GET":
+            return None
         parts = scope["path"].split("/")  # ['', 'v1', kind, id, action]
-        if len(parts) != 5 or not parts[3]:
+        if len(parts) != 5 or parts[1] != "v1" or not parts[3]:
             return None
         if parts[2] == "users" and parts[4] == "recommendations":
             handler, route = user_recommendations_body, USER_ROUTE
@@ -90,5 +67,4 @@ class HotPath:
             body = handler(self.state, scope["state"]["request_id"], parts[3], query, key)
         except Exception:  # noqa: BLE001 - the FastAPI route runs it again and renders the error
             return None
-        scope["route"] = route
-        return body
+        return body, route

@@ -129,8 +129,9 @@ def _get_or_make(cls: Any, name: str, doc: str, labels: list[str], **kwargs: Any
 class RequestContext:
     """Pure ASGI middleware: request id (``X-Request-ID`` in and out), latency/count metrics, access log."""
 
-    def __init__(self, app: Any, metrics: Metrics, access_log: bool = True) -> None:
+    def __init__(self, app: Any, metrics: Metrics, access_log: bool = True, hot: Any = None) -> None:
         self.app = app
+        self.hot = hot  # HotPath.answer(scope) -> (body, route path) or None: answered here, without the app
         self.metrics = metrics
         self.access_log = access_log
         self.log = logging.getLogger("tuijian.access")
@@ -167,6 +168,24 @@ class RequestContext:
         started = time.perf_counter()
         status = 500
         header = (b"x-request-id", rid.encode())
+        if self.hot is not None:
+            answer = self.hot(scope)
+            if answer is not None:
+                body, path = answer
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", b"%d" % len(body)),
+                            header,
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                self._done(scope, rid, path, 200, time.perf_counter() - started)
+                return
 
         async def send_wrapper(message: dict[str, Any]) -> None:
             nonlocal status
@@ -178,20 +197,23 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            elapsed = time.perf_counter() - started
             route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
-            method = scope.get("method", "")
-            self._observe(path, method, status, elapsed)
-            if self.access_log:
-                self.log.info(
-                    "request",
-                    extra={
-                        "request_id": rid,
-                        "method": method,
-                        "path": scope.get("path"),
-                        "route": path,
-                        "status": status,
-                        "ms": round(elapsed * 1000, 2),
-                    },
-                )
+            self._done(
+                scope, rid, getattr(route, "path", None) or "unmatched", status, time.perf_counter() - started
+            )
+
+    def _done(self, scope: dict[str, Any], rid: str, path: str, status: int, elapsed: float) -> None:
+        method = scope.get("method", "")
+        self._observe(path, method, status, elapsed)
+        if self.access_log:
+            self.log.info(
+                "request",
+                extra={
+                    "request_id": rid,
+                    "method": method,
+                    "path": scope.get("path"),
+                    "route": path,
+                    "status": status,
+                    "ms": round(elapsed * 1000, 2),
+                },
+            )
