@@ -1,9 +1,10 @@
 """The online recommender: one swappable :class:`Snapshot` plus real-time history from the store.
 
 Per request, a user's history is the model's training sequence for that user plus the
-events stored **after** the snapshot's training cut (``id > trained_max_event_id``),
-read from the shared database. A POSTed event therefore changes the next response of
-every worker at once, without retraining. Cold users fall back to their session's items,
+events stored **after** the snapshot's training cut (``id > trained_max_event_id``), kept
+per worker by :class:`~tuijian.service.fresh.FreshEvents` (SQLite; an indexed query per
+request on PostgreSQL). A POSTed event therefore changes the next response of the worker
+that accepted it at once and of every other worker within 0.1 s, without retraining. Cold users fall back to their session's items,
 then to popularity. Every returned item carries reason codes:
 
 * ``similar_to:<item>``: the history item contributing most (item-item neighbours),
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from tuijian.exceptions import ConfigError, NotFittedError, UnknownIdError
+from tuijian.service.fresh import FreshEvents
 from tuijian.service.snapshot import HISTORY_LIMIT, Snapshot, event_weight
 from tuijian.store import Store
 
@@ -59,8 +61,11 @@ class Filters:
 class Engine:
     """Holds the current snapshot and answers recommendation queries. Thread-safe."""
 
-    def __init__(self, store: Store, snapshot: Snapshot | None = None) -> None:
+    def __init__(
+        self, store: Store, snapshot: Snapshot | None = None, fresh_sync_seconds: float = 0.1
+    ) -> None:
         self.store = store
+        self.fresh = FreshEvents(store, fresh_sync_seconds)
         self._snap = snapshot
         self._trending: tuple[float, int, list[tuple[str, int]]] | None = None
         self._trending_lock = threading.Lock()
@@ -114,7 +119,7 @@ class Engine:
         snap = self.snapshot
         mask = filters.mask(snap)
         u = snap.user_index(user)
-        fresh = self.store.recent_event_rows(user, limit=HISTORY_LIMIT, since_id=snap.trained_max_event_id)
+        fresh = self.fresh.rows(user, snap.trained_max_event_id)
         bought = snap.train_purchases(u)
         n_fresh = 0
         if fresh:

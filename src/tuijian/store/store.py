@@ -58,6 +58,11 @@ class Store(BookkeepingMixin):
             f"SELECT id, item_id, kind, ts FROM events WHERE user_id = {mark} AND id > {mark} "
             f"ORDER BY id DESC LIMIT {mark}"
         )
+        self._sql_after = (
+            f"SELECT id, user_id, item_id, kind, ts FROM events WHERE id > {mark} ORDER BY id LIMIT {mark}"
+        )
+        #: committed ``add_events`` calls in this process (a cheap change signal for in-process caches)
+        self.event_writes = 0
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -113,6 +118,7 @@ class Store(BookkeepingMixin):
                 inserted = len(conn.execute(stmt.returning(t.events.c.id), rows).all())
             else:  # sqlite3's executemany rowcount is exact, and faster than RETURNING
                 inserted = conn.execute(stmt, rows).rowcount
+        self.event_writes += 1  # committed: in-process readers (service.fresh) look again at once
         return InsertResult(inserted=int(inserted), duplicates=len(rows) - int(inserted))
 
     def events_frame(self, since_id: int | None = None, until_id: int | None = None) -> pd.DataFrame:
@@ -204,6 +210,16 @@ class Store(BookkeepingMixin):
         with self._begin() as conn:
             v = conn.execute(select(func.max(t.events.c.ts))).scalar_one()
         return None if v is None else int(v)
+
+    def events_after(self, after_id: int, limit: int = 50_000) -> list[tuple[Any, ...]]:
+        """``(id, user, item, kind, ts_us)`` of up to ``limit`` events with ``id > after_id``, by id."""
+        cur = self._hot_cursor()
+        try:
+            cur.execute(self._sql_after, (int(after_id), int(limit)))
+            return [tuple(r) for r in cur.fetchall()]
+        except Exception as exc:  # noqa: BLE001 - a dropped connection: reconnect on the next call
+            self._local.__dict__.pop("cur", None)
+            raise StorageError(f"database error on {self.url}: {exc}") from exc
 
     def _hot_cursor(self) -> Any:
         cur = getattr(self._local, "cur", None)
