@@ -37,7 +37,7 @@ _BATCH = 50_000
 class FreshEvents:
     """``rows(user, cut)``: the user's latest events after ``cut`` as ``(id, item, kind, ts_us)``, oldest first."""
 
-    def __init__(self, store: Store, sync_seconds: float = 0.1, max_events: int = 2_000_000) -> None:
+    def __init__(self, store: Store, sync_seconds: float = 0.1, max_events: int = 1_000_000) -> None:
         self.store = store
         self.sync_seconds = sync_seconds
         self.max_events = max_events
