@@ -28,9 +28,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TUIJIAN_", extra="ignore", toml_file=None)
 
     env: Literal["development", "production", "test"] = "development"
-    home: Path = Field(default_factory=_default_home, description="where artifacts, the SQLite database and reports live")
-    data_dir: Path | None = Field(default=None, description="root of the real datasets (see resolve_data_dir)")
-    database_url: str | None = Field(default=None, description="sqlite:///… (default, in home) or postgresql://…")
+    home: Path = Field(
+        default_factory=_default_home, description="where artifacts, the SQLite database and reports live"
+    )
+    data_dir: Path | None = Field(
+        default=None, description="root of the real datasets (see resolve_data_dir)"
+    )
+    database_url: str | None = Field(
+        default=None, description="sqlite:///… (default, in home) or postgresql://…"
+    )
     dataset: str = Field(default="online-retail-demo", description="dataset served by default")
     admin_key: str | None = Field(default=None, description="accepted as an admin API key when set")
     secret_key: str = Field(default="dev-insecure-secret", description="signs session cookies")

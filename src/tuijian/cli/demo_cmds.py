@@ -17,15 +17,22 @@ def register(app: typer.Typer) -> None:
 
 
 def demo(
-    dataset: str = typer.Option("online-retail-demo", help="dataset to run the demo on (embedded by default)"),
+    dataset: str = typer.Option(
+        "online-retail-demo", help="dataset to run the demo on (embedded by default)"
+    ),
     home: Path = typer.Option(Path("var"), help="where the database, reports and models go"),
     models: str = typer.Option(
-        "popularity,recent-popularity,item-knn,user-knn,ease", help="comma-separated registry names to evaluate"
+        "popularity,recent-popularity,item-knn,user-knn,ease",
+        help="comma-separated registry names to evaluate",
     ),
     protocol: str = typer.Option("time", help="evaluation protocol: loo, recbole or time"),
-    serve: bool = typer.Option(True, "--serve/--no-serve", help="start the service when the offline part is done"),
+    serve: bool = typer.Option(
+        True, "--serve/--no-serve", help="start the service when the offline part is done"
+    ),
     port: int = typer.Option(8000, help="port of the service"),
-    data_dir: Path | None = typer.Option(None, help="root of the real datasets (only for non-embedded datasets)"),
+    data_dir: Path | None = typer.Option(
+        None, help="root of the real datasets (only for non-embedded datasets)"
+    ),
 ) -> None:
     """Run the main job: ingest, clean, report quality, evaluate the baselines, then serve."""
     import json
@@ -69,12 +76,19 @@ def demo(
     table = Table("dimension", "check", "status", "value")
     for dim in ("completeness", "consistency", "accuracy", "timeliness"):
         for check in report["dimensions"][dim]:
-            table.add_row(dim, str(check.get("name", "")), str(check.get("status", "")), str(check.get("display", check.get("value", ""))))
+            table.add_row(
+                dim,
+                str(check.get("name", "")),
+                str(check.get("status", "")),
+                str(check.get("display", check.get("value", ""))),
+            )
     console.print(table)
     console.print(f"quality report: {html}")
 
     console.rule(f"[bold]3. Train and evaluate ({protocol} protocol)")
-    res = evaluate_models(dataset, protocol, models, ks=(10,), data_dir=str(data_dir) if data_dir else None, dataset=ds)
+    res = evaluate_models(
+        dataset, protocol, models, ks=(10,), data_dir=str(data_dir) if data_dir else None, dataset=ds
+    )
     out = Table("model", "NDCG@10", "HR@10", "recall@10", "coverage@10", "fit s")
     for name, m in res["results"].items():
         out.add_row(
@@ -101,7 +115,9 @@ def demo(
 def _print_account(console: object, report: object) -> None:
     from rich.table import Table
 
-    table = Table("action", "reason", "rows", "rule", title="Cleaning account (every input row accounted for)")
+    table = Table(
+        "action", "reason", "rows", "rule", title="Cleaning account (every input row accounted for)"
+    )
     for action, reason, rows, rule in report.rows():  # type: ignore[attr-defined]
         table.add_row(action, reason, f"{rows:,}", rule)
     table.add_row("", "input rows", f"{report.input_rows:,}", "")  # type: ignore[attr-defined]

@@ -104,7 +104,11 @@ class Interactions:
                 ts = ts_col.to_numpy(dtype=np.int64)
         else:
             ts = np.arange(len(ev), dtype=np.int64)
-        kind = ev["kind"].astype(str).to_numpy() if "kind" in ev.columns else np.full(len(ev), "purchase", dtype=object)
+        kind = (
+            ev["kind"].astype(str).to_numpy()
+            if "kind" in ev.columns
+            else np.full(len(ev), "purchase", dtype=object)
+        )
         value = ev["value"].to_numpy(dtype=np.float64) if "value" in ev.columns else np.ones(len(ev))
         log = pd.DataFrame({"u": u, "i": i, "ts": ts, "kind": kind, "value": value})
         log["weight"] = _event_weights(log, weights)
@@ -112,7 +116,9 @@ class Interactions:
         return cls.from_log(log, users, items, weights.aggregation)
 
     @classmethod
-    def from_log(cls, log: pd.DataFrame, users: Vocabulary, items: Vocabulary, aggregation: Aggregation = "binary") -> Interactions:
+    def from_log(
+        cls, log: pd.DataFrame, users: Vocabulary, items: Vocabulary, aggregation: Aggregation = "binary"
+    ) -> Interactions:
         """Build from a log with dense indices (``u``, ``i``, ``ts``, ``weight``)."""
         if "weight" not in log.columns:
             log = log.assign(weight=1.0)
@@ -163,7 +169,9 @@ def _event_weights(log: pd.DataFrame, cfg: WeightConfig) -> np.ndarray:
     kw = {str(k): float(v) for k, v in cfg.kind_weights.items()}
     unknown = set(pd.unique(log["kind"])) - set(kw)
     if unknown:
-        raise ConfigError(f"no weight configured for event kind(s) {sorted(unknown)}; configured: {sorted(kw)}")
+        raise ConfigError(
+            f"no weight configured for event kind(s) {sorted(unknown)}; configured: {sorted(kw)}"
+        )
     w = log["kind"].map(kw).to_numpy(np.float64)
     if cfg.use_value:
         w = w * np.log1p(np.clip(log["value"].to_numpy(np.float64), 0, None))

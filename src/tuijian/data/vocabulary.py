@@ -38,7 +38,13 @@ class Vocabulary:
     @classmethod
     def from_values(cls, values: Iterable[object]) -> Vocabulary:
         """Build from (possibly repeated) values, in order of first appearance."""
-        return cls(pd.unique(pd.Series(list(values) if not isinstance(values, pd.Series) else values, dtype=object).astype(str)))
+        return cls(
+            pd.unique(
+                pd.Series(list(values) if not isinstance(values, pd.Series) else values, dtype=object).astype(
+                    str
+                )
+            )
+        )
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -47,7 +53,11 @@ class Vocabulary:
         return str(ext_id) in self._index
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Vocabulary) and len(self) == len(other) and bool((self._ids == other._ids).all())
+        return (
+            isinstance(other, Vocabulary)
+            and len(self) == len(other)
+            and bool((self._ids == other._ids).all())
+        )
 
     def __hash__(self) -> int:  # pragma: no cover - identity hashing is enough
         return id(self)
@@ -67,7 +77,9 @@ class Vocabulary:
         except KeyError:
             raise UnknownIdError(f"unknown id {ext_id!r}") from None
 
-    def lookup(self, ext_ids: Sequence[object] | np.ndarray | pd.Series, missing: MissingPolicy = "error") -> np.ndarray:
+    def lookup(
+        self, ext_ids: Sequence[object] | np.ndarray | pd.Series, missing: MissingPolicy = "error"
+    ) -> np.ndarray:
         """Indices of many ids, following ``missing`` for unknown ones."""
         keys = pd.Index(np.asarray(ext_ids, dtype=object).astype(str))
         idx = self._index.get_indexer(keys)
@@ -85,5 +97,9 @@ class Vocabulary:
 
     def extend(self, new_ids: Iterable[object]) -> Vocabulary:
         """A new vocabulary with unseen ids appended (existing indices are stable)."""
-        extra = [str(i) for i in pd.unique(pd.Series(list(new_ids), dtype=object).astype(str)) if str(i) not in self._index]
+        extra = [
+            str(i)
+            for i in pd.unique(pd.Series(list(new_ids), dtype=object).astype(str))
+            if str(i) not in self._index
+        ]
         return Vocabulary(list(self._ids) + extra) if extra else self
