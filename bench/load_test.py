@@ -52,6 +52,41 @@ def floor_app() -> Any:
     return app
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and all its descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, ValueError, IndexError):
+            pass
+        todo += children.get(p, [])
+    return total
+
+
+def measured(pid: int, run: Any) -> dict[str, Any]:
+    """``run()`` (a wrk phase) plus the server's CPU microseconds per request during it: a figure that,
+    unlike requests/s, does not depend on how much of the machine the server got."""
+    before = tree_cpu_seconds(pid)
+    out = run()
+    used = tree_cpu_seconds(pid) - before
+    out["server_cpu_us_per_request"] = round(used * 1e6 / max(out["requests"], 1), 1)
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -271,7 +306,9 @@ def main() -> None:
     try:
         wait_ready(f"http://127.0.0.1:{port}/fixed", 60)
         wrk(f"http://127.0.0.1:{port}/fixed", None, 2, args.connections)  # warm-up
-        results["floor"] = wrk(f"http://127.0.0.1:{port}/fixed", None, args.duration, args.connections)
+        results["floor"] = measured(
+            floor.pid, lambda: wrk(f"http://127.0.0.1:{port}/fixed", None, args.duration, args.connections)
+        )
     finally:
         stop(floor)
     print("floor", results["floor"], flush=True)
@@ -319,7 +356,9 @@ def main() -> None:
         sim = lua_paths(tmp / "similar.lua", [f"/v1/items/{i}/similar?k=10" for i in sample_i], KEY)
         results["filter"] = f"category={category}"
         wrk(f"{base}/", recs, 2, args.connections)  # warm-up (key cache, page cache)
-        results["top10_filtered"] = wrk(f"{base}/", recs, args.duration, args.connections)
+        results["top10_filtered"] = measured(
+            serve.pid, lambda: wrk(f"{base}/", recs, args.duration, args.connections)
+        )
         print("top10", results["top10_filtered"], flush=True)
         # paced: 16 connections, each waiting 18 ms between requests -> ~800 req/s offered; the latency
         # percentiles then describe the target load rather than a saturated queue
@@ -328,7 +367,9 @@ def main() -> None:
         )
         results["top10_filtered_paced"] = wrk(f"{base}/", paced, args.duration, 16)
         print("top10 paced", results["top10_filtered_paced"], flush=True)
-        results["similar"] = wrk(f"{base}/", sim, args.duration, args.connections)
+        results["similar"] = measured(
+            serve.pid, lambda: wrk(f"{base}/", sim, args.duration, args.connections)
+        )
         print("similar", results["similar"], flush=True)
         results["ingest_http"] = asyncio.run(ingest_http(base, 40, 5000, 2, users, items))
         print("ingest_http", results["ingest_http"], flush=True)
@@ -339,6 +380,12 @@ def main() -> None:
     print("ingest_direct", results["ingest_direct_sqlite"], flush=True)
     floor_rps = results["floor"]["rps"]
     results["top10_vs_floor"] = round(results["top10_filtered"]["rps"] / floor_rps, 3)
+    # the same ratio from server CPU per request (robust to other load on the machine)
+    results["top10_vs_floor_cpu"] = round(
+        results["floor"]["server_cpu_us_per_request"]
+        / results["top10_filtered"]["server_cpu_us_per_request"],
+        3,
+    )
     results["load_avg_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
