@@ -313,3 +313,88 @@ def test_repeats_learns_the_users_staple_item(tmp_path) -> None:
     model.save(str(tmp_path / "h"))
     loaded = HybridRecommender.load(str(tmp_path / "h"))
     np.testing.assert_array_equal(loaded.recommend(users, k=1, exclude_seen=False)[0], ids)
+
+
+# ---------------------------------------------------------------------- several label sets, bagged rankers
+def test_carve_offsets_give_earlier_label_sets() -> None:
+    inter = checkerboard().interactions  # user u's 7 events are on day u, one an hour from 00:00
+    seqs = inter.sequences()
+    inner, labels = carve_labels(inter, "last", 0.1, 30.0, seed=0, offset=1)
+    assert inner.nnz == inter.nnz - 2 * inter.n_users  # the label and the event after it are gone
+    for u in range(inter.n_users):
+        assert labels.indices[labels.indptr[u] : labels.indptr[u + 1]].tolist() == [int(seqs[u][-2])]
+    # "time": the window that ends `days` before the end, later events dropped
+    # user 15 (day 15, hours 0-6): offset 0 labels hours 4-6, offset 1 hours 2-3 with 0-1 as history
+    inner, labels = carve_labels(inter, "time", 0.1, days=2.0 / 24, seed=0, offset=0)
+    assert labels.nnz == 3
+    inner, labels = carve_labels(inter, "time", 0.1, days=2.0 / 24, seed=0, offset=1)
+    assert np.flatnonzero(np.diff(labels.indptr) > 0).tolist() == [15]
+    assert labels.nnz == 2 and inner.nnz == inter.nnz - 3 - 2
+    a = carve_labels(inter, "random", 0.3, 30.0, seed=0, offset=0)[1]
+    b = carve_labels(inter, "random", 0.3, 30.0, seed=0, offset=1)[1]
+    assert (a != b).nnz > 0  # another draw
+    with pytest.raises(ConfigError, match="offset"):
+        carve_labels(inter, "last", 0.1, 30.0, seed=0, offset=-1)
+
+
+def test_label_sets_and_bagged_rankers_round_trip(tmp_path) -> None:
+    data = checkerboard()
+    model = TestHybrid().make_model().set_params(n_label_sets=2, n_rankers=3, time_features=True)
+    model.fit(data.interactions)
+    assert len(model.boosters_) == 3 and len(model.ranker_texts_) == 3
+    ids, scores = model.recommend(np.arange(16), k=3)
+    assert (data.item_block[ids] == data.user_block[:, None]).all()
+    model.save(str(tmp_path / "h"))
+    assert (tmp_path / "h" / "ranker_2.txt").is_file()
+    loaded = HybridRecommender.load(str(tmp_path / "h"))
+    assert len(loaded.boosters_) == 3
+    ids2, scores2 = loaded.recommend(np.arange(16), k=3)
+    np.testing.assert_array_equal(ids2, ids)
+    np.testing.assert_allclose(scores2, scores, rtol=1e-5)
+    with pytest.raises(ConfigError, match="n_rankers"):
+        HybridRecommender(n_rankers=0).fit(data.interactions)
+    with pytest.raises(ConfigError, match="n_label_sets"):
+        HybridRecommender(n_label_sets=0).fit(data.interactions)
+
+
+def test_activity_window_and_value_features() -> None:
+    from tuijian.models.ranker_features import RATING_FEATURES, TIME_FEATURES, build_context
+
+    day = 86400
+    # item 0 had on days 0, 1, 2; item 1 only on day 10; user 0 active days 0-2 (values 5, 3), user 1 day 10
+    ev = pd.DataFrame(
+        [("a", "i0", 0, 5.0), ("a", "i2", 2 * day, 3.0), ("b", "i0", day, 4.0), ("c", "i0", 2 * day, 4.0),
+         ("c", "i1", 10 * day, 2.0)],
+        columns=["user", "item", "ts", "value"],
+    )  # fmt: skip
+    ev["ts"] = pd.to_datetime(ev["ts"], unit="s", utc=True)
+    inter = Interactions.from_events(ev)
+    ctx = build_context(inter)
+    i0, i1, i2 = inter.items.lookup(["i0", "i1", "i2"])
+    np.testing.assert_allclose(ctx.item_mean_value[[i0, i1, i2]], [13 / 3, 2.0, 3.0])
+    seqs = [np.array([i0, i2])]
+    st = user_state(seqs, inter.n_items, [np.array([0.0, 2 * day])], [np.array([5.0, 3.0])])
+    assert st.user_mean_value[0] == pytest.approx(4.0)
+    rows, cols = np.array([0, 0]), np.array([i0, i1])
+    feats = pair_features_cols(ctx, st, rows, cols, time_features=True, rating_features=True)
+    age, gap, pop, share = (feats[name] for name in TIME_FEATURES)
+    np.testing.assert_allclose(age, [10.0, 0.0])  # t_ref = day 10
+    np.testing.assert_allclose(gap, [-2.0, 8.0])  # item 1 appeared 8 days after the user's last event
+    np.testing.assert_allclose(pop, np.log1p([3, 0]))  # events in [day -1, day 3]: item 0 three times
+    np.testing.assert_allclose(share, [3 / 4, 0.0])
+    assert feats["item_mean_value"][0] == pytest.approx(13 / 3)
+    assert feats["user_mean_value"].tolist() == [4.0, 4.0]
+    assert set(RATING_FEATURES) <= set(feats)
+
+
+def pair_features_cols(ctx, st, rows, cols, **kw) -> dict[str, np.ndarray]:  # noqa: ANN001
+    from tuijian.models.ranker_features import pair_features
+
+    n = ctx.n_items
+    scores = [np.zeros((1, n), np.float32)]
+    ranks = [np.ones((1, n), np.int32)]
+    x = pair_features(ctx, st, rows, cols, scores, ranks, **kw)
+    names = feature_names(["r"], time_features=kw.get("time_features", False),
+                          rating_features=kw.get("rating_features", False))  # fmt: skip
+    assert x.shape[1] == len(names)
+    return {name: x[:, j] for j, name in enumerate(names)}

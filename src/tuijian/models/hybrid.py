@@ -44,6 +44,7 @@ from tuijian.models.hybrid_training import (
     negative_sample,
     retrieve_candidates,
     user_timestamps,
+    user_values,
 )
 from tuijian.models.ranker_features import build_context, feature_names, pair_features, user_state
 from tuijian.models.rerank import MMR, BusinessFilter, RerankContext, Reranker, apply_rerankers
@@ -75,12 +76,25 @@ class HybridRecommender(Recommender):
         share of the user's events, user repeat share, mean days between the user's purchases
         of the item, days since the last / that interval). Off by default: on Online Retail
         ``time-repeats`` they lowered validation NDCG@10 (0.3126 vs 0.3183 without them).
+    time_features: give the ranker the activity-window features (item age, the item's first
+        event vs the user's last one, how often the item was had during the user's active days;
+        see :mod:`.ranker_features`). Off by default.
+    rating_features: give the ranker features of the events' ``value`` column (ratings on
+        ML-1M: item and user mean, similarity-weighted mean of the user's similar items).
+        Off by default.
     label_strategy: ``"last"``, ``"random"`` (``label_fraction`` of each user's events) or
         ``"time"`` (events in the last ``label_days``), how ranker labels are carved.
-    max_train_users: users whose candidate lists train the ranker (random subsample above it).
+    n_label_sets: how many label carvings train the ranker (their query groups are pooled):
+        ``"time"``: consecutive windows of ``label_days`` going back from the end of the log,
+        each with the events before it as history; ``"random"``: independent random draws;
+        ``"last"``: the last, second-to-last, ... event. Each set fits the retrievers once more.
+        Scoring uses the retrievers of the latest set (or, with ``refit``, refitted ones).
+    max_train_users: users (per label set) whose candidate lists train the ranker (random subsample above it).
     n_negatives: non-relevant candidates kept per training user (random subsample).
     n_estimators, learning_rate, num_leaves, min_child_samples: LightGBM settings;
         ``early_stopping_rounds`` on NDCG@10 of 10 % of the training users.
+    n_rankers: how many rankers to train (seeds ``random_state + j``, each with its own
+        early-stopping users); their scores are averaged (bagging, to cut seed variance).
     refit: after training the ranker, refit the retrievers on all of ``interactions`` (labels
         included) so that scoring uses retrievers that saw everything; costs a second fit.
     cold_item_rank: items nobody has interacted with never win the learned ranking (the ranker
@@ -100,9 +114,12 @@ class HybridRecommender(Recommender):
         n_candidates: int = 100,
         repeats: bool = False,
         repeat_features: bool = False,
+        time_features: bool = False,
+        rating_features: bool = False,
         label_strategy: str = "last",
         label_fraction: float = 0.1,
         label_days: float = 30.0,
+        n_label_sets: int = 1,
         max_train_users: int = 30000,
         n_negatives: int = 100,
         n_estimators: int = 400,
@@ -110,6 +127,7 @@ class HybridRecommender(Recommender):
         num_leaves: int = 31,
         min_child_samples: int = 50,
         early_stopping_rounds: int = 40,
+        n_rankers: int = 1,
         recent_days: float = 30.0,
         refit: bool = False,
         cold_item_rank: int | None = 3,
@@ -125,9 +143,12 @@ class HybridRecommender(Recommender):
         self.n_candidates = n_candidates
         self.repeats = repeats
         self.repeat_features = repeat_features
+        self.time_features = time_features
+        self.rating_features = rating_features
         self.label_strategy = label_strategy
         self.label_fraction = label_fraction
         self.label_days = label_days
+        self.n_label_sets = n_label_sets
         self.max_train_users = max_train_users
         self.n_negatives = n_negatives
         self.n_estimators = n_estimators
@@ -135,6 +156,7 @@ class HybridRecommender(Recommender):
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
         self.early_stopping_rounds = early_stopping_rounds
+        self.n_rankers = n_rankers
         self.recent_days = recent_days
         self.refit = refit
         self.cold_item_rank = cold_item_rank
@@ -164,6 +186,8 @@ class HybridRecommender(Recommender):
             ("n_negatives", self.n_negatives),
             ("max_train_users", self.max_train_users),
             ("n_estimators", self.n_estimators),
+            ("n_label_sets", self.n_label_sets),
+            ("n_rankers", self.n_rankers),
         ):
             if not isinstance(value, int | np.integer) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -219,70 +243,86 @@ class HybridRecommender(Recommender):
 
             items = load_dataset(self.dataset).items
         self.catalog_: CatalogArrays = catalog_arrays(items, interactions.items)
-        if valid is None:
-            inner, labels = carve_labels(
-                interactions,
-                self.label_strategy,
-                self.label_fraction,
-                self.label_days,
-                self.random_state,
-                repeats=self.repeats,
-            )
-        else:
-            inner, labels = interactions, sp.csr_matrix(valid.matrix)
-        self._log(f"inner {inner!r}, labelled users {int((np.diff(labels.indptr) > 0).sum())}")
         specs = self._retriever_specs(items is not None)
         self.retriever_names_ = list(specs)
-        self.models_: dict[str, Recommender] = {}
-        self.fit_seconds_: dict[str, float] = {}
-        for name, params in specs.items():
-            t = time.perf_counter()
-            model = registry.create(name, **params)
-            model.fit(inner, items=items) if name == "content" else model.fit(inner)
-            self.models_[name] = model
-            self.fit_seconds_[name] = round(time.perf_counter() - t, 2)
-            self._log(f"fitted retriever {name} in {self.fit_seconds_[name]}s")
-        ctx = build_context(
-            inner,
-            recent_days=self.recent_days,
-            price=self.catalog_.price,
-            category=self.catalog_.category,
-            content=self.catalog_.content,
-        )
-        self._log("built feature context")
-        # ------------------------------------------------------------- ranker data
+        self.fit_seconds_ = {name: 0.0 for name in specs}
         rng = np.random.default_rng(self.random_state)
-        inner_seqs = inner.sequences()
-        has_hist = np.array([len(s) > 0 for s in inner_seqs])
-        users = np.flatnonzero((np.diff(labels.indptr) > 0) & has_hist)
-        if len(users) == 0:
+        n_sets = 1 if valid is not None else int(self.n_label_sets)
+        xs, ys, gs = [], [], []
+        n_groups = 0
+        n_users_total = 0
+        latest_models: dict[str, Recommender] = {}
+        # the latest carving (offset 0) is done last so that its retrievers stay for scoring without refit
+        for offset in reversed(range(n_sets)):
+            if valid is None:
+                inner, labels = carve_labels(
+                    interactions,
+                    self.label_strategy,
+                    self.label_fraction,
+                    self.label_days,
+                    self.random_state,
+                    repeats=self.repeats,
+                    offset=offset,
+                )
+            else:
+                inner, labels = interactions, sp.csr_matrix(valid.matrix)
+            self._log(
+                f"label set {offset}: inner {inner!r}, labelled users {int((np.diff(labels.indptr) > 0).sum())}"
+            )
+            self.models_ = {}
+            for name, params in specs.items():
+                t = time.perf_counter()
+                model = registry.create(name, **params)
+                model.fit(inner, items=items) if name == "content" else model.fit(inner)
+                self.models_[name] = model
+                self.fit_seconds_[name] = round(self.fit_seconds_[name] + time.perf_counter() - t, 2)
+                self._log(f"fitted retriever {name} in {self.fit_seconds_[name]}s")
+            latest_models = self.models_
+            ctx = build_context(
+                inner,
+                recent_days=self.recent_days,
+                price=self.catalog_.price,
+                category=self.catalog_.category,
+                content=self.catalog_.content,
+            )
+            self._log("built feature context")
+            # --------------------------------------------------------- ranker data
+            inner_seqs = inner.sequences()
+            has_hist = np.array([len(s) > 0 for s in inner_seqs])
+            users = np.flatnonzero((np.diff(labels.indptr) > 0) & has_hist)
+            if len(users) > self.max_train_users:
+                users = np.sort(rng.choice(users, self.max_train_users, replace=False))
+            n_users_total += len(users)
+            inner_ts = user_timestamps(inner)
+            inner_val = user_values(inner) if self.rating_features else None
+            for start in range(0, len(users), self.score_batch):
+                b = users[start : start + self.score_batch]
+                seqs = [inner_seqs[u] for u in b]
+                rows, cols, feats = self._candidates_features(
+                    ctx,
+                    inner.matrix[b],
+                    seqs,
+                    [inner_ts[u] for u in b],
+                    [inner_val[u] for u in b] if inner_val is not None else None,
+                )
+                y = np.asarray(labels[b][rows, cols]).ravel() > 0
+                keep = negative_sample(rows, y, self.n_negatives, rng)
+                rows, y, feats = rows[keep], y[keep], feats[keep]
+                pos_groups = np.unique(rows[y])
+                sel = np.isin(rows, pos_groups)
+                xs.append(feats[sel])
+                ys.append(y[sel].astype(np.int32))
+                gs.append(rows[sel] + n_groups)
+                n_groups += len(b)
+        self.models_ = latest_models
+        if n_users_total == 0:
             raise ConfigError(
                 "no user has both history and a label to train the ranker on; "
                 "give more interactions per user or another label_strategy"
             )
-        if len(users) > self.max_train_users:
-            users = np.sort(rng.choice(users, self.max_train_users, replace=False))
-        inner_ts = user_timestamps(inner)
-        xs, ys, gs = [], [], []
-        n_groups = 0
-        for start in range(0, len(users), self.score_batch):
-            b = users[start : start + self.score_batch]
-            seqs = [inner_seqs[u] for u in b]
-            rows, cols, feats = self._candidates_features(
-                ctx, inner.matrix[b], seqs, [inner_ts[u] for u in b]
-            )
-            y = np.asarray(labels[b][rows, cols]).ravel() > 0
-            keep = negative_sample(rows, y, self.n_negatives, rng)
-            rows, y, feats = rows[keep], y[keep], feats[keep]
-            pos_groups = np.unique(rows[y])
-            sel = np.isin(rows, pos_groups)
-            xs.append(feats[sel])
-            ys.append(y[sel].astype(np.int32))
-            gs.append(rows[sel] + n_groups)
-            n_groups += len(b)
         x, y, g = np.concatenate(xs), np.concatenate(ys), np.concatenate(gs)
         self.n_train_groups_ = int(len(np.unique(g)))
-        self.candidate_recall_ = float(self.n_train_groups_ / len(users))
+        self.candidate_recall_ = float(self.n_train_groups_ / n_users_total)
         self._log(
             f"ranker data {x.shape}, groups {self.n_train_groups_} (candidate hit rate {self.candidate_recall_:.3f})"
         )
@@ -308,6 +348,7 @@ class HybridRecommender(Recommender):
             interactions, content=self.catalog_.content
         )
         self._ts_cache = user_timestamps(interactions)
+        self._val_cache = user_values(interactions)
 
     def _train_ranker(self, x: np.ndarray, y: np.ndarray, g: np.ndarray, rng: np.random.Generator) -> None:
         import lightgbm as lgb
@@ -315,52 +356,91 @@ class HybridRecommender(Recommender):
         groups = np.unique(g)
         if len(groups) == 0:
             raise ConfigError("the retrievers' candidates never contain a label item; raise n_candidates")
-        valid_groups = (
-            rng.choice(groups, max(1, len(groups) // 10), replace=False) if len(groups) >= 20 else groups[:0]
-        )
-        is_valid = np.isin(g, valid_groups)
-        params = dict(
-            objective="lambdarank", n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves, min_child_samples=self.min_child_samples, colsample_bytree=0.8,
-            subsample=0.8, subsample_freq=1, reg_lambda=1.0, random_state=self.random_state,
-            n_jobs=self.num_threads, deterministic=True, force_row_wise=True, verbose=-1,
-            lambdarank_truncation_level=20,
-        )  # fmt: skip
-        ranker = lgb.LGBMRanker(**params)
-        tr = ~is_valid
-        fit_kw: dict[str, Any] = {"group": _group_sizes(g[tr])}
-        if is_valid.any():
-            import inspect
-
-            xv, yv = x[is_valid], y[is_valid]
-            if "eval_X" in inspect.signature(ranker.fit).parameters:  # lightgbm >= 4.7
-                fit_kw.update(eval_X=(xv,), eval_y=(yv,))
-            else:
-                fit_kw.update(eval_set=[(xv, yv)])
-            fit_kw.update(
-                eval_group=[_group_sizes(g[is_valid])],
-                eval_at=[10],
-                callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+        self.ranker_texts_: list[str] = []
+        self.boosters_: list[Any] = []
+        gain = np.zeros(x.shape[1])
+        for j in range(int(self.n_rankers)):
+            valid_groups = (
+                rng.choice(groups, max(1, len(groups) // 10), replace=False)
+                if len(groups) >= 20
+                else groups[:0]
             )
-        ranker.fit(x[tr], y[tr], **fit_kw)
-        self.best_iteration_ = int(ranker.best_iteration_ or self.n_estimators)
-        self.ranker_text_ = ranker.booster_.model_to_string(num_iteration=self.best_iteration_)
-        self.booster_ = ranker.booster_
-        self.feature_names_ = feature_names(self.retriever_names_, repeat_features=self._repeat_features())
-        gain = ranker.booster_.feature_importance("gain")
+            is_valid = np.isin(g, valid_groups)
+            params = dict(
+                objective="lambdarank", n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                num_leaves=self.num_leaves, min_child_samples=self.min_child_samples, colsample_bytree=0.8,
+                subsample=0.8, subsample_freq=1, reg_lambda=1.0, random_state=self.random_state + j,
+                n_jobs=self.num_threads, deterministic=True, force_row_wise=True, verbose=-1,
+                lambdarank_truncation_level=20,
+            )  # fmt: skip
+            ranker = lgb.LGBMRanker(**params)
+            tr = ~is_valid
+            fit_kw: dict[str, Any] = {"group": _group_sizes(g[tr])}
+            if is_valid.any():
+                import inspect
+
+                xv, yv = x[is_valid], y[is_valid]
+                if "eval_X" in inspect.signature(ranker.fit).parameters:  # lightgbm >= 4.7
+                    fit_kw.update(eval_X=(xv,), eval_y=(yv,))
+                else:
+                    fit_kw.update(eval_set=[(xv, yv)])
+                fit_kw.update(
+                    eval_group=[_group_sizes(g[is_valid])],
+                    eval_at=[10],
+                    callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+                )
+            ranker.fit(x[tr], y[tr], **fit_kw)
+            best = int(ranker.best_iteration_ or self.n_estimators)
+            if j == 0:
+                self.best_iteration_ = best
+            text = ranker.booster_.model_to_string(num_iteration=best)
+            self.ranker_texts_.append(text)
+            self.boosters_.append(lgb.Booster(model_str=text))
+            gain += ranker.booster_.feature_importance("gain", iteration=best)
+        self.ranker_text_ = self.ranker_texts_[0]
+        self.booster_ = self.boosters_[0]
+        self.feature_names_ = feature_names(
+            self.retriever_names_,
+            repeat_features=self._repeat_features(),
+            time_features=bool(self.time_features),
+            rating_features=bool(self.rating_features),
+        )
         self.feature_importance_ = {n: float(v) for n, v in zip(self.feature_names_, gain, strict=True)}
+
+    def _predict(self, feats: np.ndarray) -> np.ndarray:
+        """The ranker score of each row: the mean over the ``n_rankers`` boosters."""
+        boosters = getattr(self, "boosters_", None) or [self.booster_]
+        pred = np.zeros(len(feats), dtype=np.float64)
+        for booster in boosters:
+            pred += booster.predict(feats, num_threads=self.num_threads)
+        return (pred / len(boosters)).astype(np.float32)
 
     # ------------------------------------------------------------------ scoring
     def _candidates_features(
-        self, ctx: Any, history: sp.csr_matrix, seqs: list[np.ndarray], timestamps: list[np.ndarray] | None
+        self,
+        ctx: Any,
+        history: sp.csr_matrix,
+        seqs: list[np.ndarray],
+        timestamps: list[np.ndarray] | None,
+        values: list[np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate pairs ``(rows, cols)`` of a batch and their feature matrix."""
         models = [self.models_[name] for name in self.retriever_names_]
         rows, cols, scores, ranks = retrieve_candidates(
             models, history, seqs, self.n_candidates, self.repeats
         )
-        state = user_state(seqs, history.shape[1], timestamps)
-        feats = pair_features(ctx, state, rows, cols, scores, ranks, repeat_features=self._repeat_features())
+        state = user_state(seqs, history.shape[1], timestamps, values if self.rating_features else None)
+        feats = pair_features(
+            ctx,
+            state,
+            rows,
+            cols,
+            scores,
+            ranks,
+            repeat_features=self._repeat_features(),
+            time_features=bool(self.time_features),
+            rating_features=bool(self.rating_features),
+        )
         return rows, cols, feats
 
     def _score(self, batch: ScoringBatch) -> np.ndarray:
@@ -382,15 +462,26 @@ class HybridRecommender(Recommender):
             else np.full(len(s), np.nan)
             for u, s in zip(users, seqs, strict=True)
         ]
+        val_cache = getattr(self, "_val_cache", None) if self.rating_features else None
+        values = [
+            val_cache[u]
+            if (val_cache is not None and u >= 0 and len(val_cache[u]) == len(s))
+            else np.full(len(s), np.nan)
+            for u, s in zip(users, seqs, strict=True)
+        ]
         pop = self.context_.log_pop
         low = (pop / (pop.max() + 1.0)).astype(np.float32)  # in [0, 1): non-candidates follow popularity
         out = np.tile(low - 1e6, (b, 1))
         warm = np.flatnonzero(~cold)
         if len(warm):
             rows, cols, feats = self._candidates_features(
-                self.context_, history[warm], [seqs[r] for r in warm], [timestamps[r] for r in warm]
+                self.context_,
+                history[warm],
+                [seqs[r] for r in warm],
+                [timestamps[r] for r in warm],
+                [values[r] for r in warm],
             )
-            pred = self.booster_.predict(feats, num_threads=self.num_threads).astype(np.float32)
+            pred = self._predict(feats)
             out[warm[rows], cols] = pred
             # everything that is not a candidate sits below the lowest candidate of its row
             row_min = np.full(b, np.inf, dtype=np.float32)

@@ -62,7 +62,14 @@ def _aggregation(inter: Interactions) -> str:
 
 
 def carve_labels(
-    inter: Interactions, strategy: str, fraction: float, days: float, seed: int, *, repeats: bool = True
+    inter: Interactions,
+    strategy: str,
+    fraction: float,
+    days: float,
+    seed: int,
+    *,
+    repeats: bool = True,
+    offset: int = 0,
 ) -> tuple[Interactions, sp.csr_matrix]:
     """Split ``inter`` into the history the retrievers learn from and the ranker's label matrix.
 
@@ -70,17 +77,27 @@ def carve_labels(
     ``fraction`` of each user's events (at least one, never all); ``"time"``: every event
     in the last ``days`` of the log. With ``repeats=False`` label items already in the
     user's remaining history are dropped (they would be excluded from the ranking).
+
+    ``offset`` > 0 gives an earlier, independent carving (for training the ranker on
+    several label sets): ``"last"`` labels the ``offset``-th event before the last and
+    keeps only the events before it as history; ``"time"`` labels the window that ends
+    ``offset * days`` before the end of the log, with the events before it as history
+    (later events are dropped); ``"random"`` draws with seed ``seed + offset``.
     """
+    if not isinstance(offset, int | np.integer) or offset < 0:
+        raise ConfigError(f"offset must be a non-negative integer, got {offset!r}")
     log = inter.log
     u = log["u"].to_numpy(np.int64)
     n = len(log)
     counts = np.bincount(u, minlength=inter.n_users)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     pos = np.arange(n) - starts[u]
+    keep = np.ones(n, dtype=bool)  # events in history or labels (the rest is dropped)
     if strategy == "last":
-        is_label = (pos == counts[u] - 1) & (counts[u] >= 2)
+        is_label = (pos == counts[u] - 1 - offset) & (counts[u] >= 2 + offset)
+        keep = pos <= counts[u] - 1 - offset
     elif strategy == "random":
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(seed + offset)
         key = rng.random(n)
         order = np.lexsort((key, u))
         rank = np.empty(n, dtype=np.int64)
@@ -89,15 +106,18 @@ def carve_labels(
         is_label = (rank < n_lab[u]) & (counts[u] >= 2)
     elif strategy == "time":
         ts = log["ts"].to_numpy(np.int64)
-        cut = ts.max() - days * DAY if n else 0
-        is_label = ts >= cut
-        before = np.bincount(u[~is_label], minlength=inter.n_users)
+        # window ``offset`` is [end - days, end) with end = max - offset * days (offset 0: to the end)
+        end = ts.max() - offset * days * DAY if (n and offset) else np.inf
+        cut = ts.max() - (offset + 1) * days * DAY if n else 0
+        keep = ts < end
+        is_label = (ts >= cut) & keep
+        before = np.bincount(u[~is_label & keep], minlength=inter.n_users)
         is_label &= before[u] > 0
     else:
         raise ConfigError(f"label strategy must be 'last', 'random' or 'time', got {strategy!r}")
     if not is_label.any():
         raise ConfigError(f"label_strategy={strategy!r} found no events to use as ranker labels in {inter!r}")
-    inner = inter.subset(~is_label, aggregation=_aggregation(inter))
+    inner = inter.subset(~is_label & keep, aggregation=_aggregation(inter))
     lab = log[is_label]
     labels = sp.csr_matrix(
         (np.ones(len(lab), np.float32), (lab["u"].to_numpy(np.int64), lab["i"].to_numpy(np.int64))),
@@ -184,6 +204,18 @@ def user_timestamps(inter: Interactions) -> list[np.ndarray]:
     return [ts[bounds[k] : bounds[k + 1]] for k in range(inter.n_users)]
 
 
+def user_values(inter: Interactions) -> list[np.ndarray]:
+    """Per-user event ``value`` (e.g. a rating) aligned with :meth:`Interactions.sequences` (NaN if none)."""
+    log = inter.log
+    counts = np.bincount(log["u"].to_numpy(np.int64), minlength=inter.n_users)
+    if "value" in log.columns:
+        v = pd.to_numeric(log["value"], errors="coerce").to_numpy(np.float64)
+    else:
+        v = np.full(len(log), np.nan)
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    return [v[bounds[k] : bounds[k + 1]] for k in range(inter.n_users)]
+
+
 # ---------------------------------------------------------------------- persistence
 def save_hybrid(model: HybridRecommender, directory: Path) -> None:
     """``config.json`` + ``ranker.txt`` + ``interactions.npz`` + ``catalog.npz`` + ``retrievers/<name>/``."""
@@ -197,7 +229,9 @@ def save_hybrid(model: HybridRecommender, directory: Path) -> None:
                 f"retriever {name!r} ({type(m).__name__}) cannot be saved safely (no save/load)"
             )
         m.save(str(directory / "retrievers" / name))
-    (directory / "ranker.txt").write_text(model.ranker_text_, encoding="utf-8")
+    texts = getattr(model, "ranker_texts_", None) or [model.ranker_text_]
+    for j, text in enumerate(texts):
+        (directory / ("ranker.txt" if j == 0 else f"ranker_{j}.txt")).write_text(text, encoding="utf-8")
     np.savez_compressed(directory / "interactions.npz", **interactions_to_arrays(model.interactions_))
     cat: dict[str, np.ndarray] = {}
     if model.catalog_.price is not None:
@@ -221,6 +255,7 @@ def save_hybrid(model: HybridRecommender, directory: Path) -> None:
         },
         "feature_names": model.feature_names_,
         "best_iteration": model.best_iteration_,
+        "n_rankers": len(texts),
         "n_train_groups": model.n_train_groups_,
         "fit_seconds": model.fit_seconds_,
     }
@@ -262,8 +297,14 @@ def load_hybrid(model: HybridRecommender, directory: Path, config: dict[str, Any
     model.best_iteration_ = int(config["best_iteration"])
     model.n_train_groups_ = int(config["n_train_groups"])
     model.fit_seconds_ = dict(config["fit_seconds"])
-    model.ranker_text_ = (directory / "ranker.txt").read_text(encoding="utf-8")
-    model.booster_ = lgb.Booster(model_str=model.ranker_text_)
+    names = ["ranker.txt"] + [f"ranker_{j}.txt" for j in range(1, int(config.get("n_rankers", 1)))]
+    missing = [f for f in names if not (directory / f).is_file()]
+    if missing:
+        raise ModelNotFoundError(f"saved hybrid in {directory} lacks {missing}")
+    model.ranker_texts_ = [(directory / f).read_text(encoding="utf-8") for f in names]
+    model.boosters_ = [lgb.Booster(model_str=t) for t in model.ranker_texts_]
+    model.ranker_text_ = model.ranker_texts_[0]
+    model.booster_ = model.boosters_[0]
     model.interactions_ = inter
     model._seq_cache = None
     model.context_ = build_context(
@@ -275,4 +316,5 @@ def load_hybrid(model: HybridRecommender, directory: Path, config: dict[str, Any
     )
     model.fallback_ = FallbackChain(recent_days=model.recent_days).fit(inter, content=model.catalog_.content)
     model._ts_cache = user_timestamps(inter)
+    model._val_cache = user_values(inter)
     return model

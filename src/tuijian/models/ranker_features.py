@@ -21,6 +21,15 @@ Feature groups (``missing`` values are ``NaN``, which LightGBM treats as missing
 * repeat cycle (only with ``repeat_features=True``, the hybrid's ``repeats`` + ``repeat_features``): the
   item's share of the user's events, the user's repeat share, the user's mean days between
   purchases of the item and the days since the last one divided by that interval ("due");
+* activity window (only with ``time_features=True``): the item's age (days since its first
+  event), days from the user's last event to the item's first one (positive: the item
+  appeared after the user was last active), and how often the item was had while the user
+  was active (events in ``[user's first event - 1 day, last event + 1 day]``: log count and
+  share of all events then);
+* event values (only with ``rating_features=True``, for logs whose events carry a rating in
+  ``value``): the item's mean value, the user's mean value, the similarity-weighted mean value
+  of the user's items similar to the candidate, and the similarity to the user's items weighted
+  by how far each was rated above the user's mean;
 * ``extra``: named columns supplied by callers (the hook for NLP features such as
   review keywords or sentiment), one value per item.
 """
@@ -46,6 +55,9 @@ ITEM_FEATURES = (
 )
 USER_FEATURES = ("user_hist_len", "user_n_items", "user_days_since")
 REPEAT_FEATURES = ("ui_share", "user_repeat_share", "ui_interval_days", "ui_due")
+TIME_FEATURES = ("item_age_days", "ui_first_gap_days", "ui_window_pop", "ui_window_share")
+RATING_FEATURES = ("item_mean_value", "user_mean_value", "sim_value_mean", "sim_value_centred")
+_TS_SHIFT = np.int64(1) << np.int64(34)  # item index * 2**34 + seconds: sortable (item, time) keys
 PAIR_FEATURES = (
     "ui_count",
     "ui_days_since",
@@ -63,7 +75,12 @@ PAIR_FEATURES = (
 
 
 def feature_names(
-    retrievers: Sequence[str], extra: Sequence[str] = (), *, repeat_features: bool = False
+    retrievers: Sequence[str],
+    extra: Sequence[str] = (),
+    *,
+    repeat_features: bool = False,
+    time_features: bool = False,
+    rating_features: bool = False,
 ) -> list[str]:
     """Column names of :func:`pair_features`, in order."""
     names: list[str] = []
@@ -75,6 +92,8 @@ def feature_names(
         + list(USER_FEATURES)
         + list(PAIR_FEATURES)
         + (list(REPEAT_FEATURES) if repeat_features else [])
+        + (list(TIME_FEATURES) if time_features else [])
+        + (list(RATING_FEATURES) if rating_features else [])
         + [f"extra:{e}" for e in extra]
     )
 
@@ -96,6 +115,10 @@ class FeatureContext:
     category: np.ndarray | None = None  # int codes, -1 unknown
     content: sp.csr_matrix | None = None  # L2-normalised item vectors (rows)
     extra: Mapping[str, np.ndarray] = field(default_factory=dict)
+    first_seen: np.ndarray | None = None  # per item, time of its first event (NaN if none)
+    item_time_keys: np.ndarray | None = None  # sorted item * 2**34 + ts of every event
+    event_times: np.ndarray | None = None  # sorted ts of every event
+    item_mean_value: np.ndarray | None = None  # per item, mean event ``value`` (NaN if none)
 
 
 def _cosine_similarity(matrix: sp.csr_matrix, n_neighbors: int) -> sp.csr_matrix:
@@ -150,9 +173,21 @@ def build_context(
     events = np.bincount(i, minlength=n_items).astype(np.float64)
     recent = np.bincount(i[ts >= t_ref - recent_days * DAY], minlength=n_items).astype(np.float64)
     last_seen = np.full(n_items, np.nan)
+    first_seen = np.full(n_items, np.nan)
     if len(i):
         order = np.argsort(ts, kind="stable")
         last_seen[i[order]] = ts[order]
+        first_seen[i[order[::-1]]] = ts[order[::-1]]
+    ts_int = np.clip(log["ts"].to_numpy(np.int64), 0, int(_TS_SHIFT) - 1)
+    item_time_keys = np.sort(i * _TS_SHIFT + ts_int)
+    event_times = np.sort(ts_int)
+    item_mean_value = None
+    if "value" in log.columns and len(i):
+        v = log["value"].to_numpy(np.float64)
+        ok = np.isfinite(v)
+        tot = np.bincount(i[ok], weights=v[ok], minlength=n_items)
+        cnt = np.bincount(i[ok], minlength=n_items)
+        item_mean_value = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
     pairs = u * n_items + i
     uniq, counts = np.unique(pairs, return_counts=True)
     pair_items = uniq % n_items
@@ -173,6 +208,10 @@ def build_context(
         category=category,
         content=content,
         extra=dict(extra or {}),
+        first_seen=first_seen,
+        item_time_keys=item_time_keys,
+        event_times=event_times,
+        item_mean_value=item_mean_value,
     )
 
 
@@ -210,10 +249,16 @@ class UserState:
     last_pos: sp.csr_matrix  # B x n_items: 1 + position of the last occurrence
     item_ts: sp.csr_matrix | None  # B x n_items: time of the user's last event on the item
     first_ts: sp.csr_matrix | None = None  # B x n_items: time of the user's first event on the item
+    user_first_ts: np.ndarray | None = None  # user's first event time (NaN if unknown)
+    item_value: sp.csr_matrix | None = None  # B x n_items: mean event value of the user on the item
+    user_mean_value: np.ndarray | None = None  # user's mean event value (NaN if unknown)
 
 
 def user_state(
-    sequences: Sequence[np.ndarray], n_items: int, timestamps: Sequence[np.ndarray] | None = None
+    sequences: Sequence[np.ndarray],
+    n_items: int,
+    timestamps: Sequence[np.ndarray] | None = None,
+    values: Sequence[np.ndarray] | None = None,
 ) -> UserState:
     b = len(sequences)
     last = np.full((b, 3), -1, dtype=np.int64)
@@ -235,6 +280,7 @@ def user_state(
     n_distinct = np.diff(counts.indptr).astype(np.float32)
     item_ts = first_ts = None
     last_ts = np.full(b, np.nan)
+    user_first = np.full(b, np.nan)
     if timestamps is not None and b and lens.sum():
         tsv = np.concatenate([np.asarray(t, np.float64) for t in timestamps])
         item_ts = _max_duplicates(sp.coo_matrix((tsv, (rows, items)), shape=(b, n_items)))
@@ -243,8 +289,33 @@ def user_state(
         for r, t in enumerate(timestamps):
             if len(t):
                 last_ts[r] = float(np.max(t))
+                user_first[r] = float(np.min(t))
+    item_value = user_mean = None
+    if values is not None and b and lens.sum():
+        val = np.concatenate([np.asarray(v, np.float64) for v in values])
+        ok = np.isfinite(val)
+        if ok.any():
+            tot = sp.csr_matrix((val[ok], (rows[ok], items[ok])), shape=(b, n_items))
+            cnt = sp.csr_matrix((np.ones(int(ok.sum())), (rows[ok], items[ok])), shape=(b, n_items))
+            tot.sum_duplicates()
+            cnt.sum_duplicates()
+            item_value = sp.csr_matrix((tot.data / cnt.data, tot.indices, tot.indptr), shape=tot.shape)
+            n_val = np.bincount(rows[ok], minlength=b)
+            user_mean = np.where(
+                n_val > 0, np.bincount(rows[ok], weights=val[ok], minlength=b) / np.maximum(n_val, 1), np.nan
+            )
     return UserState(
-        last, lens.astype(np.float32), n_distinct, last_ts, counts.tocsr(), last_pos, item_ts, first_ts
+        last,
+        lens.astype(np.float32),
+        n_distinct,
+        last_ts,
+        counts.tocsr(),
+        last_pos,
+        item_ts,
+        first_ts,
+        user_first,
+        item_value,
+        user_mean,
     )
 
 
@@ -272,6 +343,8 @@ def pair_features(
     retriever_ranks: Sequence[np.ndarray],
     *,
     repeat_features: bool = False,
+    time_features: bool = False,
+    rating_features: bool = False,
 ) -> np.ndarray:
     """Feature matrix (len(rows) x n_features) for the candidate pairs ``(rows[j], cols[j])``.
 
@@ -323,6 +396,10 @@ def pair_features(
     cols_out += [count, ui_days, steps, *sims, sim_mean, t1, t3, cat_share, content_sim, price_ratio]
     if repeat_features:
         cols_out += _repeat_cycle(state, rows, cols, count, ui_days)
+    if time_features:
+        cols_out += _activity_window(ctx, state, rows, cols)
+    if rating_features:
+        cols_out += _value_features(ctx, state, rows, cols)
     for values in ctx.extra.values():
         cols_out.append(np.asarray(values, np.float32)[cols])
     return np.column_stack([np.asarray(c, np.float32) for c in cols_out])
@@ -345,6 +422,55 @@ def _repeat_cycle(
     with np.errstate(all="ignore"):
         due = np.where(interval > 0, ui_days / interval, np.nan)
     return [share, user_repeat, interval, due]
+
+
+def _activity_window(
+    ctx: FeatureContext, state: UserState, rows: np.ndarray, cols: np.ndarray
+) -> list[np.ndarray]:
+    """Item age, item first event vs the user's last one, item events during the user's active days."""
+    nan = np.full(len(rows), np.nan, np.float32)
+    if ctx.first_seen is None or ctx.item_time_keys is None or ctx.event_times is None:
+        return [nan, nan, nan, nan]
+    first = ctx.first_seen[cols]
+    age = (ctx.t_ref - first) / DAY
+    user_last = state.last_ts[rows]
+    user_first = state.user_first_ts[rows] if state.user_first_ts is not None else np.full(len(rows), np.nan)
+    gap = (first - user_last) / DAY
+    known = np.isfinite(user_first) & np.isfinite(user_last)
+    lo = np.clip(np.nan_to_num(user_first - DAY), 0, float(_TS_SHIFT - 1)).astype(np.int64)
+    hi = np.clip(np.nan_to_num(user_last + DAY), 0, float(_TS_SHIFT - 1)).astype(np.int64)
+    c = cols.astype(np.int64) * _TS_SHIFT
+    n_item = np.searchsorted(ctx.item_time_keys, c + hi, side="right") - np.searchsorted(
+        ctx.item_time_keys, c + lo, side="left"
+    )
+    n_all = np.searchsorted(ctx.event_times, hi, side="right") - np.searchsorted(
+        ctx.event_times, lo, side="left"
+    )
+    pop = np.where(known, np.log1p(n_item), np.nan)
+    share = np.where(known & (n_all > 0), n_item / np.maximum(n_all, 1), np.nan)
+    return [age, gap, pop, share]
+
+
+def _value_features(
+    ctx: FeatureContext, state: UserState, rows: np.ndarray, cols: np.ndarray
+) -> list[np.ndarray]:
+    """Item mean value, user mean value, similarity-weighted mean value, centred-value similarity."""
+    nan = np.full(len(rows), np.nan, np.float32)
+    item_mean = ctx.item_mean_value[cols] if ctx.item_mean_value is not None else nan
+    if state.item_value is None or state.user_mean_value is None:
+        return [item_mean, nan, nan, nan]
+    user_mean = state.user_mean_value[rows]
+    known = sp.csr_matrix(state.item_value, copy=True)
+    known.data[:] = 1.0
+    centred = sp.csr_matrix(state.item_value, copy=True)
+    centred.data -= np.repeat(np.nan_to_num(state.user_mean_value), np.diff(centred.indptr))
+    sim_w = gather(sp.csr_matrix(known @ ctx.similarity, dtype=np.float32), rows, cols)
+    sim_v = gather(sp.csr_matrix(state.item_value @ ctx.similarity, dtype=np.float32), rows, cols)
+    sim_c = gather(sp.csr_matrix(centred @ ctx.similarity, dtype=np.float32), rows, cols)
+    n = np.maximum(np.diff(known.indptr)[rows], 1).astype(np.float32)
+    with np.errstate(all="ignore"):
+        mean_v = np.where(sim_w > 0, sim_v / sim_w, np.nan)
+    return [item_mean, user_mean, mean_v, sim_c / n]
 
 
 def _category_share(ctx: FeatureContext, state: UserState, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

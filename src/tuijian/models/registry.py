@@ -14,6 +14,7 @@ _REGISTRY: dict[str, str] = {
     "item-knn": "tuijian.models.knn:ItemKNN",
     "user-knn": "tuijian.models.knn:UserKNN",
     "ease": "tuijian.models.ease:EASE",
+    "rp3beta": "tuijian.models.rp3beta:RP3beta",
     "hybrid": "tuijian.models.hybrid:HybridRecommender",
     "repeat-popular": "tuijian.models.fallback:RepeatThenPopular",
     "als": "tuijian.models.mf:ALS",
