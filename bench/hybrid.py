@@ -10,7 +10,8 @@ Tasks:
 
 ``beauty``  Amazon Beauty ``loo``: default hybrid vs its retrievers.
 ``ml1m``    ML-1M ``recbole``: hybrid with random-share labels (the split is random), activity-window
-            features, an RP3beta retriever and 5 averaged rankers.
+            features, an RP3beta retriever, 5 averaged rankers, and side information (catalog genres/titles
+            with a content retriever, user-segment popularity from the demographics, release years).
 ``retail``  Online Retail ``time`` and ``time-repeats``: hybrid with time-window labels
             (repeat candidates on, eight 15-day label windows and 3 rankers for ``time-repeats``) vs ``repeat-popular``
             and CF models.
@@ -79,11 +80,14 @@ def beauty() -> None:
 
 
 def ml1m() -> None:
-    # time_features, n_rankers=5 and the rp3beta retriever: chosen on the validation phase (bench/RESULTS.md)
+    # time_features, n_rankers=5, the rp3beta retriever, and the side information (the ML-1M catalog's
+    # genres/titles with a content retriever, user-segment popularity, release years): chosen on the
+    # validation phase (bench/RESULTS.md)
     hybrid = {"label_strategy": "random", "label_fraction": 0.11, "refit": True, "time_features": True,
-              "n_rankers": 5, "retrievers": {
+              "n_rankers": 5, "dataset": "movielens-1m", "segment_features": True, "year_features": True,
+              "retrievers": {
         "ease": {"reg": 500.0}, "item-knn": {"n_neighbors": 200}, "popularity": {}, "als": {},
-        "rp3beta": {"beta": 0.5, "n_neighbors": 200}}}  # fmt: skip
+        "rp3beta": {"beta": 0.5, "n_neighbors": 200}, "content": {}}}  # fmt: skip
     res = _run("movielens-1m", "recbole", ["hybrid", "popularity", "item-knn:n_neighbors=200", "ease:reg=500.0", "als"],
                params={"hybrid": hybrid})  # fmt: skip
     _print(res, "ML-1M")

@@ -398,3 +398,63 @@ def pair_features_cols(ctx, st, rows, cols, **kw) -> dict[str, np.ndarray]:  # n
                           rating_features=kw.get("rating_features", False))  # fmt: skip
     assert x.shape[1] == len(names)
     return {name: x[:, j] for j, name in enumerate(names)}
+
+
+def test_segment_and_genre_features(tmp_path) -> None:
+    from tuijian.models.side_features import (
+        build_segment_context,
+        genre_matrix,
+        genre_pair_features,
+        segment_pair_features,
+        title_years,
+        user_segments,
+        year_pair_features,
+    )
+
+    # users a, b are F (age 1), c is M (age 2); item i0 had by a and b, i1 by c, i2 by a
+    ev = pd.DataFrame([("a", "i0", 0), ("b", "i0", 1), ("c", "i1", 2), ("a", "i2", 3)],
+                      columns=["user", "item", "ts"])  # fmt: skip
+    inter = Interactions.from_events(ev)
+    users = pd.DataFrame({"user_id": ["a", "b", "c", "zz"], "gender": ["F", "F", "M", "M"],
+                          "age": ["1", "1", "2", "2"], "zip_code": ["1", "2", "3", "4"]})  # fmt: skip
+    codes, attrs = user_segments(users, inter.users)
+    assert attrs == ["gender", "age", "genderxage"] and codes.shape == (3, 3)
+    ctx = build_segment_context(inter, codes)
+    a, c = inter.users.lookup(["a", "c"])
+    i0, i1 = inter.items.lookup(["i0", "i1"])
+    feats = segment_pair_features(ctx, np.array([a, c, -1]), np.array([0, 0, 2]), np.array([i0, i1, i0]))
+    share_gender, lift_gender = feats[3], feats[4]
+    # smoothed share of i0 among F users: (2 + 5 * 2/3) / (2 + 5); global share 2/3
+    assert share_gender[0] == pytest.approx((2 + 5 * 2 / 3) / 7, rel=1e-5)
+    assert lift_gender[0] == pytest.approx(share_gender[0] / (2 / 3), rel=1e-5)
+    assert share_gender[1] < 1 / 3  # no F user had i1
+    assert np.isnan(feats[0][2]) and np.isnan(share_gender[2])  # unknown user
+    items = pd.DataFrame({"item_id": ["i0", "i1", "i2"], "category": ["A|B", "C", ""]})
+    g = genre_matrix(items, inter.items)
+    assert g is not None and g.shape[1] == 3
+    counts = sp.csr_matrix((np.ones(1, np.float32), ([0], [i0])), shape=(1, inter.n_items))
+    mean, mx, cos = genre_pair_features(g, counts, np.array([0, 0]), np.array([i0, i1]))
+    np.testing.assert_allclose(mean, [1.0, 0.0])
+    np.testing.assert_allclose(cos, [1.0, 0.0], atol=1e-6)
+    years = title_years(pd.DataFrame({"item_id": ["i0", "i1", "i2"], "title": ["A (1990)", "B (2000)", "C"]}),
+                        inter.items)  # fmt: skip
+    item_year, gap = year_pair_features(years, counts, np.array([0, 0]), np.array([i0, i1]))
+    np.testing.assert_allclose(item_year, [1990.0, 2000.0])
+    np.testing.assert_allclose(gap, [0.0, 10.0])
+    # end to end on the checkerboard: the flags add named features and the model still ranks
+    data = checkerboard()
+    cat = checkerboard_catalog()
+    cat["title"] = [f"{t} ({1990 + k % 5})" for k, t in enumerate(cat["title"])]
+    ids_users = data.interactions.users.ids
+    frame = pd.DataFrame({"user_id": ids_users, "gender": [str(k % 2) for k in range(len(ids_users))]})
+    model = (
+        TestHybrid().make_model().set_params(segment_features=True, genre_features=True, year_features=True)
+    )
+    model.fit(data.interactions, items=cat, users=frame)
+    assert "seg_share:gender" in model.feature_names_ and "genre_cosine" in model.feature_names_
+    ids, _ = model.recommend(np.arange(16), k=3)
+    assert (data.item_block[ids] == data.user_block[:, None]).all()
+    model.save(str(tmp_path / "h"))
+    loaded = HybridRecommender.load(str(tmp_path / "h"))
+    assert loaded.segment_attrs_ == ["gender"] and loaded.genres_ is not None and loaded.years_ is not None
+    np.testing.assert_array_equal(loaded.recommend(np.arange(16), k=3)[0], ids)

@@ -48,6 +48,18 @@ from tuijian.models.hybrid_training import (
 )
 from tuijian.models.ranker_features import build_context, feature_names, pair_features, user_state
 from tuijian.models.rerank import MMR, BusinessFilter, RerankContext, Reranker, apply_rerankers
+from tuijian.models.side_features import (
+    GENRE_FEATURES,
+    YEAR_FEATURES,
+    build_segment_context,
+    genre_matrix,
+    genre_pair_features,
+    segment_feature_names,
+    segment_pair_features,
+    title_years,
+    user_segments,
+    year_pair_features,
+)
 
 #: retrievers of the default hybrid (name -> constructor params); "content" joins when a catalog is given.
 #: Sequential signals enter as features (transitions from the last items, similarity to the last three);
@@ -82,6 +94,15 @@ class HybridRecommender(Recommender):
     rating_features: give the ranker features of the events' ``value`` column (ratings on
         ML-1M: item and user mean, similarity-weighted mean of the user's similar items).
         Off by default.
+    segment_features: give the ranker user-segment popularity features (needs a ``users``
+        frame with e.g. gender / age / occupation, from ``fit(users=...)`` or ``dataset``): the
+        candidate's share among the users of the user's segment and its lift over the global
+        share, per attribute (:mod:`.side_features`). Off by default.
+    genre_features: give the ranker the user's affinity to the candidate's genres (``|``-separated
+        ``category`` of the catalog): mean / max genre share of the history, genre-profile cosine.
+        Off by default.
+    year_features: give the ranker the release year from the catalog's titles (``"Heat (1995)"``)
+        and its difference to the mean year of the user's history. Off by default.
     label_strategy: ``"last"``, ``"random"`` (``label_fraction`` of each user's events) or
         ``"time"`` (events in the last ``label_days``), how ranker labels are carved.
     n_label_sets: how many label carvings train the ranker (their query groups are pooled):
@@ -116,6 +137,9 @@ class HybridRecommender(Recommender):
         repeat_features: bool = False,
         time_features: bool = False,
         rating_features: bool = False,
+        segment_features: bool = False,
+        genre_features: bool = False,
+        year_features: bool = False,
         label_strategy: str = "last",
         label_fraction: float = 0.1,
         label_days: float = 30.0,
@@ -145,6 +169,9 @@ class HybridRecommender(Recommender):
         self.repeat_features = repeat_features
         self.time_features = time_features
         self.rating_features = rating_features
+        self.segment_features = segment_features
+        self.genre_features = genre_features
+        self.year_features = year_features
         self.label_strategy = label_strategy
         self.label_fraction = label_fraction
         self.label_days = label_days
@@ -204,6 +231,7 @@ class HybridRecommender(Recommender):
         valid: Interactions | None = None,
         *,
         items: pd.DataFrame | None = None,
+        users: pd.DataFrame | None = None,
     ) -> Self:
         """Fit retrievers and ranker; ``valid`` (same id maps) gives the ranker labels, else they are carved."""
         self._validate()
@@ -211,7 +239,7 @@ class HybridRecommender(Recommender):
             valid.n_users != interactions.n_users or valid.n_items != interactions.n_items
         ):
             raise ConfigError(f"valid must share the id maps of interactions: {valid!r} vs {interactions!r}")
-        self._pending = (valid, items)
+        self._pending = (valid, items, users)
         try:
             return super().fit(interactions)
         finally:
@@ -237,12 +265,20 @@ class HybridRecommender(Recommender):
         from tuijian.models import registry
 
         self._t0 = time.perf_counter()
-        valid, items = self._pending
-        if items is None and self.dataset is not None:
+        valid, items, users_frame = self._pending
+        if (items is None or (users_frame is None and self.segment_features)) and self.dataset is not None:
             from tuijian.data.datasets import load_dataset
 
-            items = load_dataset(self.dataset).items
+            loaded = load_dataset(self.dataset)
+            items = loaded.items if items is None else items
+            users_frame = loaded.users if users_frame is None else users_frame
         self.catalog_: CatalogArrays = catalog_arrays(items, interactions.items)
+        self.segment_codes_: np.ndarray | None = None
+        self.segment_attrs_: list[str] = []
+        if self.segment_features:
+            self.segment_codes_, self.segment_attrs_ = user_segments(users_frame, interactions.users)
+        self.genres_ = genre_matrix(items, interactions.items) if self.genre_features else None
+        self.years_ = title_years(items, interactions.items) if self.year_features else None
         specs = self._retriever_specs(items is not None)
         self.retriever_names_ = list(specs)
         self.fit_seconds_ = {name: 0.0 for name in specs}
@@ -285,6 +321,9 @@ class HybridRecommender(Recommender):
                 category=self.catalog_.category,
                 content=self.catalog_.content,
             )
+            self._seg_ctx = (
+                build_segment_context(inner, self.segment_codes_) if self.segment_codes_ is not None else None
+            )
             self._log("built feature context")
             # --------------------------------------------------------- ranker data
             inner_seqs = inner.sequences()
@@ -304,6 +343,7 @@ class HybridRecommender(Recommender):
                     seqs,
                     [inner_ts[u] for u in b],
                     [inner_val[u] for u in b] if inner_val is not None else None,
+                    users=b,
                 )
                 y = np.asarray(labels[b][rows, cols]).ravel() > 0
                 keep = negative_sample(rows, y, self.n_negatives, rng)
@@ -343,6 +383,11 @@ class HybridRecommender(Recommender):
             price=self.catalog_.price,
             category=self.catalog_.category,
             content=self.catalog_.content,
+        )
+        self._seg_ctx = (
+            build_segment_context(interactions, self.segment_codes_)
+            if self.segment_codes_ is not None
+            else None
         )
         self.fallback_ = FallbackChain(recent_days=self.recent_days).fit(
             interactions, content=self.catalog_.content
@@ -405,7 +450,18 @@ class HybridRecommender(Recommender):
             time_features=bool(self.time_features),
             rating_features=bool(self.rating_features),
         )
+        self.feature_names_ += self._side_feature_names()
         self.feature_importance_ = {n: float(v) for n, v in zip(self.feature_names_, gain, strict=True)}
+
+    def _side_feature_names(self) -> list[str]:
+        names: list[str] = []
+        if self.segment_features:
+            names += segment_feature_names(getattr(self, "segment_attrs_", []))
+        if self.genre_features:
+            names += list(GENRE_FEATURES)
+        if self.year_features:
+            names += list(YEAR_FEATURES)
+        return names
 
     def _predict(self, feats: np.ndarray) -> np.ndarray:
         """The ranker score of each row: the mean over the ``n_rankers`` boosters."""
@@ -423,6 +479,7 @@ class HybridRecommender(Recommender):
         seqs: list[np.ndarray],
         timestamps: list[np.ndarray] | None,
         values: list[np.ndarray] | None = None,
+        users: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate pairs ``(rows, cols)`` of a batch and their feature matrix."""
         models = [self.models_[name] for name in self.retriever_names_]
@@ -441,6 +498,32 @@ class HybridRecommender(Recommender):
             time_features=bool(self.time_features),
             rating_features=bool(self.rating_features),
         )
+        side: list[np.ndarray] = []
+        if self.segment_features:
+            seg_ctx = getattr(self, "_seg_ctx", None)
+            if seg_ctx is not None:
+                u = np.full(len(seqs), -1, np.int64) if users is None else np.asarray(users, np.int64)
+                side += segment_pair_features(seg_ctx, u, rows, cols)
+            else:
+                side += [np.full(len(rows), np.nan, np.float32)] * len(
+                    segment_feature_names(self.segment_attrs_)
+                )
+        if self.genre_features:
+            genres = getattr(self, "genres_", None)
+            side += (
+                genre_pair_features(genres, state.counts, rows, cols)
+                if genres is not None
+                else [np.full(len(rows), np.nan, np.float32)] * len(GENRE_FEATURES)
+            )
+        if self.year_features:
+            years = getattr(self, "years_", None)
+            side += (
+                year_pair_features(years, state.counts, rows, cols)
+                if years is not None
+                else [np.full(len(rows), np.nan, np.float32)] * len(YEAR_FEATURES)
+            )
+        if side:
+            feats = np.column_stack([feats, *side]).astype(np.float32)
         return rows, cols, feats
 
     def _score(self, batch: ScoringBatch) -> np.ndarray:
@@ -480,6 +563,7 @@ class HybridRecommender(Recommender):
                 [seqs[r] for r in warm],
                 [timestamps[r] for r in warm],
                 [values[r] for r in warm],
+                users=np.asarray(users, np.int64)[warm],
             )
             pred = self._predict(feats)
             out[warm[rows], cols] = pred

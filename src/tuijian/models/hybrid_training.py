@@ -240,6 +240,12 @@ def save_hybrid(model: HybridRecommender, directory: Path) -> None:
         cat["category"] = model.catalog_.category
     if model.catalog_.content is not None:
         _put_sparse(cat, "content", model.catalog_.content)
+    if getattr(model, "segment_codes_", None) is not None:
+        cat["segment_codes"] = model.segment_codes_
+    if getattr(model, "genres_", None) is not None:
+        _put_sparse(cat, "genres", model.genres_)
+    if getattr(model, "years_", None) is not None:
+        cat["years"] = model.years_
     np.savez_compressed(directory / "catalog.npz", **cat)
     try:
         params = json.loads(json.dumps(model.get_params()))
@@ -258,6 +264,7 @@ def save_hybrid(model: HybridRecommender, directory: Path) -> None:
         "n_rankers": len(texts),
         "n_train_groups": model.n_train_groups_,
         "fit_seconds": model.fit_seconds_,
+        "segment_attrs": list(getattr(model, "segment_attrs_", [])),
     }
     (directory / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
 
@@ -270,6 +277,7 @@ def load_hybrid(model: HybridRecommender, directory: Path, config: dict[str, Any
     from tuijian.models.fallback import FallbackChain
     from tuijian.models.persist import _get_sparse, interactions_from_arrays
     from tuijian.models.ranker_features import build_context
+    from tuijian.models.side_features import build_segment_context
 
     if config.get("format") != FORMAT_VERSION:
         raise ConfigError(
@@ -286,6 +294,10 @@ def load_hybrid(model: HybridRecommender, directory: Path, config: dict[str, Any
             category=arr["category"] if "category" in arr.files else None,
             content=_get_sparse(arr, "content").astype(np.float32) if "content.shape" in arr.files else None,
         )
+        model.segment_codes_ = arr["segment_codes"] if "segment_codes" in arr.files else None
+        model.genres_ = _get_sparse(arr, "genres").astype(np.float32) if "genres.shape" in arr.files else None
+        model.years_ = arr["years"] if "years" in arr.files else None
+    model.segment_attrs_ = list(config.get("segment_attrs", []))
     model.models_ = {}
     for name in config["retrievers"]:
         module, _, cls = config["retriever_classes"][name].partition(":")
@@ -315,6 +327,9 @@ def load_hybrid(model: HybridRecommender, directory: Path, config: dict[str, Any
         content=model.catalog_.content,
     )
     model.fallback_ = FallbackChain(recent_days=model.recent_days).fit(inter, content=model.catalog_.content)
+    model._seg_ctx = (
+        build_segment_context(inter, model.segment_codes_) if model.segment_codes_ is not None else None
+    )
     model._ts_cache = user_timestamps(inter)
     model._val_cache = user_values(inter)
     return model
