@@ -27,13 +27,14 @@ from typing import Any, Self
 import numpy as np
 
 from tuijian.data.interactions import Interactions
-from tuijian.exceptions import ConfigError, ModelNotFoundError
+from tuijian.exceptions import ConfigError
 from tuijian.models.base import Recommender, ScoringBatch, UserArg
 from tuijian.models.sequential_data import (
     length_batches,
     load_interactions,
     pad_right,
     rank_metrics,
+    read_config,
     save_interactions,
     valid_targets,
 )
@@ -352,11 +353,7 @@ class SASRec(Recommender):
         from tuijian.models.sasrec_net import SASRecNet
 
         src = Path(path)
-        if not (src / "config.json").is_file():
-            raise ModelNotFoundError(f"no saved SASRec at {src}: config.json is missing")
-        config = json.loads((src / "config.json").read_text())
-        if config.get("model") != cls.name:
-            raise ModelNotFoundError(f"{src} holds a {config.get('model')!r} model, not {cls.name!r}")
+        config = read_config(src, cls.name, "SASRec")
         model = cls(**config["params"])
         net = SASRecNet(
             int(config["n_items"]),

@@ -14,8 +14,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +25,7 @@ import scipy.sparse as sp
 
 from tuijian.data.interactions import Interactions
 from tuijian.data.vocabulary import Vocabulary
-from tuijian.exceptions import ConfigError, DataError
+from tuijian.exceptions import ConfigError, DataError, ModelNotFoundError
 
 
 def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
@@ -90,6 +92,16 @@ def rank_metrics(
     hit = (rank < k).astype(np.float64)
     ndcg = np.where(rank < k, 1.0 / np.log2(rank + 2.0), 0.0)
     return hit, ndcg
+
+
+def read_config(src: Path, name: str, label: str) -> dict[str, Any]:
+    """``config.json`` of a saved model directory, checked to hold model ``name`` (``label`` names it in errors)."""
+    if not (src / "config.json").is_file():
+        raise ModelNotFoundError(f"no saved {label} at {src}: config.json is missing")
+    config: dict[str, Any] = json.loads((src / "config.json").read_text())
+    if config.get("model") != name:
+        raise ModelNotFoundError(f"{src} holds a {config.get('model')!r} model, not {name!r}")
+    return config
 
 
 def save_interactions(path: Path, inter: Interactions) -> None:

@@ -27,9 +27,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from tuijian.data.interactions import Interactions
-from tuijian.exceptions import ConfigError, ModelNotFoundError
+from tuijian.exceptions import ConfigError
 from tuijian.models.base import Recommender, ScoringBatch, UserArg, topk
-from tuijian.models.sequential_data import load_interactions, save_interactions
+from tuijian.models.sequential_data import load_interactions, read_config, save_interactions
 
 
 class SessionTransitions(Recommender):
@@ -190,11 +190,7 @@ class SessionTransitions(Recommender):
     def load(cls, path: str) -> SessionTransitions:
         """Inverse of :meth:`save` (``allow_pickle=False``)."""
         src = Path(path)
-        if not (src / "config.json").is_file():
-            raise ModelNotFoundError(f"no saved SessionTransitions at {src}: config.json is missing")
-        config = json.loads((src / "config.json").read_text())
-        if config.get("model") != cls.name:
-            raise ModelNotFoundError(f"{src} holds a {config.get('model')!r} model, not {cls.name!r}")
+        config = read_config(src, cls.name, "SessionTransitions")
         model = cls(**config["params"])
         with np.load(src / "transitions.npz", allow_pickle=False) as z:
             model.transitions_ = sp.csr_matrix(

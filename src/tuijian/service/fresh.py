@@ -52,7 +52,7 @@ class FreshEvents:
         self.overflowed = False
 
     def rows(self, user: str, cut: int) -> list[tuple[Any, ...]]:
-        if not self.enabled or self.overflowed and cut == self._cut:
+        if not self.enabled or (self.overflowed and cut == self._cut):
             return self.store.recent_event_rows(user, limit=HISTORY_LIMIT, since_id=cut)
         if (
             cut != self._cut

@@ -63,14 +63,7 @@ def _answer(request: Request, out: dict[str, Any], user: str | None) -> JSONResp
     openapi_extra=_extra(USER_PARAMS, ("user_id",)),
 )
 async def user_recommendations(request: Request) -> Response:
-    body = user_recommendations_body(
-        request.app.state.tuijian,
-        request.scope["state"]["request_id"],
-        request.path_params["user_id"],
-        request.query_params,
-        request.headers.get(HEADER),
-    )
-    return Response(body, media_type="application/json")
+    return _bytes_route(request, user_recommendations_body, "user_id")
 
 
 @router.get(
@@ -80,10 +73,15 @@ async def user_recommendations(request: Request) -> Response:
     openapi_extra=_extra(SIMILAR_PARAMS, ("item_id",)),
 )
 async def similar_items(request: Request) -> Response:
-    body = similar_items_body(
+    return _bytes_route(request, similar_items_body, "item_id")
+
+
+def _bytes_route(request: Request, handler: Any, id_param: str) -> Response:
+    """Run a ``*_body`` handler (shared with the hot path) for a FastAPI request."""
+    body = handler(
         request.app.state.tuijian,
         request.scope["state"]["request_id"],
-        request.path_params["item_id"],
+        request.path_params[id_param],
         request.query_params,
         request.headers.get(HEADER),
     )

@@ -157,6 +157,8 @@ class Snapshot:
         sym.sort_indices()
         self.similar = sym
         self.binary = bool(getattr(self.model, "binary", True))
+        # the per-item response parts, built here (while loading, off the request path) rather than lazily
+        self.catalog.fragments, self.catalog.similar_reason, self.catalog.id_json  # noqa: B018 - warm the caches
 
     # ------------------------------------------------------------------ per-user state
     def user_index(self, user: str) -> int:
