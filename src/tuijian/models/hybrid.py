@@ -671,3 +671,10 @@ def _group_sizes(g: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     change = np.flatnonzero(np.diff(g)) + 1
     return np.diff(np.concatenate([[0], change, [len(g)]]))
+
+
+class AutoRecommender(HybridRecommender):
+    """``auto``: the self-configuring hybrid, which serves its best retriever instead when that is
+    better on validation (registry name ``"auto"``; the default of ``tuijian train`` and ``serve``)."""
+
+    name: ClassVar[str] = "auto"

@@ -16,6 +16,7 @@ _REGISTRY: dict[str, str] = {
     "ease": "tuijian.models.ease:EASE",
     "rp3beta": "tuijian.models.rp3beta:RP3beta",
     "hybrid": "tuijian.models.hybrid:HybridRecommender",
+    "auto": "tuijian.models.hybrid:AutoRecommender",
     "repeat-popular": "tuijian.models.fallback:RepeatThenPopular",
     "als": "tuijian.models.mf:ALS",
     "bpr": "tuijian.models.mf:BPR",
