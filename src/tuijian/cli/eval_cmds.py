@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from tuijian.cli import sources
+
 _MODELS_HELP = (
     "Comma-separated registry names, each optionally with parameters after a colon, separated by ';' "
     "(e.g. 'popularity,ease:reg=500,item-knn:n_neighbors=100;shrinkage=10')."
@@ -40,8 +42,13 @@ def evaluate(
         "--dataset",
         "-d",
         help="Dataset name (amazon-beauty, movielens-1m, online-retail, ...). Default: the protocol's own "
-        "(loo: amazon-beauty, recbole: movielens-1m, time: online-retail).",
+        "(loo: amazon-beauty, recbole: movielens-1m, time: online-retail), unless --events is given.",
     ),
+    events: Path | None = sources.events_option(),
+    mapping: str | None = sources.map_option(),
+    kind: str | None = sources.kind_option(),
+    catalog: Path | None = sources.catalog_option(),
+    catalog_map: str | None = sources.catalog_map_option(),
     k: str = typer.Option("10,20", "--k", help="Cut-offs, comma-separated."),
     json_path: Path | None = typer.Option(None, "--json", help="Write the results as JSON to this path."),
     plot_path: Path | None = typer.Option(
@@ -64,14 +71,18 @@ def evaluate(
     batch_size: int = typer.Option(1024, "--batch-size", help="Users scored per batch."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
-    """Evaluate recommenders offline on a published protocol and print a table of metrics."""
+    """Evaluate recommenders offline on a published protocol and print a table of metrics.
+
+    Your own data: `tuijian evaluate --events orders.csv --map user=shopper,item=sku,ts=order_time,kind==purchase
+    --protocol time --models auto,popularity`.
+    """
     from rich.console import Console
 
-    from tuijian.data.datasets import DATASET_NAMES
     from tuijian.evaluate.protocols import DEFAULT_DATASETS, PROTOCOLS
     from tuijian.evaluate.report import plot_results, rich_tables, write_json
-    from tuijian.evaluate.runner import evaluate_models
-    from tuijian.exceptions import ConfigError, DatasetNotFoundError
+    from tuijian.evaluate.runner import evaluate_models, parse_model_specs
+    from tuijian.exceptions import ConfigError
+    from tuijian.models import registry
 
     if protocol not in PROTOCOLS:
         raise ConfigError(f"--protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
@@ -79,16 +90,18 @@ def evaluate(
         raise ConfigError(f"--phase must be 'test' or 'valid', got {phase!r}")
     if fit_on not in ("train+valid", "train"):
         raise ConfigError(f"--fit-on must be 'train+valid' or 'train', got {fit_on!r}")
-    name = dataset or DEFAULT_DATASETS[protocol]
-    if name not in DATASET_NAMES:
-        raise DatasetNotFoundError(
-            f"--dataset: unknown dataset {name!r}; expected one of {', '.join(DATASET_NAMES)}"
-        )
+    sources.check_source(dataset, events, mapping, kind, catalog, catalog_map, required=False)
     ks = _parse_ks(k)
+    for _, model_name, _ in parse_model_specs(models):
+        registry.model_class(model_name)  # unknown names fail before any data is loaded
+    name = dataset or (None if events is not None else DEFAULT_DATASETS[protocol])
+    ds = sources.load_source(name, events, mapping, kind, catalog, catalog_map, data_dir=data_dir)
     result = evaluate_models(
-        name, protocol, models, ks=ks, data_dir=str(data_dir) if data_dir else None, progress=progress,
-        phase=phase, fit_on=fit_on, seed=seed, batch_size=batch_size,
+        ds.name, protocol, models, ks=ks, data_dir=str(data_dir) if data_dir else None, progress=progress,
+        phase=phase, fit_on=fit_on, seed=seed, batch_size=batch_size, dataset=ds,
     )  # fmt: skip
+    if ds.meta.get("import"):
+        result["import"] = ds.meta["import"]
     console = Console()
     for table in rich_tables(result):
         console.print(table)
@@ -99,8 +112,28 @@ def evaluate(
     )
     if json_path is not None:
         console.print(f"wrote {write_json(result, json_path)}")
+    for label, res in result["results"].items():
+        if isinstance(res.get("selection"), dict):
+            console.print(selection_line(label, res["selection"]))
     if plot_path is not None:
         console.print(f"wrote {plot_results(result, plot_path)}")
+
+
+def selection_line(label: str, selection: dict[str, object]) -> str:
+    """``auto chose item-knn on validation (ndcg@10: item-knn 0.0731, hybrid 0.0577, ...)``."""
+    table = selection.get("validation")
+    scores = (
+        ", ".join(
+            f"{name} {value:.4f}" if isinstance(value, int | float) else f"{name} {value}"
+            for name, value in sorted(
+                table.items(),
+                key=lambda kv: -float(kv[1]) if isinstance(kv[1], int | float) else 0.0,
+            )
+        )
+        if isinstance(table, dict) and table
+        else "no validation table"
+    )
+    return f"{label} chose {selection.get('chosen', '?')} on validation (ndcg@10: {scores})"
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from tuijian.cli import sources
+
 
 def _parse_params(pairs: list[str]) -> dict[str, Any]:
     from tuijian.evaluate.runner import parse_value
@@ -48,11 +50,23 @@ def _artifacts_root(out: Path | None, dataset: str) -> Path:
 
 
 def train(
-    dataset: str = typer.Option(
-        ..., "--dataset", "-d", help="Dataset name (amazon-beauty, movielens-1m, online-retail, ...)."
+    dataset: str | None = typer.Option(
+        None,
+        "--dataset",
+        "-d",
+        help="Dataset name (amazon-beauty, movielens-1m, online-retail, ...); or use --events FILE.",
     ),
+    events: Path | None = sources.events_option(),
+    mapping: str | None = sources.map_option(),
+    kind: str | None = sources.kind_option(),
+    catalog: Path | None = sources.catalog_option(),
+    catalog_map: str | None = sources.catalog_map_option(),
     model: str = typer.Option(
-        ..., "--model", "-m", help="Registry name of the model (see `tuijian models`)."
+        "auto",
+        "--model",
+        "-m",
+        help="Registry name of the model (see `tuijian models`). auto: the self-configuring hybrid, which "
+        "serves its best retriever instead when that is better on validation.",
     ),
     param: list[str] = typer.Option(
         [], "--param", "-P", help="Model setting name=value; repeat for several."
@@ -79,16 +93,21 @@ def train(
     seed: int = typer.Option(2020, "--seed", help="Seed of the random split (recbole protocol)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
-    """Train a model, save it as a versioned artifact (config + metrics + safe weights) and print its metrics."""
+    """Train a model, save it as a versioned artifact (config + metrics + safe weights) and print its metrics.
+
+    Your own data: `tuijian train --events orders.csv --map user=shopper,item=sku,ts=order_time,kind==purchase`.
+    """
     import time
 
     from rich.console import Console
 
-    from tuijian.data.datasets import load_dataset
+    from tuijian.cli.eval_cmds import selection_line
     from tuijian.data.interactions import Interactions
+    from tuijian.evaluate.runner import side_info_kwargs
     from tuijian.exceptions import ConfigError
     from tuijian.models import registry
     from tuijian.models.artifacts import save_model
+    from tuijian.models.holdout import Holdout
     from tuijian.models.tuning import search
 
     console = Console()
@@ -101,12 +120,9 @@ def train(
         raise ConfigError(
             "--tune needs --protocol: hyper-parameters are chosen on that protocol's validation split"
         )
-    ds = load_dataset(dataset, data_dir=str(data_dir) if data_dir else None)
+    sources.check_source(dataset, events, mapping, kind, catalog, catalog_map, required=True)
+    ds = sources.load_source(dataset, events, mapping, kind, catalog, catalog_map, data_dir=data_dir)
     estimator = registry.create(model, **params)
-    if hasattr(estimator, "with_catalog"):
-        if ds.items is None:
-            raise ConfigError(f"model {model!r} needs an item catalog but dataset {dataset!r} has none")
-        estimator.with_catalog(ds.items)
     metrics: dict[str, Any] = {}
     hyper: dict[str, Any] = {}
     if protocol is not None:
@@ -122,23 +138,47 @@ def train(
                 f"best on validation ({result.metric} {result.best_score:.4f}): {result.best_params}"
             )
         stage = split.stage("test")
+        side = side_info_kwargs(
+            estimator,
+            items=ds.items,
+            users=ds.users,
+            holdout=Holdout.for_protocol(split.protocol, split.info),
+        )
         t0 = time.perf_counter()
-        estimator.fit(stage.fit)
+        estimator.fit(stage.fit, **side)
         fit_seconds = time.perf_counter() - t0
         metrics = evaluate_model(estimator, stage, (10, 20), progress=progress, label=model)
         metrics["fit_seconds"] = round(fit_seconds, 3)
     else:
         from tuijian.data.interactions import WeightConfig
 
+        side = side_info_kwargs(estimator, items=ds.items, users=ds.users, holdout=Holdout())
         t0 = time.perf_counter()
-        estimator.fit(Interactions.from_events(ds.events, WeightConfig(aggregation="binary")))
+        estimator.fit(Interactions.from_events(ds.events, WeightConfig(aggregation="binary")), **side)
         metrics = {"fit_seconds": round(time.perf_counter() - t0, 3), "evaluated": False}
-    root = _artifacts_root(out, dataset)
-    version = save_model(
-        estimator, root, metrics=metrics, hyperparameters=hyper,
-        meta={"dataset": dataset, "protocol": protocol, "fit_on": "train+valid" if protocol else "all events"},
-    )  # fmt: skip
+    selection = getattr(estimator, "selection_", None)
+    if isinstance(selection, dict):
+        metrics["selection"] = selection
+    if ds.meta.get("import"):
+        metrics["import"] = {
+            what: {
+                "rows_read": rep["rows_read"],
+                "valid_rows": rep["valid_rows"],
+                "malformed": rep["malformed"],
+            }
+            for what, rep in ds.meta["import"].items()
+            if isinstance(rep, dict)
+        }
+    root = _artifacts_root(out, ds.name)
+    meta = {"dataset": ds.name, "protocol": protocol, "fit_on": "train+valid" if protocol else "all events"}
+    if events is not None:
+        meta.update(events_file=str(events), catalog_file=str(catalog) if catalog else None)
+    version = save_model(estimator, root, metrics=metrics, hyperparameters=hyper, meta=meta)
     console.print(f"saved {model} {version} to {root / model / version}")
+    if isinstance(selection, dict):
+        console.print("  " + selection_line(model, selection))
+    elif model == "auto":
+        console.print("  (this auto build does not report which model it chose)")
     for key in ("ndcg@10", "hr@10", "recall@10", "ndcg@20", "hr@20", "fit_seconds"):
         if key in metrics:
             console.print(

@@ -10,6 +10,8 @@ from typing import Any
 
 import typer
 
+from tuijian.cli import sources
+
 LOCALHOSTS = ("127.0.0.1", "localhost", "::1")
 
 keys_app = typer.Typer(help="API keys (stored hashed; the plaintext is shown once).", no_args_is_help=True)
@@ -27,8 +29,13 @@ def _settings(**overrides: Any) -> Any:
 
 def serve(
     dataset: str | None = typer.Option(
-        None, "--dataset", help="Dataset to serve (default: online-retail-demo)."
+        None, "--dataset", help="Dataset to serve (default: online-retail-demo), or use --events FILE."
     ),
+    events: Path | None = sources.events_option(),
+    mapping: str | None = sources.map_option(),
+    kind: str | None = sources.kind_option(),
+    catalog: Path | None = sources.catalog_option(),
+    catalog_map: str | None = sources.catalog_map_option(),
     host: str | None = typer.Option(None, "--host", help="Bind address (default 127.0.0.1)."),
     port: int | None = typer.Option(None, "--port", help="Port (default 8000)."),
     workers: int | None = typer.Option(None, "--workers", help="uvicorn worker processes (default 2)."),
@@ -36,7 +43,12 @@ def serve(
     home: Path | None = typer.Option(
         None, "--home", help="Data directory for the SQLite file and artifacts."
     ),
-    model: str = typer.Option("item-knn", "--model", help="Serving model (registry name)."),
+    model: str = typer.Option(
+        "auto",
+        "--model",
+        help="Serving model (registry name). auto: the self-configuring hybrid, or its best retriever when "
+        "that is better on validation.",
+    ),
     retrain_every: float = typer.Option(0.0, "--retrain-every", help="Retrain every N minutes (0 = never)."),
     dev_key: bool = typer.Option(False, "--dev-key", help="Create and print an admin key (localhost only)."),
     access_log: bool = typer.Option(
@@ -44,7 +56,11 @@ def serve(
     ),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Dataset root for named datasets."),
 ) -> None:
-    """Serve recommendations over HTTP (FastAPI on uvicorn). Trains a model on start if none exists."""
+    """Serve recommendations over HTTP (FastAPI on uvicorn). Trains a model on start if none exists.
+
+    Your own data: `tuijian serve --events orders.csv --map user=shopper,item=sku,ts=order_time,kind==purchase
+    --dev-key`: the file's events (and --catalog) are stored, and the model is retrained when new rows arrive.
+    """
     import uvicorn
 
     from tuijian.exceptions import ConfigError
@@ -52,8 +68,13 @@ def serve(
     from tuijian.service.versions import ensure_version, train_version
     from tuijian.store import open_store
 
+    sources.check_source(dataset, events, mapping, kind, catalog, catalog_map, required=False)
+    model_class(model)  # unknown model names fail before anything is loaded
+    own = None
+    if events is not None:
+        own = sources.load_source(None, events, mapping, kind, catalog, catalog_map)
     settings = _settings(
-        dataset=dataset,
+        dataset=own.name if own is not None else dataset,
         host=host,
         port=port,
         workers=workers,
@@ -62,7 +83,6 @@ def serve(
         data_dir=data_dir,
     )
     settings.check_secure()
-    model_class(model)  # unknown model names fail before anything starts
     if dev_key and settings.host not in LOCALHOSTS:
         raise ConfigError(
             f"--dev-key prints an admin key and is allowed only on localhost; got --host {settings.host}"
@@ -71,14 +91,24 @@ def serve(
     url = settings.resolved_database_url
     store = open_store(url)  # migrations run once here, before the workers start
     typer.secho(f"preparing {settings.dataset!r} in {store.url} ...", err=True)
-    label = ensure_version(
-        store,
-        settings.dataset,
-        settings.artifacts_dir,
-        model,
-        str(settings.data_dir) if settings.data_dir else None,
-    )
+    if own is not None and _store_own_data(store, own, model):
+        typer.secho(f"training {model} on {settings.dataset!r} ...", err=True)
+        label = train_version(store, settings.dataset, settings.artifacts_dir, model)
+    else:
+        label = ensure_version(
+            store,
+            settings.dataset,
+            settings.artifacts_dir,
+            model,
+            str(settings.data_dir) if settings.data_dir else None,
+        )
     typer.secho(f"model {label} ready", err=True)
+    active = store.active_model_version(settings.dataset)
+    selection = (active or {}).get("metrics", {}).get("selection")
+    if isinstance(selection, dict):
+        from tuijian.cli.eval_cmds import selection_line
+
+        typer.secho("  " + selection_line(str(active["model"]), selection), err=True)
     if dev_key:
         _, key = store.create_api_key("admin", name="dev")
         typer.secho(f"development admin key (localhost only): {key}", fg=typer.colors.YELLOW)
@@ -140,6 +170,37 @@ def serve(
     finally:
         stop.set()
         store.close()
+
+
+def _store_own_data(store: Any, ds: Any, model: str) -> bool:
+    """Put a shop's file data (catalog, events) into the store; True if the model must be (re)trained.
+
+    Each event gets a stable id from its content, so serving the same file again stores nothing new
+    and reuses the trained version; new rows in the file mean a retrain. A store that already
+    serves another dataset is refused (its events would be mixed into training).
+    """
+    from tuijian.exceptions import ConfigError
+
+    others = sorted({row["dataset"] for row in store.list_model_versions()} - {ds.name})
+    if others:
+        raise ConfigError(
+            f"the database {store.url} already serves dataset(s) {others}; serving {ds.name!r} there would "
+            "mix their events. Use a fresh --home (or --database-url) for your own data"
+        )
+    if ds.items is not None and len(ds.items):
+        store.add_items(ds.items)
+    ev = sources.with_event_ids(ds.events, ds.name)
+    inserted = duplicates = 0
+    for start in range(0, len(ev), 50_000):
+        res = store.add_events(ev.iloc[start : start + 50_000])
+        inserted, duplicates = inserted + res.inserted, duplicates + res.duplicates
+    typer.secho(
+        f"stored {inserted:,} new events ({duplicates:,} already stored) from {ds.meta['source']}", err=True
+    )
+    active = store.active_model_version(ds.name)
+    if active is None or not Path(active["path"]).is_dir():
+        return True
+    return inserted > 0 or active["model"] != model
 
 
 @keys_app.command("create")

@@ -472,3 +472,73 @@ def load_dataset(name: str, data_dir: str | os.PathLike[str] | None = None) -> D
     if name not in _LOADERS:
         raise DatasetNotFoundError(f"unknown dataset name {name!r}; expected one of {list(DATASET_NAMES)}")
     return _LOADERS[name](data_dir)
+
+
+# ----------------------------------------------------------------------------- a shop's own files
+def file_dataset_name(path: str | os.PathLike[str]) -> str:
+    """The name a shop's events file gets as a dataset: its file name without extensions (``orders``)."""
+    name = Path(path).name
+    stem = name.split(".")[0] or name
+    return stem
+
+
+def dataset_from_files(
+    events: str | os.PathLike[str],
+    mapping: dict[str, str] | None = None,
+    *,
+    kind: str | None = None,
+    catalog: str | os.PathLike[str] | None = None,
+    catalog_mapping: dict[str, str] | None = None,
+    name: str | None = None,
+    missing_user: str = "reject",
+) -> Dataset:
+    """A :class:`Dataset` from a shop's own events file (and optional catalog file).
+
+    ``events`` is read by :func:`tuijian.data.importers.import_events` with ``mapping`` (``{"user":
+    "shopper", "item": "sku", "ts": "order_time", "value": "qty", "kind": "=purchase"}``) or the
+    constant ``kind``; ``catalog`` by :func:`tuijian.data.importers.import_catalog`. Malformed rows
+    are not loaded; they are counted by reason in ``meta["import"]`` (``{"events": report,
+    "catalog": report or None, "events_not_in_catalog": n}``), never dropped silently. Mapped extra
+    columns (``price=unit_price``) become ``event_attrs``. The dataset is named after the file.
+    """
+    from tuijian.data.importers import import_catalog, import_events
+
+    result = import_events(
+        events,
+        mapping,
+        kind=kind,
+        missing_user="anonymous" if missing_user == "anonymous" else "reject",
+    )
+    label = name or file_dataset_name(events)
+    if len(result.events) == 0:
+        raise DataError(
+            f"{events}: no valid events to learn from ({result.report}); check the column mapping "
+            "(--map user=COLUMN,item=COLUMN,ts=COLUMN,kind=COLUMN or kind==purchase)"
+        )
+    items = None
+    catalog_report = None
+    not_in_catalog = None
+    if catalog is not None:
+        items, rep = import_catalog(catalog, catalog_mapping)
+        catalog_report = rep.to_dict()
+        known = set(items["item_id"])
+        ev_items = result.events["item"].dropna().astype(str)
+        not_in_catalog = int((~ev_items.isin(known)).sum())
+        items = _catalog(items)
+    extras = result.extras if len(result.extras.columns) else None
+    return Dataset(
+        label,
+        result.events,
+        items=items,
+        event_attrs=extras,
+        meta={
+            "synthetic_ts": False,
+            "source": str(events),
+            "catalog_source": None if catalog is None else str(catalog),
+            "import": {
+                "events": result.report.to_dict(),
+                "catalog": catalog_report,
+                "events_not_in_catalog": not_in_catalog,
+            },
+        },
+    )

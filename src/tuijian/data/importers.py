@@ -468,3 +468,122 @@ def import_events(
     if len(events):
         events["ts"] = pd.to_datetime(events["ts"], utc=True)
     return ImportResult(events, extras, report)
+
+
+# ----------------------------------------------------------------------------- catalogs
+#: Catalog columns and the file column names tried, in order, when a catalog mapping entry is not given.
+CATALOG_COLUMNS: dict[str, tuple[str, ...]] = {
+    "item_id": ("item_id", "itemid", "item", "sku", "product_id", "productid", "stockcode", "asin", "id"),
+    "title": ("title", "name", "product_name", "item_name"),
+    "description": ("description", "desc", "details", "product_description"),
+    "brand": ("brand", "manufacturer", "maker"),
+    "category": ("category", "categories", "category_path", "department"),
+    "price": ("price", "unit_price", "unitprice", "list_price"),
+}
+
+#: Reasons a catalog row is rejected, in the order they are checked.
+CATALOG_REASONS: tuple[str, ...] = ("missing item id", "non-numeric price", "duplicate item id")
+
+
+def _read_table(path: Path, fmt: FileFormat, sep: str | None) -> pd.DataFrame:
+    """A whole (small) table as strings where the format allows it; gzip is looked through."""
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    if fmt == "jsonl":
+        frames = [df for df, _ in _jsonl_chunks(path, 1_000_000, None)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    frames = [df for df, _ in _csv_chunks(path, 1_000_000, None, sep)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def import_catalog(
+    path: str | Path,
+    mapping: dict[str, str] | None = None,
+    *,
+    format: FileFormat | None = None,
+    sep: str | None = None,
+    sample_size: int = 20,
+) -> tuple[pd.DataFrame, ImportReport]:
+    """Read an item catalog (CSV, JSONL or Parquet, gzip allowed) into the catalog schema.
+
+    Returns ``(items, report)``: ``items`` has ``item_id, title, description, brand, category, price``
+    (missing columns empty) plus the file's other columns; ``mapping`` maps those fields to file
+    columns (``{"item_id": "sku", "title": "name"}``; ``"=..."`` is a constant) and fields not given
+    are guessed from common column names. A row without an item id or with a price that is not a
+    number is malformed, and so is a repeated item id (the first row is kept); each is counted by
+    reason in the report, never dropped silently.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no such catalog file: {str(path)!r}")
+    fmt = format or detect_format(path)
+    raw = _read_table(path, fmt, sep).reset_index(drop=True)
+    columns = [str(c) for c in raw.columns if c != "__bad_json__"]
+    given = dict(mapping or {})
+    unknown = sorted(set(given) - set(CATALOG_COLUMNS))
+    extra_fields = unknown  # mapped fields that are not catalog columns become extra columns
+    resolved = dict(given)
+    lower = {c.lower(): c for c in columns}
+    for target, names in CATALOG_COLUMNS.items():
+        if target in resolved:
+            continue
+        for name in names:
+            if name in lower and lower[name] not in resolved.values():
+                resolved[target] = lower[name]
+                break
+    if "item_id" not in resolved:
+        raise ConfigError(
+            f"catalog {str(path)!r}: no item id column among {columns}; "
+            "pass item_id=COLUMN in the catalog mapping (e.g. --catalog-map item_id=sku)"
+        )
+    absent = [c for c in resolved.values() if not c.startswith("=") and c not in columns]
+    if absent:
+        raise ConfigError(
+            f"catalog {str(path)!r}: mapped column(s) {absent} not in the file; its columns are {columns}"
+        )
+    report = ImportReport(str(path), fmt, resolved, rows_read=len(raw), chunks=1)
+    start = time.perf_counter()
+
+    def col(name: str) -> pd.Series:
+        src = resolved.get(name)
+        if src is None:
+            return pd.Series([None] * len(raw), index=raw.index, dtype=object)
+        if src.startswith("="):
+            return pd.Series([src[1:]] * len(raw), index=raw.index, dtype=object)
+        return raw[src]
+
+    reason = pd.Series("", index=raw.index, dtype=object)
+    if "__bad_json__" in raw.columns:
+        reason[raw["__bad_json__"].notna()] = "unparseable JSON line"
+    item_id = col("item_id").map(lambda v: None if v is None or pd.isna(v) else str(v).strip())
+    reason[(reason == "") & (item_id.isna() | item_id.eq(""))] = "missing item id"
+    price_raw = col("price")
+    price = pd.to_numeric(price_raw, errors="coerce").astype("float64")
+    price = price.where(np.isfinite(price), np.nan)
+    reason[(reason == "") & price.isna() & ~_blank(price_raw)] = "non-numeric price"
+    pending = reason == ""
+    reason[pending & item_id.where(pending).duplicated(keep="first")] = "duplicate item id"
+    bad = reason != ""
+    for r, cnt in reason[bad].value_counts().items():
+        report.malformed[str(r)] = report.malformed.get(str(r), 0) + int(cnt)
+    for idx in reason.index[bad][:sample_size]:
+        row = {k: str(v)[:200] for k, v in raw.loc[idx].items() if pd.notna(v)}
+        line = int(idx) + (2 if fmt == "csv" else 1)
+        report.samples.append({"line": line, "reason": reason[idx], "row": row})
+    order = ("unparseable JSON line", *CATALOG_REASONS)
+    report.malformed = {r: report.malformed[r] for r in order if r in report.malformed}
+    ok = ~bad
+    items = pd.DataFrame({"item_id": item_id[ok].astype(str)})
+    for field_name in ("title", "description", "brand", "category"):
+        items[field_name] = col(field_name)[ok].map(lambda v: "" if v is None or pd.isna(v) else str(v))
+    items["price"] = price[ok]
+    used = {c for c in resolved.values() if not c.startswith("=")}
+    for k in extra_fields:
+        items[k] = col(k)[ok]
+    for c in columns:
+        if c not in used and c not in items.columns:
+            items[c] = raw.loc[ok, c]
+    report.valid_rows = len(items)
+    report.seconds = round(time.perf_counter() - start, 3)
+    report.check()
+    return items.reset_index(drop=True), report

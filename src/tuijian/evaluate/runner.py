@@ -12,6 +12,7 @@ model's fit time, scoring time and peak traced memory are recorded.
 from __future__ import annotations
 
 import ast
+import inspect
 import resource
 import sys
 import time
@@ -104,6 +105,37 @@ def catalog_features(items: pd.DataFrame | None, vocab: Vocabulary) -> sp.csr_ma
     return m
 
 
+#: Side information a model's ``fit`` may take by keyword, besides the interactions.
+SIDE_INFO_KEYWORDS: tuple[str, ...] = ("items", "users", "holdout")
+
+
+def side_info_kwargs(
+    model: Any,
+    *,
+    items: pd.DataFrame | None = None,
+    users: pd.DataFrame | None = None,
+    holdout: Any = None,
+) -> dict[str, Any]:
+    """The side information ``model.fit`` accepts, as keyword arguments.
+
+    Looks at ``inspect.signature(model.fit)``: a model whose ``fit`` names ``items`` gets the
+    catalog frame (or None), ``users`` the user-attributes frame, ``holdout`` the
+    :class:`~tuijian.models.holdout.Holdout` mirroring the protocol. Side information is passed in
+    with the data; a model never loads it by dataset name.
+    """
+    try:
+        params = inspect.signature(model.fit).parameters
+    except (TypeError, ValueError):  # a builtin or C-implemented fit: pass nothing
+        return {}
+    given = {"items": items, "users": users, "holdout": holdout}
+    return {
+        key: given[key]
+        for key in SIDE_INFO_KEYWORDS
+        if key in params
+        and params[key].kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    }
+
+
 def _peak_rss_mb() -> float:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
@@ -174,6 +206,11 @@ def evaluate_models(
 ) -> dict[str, Any]:
     """Evaluate registry models on ``dataset_name`` under ``protocol``.
 
+    ``dataset`` may be any loaded :class:`~tuijian.data.datasets.Dataset`, a shop's own files
+    included (:func:`~tuijian.data.datasets.dataset_from_files`). Each model's ``fit`` gets the
+    side information it accepts (:func:`side_info_kwargs`): the dataset's catalog (``items``),
+    its user attributes (``users``) and the protocol's :class:`~tuijian.models.holdout.Holdout`.
+
     ``model_names`` are specs (see :func:`parse_model_specs`); ``params`` maps a
     model name or spec to extra constructor parameters. ``phase="valid"`` fits
     on train and scores validation (tuning); ``phase="test"`` fits on
@@ -186,6 +223,7 @@ def evaluate_models(
     ``n_users_evaluated``.
     """
     from tuijian.models import registry
+    from tuijian.models.holdout import Holdout
 
     ks = sorted({int(k) for k in ks})
     if not ks or ks[0] < 1:
@@ -203,6 +241,8 @@ def evaluate_models(
         split = make_protocol(protocol, dataset, seed=seed)
     stage = split.stage(phase, fit_on=fit_on)
     items_frame = getattr(dataset, "items", None) if dataset is not None else None
+    users_frame = getattr(dataset, "users", None) if dataset is not None else None
+    holdout = Holdout.for_protocol(split.protocol, split.info) if split.protocol else Holdout()
     feats = catalog_features(items_frame, split.train.items)
     results: dict[str, Any] = {}
     for label, name, spec_params in specs:
@@ -211,8 +251,9 @@ def evaluate_models(
         if track_memory:
             tracemalloc.start()
         try:
+            side = side_info_kwargs(model, items=items_frame, users=users_frame, holdout=holdout)
             t0 = time.perf_counter()
-            model.fit(stage.fit)
+            model.fit(stage.fit, **side)
             fit_seconds = time.perf_counter() - t0
             res = evaluate_model(
                 model, stage, ks, batch_size=batch_size, item_features=feats, progress=progress, label=label
@@ -228,10 +269,13 @@ def evaluate_models(
             k: (v if isinstance(v, int | float | str | bool | None) else repr(v))
             for k, v in model.get_params().items()
         }
+        selection = getattr(model, "selection_", None)
+        if isinstance(selection, dict):
+            res["selection"] = selection
         results[label] = res
         del model
     return {
-        "dataset": dataset_name,
+        "dataset": dataset_name or str(getattr(dataset, "name", "")),
         "protocol": protocol,
         "phase": phase,
         "fit_on": fit_on if phase == "test" else "train",

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from tuijian.data.interactions import Interactions, WeightConfig
 from tuijian.exceptions import DataError, ModelNotFoundError
 from tuijian.service.snapshot import Catalog, Snapshot
@@ -64,13 +66,16 @@ def train_version(
     max_id = int(events["id"].max())
     started = time.perf_counter()
     inter = Interactions.from_events(events, WeightConfig())
-    model = create(model_name, **(params or {})).fit(inter)
+    model = create(model_name, **(params or {}))
+    model.fit(inter, **_side_info(store, model))
     seconds = time.perf_counter() - started
+    selection = getattr(model, "selection_", None)  # what `auto` chose, and its validation table
+    chosen = {"selection": selection} if isinstance(selection, dict) else {}
     root = artifacts_root / dataset
     version = save_model(
         model,
         root,
-        metrics={"train_seconds": round(seconds, 3), "n_events": len(events)},
+        metrics={"train_seconds": round(seconds, 3), "n_events": len(events), **chosen},
         meta={"dataset": dataset, "max_event_id": max_id},
     )
     label = f"{model_name}:{version}"
@@ -79,11 +84,30 @@ def train_version(
         model_name,
         dataset,
         str(root / model_name / version),
-        {"train_seconds": round(seconds, 3), "max_event_id": max_id, "label": label},
+        {"train_seconds": round(seconds, 3), "max_event_id": max_id, "label": label, **chosen},
         activate=activate,
     )
     log.info("trained model", extra={"dataset": dataset, "version": label, "seconds": round(seconds, 2)})
     return label
+
+
+def _side_info(store: Store, model: Any) -> dict[str, Any]:
+    """The stored catalog and user attributes (and an automatic holdout) for the ``fit`` keywords that
+    ``model`` accepts; category lists are joined back into ``|``-separated strings, user attributes
+    become columns."""
+    from tuijian.evaluate.runner import side_info_kwargs
+    from tuijian.models.holdout import Holdout
+
+    items = store.items_frame()
+    if len(items):
+        items["category"] = ["|".join(map(str, c)) if isinstance(c, list) else c for c in items["category"]]
+    users = store.users_frame()
+    if len(users):  # one column per stored attribute (gender, age, ...), as the dataset loaders give them
+        attrs = pd.json_normalize(list(users["attributes"]))
+        users = pd.concat([users[["user_id"]], attrs.set_axis(users.index)], axis=1)
+    return side_info_kwargs(
+        model, items=items if len(items) else None, users=users if len(users) else None, holdout=Holdout()
+    )
 
 
 def version_key(dataset: str, label: str) -> str:
