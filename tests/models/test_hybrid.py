@@ -17,7 +17,9 @@ from tuijian.data.vocabulary import Vocabulary
 from tuijian.exceptions import ConfigError
 from tuijian.models import registry
 from tuijian.models.base import Recommender, ScoringBatch
+from tuijian.models.holdout import Holdout
 from tuijian.models.hybrid import HybridRecommender
+from tuijian.models.hybrid_parts import LabelStrategy
 from tuijian.models.hybrid_training import carve_labels, negative_sample
 from tuijian.models.ranker_features import (
     REPEAT_FEATURES,
@@ -29,14 +31,11 @@ from tuijian.models.ranker_features import (
 )
 
 # small, single-threaded LightGBM: tiny data, and OpenMP threads thrash on a busy 2-core machine
-SMALL = dict(
-    n_estimators=30,
-    min_child_samples=10,
-    num_leaves=3,
-    n_candidates=20,
-    early_stopping_rounds=10,
-    num_threads=1,
+SMALL_RANKER = dict(
+    n_estimators=30, min_child_samples=10, num_leaves=3, early_stopping_rounds=10, n_rankers=1
 )
+SMALL = dict(ranker=SMALL_RANKER, n_candidates=20, num_threads=1)
+FIXED = dict(labels={"kind": "random", "fraction": 0.3}, features={}, refit=False, gate=False)
 
 
 class TestHybrid(RecommenderContract):
@@ -44,10 +43,7 @@ class TestHybrid(RecommenderContract):
         # the checkerboard's last events are always the highest item ids of a block, so "last item"
         # labels would teach item identity; random labels teach the personal signal
         return HybridRecommender(
-            retrievers={"item-knn": {"n_neighbors": 10}, "popularity": {}},
-            label_strategy="random",
-            label_fraction=0.3,
-            **SMALL,
+            retrievers={"item-knn": {"n_neighbors": 10}, "popularity": {}}, **FIXED, **SMALL
         )
 
 
@@ -127,7 +123,14 @@ def synthetic_retrievers() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def rule_model(synthetic_retrievers: None) -> HybridRecommender:
     inter = _interactions(_rule_sequences(400, seed=1))
-    model = HybridRecommender(retrievers={"test-noise": {}, "test-rule": {}, "popularity": {}}, **SMALL)
+    model = HybridRecommender(
+        retrievers={"test-noise": {}, "test-rule": {}, "popularity": {}},
+        labels={},
+        features={},
+        refit=False,
+        gate=False,
+        **SMALL,
+    )
     return model.fit(inter)
 
 
@@ -149,7 +152,14 @@ def test_learns_to_trust_the_informative_retriever(rule_model: HybridRecommender
 def test_noise_only_hybrid_is_not_better_than_chance(synthetic_retrievers: None) -> None:
     """Control: without the rule retriever nothing finds the rule item (the test above is not trivial)."""
     inter = _interactions(_rule_sequences(200, seed=2))
-    model = HybridRecommender(retrievers={"test-noise": {}, "popularity": {}}, **SMALL).fit(inter)
+    model = HybridRecommender(
+        retrievers={"test-noise": {}, "popularity": {}},
+        labels={},
+        features={},
+        refit=False,
+        gate=False,
+        **SMALL,
+    ).fit(inter)
     fresh = [s[:-1] for s in _rule_sequences(60, seed=98)]
     ids, _ = model.recommend(np.full(60, -1), k=1, history=None, sequences=fresh)
     assert (ids[:, 0] == np.array([_rule(s) for s in fresh])).mean() < 0.3
@@ -220,8 +230,12 @@ def test_user_state_repeat_times_and_cycle() -> None:
 
 def test_bad_params_are_named() -> None:
     inter = checkerboard().interactions
-    with pytest.raises(ConfigError, match="label_strategy"):
-        HybridRecommender(label_strategy="future").fit(inter)
+    with pytest.raises(ConfigError, match="labels kind"):
+        HybridRecommender(labels={"kind": "future"}).fit(inter)
+    with pytest.raises(ConfigError, match="no field"):
+        HybridRecommender(features={"colour": True}).fit(inter)
+    with pytest.raises(ConfigError, match="refit"):
+        HybridRecommender(refit="sometimes").fit(inter)
     with pytest.raises(ConfigError, match="n_candidates"):
         HybridRecommender(n_candidates=0).fit(inter)
     with pytest.raises(ConfigError, match="unknown retriever"):
@@ -299,9 +313,10 @@ def test_repeats_learns_the_users_staple_item(tmp_path) -> None:
     model = HybridRecommender(
         retrievers={"popularity": {}, "recent-popularity": {}},
         repeats=True,
-        repeat_features=True,
-        label_strategy="time",
-        label_days=10.0,
+        features={"repeat": True},
+        labels={"kind": "time", "days": 10.0},
+        refit=False,
+        gate=False,
         **SMALL,
     ).fit(inter)
     assert model.feature_names_[-len(REPEAT_FEATURES) :] == list(REPEAT_FEATURES)
@@ -339,7 +354,15 @@ def test_carve_offsets_give_earlier_label_sets() -> None:
 
 def test_label_sets_and_bagged_rankers_round_trip(tmp_path) -> None:
     data = checkerboard()
-    model = TestHybrid().make_model().set_params(n_label_sets=2, n_rankers=3, time_features=True)
+    model = (
+        TestHybrid()
+        .make_model()
+        .set_params(
+            labels={"kind": "random", "fraction": 0.3, "n_sets": 2},
+            ranker={**SMALL_RANKER, "n_rankers": 3},
+            features={"time": True},
+        )
+    )
     model.fit(data.interactions)
     assert len(model.boosters_) == 3 and len(model.ranker_texts_) == 3
     ids, scores = model.recommend(np.arange(16), k=3)
@@ -352,9 +375,9 @@ def test_label_sets_and_bagged_rankers_round_trip(tmp_path) -> None:
     np.testing.assert_array_equal(ids2, ids)
     np.testing.assert_allclose(scores2, scores, rtol=1e-5)
     with pytest.raises(ConfigError, match="n_rankers"):
-        HybridRecommender(n_rankers=0).fit(data.interactions)
-    with pytest.raises(ConfigError, match="n_label_sets"):
-        HybridRecommender(n_label_sets=0).fit(data.interactions)
+        HybridRecommender(ranker={"n_rankers": 0}).fit(data.interactions)
+    with pytest.raises(ConfigError, match="n_sets"):
+        HybridRecommender(labels={"n_sets": 0}).fit(data.interactions)
 
 
 def test_activity_window_and_value_features() -> None:
@@ -447,14 +470,103 @@ def test_segment_and_genre_features(tmp_path) -> None:
     cat["title"] = [f"{t} ({1990 + k % 5})" for k, t in enumerate(cat["title"])]
     ids_users = data.interactions.users.ids
     frame = pd.DataFrame({"user_id": ids_users, "gender": [str(k % 2) for k in range(len(ids_users))]})
-    model = (
-        TestHybrid().make_model().set_params(segment_features=True, genre_features=True, year_features=True)
-    )
+    model = TestHybrid().make_model().set_params(features={"segment": True, "genre": True, "year": True})
     model.fit(data.interactions, items=cat, users=frame)
     assert "seg_share:gender" in model.feature_names_ and "genre_cosine" in model.feature_names_
     ids, _ = model.recommend(np.arange(16), k=3)
     assert (data.item_block[ids] == data.user_block[:, None]).all()
     model.save(str(tmp_path / "h"))
     loaded = HybridRecommender.load(str(tmp_path / "h"))
-    assert loaded.segment_attrs_ == ["gender"] and loaded.genres_ is not None and loaded.years_ is not None
+    side = loaded.side_
+    assert side.segment_attrs == ["gender"] and side.genres is not None and side.years is not None
     np.testing.assert_array_equal(loaded.recommend(np.arange(16), k=3)[0], ids)
+
+
+# ---------------------------------------------------------------------- self-configuration (auto)
+class TestAuto(RecommenderContract):
+    """``auto`` (everything chosen on its own validation split) passes the same contract."""
+
+    def make_model(self) -> HybridRecommender:
+        from tuijian.models.hybrid import AutoRecommender
+
+        # the checkerboard's last events are its highest item ids, so validate on random events
+        return AutoRecommender(
+            retrievers={"item-knn": {"n_neighbors": 10}, "popularity": {}},
+            holdout={"strategy": "random", "fraction": 0.3},
+            **SMALL,
+        )
+
+
+def test_auto_records_its_choice_and_serves_the_validation_winner(rule_data_model) -> None:
+    model = rule_data_model
+    sel = model.selection_
+    table = sel["validation"]
+    assert {"test-rule", "test-noise", "popularity"} <= set(table)
+    assert any(k.startswith("ranker[") for k in table)
+    best = max(table.values())
+    assert sel["validation_ndcg@10"] == pytest.approx(best)
+    if model.served_ == "ranker":
+        key = f"ranker[{model.labels_.label()}; {model.features_.label()}{'; refit' if model.refit_ else ''}]"
+    else:
+        key = model.served_
+    assert sel["chosen"] == model.served_ and table[key] == pytest.approx(best), (key, table)
+
+
+@pytest.fixture(scope="module")
+def rule_data_model(synthetic_retrievers: None) -> HybridRecommender:
+    inter = _interactions(_rule_sequences(300, seed=3))
+    model = HybridRecommender(retrievers={"test-noise": {}, "test-rule": {}, "popularity": {}}, **SMALL)
+    return model.fit(inter)
+
+
+def test_gate_serves_the_best_retriever_when_the_ranker_is_worse(monkeypatch, tmp_path) -> None:
+    """A ranker trained on shuffled labels is worse than item-kNN on validation: the hybrid must not ship it."""
+    import tuijian.models.hybrid as hybrid_mod
+
+    real = hybrid_mod.train_rankers
+
+    def shuffled(x, y, g, rng, cfg, random_state, num_threads):  # type: ignore[no-untyped-def]
+        return real(x, np.random.default_rng(0).permutation(y), g, rng, cfg, random_state, num_threads)
+
+    monkeypatch.setattr(hybrid_mod, "train_rankers", shuffled)
+    data = checkerboard()
+    model = HybridRecommender(
+        retrievers={"item-knn": {"n_neighbors": 10}, "popularity": {}}, labels={"kind": "random", "fraction": 0.3},
+        features={}, refit=False, **SMALL,
+    ).fit(data.interactions, holdout=Holdout("random", fraction=0.3))  # fmt: skip
+    table = model.selection_["validation"]
+    assert model.served_ == "item-knn", table
+    assert table["item-knn"] > max(v for k, v in table.items() if k.startswith("ranker["))
+    knn = registry.create("item-knn", n_neighbors=10).fit(data.interactions)
+    users = np.arange(data.interactions.n_users)
+    hist = data.interactions.matrix
+    seqs = data.interactions.sequences()
+    expected = knn.recommend(np.full(len(users), -1), k=3, history=hist, sequences=seqs)[0]
+    np.testing.assert_array_equal(model.recommend(users, k=3)[0], expected)
+    model.save(str(tmp_path / "gate"))
+    loaded = HybridRecommender.load(str(tmp_path / "gate"))
+    assert loaded.served_ == "item-knn" and loaded.selection_ == model.selection_
+    np.testing.assert_array_equal(loaded.recommend(users, k=3)[0], expected)
+
+
+def test_holdout_mirrors_protocols_and_chooses_from_data() -> None:
+    assert Holdout.for_protocol("loo").strategy == "last"
+    assert Holdout.for_protocol("recbole").fraction == pytest.approx(1 / 9)
+    h = Holdout.for_protocol("time-repeats", {"window_days": 14})
+    assert (h.strategy, h.days, h.repeats) == ("time", 14.0, True)
+    with pytest.raises(ConfigError, match="protocol"):
+        Holdout.for_protocol("kfold")
+    # 16 users x 7 events within 16 days: too short for 30-day windows -> last item
+    assert Holdout().resolve(checkerboard().interactions).strategy == "last"
+    # a year of weekly returns: time windows
+    day = 86400
+    rows = [(f"u{u}", f"i{(u + w) % 30}", w * 7 * day + u) for u in range(40) for w in range(52)]
+    ev = pd.DataFrame(rows, columns=["user", "item", "ts"])
+    ev["ts"] = pd.to_datetime(ev["ts"], unit="s", utc=True)
+    assert Holdout().resolve(Interactions.from_events(ev)).strategy == "time"
+
+
+def test_label_candidates_follow_the_holdout() -> None:
+    inter = checkerboard().interactions
+    assert [c.kind for c in LabelStrategy.candidates(Holdout("last"), inter)] == ["last"]
+    assert LabelStrategy.candidates(Holdout("random", fraction=0.2), inter)[0].fraction == pytest.approx(0.2)

@@ -92,4 +92,7 @@ class Holdout:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Holdout:
+        unknown = sorted(set(data) - {"strategy", "fraction", "days", "repeats"})
+        if unknown:
+            raise ConfigError(f"holdout has no field(s) {unknown}; valid: days, fraction, repeats, strategy")
         return cls(**{k: data[k] for k in ("strategy", "fraction", "days", "repeats") if k in data})

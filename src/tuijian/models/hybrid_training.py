@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tuijian.models.hybrid import HybridRecommender
 
 DAY = 86400.0
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -218,7 +218,9 @@ def user_values(inter: Interactions) -> list[np.ndarray]:
 
 # ---------------------------------------------------------------------- persistence
 def save_hybrid(model: HybridRecommender, directory: Path) -> None:
-    """``config.json`` + ``ranker.txt`` + ``interactions.npz`` + ``catalog.npz`` + ``retrievers/<name>/``."""
+    """``config.json`` + ``ranker*.txt`` + ``interactions.npz`` + ``catalog.npz`` + ``retrievers/<name>/``."""
+    from dataclasses import asdict
+
     from tuijian.models.base import Persistable
     from tuijian.models.persist import _put_sparse, interactions_to_arrays
 
@@ -229,7 +231,7 @@ def save_hybrid(model: HybridRecommender, directory: Path) -> None:
                 f"retriever {name!r} ({type(m).__name__}) cannot be saved safely (no save/load)"
             )
         m.save(str(directory / "retrievers" / name))
-    texts = getattr(model, "ranker_texts_", None) or [model.ranker_text_]
+    texts = list(model.ranker_texts_)
     for j, text in enumerate(texts):
         (directory / ("ranker.txt" if j == 0 else f"ranker_{j}.txt")).write_text(text, encoding="utf-8")
     np.savez_compressed(directory / "interactions.npz", **interactions_to_arrays(model.interactions_))
@@ -240,31 +242,40 @@ def save_hybrid(model: HybridRecommender, directory: Path) -> None:
         cat["category"] = model.catalog_.category
     if model.catalog_.content is not None:
         _put_sparse(cat, "content", model.catalog_.content)
-    if getattr(model, "segment_codes_", None) is not None:
-        cat["segment_codes"] = model.segment_codes_
-    if getattr(model, "genres_", None) is not None:
-        _put_sparse(cat, "genres", model.genres_)
-    if getattr(model, "years_", None) is not None:
-        cat["years"] = model.years_
+    side = model.side_
+    if side.segment_codes is not None:
+        cat["segment_codes"] = side.segment_codes
+    if side.genres is not None:
+        _put_sparse(cat, "genres", side.genres)
+    if side.years is not None:
+        cat["years"] = side.years
     np.savez_compressed(directory / "catalog.npz", **cat)
     try:
         params = json.loads(json.dumps(model.get_params()))
+        selection = json.loads(json.dumps(model.selection_, default=float))
     except TypeError as exc:
         raise ConfigError(f"hybrid parameters must be JSON values to be saved: {exc}") from exc
     config = {
         "format": FORMAT_VERSION,
-        "class": "tuijian.models.hybrid:HybridRecommender",
+        "class": f"{type(model).__module__}:{type(model).__qualname__}",
         "params": params,
         "retrievers": model.retriever_names_,
         "retriever_classes": {
             n: f"{type(m).__module__}:{type(m).__qualname__}" for n, m in model.models_.items()
         },
+        "served": model.served_,
+        "labels": asdict(model.labels_),
+        "features": asdict(model.features_),
+        "refit": model.refit_,
+        "repeats": model.repeats_,
+        "holdout": model.holdout_.to_dict(),
+        "selection": selection,
         "feature_names": model.feature_names_,
         "best_iteration": model.best_iteration_,
         "n_rankers": len(texts),
         "n_train_groups": model.n_train_groups_,
         "fit_seconds": model.fit_seconds_,
-        "segment_attrs": list(getattr(model, "segment_attrs_", [])),
+        "segment_attrs": list(side.segment_attrs or []),
     }
     (directory / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
 
@@ -274,16 +285,15 @@ def load_hybrid(model: HybridRecommender, directory: Path, config: dict[str, Any
 
     import lightgbm as lgb
 
-    from tuijian.models.fallback import FallbackChain
+    from tuijian.models.holdout import Holdout
+    from tuijian.models.hybrid_parts import FeatureGroups, LabelStrategy, SideInfo
     from tuijian.models.persist import _get_sparse, interactions_from_arrays
-    from tuijian.models.ranker_features import build_context
-    from tuijian.models.side_features import build_segment_context
 
     if config.get("format") != FORMAT_VERSION:
         raise ConfigError(
             f"{directory} has hybrid format {config.get('format')!r}; this version reads {FORMAT_VERSION}"
         )
-    for f in ("ranker.txt", "interactions.npz", "catalog.npz"):
+    for f in ("interactions.npz", "catalog.npz"):
         if not (directory / f).is_file():
             raise ModelNotFoundError(f"saved hybrid in {directory} lacks {f}")
     with np.load(directory / "interactions.npz", allow_pickle=False) as arr:
@@ -294,10 +304,12 @@ def load_hybrid(model: HybridRecommender, directory: Path, config: dict[str, Any
             category=arr["category"] if "category" in arr.files else None,
             content=_get_sparse(arr, "content").astype(np.float32) if "content.shape" in arr.files else None,
         )
-        model.segment_codes_ = arr["segment_codes"] if "segment_codes" in arr.files else None
-        model.genres_ = _get_sparse(arr, "genres").astype(np.float32) if "genres.shape" in arr.files else None
-        model.years_ = arr["years"] if "years" in arr.files else None
-    model.segment_attrs_ = list(config.get("segment_attrs", []))
+        model.side_ = SideInfo(
+            segment_codes=arr["segment_codes"] if "segment_codes" in arr.files else None,
+            segment_attrs=list(config.get("segment_attrs", [])) or None,
+            genres=_get_sparse(arr, "genres").astype(np.float32) if "genres.shape" in arr.files else None,
+            years=arr["years"] if "years" in arr.files else None,
+        )
     model.models_ = {}
     for name in config["retrievers"]:
         module, _, cls = config["retriever_classes"][name].partition(":")
@@ -305,31 +317,25 @@ def load_hybrid(model: HybridRecommender, directory: Path, config: dict[str, Any
             str(directory / "retrievers" / name)
         )
     model.retriever_names_ = list(config["retrievers"])
+    model.served_ = str(config["served"])
+    model.labels_ = LabelStrategy(**config["labels"])
+    model.features_ = FeatureGroups(**config["features"])
+    model.refit_ = bool(config["refit"])
+    model.repeats_ = bool(config["repeats"])
+    model.holdout_ = Holdout.from_dict(config["holdout"])
+    model.selection_ = dict(config["selection"])
     model.feature_names_ = list(config["feature_names"])
     model.best_iteration_ = int(config["best_iteration"])
     model.n_train_groups_ = int(config["n_train_groups"])
     model.fit_seconds_ = dict(config["fit_seconds"])
-    names = ["ranker.txt"] + [f"ranker_{j}.txt" for j in range(1, int(config.get("n_rankers", 1)))]
+    n_rankers = int(config.get("n_rankers", 0))
+    names = [("ranker.txt" if j == 0 else f"ranker_{j}.txt") for j in range(n_rankers)]
     missing = [f for f in names if not (directory / f).is_file()]
     if missing:
         raise ModelNotFoundError(f"saved hybrid in {directory} lacks {missing}")
     model.ranker_texts_ = [(directory / f).read_text(encoding="utf-8") for f in names]
     model.boosters_ = [lgb.Booster(model_str=t) for t in model.ranker_texts_]
-    model.ranker_text_ = model.ranker_texts_[0]
-    model.booster_ = model.boosters_[0]
     model.interactions_ = inter
     model._seq_cache = None
-    model.context_ = build_context(
-        inter,
-        recent_days=model.recent_days,
-        price=model.catalog_.price,
-        category=model.catalog_.category,
-        content=model.catalog_.content,
-    )
-    model.fallback_ = FallbackChain(recent_days=model.recent_days).fit(inter, content=model.catalog_.content)
-    model._seg_ctx = (
-        build_segment_context(inter, model.segment_codes_) if model.segment_codes_ is not None else None
-    )
-    model._ts_cache = user_timestamps(inter)
-    model._val_cache = user_values(inter)
+    model._finish(inter)
     return model

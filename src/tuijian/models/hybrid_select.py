@@ -1,0 +1,198 @@
+"""How the hybrid chooses its own setup on a validation split carved from its training data.
+
+Given the training interactions and a :class:`~.holdout.Holdout` (shaped like the split the
+model will be judged on), :func:`select_setup`:
+
+1. carves ``(inner, targets)``: the model learns from ``inner`` and is scored on ``targets``
+   (NDCG@10, for at most ``max_valid_users`` users, seen items excluded unless repeats count);
+2. fits every retriever on ``inner`` and scores each alone;
+3. for each label strategy worth trying (:meth:`LabelStrategy.candidates`: labels shaped like
+   the targets), builds the ranker's training data once with every available feature group,
+   and trains one ranker per feature-group subset (all groups, none, all but one) on the
+   matching columns;
+4. scores each ranker twice: with the retrievers of the label carving, and with retrievers
+   refitted on all of ``inner`` (the ``refit`` choice);
+5. keeps the best. If a retriever alone beats every ranker variant (and ``gate`` is on), the
+   hybrid serves that retriever and says so in ``selection_``.
+
+Everything is chosen on ``targets``, never on the test split of an evaluation.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from tuijian.data.interactions import Interactions
+from tuijian.models.holdout import Holdout
+from tuijian.models.hybrid_parts import FEATURE_GROUPS, FeatureGroups, LabelStrategy, RankerConfig
+
+if TYPE_CHECKING:
+    from tuijian.models.hybrid import HybridRecommender
+
+K = 10
+
+
+@dataclass
+class Selection:
+    """The chosen setup and the validation table it was chosen from."""
+
+    labels: LabelStrategy
+    features: FeatureGroups
+    refit: bool
+    served: str  # "ranker" or a retriever name
+    holdout: Holdout
+    table: dict[str, float] = field(default_factory=dict)
+    n_users: int = 0
+    seconds: float = 0.0
+
+    def report(self) -> dict[str, Any]:
+        best = max(self.table.values()) if self.table else float("nan")
+        return {
+            "chosen": self.served,
+            "labels": self.labels.label(),
+            "features": self.features.label(),
+            "refit": self.refit,
+            "holdout": self.holdout.to_dict(),
+            "validation_users": self.n_users,
+            "validation_ndcg@10": best,
+            "validation": dict(sorted(self.table.items(), key=lambda kv: -kv[1])),
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def _ndcg(scores: np.ndarray, seen: sp.csr_matrix | None, targets: sp.csr_matrix) -> float:
+    from tuijian.evaluate import metrics as M
+    from tuijian.models.base import mask_scores, topk
+
+    scores = np.array(scores, dtype=np.float32, copy=True)
+    mask_scores(scores, seen, None)
+    ranked = topk(scores, K)[0]
+    return float(
+        np.nanmean(M.metrics_from_hits(M.hits(ranked, targets, K), M.n_relevant(targets), K)["ndcg"])
+    )
+
+
+def _subsets(avail: FeatureGroups, fixed: FeatureGroups | None) -> list[FeatureGroups]:
+    if fixed is not None:
+        return [fixed]
+    groups = avail.names()
+    out = [avail, FeatureGroups()]
+    if len(groups) >= 2:
+        out += [FeatureGroups.of([g for g in groups if g != drop]) for drop in groups]
+    seen: set[FeatureGroups] = set()
+    return [s for s in out if not (s in seen or seen.add(s))]
+
+
+def select_setup(
+    model: HybridRecommender,
+    interactions: Interactions,
+    holdout: Holdout,
+    specs: dict[str, dict[str, Any]],
+    avail: FeatureGroups,
+    cfg: RankerConfig,
+    items: pd.DataFrame | None,
+    *,
+    labels: LabelStrategy | None = None,
+    features: FeatureGroups | None = None,
+    refit: bool | None = None,
+) -> Selection:
+    """Choose labels, feature groups, refit and ranker-vs-retriever on ``holdout`` (module docstring).
+    Arguments that are not ``None`` are fixed and not searched."""
+    from tuijian.models.hybrid import HybridRecommender, place_cold_item, train_rankers
+    from tuijian.models.hybrid_training import user_timestamps, user_values
+
+    t0 = time.perf_counter()
+    inner, targets = holdout.split(interactions, model.random_state)
+    seqs_all = inner.sequences()
+    has_hist = np.diff(inner.matrix.indptr) > 0
+    users = np.flatnonzero((np.diff(targets.indptr) > 0) & has_hist)
+    rng = np.random.default_rng(model.random_state)
+    if len(users) > model.max_valid_users:
+        users = np.sort(rng.choice(users, model.max_valid_users, replace=False))
+    hist = inner.matrix[users]
+    seen = None if model.repeats_ else hist
+    tgt = targets[users]
+    seqs = [seqs_all[u] for u in users]
+    ts_all = user_timestamps(inner)
+    ts = [ts_all[u] for u in users]
+    vals_all = user_values(inner)
+    vals = [vals_all[u] for u in users]
+    minus = np.full(len(users), -1, np.int64)
+    model._log(f"validation: {holdout.strategy} holdout, {len(users)} users, inner {inner!r}")
+    table: dict[str, float] = {}
+
+    # retrievers alone, fitted on all of inner (also the "refit" variant's retrievers)
+    refitted = model._fit_retrievers(specs, inner, items)
+    for name, m in refitted.items():
+        table[name] = _ndcg(m.score(minus, history=hist, sequences=seqs), seen, tgt)
+    model._log("retrievers: " + ", ".join(f"{k} {v:.4f}" for k, v in table.items()))
+
+    ctx = model._context(inner)
+    seg_ctx = model._segment_context(inner)
+    sel_cfg = cfg.with_(n_rankers=1)
+    subsets = _subsets(avail, features)
+    refits = [refit] if refit is not None else [False, True]
+    best: tuple[float, LabelStrategy, FeatureGroups, bool] | None = None
+    names = list(specs)
+    all_cols = model.feature_columns(avail, names)
+    label_options = [labels] if labels is not None else LabelStrategy.candidates(holdout, inner)
+    for lab in label_options:
+        try:
+            x, y, g, carved = model._ranker_data(inner, None, specs, lab, avail, sel_cfg, items, rng)
+        except Exception as exc:  # noqa: BLE001 - a label strategy the data cannot feed is skipped, and said
+            model._log(f"labels {lab.label()} skipped: {exc}")
+            continue
+        boosters: dict[FeatureGroups, list[Any]] = {}
+        cols: dict[FeatureGroups, np.ndarray] = {}
+        import lightgbm as lgb
+
+        for s in subsets:
+            wanted = model.feature_columns(s, names)
+            idx = np.asarray([all_cols.index(c) for c in wanted], dtype=np.int64)
+            cols[s] = idx
+            texts, _, _ = train_rankers(x[:, idx], y, g, rng, sel_cfg, model.random_state, model.num_threads)
+            boosters[s] = [lgb.Booster(model_str=t) for t in texts]
+        for rf in refits:
+            retr = refitted if rf else carved
+            rows, cand, feats = model._candidates_features(
+                retr, avail, ctx, seg_ctx, hist, seqs, ts, vals, users=users
+            )
+            for s in subsets:
+                pred = model._predict(feats[:, cols[s]], boosters[s])
+                out = HybridRecommender.assemble(len(users), rows, cand, pred, ctx.log_pop)
+                if model.cold_item_rank is not None and "content" in retr:
+                    place_cold_item(out, retr["content"], hist, seqs, ctx.log_pop, model.cold_item_rank)
+                score = _ndcg(out, seen, tgt)
+                key = f"ranker[{lab.label()}; {s.label()}{'; refit' if rf else ''}]"
+                table[key] = score
+                if best is None or score > best[0]:
+                    best = (score, lab, s, rf)
+        model._log(
+            "rankers: "
+            + ", ".join(f"{k} {v:.4f}" for k, v in table.items() if k.startswith(f"ranker[{lab.label()}"))
+        )
+    if best is None:
+        raise RuntimeError("no ranker setup could be trained on the validation split")
+    served = "ranker"
+    best_retriever = max((n for n in refitted), key=lambda n: table[n])
+    if model.gate and table[best_retriever] > best[0]:
+        served = best_retriever
+    return Selection(
+        labels=best[1],
+        features=best[2],
+        refit=best[3],
+        served=served,
+        holdout=holdout,
+        table=table,
+        n_users=len(users),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+__all__ = ["FEATURE_GROUPS", "Selection", "select_setup"]
