@@ -136,6 +136,24 @@ def side_info_kwargs(
     }
 
 
+def fit_kwargs(model: Any, dataset: Any, split: EvalSplit) -> dict[str, Any]:
+    """Side information passed in with the data, for the keywords ``model.fit`` takes: ``items`` (the
+    catalog), ``users`` (user attributes) and ``holdout`` (a validation split shaped like ``split``'s)."""
+    import inspect
+
+    from tuijian.models.holdout import Holdout
+
+    params = inspect.signature(model.fit).parameters
+    out: dict[str, Any] = {}
+    if "items" in params:
+        out["items"] = getattr(dataset, "items", None)
+    if "users" in params:
+        out["users"] = getattr(dataset, "users", None)
+    if "holdout" in params:
+        out["holdout"] = Holdout.for_protocol(split.protocol, split.info)
+    return out
+
+
 def _peak_rss_mb() -> float:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
