@@ -111,3 +111,52 @@ def test_cli_evaluate_writes_json(tmp_path: Path) -> None:
 def test_cli_errors(args: list[str], error: type[Exception], match: str) -> None:
     res = CliRunner().invoke(_app(), ["evaluate", *args])
     assert isinstance(res.exception, error) and match in str(res.exception)
+
+
+# ----------------------------------------------------------------------------- side information
+from tuijian.evaluate.runner import side_info_kwargs  # noqa: E402
+from tuijian.models.popularity import Popularity  # noqa: E402
+
+
+class SideInfoSpy(Popularity):
+    """Popularity whose ``fit`` takes every side-information keyword and records what it got."""
+
+    calls: list[dict] = []
+
+    def fit(self, interactions, valid=None, *, items=None, users=None, holdout=None):  # type: ignore[no-untyped-def, override]
+        SideInfoSpy.calls.append({"items": items, "users": users, "holdout": holdout})
+        return super().fit(interactions)
+
+
+def test_side_info_kwargs_follow_the_fit_signature() -> None:
+    from tuijian.models.content import ContentRecommender
+    from tuijian.models.holdout import Holdout
+
+    items, users, holdout = object(), object(), Holdout("last")
+    assert side_info_kwargs(Popularity(), items=items, users=users, holdout=holdout) == {}
+    assert side_info_kwargs(ContentRecommender(), items=items, users=users, holdout=holdout) == {
+        "items": items
+    }
+    assert side_info_kwargs(SideInfoSpy(), items=items, users=users, holdout=holdout) == {
+        "items": items, "users": users, "holdout": holdout,
+    }  # fmt: skip
+
+
+def test_runner_passes_catalog_users_and_the_protocols_holdout(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    from tuijian.data.datasets import load_dataset
+    from tuijian.models import registry
+    from tuijian.models.holdout import Holdout
+
+    monkeypatch.setitem(registry._REGISTRY, "side-info-spy", f"{SideInfoSpy.__module__}:SideInfoSpy")
+    ds = load_dataset("online-retail-demo")
+    ds.users = pd.DataFrame({"user_id": ["12347"], "segment": ["a"]})
+    SideInfoSpy.calls.clear()
+    res = evaluate_models("online-retail-demo", "time", ["side-info-spy", "content"], ks=(10,), progress=False,
+                          dataset=ds)  # fmt: skip
+    (call,) = SideInfoSpy.calls
+    assert call["items"] is ds.items and call["users"] is ds.users
+    assert call["holdout"] == Holdout("time", days=30.0, repeats=False)
+    # content learns from the catalog passed with the data (no dataset name inside the model)
+    assert res["results"]["content"]["ndcg@10"] > 0.0

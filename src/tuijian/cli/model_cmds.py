@@ -100,8 +100,9 @@ def train(
     import time
 
     from rich.console import Console
+    from rich.markup import escape
 
-    from tuijian.cli.eval_cmds import selection_line
+    from tuijian.cli.eval_cmds import validation_ranking
     from tuijian.data.interactions import Interactions
     from tuijian.evaluate.runner import side_info_kwargs
     from tuijian.exceptions import ConfigError
@@ -176,7 +177,16 @@ def train(
     version = save_model(estimator, root, metrics=metrics, hyperparameters=hyper, meta=meta)
     console.print(f"saved {model} {version} to {root / model / version}")
     if isinstance(selection, dict):
-        console.print("  " + selection_line(model, selection))
+        console.print(f"{model} chose {selection.get('chosen', '?')} on validation", markup=False)
+        ranked = validation_ranking(selection)
+        if ranked:
+            from rich.table import Table
+
+            table = Table("candidate", "validation ndcg@10", title=f"{model}: validation table")
+            for name, value in ranked:
+                mark = " <- chosen" if name == selection.get("chosen") else ""
+                table.add_row(escape(name), f"{value:.4f}{mark}")
+            console.print(table)
     elif model == "auto":
         console.print("  (this auto build does not report which model it chose)")
     for key in ("ndcg@10", "hr@10", "recall@10", "ndcg@20", "hr@20", "fit_seconds"):

@@ -221,6 +221,15 @@ def _time(events: pd.DataFrame, ds_name: str, window_days: int, repeats: bool) -
     inter = Interactions.from_events(events, BINARY)
     valid_start, test_start = time_windows(pd.to_datetime(events["ts"], utc=True).max(), window_days)
     sp_ = global_time_split(inter, valid_start, test_start)
+    if sp_.train.nnz == 0 or sp_.test.nnz == 0:
+        ts = pd.to_datetime(events["ts"], utc=True)
+        span = (ts.max() - ts.min()).days
+        raise ConfigError(
+            f"dataset {ds_name!r} spans {span} days ({ts.min():%Y-%m-%d} to {ts.max():%Y-%m-%d}); the "
+            f"{'time-repeats' if repeats else 'time'} protocol holds out the last {window_days} days for test "
+            f"and the {window_days} before for validation, so it needs events before {valid_start:%Y-%m-%d}. "
+            "Use --protocol loo (each user's last item) for a shorter log"
+        )
     known = ~pd.Series(inter.users.ids).astype(str).str.startswith(ANONYMOUS_PREFIX).to_numpy()
     info: dict[str, Any] = {
         **sp_.info,
