@@ -8,21 +8,32 @@ BIN := $(VENV)/bin
 export OPENBLAS_NUM_THREADS ?= 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test setup setup-test lint clean
+LOCK := requirements/lock.txt
+LOCK_DEMO := requirements/lock-demo.txt
+
+.PHONY: demo test setup setup-test lint lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$$(grep -m1 '^pip==' $(LOCK))"
 
-# torch first, pinned to the CPU build, so nothing later drags in a CUDA build
+# Every package comes from a lock file with exact versions (torch pinned to its CPU build), so every
+# machine gets the same environment; tuijian itself goes on top, editable, resolving nothing.
+# `make lock` regenerates both lock files after a dependency change in pyproject.toml.
 setup: $(BIN)/python
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[models,serve,nlp]"
+	$(BIN)/pip install -q -r $(LOCK_DEMO)
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 
-setup-test: setup
-	$(BIN)/pip install -q -e ".[models,serve,nlp,embeddings,browser,dev]"
+setup-test: $(BIN)/python
+	$(BIN)/pip install -q -r $(LOCK)
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	bash scripts/setup-services.sh
 	bash scripts/setup-browser.sh
+
+lock:
+	PY=$(PY) bash scripts/lock.sh
 
 demo: setup
 	$(BIN)/tuijian demo
