@@ -137,21 +137,16 @@ def side_info_kwargs(
 
 
 def fit_kwargs(model: Any, dataset: Any, split: EvalSplit) -> dict[str, Any]:
-    """Side information passed in with the data, for the keywords ``model.fit`` takes: ``items`` (the
-    catalog), ``users`` (user attributes) and ``holdout`` (a validation split shaped like ``split``'s)."""
-    import inspect
-
+    """:func:`side_info_kwargs` for ``dataset``'s catalog and user attributes and a holdout shaped
+    like ``split``'s (``Holdout.for_protocol``)."""
     from tuijian.models.holdout import Holdout
 
-    params = inspect.signature(model.fit).parameters
-    out: dict[str, Any] = {}
-    if "items" in params:
-        out["items"] = getattr(dataset, "items", None)
-    if "users" in params:
-        out["users"] = getattr(dataset, "users", None)
-    if "holdout" in params:
-        out["holdout"] = Holdout.for_protocol(split.protocol, split.info)
-    return out
+    return side_info_kwargs(
+        model,
+        items=getattr(dataset, "items", None),
+        users=getattr(dataset, "users", None),
+        holdout=Holdout.for_protocol(split.protocol, split.info),
+    )
 
 
 def _peak_rss_mb() -> float:
