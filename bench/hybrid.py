@@ -1,30 +1,26 @@
-"""Benchmark: the hybrid ranker and its components on the four datasets/protocols of issue 3.
+"""Benchmark: the DEFAULT hybrid (no options: it configures itself) beside the other registered models.
 
-Every model of one dataset runs on the same split in the same run (test phase: fit on
-train + valid, score test, seen items excluded unless the protocol counts repeats).
-Results are printed as markdown rows and written as JSON under ``bench/results/``.
+Every model of one dataset runs on the same split in the same run. ``--phase valid`` fits on
+train and scores the validation split (where every decision is made); ``--phase test`` fits on
+train + valid and scores test (once per final configuration). The hybrid gets exactly what
+``tuijian evaluate`` gives it: the dataset's catalog and user attributes, and the protocol's
+holdout shape; it chooses its own labels, feature groups, refit and ranker-vs-retriever on a
+split carved from its own training data. Results are printed as markdown rows and written as
+JSON under ``bench/results/``.
 
-    nice -n 5 .venv/bin/python bench/hybrid.py beauty ml1m retail office
+    nice -n 5 .venv/bin/python bench/hybrid.py --phase valid retail-time retail-repeats office ml1m beauty
 
-Tasks:
-
-``beauty``  Amazon Beauty ``loo``: default hybrid vs its retrievers.
-``ml1m``    ML-1M ``recbole``: hybrid with random-share labels (the split is random), activity-window
-            features, an RP3beta retriever, 5 averaged rankers, and side information (catalog genres/titles
-            with a content retriever, user-segment popularity from the demographics, release years).
-``retail``  Online Retail ``time`` and ``time-repeats``: hybrid with time-window labels
-            (repeat candidates on, eight 15-day label windows and 3 rankers for ``time-repeats``) vs ``repeat-popular``
-            and CF models.
-``office``  Amazon Office ``loo`` with the item text; and a cold-item run where 10 % of the
-            items have every train/valid event removed, so only content can recommend them
-            (HR@10 over the test users whose test item is one of those).
+Tasks: ``beauty`` (Amazon Beauty ``loo``), ``ml1m`` (ML-1M ``recbole``), ``retail-time`` and
+``retail-repeats`` (Online Retail ``time`` / ``time-repeats``), ``office`` (Amazon Office ``loo``,
+plus the cold-item run: 10 % of the items have every train/valid event removed, HR@10 over the
+test users whose target is one of those).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -34,23 +30,43 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: implicit (AL
 import numpy as np  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-METRICS = ("ndcg@10", "hr@10", "fit_seconds", "score_seconds", "peak_mb", "max_rss_mb")
+METRICS = ("ndcg@10", "hr@10", "fit_seconds", "score_seconds", "max_rss_mb")
 
-CF = ["popularity", "recent-popularity", "item-knn:n_neighbors=200", "ease:reg=250.0", "als"]
+#: the other registered models, registry defaults (SASRec, BPR and user-kNN are in bench/peers.py)
+OTHERS = ["ease", "item-knn", "rp3beta", "als", "session-transitions", "popularity", "recent-popularity"]
+
+TASKS: dict[str, tuple[str, str, list[str]]] = {
+    "beauty": ("amazon-beauty", "loo", OTHERS + ["content"]),
+    "ml1m": ("movielens-1m", "recbole", OTHERS + ["content"]),
+    "retail-time": ("online-retail", "time", OTHERS + ["content", "repeat-popular"]),
+    "retail-repeats": ("online-retail", "time-repeats", OTHERS + ["content", "repeat-popular"]),
+    "office": ("amazon-office", "loo", OTHERS + ["content"]),
+}
 
 
-def _run(
-    dataset_name: str,
-    protocol: str,
-    specs: list[str],
-    params: dict[str, dict[str, Any]] | None = None,
-    **kw: Any,
-) -> dict:
+def run(task: str, phase: str) -> dict[str, Any]:
+    from tuijian.data.datasets import load_dataset
+    from tuijian.evaluate.protocols import make_protocol
     from tuijian.evaluate.runner import evaluate_models
 
+    name, protocol, others = TASKS[task]
+    ds = load_dataset(name)
+    split = make_protocol(protocol, ds)
+    if getattr(ds, "items", None) is None:
+        others = [m for m in others if m != "content"]
     t = time.perf_counter()
-    res = evaluate_models(dataset_name, protocol, specs, params=params, progress=False, **kw)
+    res = evaluate_models(
+        name, protocol, ["hybrid", *others], progress=False, phase=phase, split=split, dataset=ds,
+        params={"hybrid": {"verbose": True}},
+    )  # fmt: skip
     res["wall_seconds"] = round(time.perf_counter() - t, 1)
+    hybrid = res["results"]["hybrid"]
+    best_other = max((m for m in res["results"] if m != "hybrid"), key=lambda m: res["results"][m]["ndcg@10"])
+    res["best_other"] = best_other
+    res["ratio_to_best_other"] = hybrid["ndcg@10"] / max(res["results"][best_other]["ndcg@10"], 1e-12)
+    _print(res, f"{task} ({phase})")
+    if task == "office" and phase == "test":
+        res["cold_items"] = office_cold(ds)
     return res
 
 
@@ -58,79 +74,22 @@ def _print(res: dict, label: str) -> None:
     print(
         f"\n### {label}: {res['dataset']} / {res['protocol']} (users evaluated: {res['split']['users_evaluated']})"
     )
-    print("| model | NDCG@10 | HR@10 | fit s | score s | peak traced MB | max RSS MB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | NDCG@10 | HR@10 | fit s | score s | max RSS MB |")
+    print("|---|---|---|---|---|---|")
     for name, m in res["results"].items():
         row = " | ".join(
             f"{m.get(k, float('nan')):.4f}" if k in ("ndcg@10", "hr@10") else f"{m.get(k, float('nan'))}"
             for k in METRICS
         )
         print(f"| {name} | {row} |", flush=True)
-
-
-def _save(name: str, res: Any) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"hybrid_{name}.json").write_text(json.dumps(res, indent=2, default=str), encoding="utf-8")
-
-
-def beauty() -> None:
-    res = _run("amazon-beauty", "loo", ["hybrid", *CF])
-    _print(res, "Beauty")
-    _save("beauty", res)
-
-
-def ml1m() -> None:
-    # time_features, n_rankers=5, the rp3beta retriever, and the side information (the ML-1M catalog's
-    # genres/titles with a content retriever, user-segment popularity, release years): chosen on the
-    # validation phase (bench/RESULTS.md)
-    hybrid = {"label_strategy": "random", "label_fraction": 0.11, "refit": True, "time_features": True,
-              "n_rankers": 5, "dataset": "movielens-1m", "segment_features": True, "year_features": True,
-              "retrievers": {
-        "ease": {"reg": 500.0}, "item-knn": {"n_neighbors": 200}, "popularity": {}, "als": {},
-        "rp3beta": {"beta": 0.5, "n_neighbors": 200}, "content": {}}}  # fmt: skip
-    res = _run("movielens-1m", "recbole", ["hybrid", "popularity", "item-knn:n_neighbors=200", "ease:reg=500.0", "als"],
-               params={"hybrid": hybrid})  # fmt: skip
-    _print(res, "ML-1M")
-    _save("ml1m", res)
-
-
-def retail() -> None:
-    from tuijian.data.datasets import load_dataset
-    from tuijian.evaluate.protocols import make_protocol
-
-    ds = load_dataset("online-retail")
-    out = {}
-    for protocol, repeats in (("time", False), ("time-repeats", True)):
-        split = make_protocol(protocol, ds)
-        hybrid = {"label_strategy": "time", "label_days": 30.0, "repeats": repeats, "dataset": "online-retail",
-                  "retrievers": {"ease": {"reg": 250.0}, "item-knn": {"n_neighbors": 200}, "popularity": {},
-                                 "recent-popularity": {}, "als": {}, "repeat-popular": {}}}  # fmt: skip
-        if repeats:  # eight 15-day label windows, 3 averaged rankers: chosen on validation (bench/RESULTS.md)
-            hybrid.update(label_days=15.0, n_label_sets=8, n_rankers=3)
-        res = _run("online-retail", protocol, ["hybrid", "repeat-popular", *CF], params={"hybrid": hybrid},
-                   split=split, dataset=ds)  # fmt: skip
-        _print(res, f"Online Retail ({'repeats allowed' if repeats else 'repeats excluded'})")
-        out[protocol] = res
-    _save("retail", out)
-
-
-def office() -> None:
-    from tuijian.data.datasets import load_dataset
-    from tuijian.evaluate.protocols import make_protocol
-
-    ds = load_dataset("amazon-office")
-    split = make_protocol("loo", ds)
-    hybrid = {"dataset": "amazon-office"}
-    res = _run("amazon-office", "loo", ["hybrid", *CF], params={"hybrid": hybrid}, split=split, dataset=ds)
-    _print(res, "Office")
-    res["cold_items"] = office_cold(ds)
-    _save("office", res)
+    print(f"hybrid / best other ({res['best_other']}): {res['ratio_to_best_other']:.3f}x", flush=True)
 
 
 def office_cold(ds: Any, share: float = 0.1, seed: int = 0) -> dict:
     """Remove every train/valid event of a random 10 % of the items; HR@10 on test users whose target is one."""
     from tuijian.evaluate.protocols import EvalSplit, make_protocol
     from tuijian.models.content import ContentRecommender
+    from tuijian.models.holdout import Holdout
     from tuijian.models.hybrid import HybridRecommender
 
     split = make_protocol("loo", ds)
@@ -148,12 +107,12 @@ def office_cold(ds: Any, share: float = 0.1, seed: int = 0) -> dict:
     target_item = targets.indices[targets.indptr[:-1]]
     users = stage.users[cold[target_item]]
     out: dict[str, Any] = {"n_cold_items": int(cold.sum()), "n_users": len(users)}
-    for name, model in (
-        ("hybrid", HybridRecommender(dataset="amazon-office")),
-        ("content", ContentRecommender()),
+    for name, model, kw in (
+        ("hybrid", HybridRecommender(), {"items": ds.items, "holdout": Holdout("last")}),
+        ("content", ContentRecommender(), {"items": ds.items}),
     ):
         t = time.perf_counter()
-        model.fit(stage.fit, items=ds.items)
+        model.fit(stage.fit, **kw)
         ids, _ = model.recommend(users, k=10, history=stage.exclude[users])
         hit = (ids == stage.targets[users].toarray().argmax(axis=1)[:, None]).any(axis=1)
         out[name] = {"hr@10_cold": float(hit.mean()), "fit_seconds": round(time.perf_counter() - t, 1)}
@@ -162,12 +121,17 @@ def office_cold(ds: Any, share: float = 0.1, seed: int = 0) -> dict:
     return out
 
 
-TASKS = {"beauty": beauty, "ml1m": ml1m, "retail": retail, "office": office}
-
 if __name__ == "__main__":
-    names = sys.argv[1:] or list(TASKS)
-    bad = [n for n in names if n not in TASKS]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("tasks", nargs="*", default=list(TASKS), help=f"any of {list(TASKS)}")
+    ap.add_argument("--phase", choices=("valid", "test"), default="valid")
+    args = ap.parse_args()
+    bad = [n for n in args.tasks if n not in TASKS]
     if bad:
         raise SystemExit(f"unknown task(s) {bad}; choose from {list(TASKS)}")
-    for n in names:
-        TASKS[n]()
+    RESULTS.mkdir(exist_ok=True)
+    for n in args.tasks:
+        out = run(n, args.phase)
+        (RESULTS / f"hybrid_{n}_{args.phase}.json").write_text(
+            json.dumps(out, indent=2, default=str), encoding="utf-8"
+        )

@@ -75,7 +75,8 @@ def carve_labels(
 
     ``"last"``: each user's last event (users with >= 2 events); ``"random"``: a random
     ``fraction`` of each user's events (at least one, never all); ``"time"``: every event
-    in the last ``days`` of the log. With ``repeats=False`` label items already in the
+    in the last ``days`` of the log, with the events before the window as history (window events of
+    users without earlier events are neither labels nor history). With ``repeats=False`` label items already in the
     user's remaining history are dropped (they would be excluded from the ranking).
 
     ``offset`` > 0 gives an earlier, independent carving (for training the ranker on
@@ -109,10 +110,11 @@ def carve_labels(
         # window ``offset`` is [end - days, end) with end = max - offset * days (offset 0: to the end)
         end = ts.max() - offset * days * DAY if (n and offset) else np.inf
         cut = ts.max() - (offset + 1) * days * DAY if n else 0
-        keep = ts < end
-        is_label = (ts >= cut) & keep
-        before = np.bincount(u[~is_label & keep], minlength=inter.n_users)
-        is_label &= before[u] > 0
+        window = (ts >= cut) & (ts < end)
+        before = np.bincount(u[ts < cut], minlength=inter.n_users)
+        is_label = window & (before[u] > 0)
+        # the history ends at the cut: window events of users with no earlier history are dropped too
+        keep = ts < cut
     else:
         raise ConfigError(f"label strategy must be 'last', 'random' or 'time', got {strategy!r}")
     if not is_label.any():
