@@ -67,7 +67,7 @@ def run(name: str) -> dict[str, Any]:
     test = {}
     for label, params in specs.items():
         res = evaluate_models(
-            name, protocol, ["content"], ks=(10,), params={"content": {**params, "dataset": name}},
+            name, protocol, ["content"], ks=(10,), params={"content": params},
             split=split, dataset=ds, progress=False, track_memory=False,
         )  # fmt: skip
         test[label] = {**res["results"]["content"], "chosen": params}

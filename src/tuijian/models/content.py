@@ -75,8 +75,9 @@ class ContentRecommender(Recommender):
         (``0`` = TF-IDF only, ``1`` = tags only).
     max_features, min_df, max_df, sublinear_tf : TF-IDF settings.
     recency_half_life : if set, a history item's weight halves every this many later events.
-    dataset : name of a dataset whose catalog to load when neither ``fit(..., items=)`` nor
-        :meth:`with_catalog` gave one (so ``tuijian evaluate --models content:dataset=amazon-office`` works).
+
+    The catalog comes in with the data (``fit(interactions, items=catalog)``; ``tuijian evaluate``
+    passes the dataset's catalog), never loaded by name inside ``fit``.
     """
 
     name: ClassVar[str] = "content"
@@ -97,7 +98,6 @@ class ContentRecommender(Recommender):
         max_df: float = 0.9,
         sublinear_tf: bool = True,
         recency_half_life: float | None = None,
-        dataset: str | None = None,
     ) -> None:
         self.fields = tuple(fields)
         self.embedding = embedding
@@ -109,7 +109,6 @@ class ContentRecommender(Recommender):
         self.max_df = max_df
         self.sublinear_tf = sublinear_tf
         self.recency_half_life = recency_half_life
-        self.dataset = dataset
 
     # ------------------------------------------------------------------ catalog
     def with_catalog(self, catalog: pd.DataFrame) -> Self:
@@ -144,20 +143,11 @@ class ContentRecommender(Recommender):
             raise ConfigError(f"tag_weight must be a number in [0, 1], got {t!r}")
         if self.recency_half_life is not None and not self.recency_half_life > 0:
             raise ConfigError(f"recency_half_life must be > 0 or None, got {self.recency_half_life!r}")
-        if getattr(self, "catalog", None) is None and self.dataset is not None:
-            from tuijian.data.datasets import load_dataset
-
-            items = load_dataset(self.dataset).items
-            if items is None:
-                raise ConfigError(
-                    f"dataset {self.dataset!r} has no item catalog; ContentRecommender needs item texts"
-                )
-            self.catalog = items
         if getattr(self, "catalog", None) is None:
             raise ConfigError(
                 "ContentRecommender needs the item catalog: call fit(interactions, items=catalog) "
-                "or .with_catalog(catalog) (columns item_id, title, description, brand, category), "
-                "or set dataset='<name>' to use that dataset's catalog"
+                "or .with_catalog(catalog) (columns item_id, title, description, brand, category); "
+                "`tuijian evaluate` passes the dataset's catalog, or --catalog FILE for your own data"
             )
 
     def _fit(self, interactions: Interactions) -> None:
