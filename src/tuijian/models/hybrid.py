@@ -250,7 +250,9 @@ class HybridRecommender(Recommender):
         self.catalog_: CatalogArrays = catalog_arrays(items, interactions.items)
         self.side_ = SideInfo.build(interactions, items, users_frame)
         if holdout is None:
-            holdout = self.holdout if isinstance(self.holdout, Holdout) else Holdout.from_dict(self.holdout or {})
+            holdout = (
+                self.holdout if isinstance(self.holdout, Holdout) else Holdout.from_dict(self.holdout or {})
+            )
         self.holdout_ = holdout.resolve(interactions)
         self.repeats_ = bool(self.holdout_.repeats) if self.repeats is None else bool(self.repeats)
         specs = self._retriever_specs(items is not None, self.repeats_)
@@ -289,9 +291,12 @@ class HybridRecommender(Recommender):
         else:
             self.models_ = self._fit_retrievers({served: specs[served]}, interactions, items)
             self.retriever_names_ = [served]
-            self.ranker_texts_, self.boosters_ = [], []
-            self.feature_names_, self.feature_importance_ = [], {}
-            self.best_iteration_, self.n_train_groups_, self.candidate_recall_ = 0, 0, float("nan")
+            self.ranker_texts_: list[str] = []
+            self.boosters_: list[Any] = []
+            self.feature_names_: list[str] = []
+            self.feature_importance_: dict[str, float] = {}
+            self.best_iteration_: int = 0
+            self.n_train_groups_, self.candidate_recall_ = 0, float("nan")
         self._finish(interactions)
 
     def _finish(self, interactions: Interactions) -> None:
@@ -655,7 +660,7 @@ def train_rankers(
             rng.choice(groups, max(1, len(groups) // 10), replace=False) if len(groups) >= 20 else groups[:0]
         )
         is_valid = np.isin(g, valid_groups)
-        params = dict(
+        params: dict[str, Any] = dict(
             objective="lambdarank", n_estimators=cfg.n_estimators, learning_rate=cfg.learning_rate,
             num_leaves=cfg.num_leaves, min_child_samples=cfg.min_child_samples, colsample_bytree=0.8,
             subsample=0.8, subsample_freq=1, reg_lambda=1.0, random_state=random_state + j,

@@ -85,8 +85,7 @@ def _subsets(avail: FeatureGroups, fixed: FeatureGroups | None) -> list[FeatureG
     out = [avail, FeatureGroups()]
     if len(groups) >= 2:
         out += [FeatureGroups.of([g for g in groups if g != drop]) for drop in groups]
-    seen: set[FeatureGroups] = set()
-    return [s for s in out if not (s in seen or seen.add(s))]
+    return list(dict.fromkeys(out))
 
 
 def select_setup(

@@ -236,8 +236,9 @@ def save_hybrid(model: HybridRecommender, directory: Path) -> None:
     texts = list(model.ranker_texts_)
     for j, text in enumerate(texts):
         (directory / ("ranker.txt" if j == 0 else f"ranker_{j}.txt")).write_text(text, encoding="utf-8")
-    np.savez_compressed(directory / "interactions.npz", **interactions_to_arrays(model.interactions_))
-    cat: dict[str, np.ndarray] = {}
+    arrays: dict[str, Any] = interactions_to_arrays(model.interactions_)
+    np.savez_compressed(directory / "interactions.npz", **arrays)
+    cat: dict[str, Any] = {}
     if model.catalog_.price is not None:
         cat["price"] = model.catalog_.price
     if model.catalog_.category is not None:
