@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -372,7 +373,7 @@ def _convert_chunk(
 
 
 def import_events(
-    path: str | Path,
+    path: str | os.PathLike[str],
     mapping: dict[str, str] | None = None,
     *,
     kind: str | None = None,
@@ -497,7 +498,7 @@ def _read_table(path: Path, fmt: FileFormat, sep: str | None) -> pd.DataFrame:
 
 
 def import_catalog(
-    path: str | Path,
+    path: str | os.PathLike[str],
     mapping: dict[str, str] | None = None,
     *,
     format: FileFormat | None = None,

@@ -52,7 +52,9 @@ def charts(report: dict[str, Any]) -> dict[str, str]:
         fig, ax = plt.subplots(figsize=(4.5, 3.2))
         acts = np.asarray(series["user_activity"])
         ax.hist(
-            acts, bins=np.unique(np.geomspace(1, max(2, acts.max()) + 1, 40).astype(int)), color="#2ca02c"
+            acts,
+            bins=np.unique(np.geomspace(1, max(2, acts.max()) + 1, 40).astype(int)).tolist(),
+            color="#2ca02c",
         )
         ax.set_xscale("log")
         ax.set_yscale("log")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ import pandas as pd
 from tuijian.data.interactions import Aggregation, Interactions
 from tuijian.exceptions import ConfigError
 
-TimeLike = int | float | str | datetime | date | pd.Timestamp | np.datetime64
+TimeLike: TypeAlias = int | float | str | datetime | date | pd.Timestamp | np.datetime64
 
 
 @dataclass(frozen=True)
