@@ -110,7 +110,9 @@ class NpzPersistence:
                 f"{type(self).__name__} parameters must be JSON values to be saved: {exc}"
             ) from exc
         (directory / "params.json").write_text(text, encoding="utf-8")
-        np.savez_compressed(directory / "arrays.npz", **arrays)
+        # numpy's stub declares allow_pickle: bool beside **kwds, so mypy rejects spreading a dict of arrays
+        # (a key could be "allow_pickle"); ours are attribute names
+        np.savez_compressed(directory / "arrays.npz", **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: str) -> Self:

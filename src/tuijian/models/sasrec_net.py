@@ -40,22 +40,21 @@ class SASRecNet(nn.Module):
         self.item_emb = nn.Embedding(n_items + 1, n_factors, padding_idx=0)
         self.pos_emb = nn.Embedding(max_len, n_factors)
         self.emb_dropout = nn.Dropout(dropout)
-        self.layers = nn.ModuleList(
-            [
-                nn.TransformerEncoderLayer(
-                    d_model=n_factors,
-                    nhead=n_heads,
-                    dim_feedforward=n_factors * ff_mult,
-                    dropout=dropout,
-                    activation="gelu",
-                    batch_first=True,
-                    norm_first=True,
-                )
-                for _ in range(n_layers)
-            ]
-        )
-        for layer in self.layers:
+        layers = [
+            nn.TransformerEncoderLayer(
+                d_model=n_factors,
+                nhead=n_heads,
+                dim_feedforward=n_factors * ff_mult,
+                dropout=dropout,
+                activation="gelu",
+                batch_first=True,
+                norm_first=True,
+            )
+            for _ in range(n_layers)
+        ]
+        for layer in layers:
             layer.self_attn.dropout = attention_dropout
+        self.layers = nn.ModuleList(layers)
         self.final_norm = nn.LayerNorm(n_factors)
         self.reset_parameters()
 

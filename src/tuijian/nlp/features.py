@@ -11,8 +11,10 @@ The hybrid ranker consumes these; see ``docs/nlp.md`` for the contract.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import heapq
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -179,7 +181,8 @@ def user_interest_tags(
             raise SchemaError(f"events needs column {col!r}; got {list(events.columns)}")
     w = dict(DEFAULT_EVENT_WEIGHTS if weights is None else weights)
     tag_lists = features["tags"].to_dict()
-    totals: dict[str, Counter[str]] = defaultdict(Counter)
+    # tag weights are floats, which typing's Counter (int counts) does not allow
+    totals: defaultdict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
     kinds = events["kind"].astype(str) if "kind" in events else pd.Series("purchase", index=events.index)
     texts = events["text"] if "text" in events else pd.Series(None, index=events.index, dtype=object)
     for user, item, kind, text in zip(
@@ -195,7 +198,7 @@ def user_interest_tags(
                     totals[user][tag] += 0.5 * weight
     out: dict[str, list[tuple[str, float]]] = {}
     for user, counter in totals.items():
-        best = counter.most_common(k)
+        best = heapq.nlargest(k, counter.items(), key=itemgetter(1))  # what Counter.most_common(k) does
         s = sum(v for _, v in best) or 1.0
         out[user] = [(t, v / s) for t, v in best]
     return out
