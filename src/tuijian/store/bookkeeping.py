@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from tuijian.exceptions import ConfigError
 from tuijian.store import keys as keylib
@@ -21,8 +21,9 @@ IMPRESSION_CHUNK = 1_000
 
 
 class BookkeepingMixin:
-    """Needs ``self._begin()`` (a transaction context manager) from :class:`Store`."""
+    """Needs ``self.engine`` and ``self._begin()`` (a transaction context manager) from :class:`Store`."""
 
+    engine: Engine
     _begin: Any
 
     # ------------------------------------------------------------------ feedback loop

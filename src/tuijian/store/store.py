@@ -87,10 +87,12 @@ class Store(BookkeepingMixin):
 
     def _insert(self, table: Any) -> Any:
         if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        return dialect_insert(table)
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            return postgresql_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
 
     def _upsert(self, conn: Connection, table: Any, key: str, rows: list[dict[str, Any]]) -> int:
         if not rows:
@@ -226,6 +228,9 @@ class Store(BookkeepingMixin):
         if cur is None:
             raw = self.engine.raw_connection()
             driver = raw.driver_connection
+            if driver is None:  # only for a connection the pool has already invalidated
+                raw.close()
+                raise StorageError(f"database error on {self.url}: the pooled connection was invalidated")
             if self.dialect == "postgresql":
                 driver.autocommit = True
             self._local.raw = raw  # keep the pool proxy alive for this thread
