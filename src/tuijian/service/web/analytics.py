@@ -224,7 +224,9 @@ def online_metrics(feedback: pd.DataFrame, freq: str | None = None) -> dict[str,
         "ctr": [round(float(c / i), 4) if i else 0.0 for c, i in zip(clk, imp, strict=True)],
         "conversion": [round(float(b / c), 4) if c else 0.0 for b, c in zip(buy, clk, strict=True)],
     }
-    totals = {k: int(table[k].sum()) for k in ("impression", "click", "add_to_cart", "purchase")}
+    totals: dict[str, float] = {
+        k: int(table[k].sum()) for k in ("impression", "click", "add_to_cart", "purchase")
+    }
     totals["ctr"] = round(totals["click"] / totals["impression"], 4) if totals["impression"] else 0.0
     totals["conversion"] = round(totals["purchase"] / totals["click"], 4) if totals["click"] else 0.0
     by_model = []

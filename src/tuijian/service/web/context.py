@@ -10,12 +10,14 @@ that the service already keeps, except small caches with explicit refresh rules:
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import threading
 import time
 import zlib
-from collections import Counter, defaultdict
+from collections import defaultdict
+from operator import itemgetter
 from typing import Any
 
 from tuijian.data.schema import DEFAULT_EVENT_WEIGHTS
@@ -242,13 +244,14 @@ class WebContext:
 
     def interests(self, events: list[dict[str, Any]], k: int = 4) -> list[str]:
         """Interest tags (``kind:value``) from a shopper's recent events, weighted by event kind."""
-        totals: Counter[str] = Counter()
+        totals: defaultdict[str, float] = defaultdict(float)  # float weights: typing's Counter holds ints
         for ev in events:
             if ev.get("item"):
                 w = float(DEFAULT_EVENT_WEIGHTS.get(ev.get("kind", ""), 1.0))
                 for tag in self.item_tags(str(ev["item"])):
                     totals[tag] += w
-        return [t for t, _ in totals.most_common(k)]
+        best = heapq.nlargest(k, totals.items(), key=itemgetter(1))  # what Counter.most_common(k) does
+        return [t for t, _ in best]
 
 
 def web_context(request_or_app: Any) -> WebContext:

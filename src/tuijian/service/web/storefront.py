@@ -201,9 +201,11 @@ def home(p: Page = Depends(page)) -> Any:
         matches = ctx.search(query, 10)
         if matches:
             sess = engine.recommend_session(matches[:5], ROW_K - 2)
-            sess["items"] = [{**ctx.item(m), "reasons": ["similar_to:" + m]} for m in matches[:2]] + sess[
-                "items"
-            ]
+            sess["items"] = [
+                {**rec, "reasons": ["similar_to:" + m]}
+                for m in matches[:2]
+                if (rec := ctx.item(m)) is not None
+            ] + sess["items"]
             rows.append(
                 {
                     "id": "search",
@@ -299,7 +301,7 @@ def search(q: str = Query("", max_length=200), p: Page = Depends(page)) -> Any:
     interests = ctx.interests(history[-50:])
     hits = ctx.search(query, 24)
     out = {
-        "items": [{**ctx.item(h), "reasons": ["similar_to:" + h]} for h in hits],
+        "items": [{**rec, "reasons": ["similar_to:" + h]} for h in hits if (rec := ctx.item(h)) is not None],
         "model_version": ctx.state.engine.version,
     }
     cards = _cards(p, out, "search", interests, deadline, log=False)
