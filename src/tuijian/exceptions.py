@@ -18,6 +18,8 @@ Hierarchy (the service maps these to HTTP statuses in one place,
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class TuijianError(Exception):
     """Base class of every error Tuijian raises on purpose."""
@@ -28,7 +30,15 @@ class ConfigError(TuijianError, ValueError):
 
 
 class DataError(TuijianError, ValueError):
-    """Input data is malformed."""
+    """Input data is malformed.
+
+    ``errors`` optionally itemises what was wrong, one ``{"row", "field", "error"}`` dict per bad field or
+    row; the service returns the list in the 422 body.
+    """
+
+    def __init__(self, *args: object, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(*args)
+        self.errors: list[dict[str, Any]] = list(errors or [])
 
 
 class SchemaError(DataError):

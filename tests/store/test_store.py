@@ -69,7 +69,7 @@ def test_bad_rows_are_named_and_nothing_written(store: Store) -> None:
         store.add_events(rows)
     msg = str(info.value)
     assert "3 bad event row(s)" in msg and "row 1" in msg and "row 2: kind" in msg and "row 3: value" in msg
-    assert [e["row"] for e in info.value.errors] == [1, 2, 3]  # type: ignore[attr-defined]
+    assert [e["row"] for e in info.value.errors] == [1, 2, 3]
     assert store.count_events() == 0
 
     df = _events(5)

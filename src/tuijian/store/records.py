@@ -54,9 +54,9 @@ def _raise_row_errors(errors: list[dict[str, Any]], what: str) -> None:
     if errors:
         shown = "; ".join(f"row {e.get('row')}: {e['field']}: {e['error']}" for e in errors[:10])
         more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
-        exc = DataError(f"{len({e.get('row') for e in errors})} bad {what} row(s): {shown}{more}")
-        exc.errors = errors  # type: ignore[attr-defined]
-        raise exc
+        raise DataError(
+            f"{len({e.get('row') for e in errors})} bad {what} row(s): {shown}{more}", errors=errors
+        )
 
 
 def event_rows(events: pd.DataFrame | Iterable[Event | dict[str, Any]]) -> list[dict[str, Any]]:
