@@ -38,8 +38,10 @@ lock:
 demo: setup
 	$(BIN)/tuijian demo
 
+# ruff, then mypy over src/ ([tool.mypy] in pyproject.toml); both must report zero errors
 lint:
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 
 test: setup-test lint
 	bash scripts/run-tests.sh
