@@ -183,8 +183,11 @@ def train(
             from rich.table import Table
 
             table = Table("candidate", "validation ndcg@10", title=f"{model}: validation table")
+            chosen = str(selection.get("chosen"))
+            # the chosen candidate is named exactly, or is the best of its variants ("ranker[...]")
+            pick = next((n for n, _ in ranked if n == chosen or n.startswith(f"{chosen}[")), None)
             for name, value in ranked:
-                mark = " <- chosen" if name == selection.get("chosen") else ""
+                mark = " <- chosen" if name == pick else ""
                 table.add_row(escape(name), f"{value:.4f}{mark}")
             console.print(table)
     elif model == "auto":
