@@ -1,7 +1,7 @@
 """``tuijian demo``: the main job on the embedded demo data, end to end.
 
 ingest the bundled Online Retail sample into the store -> clean with an itemised
-account -> quality report -> train and evaluate the baselines -> serve.
+account -> quality report -> train and evaluate the baselines -> serve what ``auto`` picks.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ def demo(
         True, "--serve/--no-serve", help="start the service when the offline part is done"
     ),
     port: int = typer.Option(8000, help="port of the service"),
+    serve_model: str = typer.Option(
+        "auto",
+        "--serve-model",
+        help="model the service trains and serves; auto picks the hybrid or its best retriever on validation",
+    ),
     data_dir: Path | None = typer.Option(
         None, help="root of the real datasets (only for non-embedded datasets)"
     ),
@@ -106,7 +111,9 @@ def demo(
         console.rule("[bold]4. Serve")
         from tuijian.cli import app as cli_app
 
+        console.print(f"training and serving {serve_model!r} (auto tries several setups on validation first)")
         args = ["serve", "--dataset", dataset, "--port", str(port), "--home", str(home), "--dev-key"]
+        args += ["--model", serve_model]
         if data_dir is not None:
             args += ["--data-dir", str(data_dir)]
         cli_app(args, standalone_mode=False)

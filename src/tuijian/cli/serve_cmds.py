@@ -91,10 +91,13 @@ def serve(
     url = settings.resolved_database_url
     store = open_store(url)  # migrations run once here, before the workers start
     typer.secho(f"preparing {settings.dataset!r} in {store.url} ...", err=True)
-    if own is not None and _store_own_data(store, own, model):
-        typer.secho(f"training {model} on {settings.dataset!r} ...", err=True)
+    new_events = _store_own_data(store, own) if own is not None else False
+    active = store.active_model_version(settings.dataset)
+    if active is not None and Path(active["path"]).is_dir() and (new_events or active["model"] != model):
+        why = "new events" if new_events else f"the active version is {active['model']}"
+        typer.secho(f"training {model} on {settings.dataset!r} ({why}) ...", err=True)
         label = train_version(store, settings.dataset, settings.artifacts_dir, model)
-    else:
+    else:  # the active version, or bootstrap (named datasets) and train a first one
         label = ensure_version(
             store,
             settings.dataset,
@@ -105,7 +108,7 @@ def serve(
     typer.secho(f"model {label} ready", err=True)
     active = store.active_model_version(settings.dataset)
     selection = (active or {}).get("metrics", {}).get("selection")
-    if isinstance(selection, dict):
+    if active is not None and isinstance(selection, dict):
         from tuijian.cli.eval_cmds import selection_line
 
         typer.secho("  " + selection_line(str(active["model"]), selection), err=True)
@@ -172,8 +175,8 @@ def serve(
         store.close()
 
 
-def _store_own_data(store: Any, ds: Any, model: str) -> bool:
-    """Put a shop's file data (catalog, events) into the store; True if the model must be (re)trained.
+def _store_own_data(store: Any, ds: Any) -> bool:
+    """Put a shop's file data (catalog, events) into the store; True if new events were stored.
 
     Each event gets a stable id from its content, so serving the same file again stores nothing new
     and reuses the trained version; new rows in the file mean a retrain. A store that already
@@ -197,10 +200,7 @@ def _store_own_data(store: Any, ds: Any, model: str) -> bool:
     typer.secho(
         f"stored {inserted:,} new events ({duplicates:,} already stored) from {ds.meta['source']}", err=True
     )
-    active = store.active_model_version(ds.name)
-    if active is None or not Path(active["path"]).is_dir():
-        return True
-    return inserted > 0 or active["model"] != model
+    return inserted > 0
 
 
 @keys_app.command("create")
