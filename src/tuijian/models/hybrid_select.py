@@ -10,6 +10,7 @@ model will be judged on), :func:`select_setup`:
    the targets), builds the ranker's training data once with every available feature group,
    and trains one ranker per feature-group subset (all groups, none, all but one) on the
    matching columns;
+   (one ranker per subset, trained faster than the final one: see ``sel_cfg``);
 4. scores each ranker twice: with the retrievers of the label carving, and with retrievers
    refitted on all of ``inner`` (the ``refit`` choice);
 5. keeps the best. If a retriever alone beats every ranker variant (and ``gate`` is on), the
@@ -134,7 +135,15 @@ def select_setup(
 
     ctx = model._context(inner)
     seg_ctx = model._segment_context(inner)
-    sel_cfg = cfg.with_(n_rankers=1)
+    # one ranker per setup, a faster learning rate and at most 10,000 training users per label set: the
+    # setups are compared with each other here, the chosen one is then trained with ``cfg`` in full
+    sel_cfg = cfg.with_(
+        n_rankers=1,
+        learning_rate=max(cfg.learning_rate, 0.1),
+        n_estimators=min(cfg.n_estimators, 200),
+        early_stopping_rounds=min(cfg.early_stopping_rounds, 20),
+        max_train_users=min(cfg.max_train_users, 10000),
+    )
     subsets = _subsets(avail, features)
     refits = [refit] if refit is not None else [False, True]
     best: tuple[float, LabelStrategy, FeatureGroups, bool] | None = None
