@@ -92,3 +92,25 @@ def test_event_ids_are_stable_and_unique() -> None:
     assert list(one["event_id"]) == list(two["event_id"])  # the same file gives the same ids
     assert one["event_id"].is_unique  # a repeated identical row is still its own event
     assert all(e.startswith("shop:") for e in one["event_id"]) and "event_id" not in ev.columns
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "jsonl.gz"])
+def test_train_reads_parquet_and_jsonl(suffix: str, files: tuple[Path, Path], tmp_path: Path) -> None:
+    import json
+
+    orders, _ = files
+    raw = pd.read_csv(orders, dtype=str)
+    path = tmp_path / f"orders.{suffix}"
+    if suffix == "parquet":
+        raw.to_parquet(path)
+    else:
+        raw.to_json(path, orient="records", lines=True, compression="gzip")
+    result = CliRunner().invoke(
+        app,
+        ["train", "--events", str(path), "--map", MAP, "--model", "popularity", "--out", str(tmp_path / "art"),
+         "--no-progress"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "5 malformed" in " ".join(result.output.split())
+    metrics = json.loads((tmp_path / "art" / "popularity" / "v0001" / "metrics.json").read_text())
+    assert metrics["import"]["events"]["valid_rows"] == len(raw) - 5
