@@ -62,12 +62,13 @@ def test_own_orders_end_to_end(shop: tuple[Path, Path, Path], monkeypatch: pytes
 
     # 1. import + quality report: every malformed row is counted by reason
     quality_json = folder / "quality.json"
-    out = _run(["quality", str(orders), "--map", MAP, "--json", str(quality_json),
+    out = _run(["quality", str(orders), "--map", MAP, "--catalog", str(catalog), "--json", str(quality_json),
                 "--html", str(folder / "quality.html")])  # fmt: skip
     assert "5 malformed" in out
     report = json.loads(quality_json.read_text())
     assert report["import"]["malformed"] == MALFORMED
     assert report["import"]["valid_rows"] == len(raw) - sum(MALFORMED.values())
+    assert report["catalog_import"]["valid_rows"] == 100 and report["catalog_import"]["malformed_rows"] == 0
 
     # 2. evaluate auto and popularity on the time protocol
     out_json = folder / "out.json"

@@ -95,6 +95,12 @@ def quality(
         help="Keep PATH rows with no user but a session as "
         "anonymous users anon:<session> instead of rejecting them.",
     ),
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help="The item catalog of PATH (CSV/JSONL/Parquet), checked with the events."
+    ),
+    catalog_map: str | None = typer.Option(
+        None, "--catalog-map", help="Column mapping of --catalog, e.g. 'item_id=sku,title=name'."
+    ),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Dataset root for --dataset."),
     as_of: str | None = typer.Option(
         None, "--as-of", help="Reference time for freshness (ISO date, e.g. 2011-12-10); default: now."
@@ -116,6 +122,10 @@ def quality(
 
     if (path is None) == (dataset is None):
         raise ConfigError("give exactly one of PATH (a log file) or --dataset NAME")
+    if (catalog is not None or catalog_map is not None) and path is None:
+        raise ConfigError("--catalog and --catalog-map describe the catalog of PATH (a log file); add PATH")
+    if catalog_map is not None and catalog is None:
+        raise ConfigError("--catalog-map describes a --catalog FILE; add --catalog FILE")
     ref = None
     if as_of is not None:
         import pandas as pd
@@ -142,9 +152,19 @@ def quality(
             missing_user="anonymous" if anonymous else "reject",
         )
         _console().print(str(result.report))
+        items = None
+        if catalog is not None:
+            from tuijian.data.importers import import_catalog
+
+            items, catalog_report = import_catalog(
+                catalog, parse_mapping(catalog_map) if catalog_map else None
+            )
+            _console().print(str(catalog_report))
         prices = result.extras.get("price")
-        report = quality_report(result.events, prices=prices, name=path.name, as_of=ref)
+        report = quality_report(result.events, items, prices=prices, name=path.name, as_of=ref)
         report["import"] = result.report.to_dict()
+        if catalog is not None:
+            report["catalog_import"] = catalog_report.to_dict()
         stem = path.name.split(".")[0]
     _print_report(report)
     json_out = write_json(report, json_path or REPORT_DIR / f"quality-{stem}.json")
