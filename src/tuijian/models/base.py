@@ -20,6 +20,12 @@ Batch-first, integer-only (see ../shared/STYLE.md)::
 Rows with fewer than ``k`` eligible items are padded with index ``-1`` and score
 ``-inf``.
 
+One request, online or offline, is a :class:`~tuijian.models.query.RecQuery`
+(time-ordered history, session, exclusions, filters); ``recommend_query(query, k)``
+answers it through ``recommend`` (a model may override it with a faster path that
+returns exactly the same, as item-kNN does). The serving pipeline
+(:mod:`tuijian.models.pipeline`) adds the fallback chain and reason codes.
+
 Subclasses write ``_fit`` and ``_score``; ``recommend`` is implemented once here.
 Optional abilities are Protocols (:class:`SimilarItems`, :class:`Persistable`)
 that a model implements or does not.
@@ -31,13 +37,16 @@ import abc
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
 
 from tuijian.data.interactions import Interactions
 from tuijian.exceptions import ConfigError, NotFittedError
+
+if TYPE_CHECKING:
+    from tuijian.models.query import RecQuery
 
 UserArg = int | np.integer | Sequence[int] | np.ndarray
 
@@ -78,6 +87,9 @@ class Recommender(abc.ABC):
 
     #: registry name, e.g. ``"ease"``
     name: ClassVar[str] = ""
+    #: scores at or below this mean "no evidence" (item-kNN: no neighbour in the history); the serving
+    #: pipeline fills those places from the fallback chain instead. ``None``: every finite score counts.
+    evidence_floor: ClassVar[float | None] = None
 
     interactions_: Interactions
 
@@ -222,6 +234,27 @@ class Recommender(abc.ABC):
         ids, top = topk(scores, k)
         return (ids[0], top[0]) if scalar else (ids, top)
 
+    def recommend_query(self, query: RecQuery, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` ``(item indices, scores)`` for one :class:`~tuijian.models.query.RecQuery`.
+
+        Exactly ``recommend(user, k, exclude_seen=False, candidates=..., history=..., sequences=...)``
+        with the arguments of :meth:`RecQuery.model_inputs`; subclasses may answer faster, never differently.
+        """
+        self._check_fitted()
+        query.check(self.n_items, self.interactions_.n_users)
+        user, history, sequences, candidates = query.model_inputs(self)
+        return self.recommend(
+            user, k, exclude_seen=False, candidates=candidates, history=history, sequences=sequences
+        )
+
+    def train_sequence(self, user: int) -> np.ndarray:
+        """The user's training items in time order (empty for ``-1``)."""
+        self._check_fitted()
+        seqs = self._train_sequences()
+        if user < 0 or seqs is None:
+            return np.zeros(0, dtype=np.int64)
+        return seqs[user]
+
 
 def mask_scores(
     scores: np.ndarray, seen: sp.csr_matrix | None, candidates: np.ndarray | Sequence[int] | None
@@ -261,6 +294,33 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         ids = np.pad(ids, ((0, 0), (0, k - kk)), constant_values=-1)
         top = np.pad(top, ((0, 0), (0, k - kk)), constant_values=-np.inf)
     return ids.astype(np.int64), top.astype(np.float32)
+
+
+def top_of(cand: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of a candidate slice as ``(ids, values)``, best first, ties by lowest index (as :func:`topk`).
+
+    Written for one request: a partition, then the chosen few ordered in Python.
+    """
+    n = len(cand)
+    if n > k:
+        part = np.argpartition(values, n - k - 1)
+        top = part[n - k :]
+        vl = values[top].tolist()
+        kth = min(vl)
+        if values[part[n - k - 1]] >= kth:  # a tie straddles the cut: every item at least as good competes
+            sel = np.flatnonzero(values >= kth)
+            if len(sel) > 256:
+                sel = sel[np.lexsort((cand[sel], -values[sel]))[:k]]
+            il, vl = cand[sel].tolist(), values[sel].tolist()
+        else:
+            il = cand[top].tolist()
+    else:
+        il, vl = cand.tolist(), values.tolist()
+    pairs = sorted(zip(il, vl, strict=True), key=lambda iv: (-iv[1], iv[0]))[:k]
+    return (
+        np.array([i for i, _ in pairs], dtype=np.int64),
+        np.array([v for _, v in pairs], dtype=np.float32),
+    )
 
 
 def _sequences_to_csr(sequences: Sequence[np.ndarray], n_items: int) -> sp.csr_matrix:

@@ -50,8 +50,11 @@ class FallbackChain:
         self.n_neighbors = n_neighbors
 
     def fit(self, interactions: Interactions, content: sp.csr_matrix | None = None) -> Self:
-        """Learn transitions, co-occurrence and popularity from ``interactions``; ``content``: item vectors."""
-        from tuijian.models.ranker_features import build_context
+        """Learn transitions, co-occurrence and popularity from ``interactions``; ``content``: item vectors.
+
+        Only what the steps need is computed (a ``("popular",)`` chain is one count per item).
+        """
+        from tuijian.models.ranker_features import _cosine_similarity, transition_matrix
 
         bad = [s for s in self.steps if s not in FALLBACK_STEPS]
         if bad or not self.steps:
@@ -62,14 +65,23 @@ class FallbackChain:
             raise ConfigError(
                 f"content must have one row per item ({interactions.n_items}), got {content.shape[0]}"
             )
-        ctx = build_context(interactions, recent_days=self.recent_days, n_neighbors=self.n_neighbors)
-        self.n_items_ = interactions.n_items
-        self.session_matrix_ = sp.csr_matrix(ctx.transitions + 0.5 * ctx.similarity, dtype=np.float32)
+        n = interactions.n_items
+        log = interactions.log
+        i = log["i"].to_numpy(np.int64)
+        ts = log["ts"].to_numpy(np.float64)
+        self.n_items_ = n
+        self.session_matrix_ = None
+        if "session" in self.steps:
+            trans = transition_matrix(interactions.sequences(), n)
+            sim = _cosine_similarity(interactions.matrix, self.n_neighbors)
+            self.session_matrix_ = sp.csr_matrix(trans + 0.5 * sim, dtype=np.float32)
         self.content_ = sp.csr_matrix(content, dtype=np.float32) if content is not None else None
-        pop = np.expm1(ctx.log_pop.astype(np.float64))
-        recent = np.expm1(ctx.recent_pop.astype(np.float64))
-        self.popular_ = pop
-        self.trending_ = recent
+        #: distinct users per item
+        self.popular_ = np.diff(sp.csc_matrix(interactions.matrix > 0).indptr).astype(np.float64)
+        recent = ts >= (ts.max() if len(ts) else 0.0) - self.recent_days * DAY
+        #: events per item in the last ``recent_days`` of the log
+        self.trending_ = np.bincount(i[recent], minlength=n).astype(np.float64)
+        self._orders: dict[str, np.ndarray] = {}
         return self
 
     def _check(self) -> None:
@@ -93,6 +105,8 @@ class FallbackChain:
             w = np.power(0.5, ages / 3.0)
             profile = sp.csr_matrix((w, (rows, cols)), shape=(b, n))
             if step == "session":
+                if self.session_matrix_ is None:
+                    return out
                 s = (profile @ self.session_matrix_).toarray()
             elif self.content_ is not None:
                 s = (profile @ self.content_ @ self.content_.T).toarray()
@@ -146,6 +160,61 @@ class FallbackChain:
                 taken[r, cand] = True
                 filled[r] += len(cand)
         return ids, reasons
+
+    def fill(
+        self,
+        sequence: np.ndarray,
+        n: int,
+        exclude: np.ndarray | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> list[tuple[int, float, str]]:
+        """One request's ``n`` fill items as ``(item, step score, reason)``: :meth:`recommend` for one
+        sequence, with ``allowed`` (a boolean mask over items) as a filter, and fast for the static steps.
+
+        As in :meth:`recommend`, the sequence items and ``exclude`` are never returned.
+        """
+        self._check()
+        out: list[tuple[int, float, str]] = []
+        if n <= 0:
+            return out
+        seq = np.asarray(sequence, dtype=np.int64)
+        taken = set(seq.tolist())
+        if exclude is not None and len(exclude):
+            taken.update(np.asarray(exclude, dtype=np.int64).tolist())
+        for step in self.steps:
+            need = n - len(out)
+            if need <= 0:
+                break
+            if step in ("trending", "popular"):
+                values = self.trending_ if step == "trending" else self.popular_
+                order = self._static_order(step, values)
+                if allowed is not None:
+                    order = order[allowed[order]]
+                head = order[: need + len(taken)].tolist()
+            else:
+                values = self.step_scores(step, [seq])[0]
+                if allowed is not None:
+                    values[~allowed] = -np.inf
+                if taken:
+                    values[np.fromiter(taken, np.int64, len(taken))] = -np.inf
+                order = np.argsort(-values, kind="stable")[:need]
+                head = order[np.isfinite(values[order])].tolist()
+            for i in head:
+                if i not in taken:
+                    out.append((i, float(values[i]), step))
+                    taken.add(i)
+                    if len(out) >= n:
+                        break
+        return out
+
+    def _static_order(self, step: str, values: np.ndarray) -> np.ndarray:
+        """Items with a positive ``values`` entry, best first (ties by index), cached per step."""
+        orders = self.__dict__.setdefault("_orders", {})
+        order = orders.get(step)
+        if order is None:
+            order = np.argsort(-values, kind="stable")
+            order = orders[step] = order[values[order] > 0]
+        return order
 
     def scores(self, sequences: Sequence[np.ndarray]) -> np.ndarray:
         """Dense scores that rank items in chain order: every item of an earlier step above any later one."""

@@ -1,16 +1,15 @@
-"""The online recommender: one swappable :class:`Snapshot` plus real-time history from the store.
+"""The online recommender: one swappable :class:`Snapshot`, real-time history from the store, and I/O.
 
-Per request, a user's history is the model's training sequence for that user plus the
-events stored **after** the snapshot's training cut (``id > trained_max_event_id``), kept
-per worker by :class:`~tuijian.service.fresh.FreshEvents` (SQLite; an indexed query per
-request on PostgreSQL). A POSTed event therefore changes the next response of the worker
-that accepted it at once and of every other worker within 0.1 s, without retraining. Cold users fall back to their session's items,
-then to popularity. Every returned item carries reason codes:
-
-* ``similar_to:<item>``: the history item contributing most (item-item neighbours),
-* ``personalized``: scored by the model without a single dominant neighbour,
-* ``repeat``: the user bought it before (only when repeats are allowed),
-* ``popular`` / ``trending``: fallback fill.
+Per request the engine only looks things up and builds one :class:`~tuijian.models.query.RecQuery`:
+the user's index, their history **in event-time order** (the model's training sequence plus the events
+stored **after** the snapshot's training cut, ``id > trained_max_event_id``, kept per worker by
+:class:`~tuijian.service.fresh.FreshEvents`), the session's items when the user has no history, the
+exclusions (bought items unless repeats are allowed) and the catalogue filters as a candidate mask.
+The library's :class:`~tuijian.models.pipeline.Pipeline` answers it exactly as it would offline: the
+model's own ``recommend`` (with its rerankers), the fallback chain for short lists, and the reason codes
+(``similar_to:<item>``, ``personalized``, ``repeat``, ``popular``/``trending``/...). A POSTed event
+therefore changes the next response of the worker that accepted it at once and of every other worker
+within 0.1 s, without retraining.
 """
 
 from __future__ import annotations
@@ -23,8 +22,9 @@ from typing import Any
 import numpy as np
 
 from tuijian.exceptions import ConfigError, NotFittedError, UnknownIdError
+from tuijian.models.pipeline import Ranked
 from tuijian.service.fresh import FreshEvents
-from tuijian.service.snapshot import HISTORY_LIMIT, Snapshot, event_weight
+from tuijian.service.snapshot import Snapshot, event_weight
 from tuijian.store import Store
 
 TRENDING_TTL_S = 5.0
@@ -114,53 +114,44 @@ class Engine:
         *,
         exclude_purchased: bool = True,
         session: str | None = None,
-    ) -> tuple[Snapshot, list[tuple[int, float, list[str]]], str]:
+    ) -> tuple[Snapshot, Ranked, str]:
         """``(snapshot, [(item index, score, reasons)], source)``: what :meth:`recommend_user` renders."""
         snap = self.snapshot
         mask = filters.mask(snap)
+        _check_k(k)
         u = snap.user_index(user)
-        fresh = self.fresh.rows(user, snap.trained_max_event_id)
-        bought = snap.train_purchases(u)
-        n_fresh = 0
-        if fresh:
+        rows = self.fresh.rows(user, snap.trained_max_event_id)
+        fresh = None
+        if rows:
             index = snap.item_index
-            known = [(index(r[1]), r[2]) for r in fresh if r[1] is not None]
-            known = [(i, kind) for i, kind in known if i >= 0]
-            n_fresh = len(known)
-        if n_fresh:
-            seq = snap.train_sequence(u)
-            fresh_idx = np.fromiter((i for i, _ in known), np.int64, n_fresh)
-            fresh_w = np.fromiter((event_weight(kind) for _, kind in known), np.float64, n_fresh)
-            fresh_buy = [i for i, kind in known if kind == "purchase"]
-            if fresh_buy:
-                bought = np.concatenate([bought, np.asarray(fresh_buy, np.int64)])
-            hist, weights = _recent_unique(
-                np.concatenate([seq, fresh_idx]), np.concatenate([np.ones(len(seq)), fresh_w])
-            )
-        else:
-            hist, weights = snap.train_history(u)  # precomputed: the same as _recent_unique(seq, ones)
-        source = "history"
-        if len(hist) == 0 and session:
-            items = [snap.item_index(i) for i in self.store.session_items(session)]
-            hist = np.unique(np.asarray([i for i in items if i >= 0], dtype=np.int64))
-            weights, source = np.ones(len(hist)), "session"
-        excluded = bought if exclude_purchased else np.zeros(0, np.int64)
-        repeat = None if exclude_purchased else bought
-        ranked = self._rank(snap, u, hist, weights, n_fresh > 0, k, mask, excluded, repeat)
-        return snap, ranked, source if len(hist) else "popular"
+            fresh = [
+                (i, event_weight(kind), kind == "purchase")
+                for i, kind in ((index(r[1]), r[2]) for r in rows if r[1] is not None)
+                if i >= 0
+            ]
+        pipe = snap.pipeline
+        items = None
+        if session and u < 0 and not fresh:
+            items = [i for i in (snap.item_index(x) for x in self.store.session_items(session)) if i >= 0]
+        query = pipe.user_query(
+            u,
+            fresh,
+            session=None if items is None else np.asarray(items, np.int64),
+            exclude_purchased=exclude_purchased,
+            allowed=mask,
+        )
+        return snap, pipe.recommend(query, k), query.source
 
     def recommend_session(
         self, items: list[str], k: int = 10, filters: Filters = Filters(), *, allow_repeats: bool = False
     ) -> dict[str, Any]:
         snap = self.snapshot
         mask = filters.mask(snap)
+        _check_k(k)
         idx = np.asarray([snap.item_index(str(i)) for i in items], dtype=np.int64)
         unknown = [str(i) for i, j in zip(items, idx, strict=True) if j < 0]
-        hist, weights = _recent_unique(idx[idx >= 0], np.ones(int((idx >= 0).sum())))
-        excluded = np.zeros(0, np.int64) if allow_repeats else np.unique(hist)
-        repeat = np.unique(hist) if allow_repeats else None
-        ranked = self._rank(snap, -1, hist, weights, True, k, mask, excluded, repeat)
-        out = self._response(snap, ranked, "session" if len(hist) else "popular")
+        query = snap.pipeline.session_query(idx[idx >= 0], allow_repeats=allow_repeats, allowed=mask)
+        out = self._response(snap, snap.pipeline.recommend(query, k), query.source)
         out["unknown_items"] = unknown
         return out
 
@@ -168,9 +159,7 @@ class Engine:
         snap, ranked = self.rank_similar(item, k, filters)
         return self._response(snap, ranked, "similar", item=str(item))
 
-    def rank_similar(
-        self, item: str, k: int = 10, filters: Filters = Filters()
-    ) -> tuple[Snapshot, list[tuple[int, float, list[str]]]]:
+    def rank_similar(self, item: str, k: int = 10, filters: Filters = Filters()) -> tuple[Snapshot, Ranked]:
         """``(snapshot, [(item index, score, reasons)])``: what :meth:`similar_items` renders."""
         snap = self.snapshot
         i = snap.item_index(str(item))
@@ -178,19 +167,8 @@ class Engine:
             raise UnknownIdError(
                 f"item {item!r} is not known to model {snap.version}; it may be new since the last training"
             )
-        mask = filters.mask(snap)
-        s = snap.similar
-        cand, vals = s.indices[s.indptr[i] : s.indptr[i + 1]], s.data[s.indptr[i] : s.indptr[i + 1]]
-        if mask is not None:
-            keep = mask[cand]
-            cand, vals = cand[keep], vals[keep]
-        top = _top(cand, vals, k)
-        reason = [f"similar_to:{item}"]
-        ranked = [(t, v, reason) for t, v in top]
-        ranked += self._popular_fill(
-            snap, k - len(ranked), mask, np.asarray([i] + [t for t, _ in top], np.int64)
-        )
-        return snap, ranked
+        _check_k(k)
+        return snap, snap.pipeline.similar(i, k, filters.mask(snap))
 
     def trending(self, k: int = 10, filters: Filters = Filters(), window_days: float = 7.0) -> dict[str, Any]:
         """Most frequent items over the ``window_days`` before the newest stored event (cached a few seconds)."""
@@ -209,8 +187,7 @@ class Engine:
                 extra.append({"item_id": item, "score": float(n), "reasons": ["trending", "new_item"]})
             if len(ranked) + len(extra) >= k:
                 break
-        chosen = np.asarray([r[0] for r in ranked], np.int64)
-        ranked += self._popular_fill(snap, k - len(ranked) - len(extra), mask, chosen)
+        ranked = snap.pipeline.fill(ranked, np.zeros(0, np.int64), k - len(extra), None, mask)
         out = self._response(snap, ranked, "trending")
         out["items"] += extra
         out["items"].sort(key=lambda e: -e["score"] if "trending" in e["reasons"] else 0)
@@ -232,63 +209,6 @@ class Engine:
             self._trending = (now, int(window_days * 86400), counts)
         return counts
 
-    def _rank(
-        self,
-        snap: Snapshot,
-        u: int,
-        hist: np.ndarray,
-        weights: np.ndarray,
-        fresh: bool,
-        k: int,
-        mask: np.ndarray | None,
-        excluded: np.ndarray,
-        repeat: np.ndarray | None,
-    ) -> list[tuple[int, float, list[str]]]:
-        if not isinstance(k, int) or k < 1:
-            raise ConfigError(f"k must be a positive integer, got {k!r}")
-        if len(hist) == 0:
-            return self._popular_fill(snap, k, mask, excluded)
-        w = None if snap.binary else weights  # None: every history item weighs 1
-        knn, targets, contrib, sources = snap.knn_scores(hist, w)
-        if snap.fast_knn:
-            scores = knn  # a fresh array: safe to modify
-            if len(excluded):
-                scores[excluded] = 0.0
-            keep = scores > 0
-        else:
-            scores = snap.model_scores(u, hist, np.ones(len(hist)) if w is None else w, fresh).copy()
-            if len(excluded):
-                scores[excluded] = -np.inf
-            keep = np.isfinite(scores)
-        if mask is not None:
-            keep &= mask
-        cand = np.flatnonzero(keep)
-        top = _top(cand, scores[cand], k)
-        top_idx = np.asarray([t for t, _ in top], np.int64)
-        best = _best_sources(snap.n_items, top_idx, targets, contrib, sources)
-        repeats = set(repeat.tolist()) if repeat is not None and len(repeat) else ()
-        because = snap.catalog.similar_reason
-        ranked = []
-        for t, v in top:
-            src = best.get(t)
-            reason = because[src] if src is not None else "personalized"
-            ranked.append((t, v, ["repeat", reason] if t in repeats else [reason]))
-        if len(ranked) < k:
-            ranked += self._popular_fill(snap, k - len(ranked), mask, np.concatenate([excluded, top_idx]))
-        return ranked
-
-    def _popular_fill(
-        self, snap: Snapshot, n: int, mask: np.ndarray | None, excluded: np.ndarray
-    ) -> list[tuple[int, float, list[str]]]:
-        if n <= 0:
-            return []
-        order = snap.pop_order if mask is None else snap.pop_order[mask[snap.pop_order]]
-        head = order[: n + len(excluded)]
-        if len(excluded):
-            drop = set(excluded.tolist())
-            head = np.asarray([i for i in head.tolist() if i not in drop], np.int64)
-        return [(int(i), float(snap.popularity[i]), ["popular"]) for i in head[:n]]
-
     def _response(
         self, snap: Snapshot, ranked: list[tuple[int, float, list[str]]], source: str, **extra: Any
     ) -> dict[str, Any]:
@@ -297,40 +217,6 @@ class Engine:
         return {"model_version": snap.version, "source": source, **extra, "items": items}
 
 
-def _recent_unique(items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct items, most recent ``HISTORY_LIMIT`` of them, with summed weights."""
-    if len(items) == 0:
-        return np.zeros(0, np.int64), np.zeros(0)
-    items = items[-4 * HISTORY_LIMIT :]
-    weights = weights[-4 * HISTORY_LIMIT :]
-    uniq, inv = np.unique(items, return_inverse=True)
-    w = np.bincount(inv, weights=weights, minlength=len(uniq))
-    if len(uniq) > HISTORY_LIMIT:
-        last = np.zeros(len(uniq), np.int64)
-        last[inv] = np.arange(len(items))
-        keep = np.sort(np.argsort(-last, kind="stable")[:HISTORY_LIMIT])
-        uniq, w = uniq[keep], w[keep]
-    return uniq.astype(np.int64), w
-
-
-def _top(cand: np.ndarray, vals: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """Top-``k`` of a candidate slice (argpartition, then a stable sort of the k)."""
-    if len(cand) > k:
-        part = np.argpartition(-vals, k - 1)[:k]
-        cand, vals = cand[part], vals[part]
-    return sorted(zip(cand.tolist(), vals.tolist(), strict=True), key=lambda cv: (-cv[1], cv[0]))
-
-
-def _best_sources(
-    n_items: int, top: np.ndarray, targets: np.ndarray, contrib: np.ndarray, sources: np.ndarray
-) -> dict[int, int]:
-    """For each top item, the history item with the largest contribution to its score (the first one
-    in history order on ties)."""
-    if len(top) == 0 or len(targets) == 0:
-        return {}
-    marker = np.zeros(n_items, dtype=bool)
-    marker[top] = True
-    sel = np.flatnonzero(marker[targets])
-    # ascending contribution, later-in-history first among ties: the last write per item wins
-    order = sel[np.lexsort((-sel, contrib[sel]))]
-    return dict(zip(targets[order].tolist(), sources[order].tolist(), strict=True))
+def _check_k(k: int) -> None:
+    if not isinstance(k, int) or k < 1:
+        raise ConfigError(f"k must be a positive integer, got {k!r}")
