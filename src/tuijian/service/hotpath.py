@@ -15,6 +15,7 @@ into the FastAPI app, whose route runs the handler again and renders the error i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -51,6 +52,7 @@ class HotPath:
         parts = scope["path"].split("/")  # ['', 'v1', kind, id, action]
         if len(parts) != 5 or parts[1] != "v1" or not parts[3]:
             return None
+        handler: Callable[[Any, str, str, Any, str | None], bytes]
         if parts[2] == "users" and parts[4] == "recommendations":
             handler, route = user_recommendations_body, USER_ROUTE
         elif parts[2] == "items" and parts[4] == "similar":

@@ -75,11 +75,10 @@ def parse_query(query: Any, spec: tuple[Param, ...]) -> dict[str, Any]:
         except ValueError as exc:
             errors.append({"field": f"query.{p.name}", "error": str(exc), "input": raw})
     if errors:
-        exc = DataError(
-            f"{len(errors)} invalid field(s): " + "; ".join(f"{e['field']}: {e['error']}" for e in errors)
+        raise DataError(
+            f"{len(errors)} invalid field(s): " + "; ".join(f"{e['field']}: {e['error']}" for e in errors),
+            errors=errors,
         )
-        exc.errors = errors  # type: ignore[attr-defined]
-        raise exc
     return out
 
 

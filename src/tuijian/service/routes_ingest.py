@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tuijian.data.schema import Item, User
 from tuijian.exceptions import DataError
@@ -49,13 +49,14 @@ async def _rows(request: Request, key: str) -> list[Any]:
         )
     bad = [i for i, r in enumerate(rows) if not isinstance(r, dict)]
     if bad:
-        exc = DataError(f"{len(bad)} {key} row(s) are not JSON objects: rows {bad[:10]}")
-        exc.errors = [{"row": i, "field": "(row)", "error": "must be a JSON object"} for i in bad[:100]]  # type: ignore[attr-defined]
-        raise exc
+        raise DataError(
+            f"{len(bad)} {key} row(s) are not JSON objects: rows {bad[:10]}",
+            errors=[{"row": i, "field": "(row)", "error": "must be a JSON object"} for i in bad[:100]],
+        )
     return rows
 
 
-def _body_doc(model: type) -> dict[str, Any]:
+def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
     return {
         "requestBody": {
             "required": True,
@@ -109,12 +110,11 @@ async def post_feedback(request: Request, _role: str = Depends(requires("ingest"
         except ValidationError as exc:
             errors.extend(format_validation_error(exc, i))
     if errors:
-        exc = DataError(
+        raise DataError(
             f"{len({e['row'] for e in errors})} bad feedback row(s): "
-            + "; ".join(f"row {e['row']}: {e['field']}: {e['error']}" for e in errors[:10])
+            + "; ".join(f"row {e['row']}: {e['field']}: {e['error']}" for e in errors[:10]),
+            errors=errors,
         )
-        exc.errors = errors  # type: ignore[attr-defined]
-        raise exc
     records = [f.model_dump() for f in parsed]
     n = await run_in_threadpool(request.app.state.tuijian.store.log_feedback, records)
     return {"received": len(rows), "written": n}

@@ -38,7 +38,7 @@ TRENDING_PARAMS = (
     CATEGORY,
     Param("window_days", float, 7.0, "window before the newest stored event", ge=0.001, le=365),
 )
-_SECURITY = [{"APIKeyHeader": []}]
+_SECURITY: list[dict[str, list[str]]] = [{"APIKeyHeader": []}]
 
 
 def _auth(request: Request, role: str) -> None:
