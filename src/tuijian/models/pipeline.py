@@ -7,7 +7,8 @@
                                            (the hybrid's business filters and MMR), i.e. ``recommend``
       -> evidence floor                    scores at or below ``model.evidence_floor`` are not evidence
       -> fallback chain                    fills what the model left short (:class:`FallbackChain`:
-                                           the model's own ``fallback_`` if it has one, else popularity)
+                                           the model's own ``fallback_`` if it has one, else popularity),
+                                           within the filters and the model's own business rules
       -> reason codes                      one per item, from here only
 
 Reason codes: ``similar_to:<item id>`` (the history item most similar to the recommended one, by the
@@ -32,6 +33,7 @@ from tuijian.exceptions import ConfigError, UnknownIdError
 from tuijian.models.base import Recommender, SimilarItems
 from tuijian.models.fallback import FallbackChain
 from tuijian.models.query import RecQuery
+from tuijian.models.rerank import BusinessFilter
 
 #: ``(item index, score, reason codes)``, best first
 Ranked = list[tuple[int, float, list[str]]]
@@ -65,6 +67,15 @@ class Pipeline:
         self.similar_source: Any = model if isinstance(model, SimilarItems) else self.knn
         self.reason_similar_to = [f"similar_to:{i}" for i in inter.items.ids]
         self.floor = model.evidence_floor
+        #: the model's own business rules (its BusinessFilter rerankers) as an item mask: they bound the
+        #: fallback fill and similar items too, not only the model's list
+        self.rules: np.ndarray | None = None
+        rerankers = getattr(model, "rerankers", None)
+        if callable(rerankers):
+            rules = [r for r in rerankers() if isinstance(r, BusinessFilter)]
+            if rules:
+                context = model.rerank_context(np.zeros(0, dtype=np.int64))  # type: ignore[attr-defined]
+                self.rules = np.logical_and.reduce([r.allowed(context) for r in rules])
         #: distinct users per item
         self.popularity = inter.item_popularity()
         log = inter.log
@@ -175,6 +186,7 @@ class Pipeline:
         if not 0 <= item < self.n_items:
             raise UnknownIdError(f"item index {item} is not in [0, {self.n_items})")
         source = self.similar_source
+        allowed = self._bounded(allowed)
         if allowed is None:
             ids, scores = source.similar_items(item, k)
             n = int((ids >= 0).sum())
@@ -203,8 +215,13 @@ class Pipeline:
             return ranked
         chosen = np.fromiter((r[0] for r in ranked), np.int64, len(ranked))
         ex = chosen if exclude is None or not len(exclude) else np.concatenate([exclude, chosen])
-        extra = self.fallback.fill(sequence, need, ex, allowed)
+        extra = self.fallback.fill(sequence, need, ex, self._bounded(allowed))
         return ranked + [(i, s, [reason]) for i, s, reason in extra]
+
+    def _bounded(self, allowed: np.ndarray | None) -> np.ndarray | None:
+        if self.rules is None:
+            return allowed
+        return self.rules if allowed is None else allowed & self.rules
 
     # ------------------------------------------------------------------ reasons
     def _explain(self, query: RecQuery, ids: np.ndarray, scores: np.ndarray) -> Ranked:

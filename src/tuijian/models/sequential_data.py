@@ -105,23 +105,22 @@ def read_config(src: Path, name: str, label: str) -> dict[str, Any]:
 
 
 def save_interactions(path: Path, inter: Interactions) -> None:
-    """The training log and id maps as a pickle-free ``.npz``."""
-    log = inter.log
-    np.savez_compressed(
-        path,
-        u=log["u"].to_numpy(np.int64),
-        i=log["i"].to_numpy(np.int64),
-        ts=log["ts"].to_numpy(np.int64),
-        weight=log["weight"].to_numpy(np.float64),
-        user_ids=np.asarray(inter.users.ids, dtype=str),
-        item_ids=np.asarray(inter.items.ids, dtype=str),
-    )
+    """The training interactions (matrix, id maps and the whole log, event kinds included) as a pickle-free
+    ``.npz`` (:func:`tuijian.models.persist.interactions_to_arrays`)."""
+    from tuijian.models.persist import interactions_to_arrays
+
+    arrays: dict[str, Any] = interactions_to_arrays(inter)
+    np.savez_compressed(path, **arrays)
 
 
 def load_interactions(path: Path) -> Interactions:
-    """Inverse of :func:`save_interactions` (``allow_pickle=False``)."""
+    """Inverse of :func:`save_interactions` (``allow_pickle=False``); reads the older log-only files too."""
+    from tuijian.models.persist import interactions_from_arrays
+
     try:
         with np.load(path, allow_pickle=False) as z:
+            if "__interactions__.matrix.data" in z.files:
+                return interactions_from_arrays(z)
             log = pd.DataFrame({"u": z["u"], "i": z["i"], "ts": z["ts"], "weight": z["weight"]})
             users, items = Vocabulary(z["user_ids"].tolist()), Vocabulary(z["item_ids"].tolist())
     except (OSError, KeyError, ValueError) as exc:
