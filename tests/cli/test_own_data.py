@@ -133,6 +133,14 @@ def test_own_orders_end_to_end(shop: tuple[Path, Path, Path], monkeypatch: pytes
             assert sum(g in (5, 6) for g in groups) >= 5, ids
             bought = set(good.loc[good["shopper"] == shopper, "sku"])
             assert bought and not (set(ids) & bought)  # already-bought items are excluded
+            # the served version records what auto chose (when the model reports it)
+            served = client.get("/v1/admin/models").json()
+            assert served["dataset"] == "orders" and served["served"] == body["model_version"]
+            (active,) = [v for v in served["versions"] if v["active"]]
+            if selection is not None:
+                assert (
+                    active["metrics"]["selection"]["chosen"] and active["metrics"]["selection"]["validation"]
+                )
             # an unknown shopper still gets sku ids from the file (fallback)
             r = client.get("/v1/users/someone-new/recommendations", params={"k": 5})
             assert r.status_code == 200 and {e["item_id"] for e in r.json()["items"]} <= skus
