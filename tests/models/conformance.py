@@ -341,3 +341,59 @@ class RecommenderContract:
             fitted.recommend(-1, k=4, history=h, sequences=[np.array(items)])[0],
             loaded.recommend(-1, k=4, history=h, sequences=[np.array(items)])[0],
         )
+
+    # ------------------------------------------------------------------ one query (the serving pipeline)
+    def test_recommend_query_equals_recommend(self, fitted: Recommender, data: ContractData) -> None:
+        """A :class:`RecQuery` gives exactly ``recommend`` with the same history, sequence and candidates,
+        whatever path the model takes (item-kNN answers it without scipy)."""
+        from tuijian.models.query import RecQuery
+
+        n_items = data.interactions.n_items
+        seqs = data.interactions.sequences()
+        allowed = np.zeros(n_items, dtype=bool)
+        allowed[::2] = True
+        for u in (0, 9):  # a known user as trained, then with candidates and exclusions
+            seq = seqs[u]
+            got = fitted.recommend_query(RecQuery(user=u, history=seq), 5)
+            want = fitted.recommend(u, 5, exclude_seen=False)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
+            query = RecQuery(user=u, history=seq, exclude=seq[:2], allowed=allowed)
+            keep = allowed.copy()
+            keep[seq[:2]] = False
+            got = fitted.recommend_query(query, 4)
+            want = fitted.recommend(u, 4, exclude_seen=False, candidates=np.flatnonzero(keep))
+            np.testing.assert_array_equal(got[0], want[0])
+        items = np.array([15, 11, 13, 11])  # an unknown user's events, time order, one item twice
+        weights = np.array([1.0, 2.0, 1.0, 4.0])
+        got = fitted.recommend_query(RecQuery(history=items, weights=weights, n_fresh=4), 5)
+        row = sp.csr_matrix(
+            ([6.0, 1.0, 1.0], ([0, 0, 0], [11, 13, 15])), shape=(1, n_items), dtype=np.float32
+        )
+        want = fitted.recommend(-1, 5, exclude_seen=False, history=row, sequences=[items])
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
+
+    def test_pipeline_fills_and_explains(self, fitted: Recommender, data: ContractData) -> None:
+        """The serving pipeline always returns ``k`` distinct allowed items, never an excluded one, each
+        with a reason code."""
+        from tuijian.models.pipeline import Pipeline
+
+        pipe = Pipeline(fitted)
+        allowed = np.ones(data.interactions.n_items, dtype=bool)
+        allowed[:4] = False
+        for query in (
+            pipe.user_query(0),
+            pipe.user_query(9, [(12, 1.0, True), (3, 8.0, False)], allowed=allowed),
+            pipe.user_query(-1),
+            pipe.session_query(np.array([14, 10])),
+        ):
+            ranked = pipe.recommend(query, 8)
+            ids = [i for i, _, _ in ranked]
+            assert len(ids) == 8 and len(set(ids)) == 8, ranked
+            assert not set(ids) & set(query.exclude.tolist())
+            if query.allowed is not None:
+                assert query.allowed[ids].all()
+            assert all(reasons and all(isinstance(r, str) for r in reasons) for _, _, reasons in ranked)
+        similar = pipe.similar(3, 4)
+        assert len(similar) == 4 and 3 not in [i for i, _, _ in similar]

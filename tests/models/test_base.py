@@ -135,3 +135,42 @@ def test_candidates_and_include_seen(inter: Interactions) -> None:
     assert ids.tolist() == [1, 5, -1]  # 0 is seen
     ids, _ = model.recommend(0, k=3, candidates=[0, 1, 5], exclude_seen=False)
     assert sorted(ids.tolist()) == [0, 1, 5]
+
+
+def test_top_of_a_slice_equals_topk_ties_included() -> None:
+    """``top_of`` (one request's candidates) picks and orders exactly as ``topk`` over the full row, also when
+    a tie straddles the cut (lowest indices win)."""
+    from tuijian.models.base import top_of
+
+    rng = np.random.default_rng(1)
+    for _ in range(500):
+        n, k = int(rng.integers(1, 400)), int(rng.integers(1, 30))
+        cand = rng.choice(3000, n, replace=False)
+        values = (np.round(rng.random(n) * rng.integers(1, 30)) + 1).astype(np.float32)
+        full = np.full((1, 3000), -np.inf, np.float32)
+        full[0, cand] = values
+        ids, top = topk(full, k)
+        real = ids[0] >= 0
+        got_ids, got_top = top_of(cand, values, k)
+        np.testing.assert_array_equal(got_ids, ids[0][real])
+        np.testing.assert_array_equal(got_top, top[0][real])
+
+
+def test_recommend_query_is_recommend_with_the_query_arguments(inter: Interactions) -> None:
+    from tuijian.models.query import RecQuery
+
+    model = EchoModel().fit(inter)
+    allowed = np.ones(inter.n_items, dtype=bool)
+    allowed[0] = False
+    seq = np.array([3, 1, 3])
+    got = model.recommend_query(RecQuery(history=seq, n_fresh=3, exclude=np.array([2]), allowed=allowed), 3)
+    row = sp.csr_matrix(([1.0, 2.0], ([0, 0], [1, 3])), shape=(1, inter.n_items))
+    keep = allowed.copy()
+    keep[2] = False
+    want = model.recommend(
+        -1, 3, exclude_seen=False, candidates=np.flatnonzero(keep), history=row, sequences=[seq]
+    )
+    np.testing.assert_array_equal(got[0], want[0])
+    assert model.last_batch_.sequences[0].tolist() == [3, 1, 3]  # the time order reaches the model
+    with pytest.raises(ConfigError, match="query history"):
+        model.recommend_query(RecQuery(history=np.array([inter.n_items])), 3)

@@ -84,3 +84,24 @@ def test_repeat_then_popular() -> None:
     assert ids.tolist() == [4, 5]
     with pytest.raises(ConfigError, match="recent_days"):
         RepeatThenPopular(recent_days=0).fit(inter)
+
+
+def test_fill_for_one_request_equals_recommend() -> None:
+    """``fill`` (one request, with an item mask) picks what ``recommend`` picks when the mask is an exclusion."""
+    chain = FallbackChain(recent_days=30).fit(shop())
+    allowed = np.array([True, True, False, True, True, True])
+    for seq in (np.array([0]), np.zeros(0, np.int64), np.array([3, 2])):
+        for n in (1, 3, 6):
+            got = chain.fill(seq, n, np.array([4]), allowed)
+            block = sp.csr_matrix(~allowed[None, :] | (np.arange(6) == 4)[None, :])
+            ids, reasons = chain.recommend([seq], n, exclude=block)
+            real = ids[0] >= 0
+            assert [i for i, _, _ in got] == ids[0][real].tolist()
+            assert [r for _, _, r in got] == reasons[0][real].tolist()
+            assert all(chain.step_scores(r, [seq])[0][i] == s for i, s, r in got)
+
+
+def test_popular_step_counts_distinct_buyers_exactly() -> None:
+    chain = FallbackChain(steps=("popular",)).fit(shop())
+    assert chain.popular_.tolist() == [6.0, 6.0, 8.0, 3.0, 1.0, 0.0]
+    assert chain.session_matrix_ is None  # a popularity-only chain learns no transitions

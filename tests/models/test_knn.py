@@ -122,3 +122,62 @@ def test_beats_popularity_on_ml100k(model, ml100k_u1_implicit, ml100k_u1_popular
     pop = ml100k_u1_popularity
     assert got["hr"] >= pop["hr"] + 0.05, (got, pop)
     assert got["precision"] >= 1.35 * pop["precision"], (got, pop)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_fast_query_path_is_bit_identical_to_recommend(binary: bool) -> None:
+    """On real data (Online Retail demo, event-kind weights): the sparse gather of ``recommend_query`` gives
+    the very scores of scipy's ``history @ W`` (same float32 summation order) and the same lists, for
+    trained users, fresh events, filters and exclusions."""
+    from tuijian.data.datasets import load_dataset
+    from tuijian.data.interactions import WeightConfig
+    from tuijian.models.query import RecQuery
+
+    inter = Interactions.from_events(load_dataset("online-retail-demo").events, WeightConfig())
+    model = ItemKNN(binary=binary).fit(inter)
+    seqs = inter.sequences()
+    allowed = np.arange(inter.n_items) % 3 != 0
+    for u in range(0, inter.n_users, 11):
+        query = RecQuery(user=u, history=seqs[u])
+        items, values = query.history_vector(model)
+        targets, contrib, _ = model._gather(items, None if binary else values)
+        scores = np.zeros(inter.n_items, np.float32)
+        np.add.at(scores, targets, contrib)
+        np.testing.assert_array_equal(scores, model.score(u))
+        for k in (1, 10, 60):
+            got, want = model.recommend_query(query, k), model.recommend(u, k, exclude_seen=False)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+        fresh = np.concatenate([seqs[u], seqs[u + 1][:3]])
+        q2 = RecQuery(user=u, history=fresh, weights=np.full(len(fresh), 8.0), n_fresh=3,
+                      exclude=seqs[u][:5], allowed=allowed)  # fmt: skip
+        _, row, _, cand = q2.model_inputs(model)
+        got, want = (
+            model.recommend_query(q2, 10),
+            model.recommend(u, 10, exclude_seen=False, candidates=cand, history=row),
+        )
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_similar_items_are_the_rows_of_max_w_wt() -> None:
+    """The precomputed sorted lists answer exactly like the dense formula: ``max(W, W^T)``, positives only,
+    the item itself left out, ties by lowest index."""
+    inter = Interactions.from_events(
+        pd.DataFrame({"user": np.repeat(np.arange(60), 4).astype(str),
+                      "item": (np.arange(240) * 7 % 37).astype(str), "ts": np.arange(240)})
+    )  # fmt: skip
+    model = ItemKNN(n_neighbors=4).fit(inter)
+    w = model.similarity_.toarray()
+    dense = np.maximum(w, w.T)
+    np.fill_diagonal(dense, 0)
+    dense[dense <= 0] = -np.inf
+    from tuijian.models.base import topk
+
+    for item in range(inter.n_items):
+        ids, scores = model.similar_items(item, k=6)
+        want_ids, want_scores = topk(dense[item][None, :], 6)
+        np.testing.assert_array_equal(ids, want_ids[0])
+        np.testing.assert_array_equal(scores, want_scores[0])
+    batch, _ = model.similar_items(np.array([0, 5]), k=3)
+    np.testing.assert_array_equal(batch[1], model.similar_items(5, k=3)[0])
