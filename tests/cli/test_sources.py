@@ -114,3 +114,34 @@ def test_train_reads_parquet_and_jsonl(suffix: str, files: tuple[Path, Path], tm
     assert "5 malformed" in " ".join(result.output.split())
     metrics = json.loads((tmp_path / "art" / "popularity" / "v0001" / "metrics.json").read_text())
     assert metrics["import"]["events"]["valid_rows"] == len(raw) - 5
+
+
+def test_ingest_twice_stores_the_file_once(files: tuple[Path, Path], tmp_path: Path) -> None:
+    orders, catalog = files
+    url = f"sqlite:///{tmp_path / 'shop.sqlite'}"
+    args = ["ingest", str(orders), "--map", MAP, "--items", str(catalog), "--database-url", url]
+    first, second = (CliRunner().invoke(app, args) for _ in range(2))
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    n_valid = len(pd.read_csv(orders)) - 5
+    assert f"events inserted: {n_valid}, duplicates skipped: 0, malformed rows not loaded: 5" in first.output
+    assert f"events inserted: 0, duplicates skipped: {n_valid}" in second.output
+    assert "read 30 rows, 30 valid, 0 malformed" in first.output  # the catalog, counted the same way
+
+
+def test_serving_a_file_refuses_a_store_of_another_dataset(files: tuple[Path, Path], tmp_path: Path) -> None:
+    from tuijian.cli.serve_cmds import _store_own_data
+    from tuijian.store import open_store
+
+    orders, catalog = files
+    ds = dataset_from_files(orders, {"user": "shopper", "item": "sku", "ts": "order_time", "value": "qty",
+                                     "kind": "=purchase"}, catalog=catalog)  # fmt: skip
+    store = open_store(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    try:
+        assert _store_own_data(store, ds) is True  # new events: train
+        assert _store_own_data(store, ds) is False  # the same file again: nothing new
+        assert store.count_events() == len(ds.events)
+        store.register_model_version("x/v1", "item-knn", "online-retail-demo", str(tmp_path))
+        with pytest.raises(ConfigError, match="fresh --home"):
+            _store_own_data(store, ds)
+    finally:
+        store.close()

@@ -255,28 +255,28 @@ def ingest(
     database_url: str | None = typer.Option(None, "--database-url", help=_URL_HELP),
     batch_size: int = typer.Option(50_000, "--batch-size", help="Events per transaction."),
 ) -> None:
-    """Load a behaviour log (and optionally a catalog) into the service's database."""
+    """Load a behaviour log (and optionally a catalog) into the service's database.
+
+    Loading the same file twice stores its events once (each row gets an id from its content)."""
+    from tuijian.data.datasets import file_dataset_name
     from tuijian.data.importers import import_events, parse_mapping
     from tuijian.store import open_store
 
     store = open_store(_settings(database_url=database_url).resolved_database_url)
     if items is not None:
-        import pandas as pd
+        from tuijian.data.importers import import_catalog
 
-        suffix = "".join(items.suffixes)
-        frame = (
-            pd.read_parquet(items)
-            if ".parquet" in suffix
-            else pd.read_json(items, lines=True)
-            if ".jsonl" in suffix
-            else pd.read_csv(items)
-        )
+        frame, catalog_report = import_catalog(items)
+        typer.echo(str(catalog_report))
         typer.echo(f"items written: {store.add_items(frame)}")
     result = import_events(path, parse_mapping(mapping) if mapping else None, kind=kind)
     typer.echo(str(result.report))
+    # stable ids from each row's content: loading the same file again (or serving it with
+    # `tuijian serve --events`) stores its events once
+    events = sources.with_event_ids(result.events, file_dataset_name(path))
     inserted = duplicates = 0
-    for start in range(0, len(result.events), batch_size):
-        res = store.add_events(result.events.iloc[start : start + batch_size])
+    for start in range(0, len(events), batch_size):
+        res = store.add_events(events.iloc[start : start + batch_size])
         inserted, duplicates = inserted + res.inserted, duplicates + res.duplicates
     typer.echo(
         f"events inserted: {inserted}, duplicates skipped: {duplicates}, "
