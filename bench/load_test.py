@@ -1,18 +1,27 @@
-"""Serving load test (issue 4): Beauty-sized data, item-knn, 2 uvicorn workers, load from a second process.
+"""Serving load test (issues 4 and 10): Beauty-sized data, 2 uvicorn workers, load from a second process.
 
 Measures, in one run, on 127.0.0.1:
 
 1. the floor: a bare FastAPI endpoint returning a fixed list (same uvicorn settings),
-2. personalised top-10 with a category filter  (``GET /v1/users/{u}/recommendations``),
-3. similar items                                (``GET /v1/items/{i}/similar``),
-4. batch ingestion over HTTP                    (``POST /v1/events``, 5,000 events per request),
-5. direct durable ingestion into SQLite         (``Store.add_events``, no HTTP).
+2. for each serving model of ``--models`` (default ``item-knn``; e.g. ``item-knn,hybrid,auto``), served in turn
+   by ``tuijian serve --model <name>`` on the same store (it retrains when the model changes):
+
+   a. personalised top-10 with a category filter, saturated (``GET /v1/users/{u}/recommendations``),
+      with the server's CPU per request,
+   b. the same paced at ~300 req/s (12 connections, 40 ms pause each) and at ~800 req/s (16, 18 ms): p99 at a
+      target load rather than a saturated queue,
+   c. similar items, saturated (``GET /v1/items/{i}/similar``),
+3. batch ingestion over HTTP                    (``POST /v1/events``, 5,000 events per request; first model),
+4. direct durable ingestion into SQLite         (``Store.add_events``, no HTTP).
 
 Read endpoints are driven by ``wrk`` (Debian package ``wrk``; closed loop, fixed connections and duration);
 ingestion by a bounded async httpx client. Every request is checked: non-2xx responses are counted and reported.
+``models.<name>`` holds each model's phases and ratios to the floor; the top-level ``top10_*`` keys repeat the
+first model's figures (the layout of earlier runs).
 
-    .venv/bin/python bench/load_test.py                 # full run (~3 min on 2 cores)
-    .venv/bin/python bench/load_test.py --duration 5    # shorter
+    .venv/bin/python bench/load_test.py                          # item-knn (~3 min on 2 cores)
+    .venv/bin/python bench/load_test.py --models item-knn,hybrid # item-knn and the hybrid, same run
+    .venv/bin/python bench/load_test.py --duration 5             # shorter
 """
 
 from __future__ import annotations
@@ -250,6 +259,83 @@ def ingest_direct(url: str, n: int, batch: int) -> dict[str, Any]:
     }
 
 
+def serve_phases(
+    args: Any, home: Path, env: dict[str, str], py: str, model: str, ingest: bool
+) -> dict[str, Any]:
+    """Start ``tuijian serve --model model`` and run the read phases (and, with ``ingest``, ingestion)."""
+    out: dict[str, Any] = {}
+    port = free_port()
+    t0 = time.perf_counter()
+    log = open(home / f"serve-{model}.log", "wb")  # noqa: SIM115 - closed in the finally below
+    serve = subprocess.Popen(
+        [
+            str(Path(py).parent / "tuijian"),
+            "serve",
+            "--dataset",
+            args.dataset,
+            "--model",
+            model,
+            "--home",
+            str(home),
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--access-log" if args.access_log else "--no-access-log",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{base}/ready", args.ready_timeout)
+        out["startup_seconds"] = round(time.perf_counter() - t0, 1)
+        from tuijian.data.datasets import load_dataset
+
+        ds = load_dataset(args.dataset)
+        users = ds.events["user"].astype(str).unique().tolist()
+        items = ds.events["item"].astype(str).unique().tolist()
+        cats = ds.items["category"].str.split("|").explode() if ds.items is not None else None
+        category = cats[cats != ""].value_counts().index[0] if cats is not None else None
+        rng = np.random.default_rng(0)
+        sample_u = rng.choice(users, 5000, replace=False).tolist()
+        sample_i = rng.choice(items, 5000, replace=False).tolist()
+        q = f"&category={category}" if category else ""
+        tmp = home / "lua"
+        tmp.mkdir(exist_ok=True)
+        user_paths = [f"/v1/users/{u}/recommendations?k=10{q}" for u in sample_u]
+        recs = lua_paths(tmp / "recs.lua", user_paths, KEY)
+        sim = lua_paths(tmp / "similar.lua", [f"/v1/items/{i}/similar?k=10" for i in sample_i], KEY)
+        import httpx
+
+        first = httpx.get(f"{base}{user_paths[0]}", headers={"X-API-Key": KEY}, timeout=30).json()
+        out["model_version"] = first.get("model_version")
+        out["filter"] = f"category={category}"
+        wrk(f"{base}/", recs, 2, args.connections)  # warm-up (key cache, page cache)
+        out["top10_filtered"] = measured(
+            serve.pid, lambda: wrk(f"{base}/", recs, args.duration, args.connections)
+        )
+        print(model, "top10", out["top10_filtered"], flush=True)
+        # paced: each connection waits between requests, so the offered load is fixed and the latency
+        # percentiles describe that load rather than a saturated queue
+        paced300 = lua_paths(tmp / "recs_300.lua", user_paths, KEY, 40)
+        out["top10_filtered_paced_300"] = wrk(f"{base}/", paced300, args.duration, 12)
+        print(model, "top10 paced ~300/s", out["top10_filtered_paced_300"], flush=True)
+        paced = lua_paths(tmp / "recs_paced.lua", user_paths, KEY, 18)
+        out["top10_filtered_paced"] = wrk(f"{base}/", paced, args.duration, 16)
+        print(model, "top10 paced ~800/s", out["top10_filtered_paced"], flush=True)
+        out["similar"] = measured(serve.pid, lambda: wrk(f"{base}/", sim, args.duration, args.connections))
+        print(model, "similar", out["similar"], flush=True)
+        if ingest:
+            out["ingest_http"] = asyncio.run(ingest_http(base, 40, 5000, 2, users, items))
+            print("ingest_http", out["ingest_http"], flush=True)
+    finally:
+        stop(serve)
+        log.close()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="amazon-beauty")
@@ -257,9 +343,17 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument(
+        "--ready-timeout", type=float, default=3600, help="seconds to wait for each server's start"
+    )
+    ap.add_argument(
         "--home", type=Path, default=None, help="reuse a prepared home (default: a fresh temp dir)"
     )
     ap.add_argument("--access-log", action="store_true", help="keep the per-request JSON access log on")
+    ap.add_argument(
+        "--models",
+        default="item-knn",
+        help="serving models, comma-separated registry names (e.g. item-knn,hybrid,auto), served in turn",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "load_test.json")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
@@ -278,6 +372,7 @@ def main() -> None:
         "workers": args.workers,
         "cpus": os.cpu_count(),
         "load_avg_before": os.getloadavg(),
+        "models": {},
     }
 
     # -------- floor
@@ -313,79 +408,24 @@ def main() -> None:
         stop(floor)
     print("floor", results["floor"], flush=True)
 
-    # -------- tuijian serve (prepares data + model on first start)
-    port = free_port()
-    t0 = time.perf_counter()
-    log = open(home / "serve.log", "wb")  # noqa: SIM115 - closed in the finally below
-    serve = subprocess.Popen(
-        [
-            str(Path(py).parent / "tuijian"),
-            "serve",
-            "--dataset",
-            args.dataset,
-            "--home",
-            str(home),
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--access-log" if args.access_log else "--no-access-log",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(f"{base}/ready", 900)
-        results["startup_seconds"] = round(time.perf_counter() - t0, 1)
-        from tuijian.data.datasets import load_dataset
-
-        ds = load_dataset(args.dataset)
-        users = ds.events["user"].astype(str).unique().tolist()
-        items = ds.events["item"].astype(str).unique().tolist()
-        cats = ds.items["category"].str.split("|").explode() if ds.items is not None else None
-        category = cats[cats != ""].value_counts().index[0] if cats is not None else None
-        rng = np.random.default_rng(0)
-        sample_u = rng.choice(users, 5000, replace=False).tolist()
-        sample_i = rng.choice(items, 5000, replace=False).tolist()
-        q = f"&category={category}" if category else ""
-        tmp = home / "lua"
-        tmp.mkdir(exist_ok=True)
-        recs = lua_paths(tmp / "recs.lua", [f"/v1/users/{u}/recommendations?k=10{q}" for u in sample_u], KEY)
-        sim = lua_paths(tmp / "similar.lua", [f"/v1/items/{i}/similar?k=10" for i in sample_i], KEY)
-        results["filter"] = f"category={category}"
-        wrk(f"{base}/", recs, 2, args.connections)  # warm-up (key cache, page cache)
-        results["top10_filtered"] = measured(
-            serve.pid, lambda: wrk(f"{base}/", recs, args.duration, args.connections)
-        )
-        print("top10", results["top10_filtered"], flush=True)
-        # paced: 16 connections, each waiting 18 ms between requests -> ~800 req/s offered; the latency
-        # percentiles then describe the target load rather than a saturated queue
-        paced = lua_paths(
-            tmp / "recs_paced.lua", [f"/v1/users/{u}/recommendations?k=10{q}" for u in sample_u], KEY, 18
-        )
-        results["top10_filtered_paced"] = wrk(f"{base}/", paced, args.duration, 16)
-        print("top10 paced", results["top10_filtered_paced"], flush=True)
-        results["similar"] = measured(
-            serve.pid, lambda: wrk(f"{base}/", sim, args.duration, args.connections)
-        )
-        print("similar", results["similar"], flush=True)
-        results["ingest_http"] = asyncio.run(ingest_http(base, 40, 5000, 2, users, items))
-        print("ingest_http", results["ingest_http"], flush=True)
-    finally:
-        stop(serve)
-        log.close()
+    # -------- tuijian serve, one model after the other (the first start prepares data + model)
+    models = args.models.split(",")
+    for n, model in enumerate(models):  # ingestion last, so that every model trains on the same events
+        results["models"][model] = serve_phases(args, home, env, py, model, ingest=n == len(models) - 1)
+        print(model, json.dumps(results["models"][model]), flush=True)
     results["ingest_direct_sqlite"] = ingest_direct(f"sqlite:///{home / 'tuijian.sqlite'}", 100_000, 10_000)
     print("ingest_direct", results["ingest_direct_sqlite"], flush=True)
-    floor_rps = results["floor"]["rps"]
-    results["top10_vs_floor"] = round(results["top10_filtered"]["rps"] / floor_rps, 3)
-    # the same ratio from server CPU per request (robust to other load on the machine)
-    results["top10_vs_floor_cpu"] = round(
-        results["floor"]["server_cpu_us_per_request"]
-        / results["top10_filtered"]["server_cpu_us_per_request"],
-        3,
-    )
+    bare = results["floor"]
+    for out in results["models"].values():
+        out["top10_vs_floor"] = round(out["top10_filtered"]["rps"] / bare["rps"], 3)
+        # the same ratio from server CPU per request (robust to other load on the machine)
+        out["top10_vs_floor_cpu"] = round(
+            bare["server_cpu_us_per_request"] / out["top10_filtered"]["server_cpu_us_per_request"], 3
+        )
+    first = results["models"][models[0]]
+    results.update({k: v for k, v in first.items() if k.startswith(("top10", "similar", "filter"))})
+    results.update({k: v for out in results["models"].values() for k, v in out.items() if k == "ingest_http"})
+    results["startup_seconds"] = first.get("startup_seconds")
     results["load_avg_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
