@@ -570,3 +570,17 @@ def test_label_candidates_follow_the_holdout() -> None:
     inter = checkerboard().interactions
     assert [c.kind for c in LabelStrategy.candidates(Holdout("last"), inter)] == ["last"]
     assert LabelStrategy.candidates(Holdout("random", fraction=0.2), inter)[0].fraction == pytest.approx(0.2)
+
+
+def test_default_retrievers_get_ease_regularisation_chosen_on_validation() -> None:
+    data = checkerboard()
+    model = HybridRecommender(features={}, refit=False, **SMALL).fit(
+        data.interactions, holdout=Holdout("random", fraction=0.3)
+    )
+    table = model.selection_["validation"]
+    tried = sorted(k for k in table if k.startswith("ease(reg="))
+    assert tried == ["ease(reg=1000)", "ease(reg=125)", "ease(reg=250)", "ease(reg=500)"], table
+    chosen = model.selection_["retrievers"]["ease"]["reg"]
+    assert table[f"ease(reg={chosen:g})"] == max(table[k] for k in tried)
+    if model.served_ == "ranker":
+        assert model.models_["ease"].reg == chosen

@@ -86,6 +86,7 @@ DEFAULT_RETRIEVERS: dict[str, dict[str, Any]] = {
     "ease": {"reg": 250.0},
     "item-knn": {"n_neighbors": 200},
     "rp3beta": {"n_neighbors": 200},
+    "als": {},
     "popularity": {},
     "recent-popularity": {"window_days": 30.0},
     "session-transitions": {},
@@ -270,6 +271,7 @@ class HybridRecommender(Recommender):
             sel = select_setup(self, interactions, self.holdout_, specs, avail, ranker_cfg, items,
                                labels=labels, features=features, refit=refit)  # fmt: skip
             labels, features, refit, served = sel.labels, sel.features, sel.refit, sel.served
+            specs = sel.specs
             self.selection_ = sel.report()
         else:
             self.selection_ = {"chosen": "ranker", "reason": "fixed setup"}

@@ -5,7 +5,8 @@ model will be judged on), :func:`select_setup`:
 
 1. carves ``(inner, targets)``: the model learns from ``inner`` and is scored on ``targets``
    (NDCG@10, for at most ``max_valid_users`` users, seen items excluded unless repeats count);
-2. fits every retriever on ``inner`` and scores each alone;
+2. fits every retriever on ``inner`` and scores each alone; with the default retrievers, EASE's
+   regularisation is chosen there too (:data:`RETRIEVER_GRIDS`);
 3. for each label strategy worth trying (:meth:`LabelStrategy.candidates`: labels shaped like
    the targets), builds the ranker's training data once with every available feature group,
    and trains one ranker per feature-group subset (all groups, none, all but one) on the
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
     from tuijian.models.hybrid import HybridRecommender
 
 K = 10
+#: (retriever, parameter, factors of its default tried on validation) when the retrievers are the defaults
+RETRIEVER_GRIDS: tuple[tuple[str, str, tuple[float, ...]], ...] = (("ease", "reg", (0.5, 2.0, 4.0)),)
+#: catalogs above this size skip the grid (EASE inverts an items x items matrix per value)
+MAX_GRID_ITEMS = 20000
 
 
 @dataclass
@@ -48,6 +53,7 @@ class Selection:
     refit: bool
     served: str  # "ranker" or a retriever name
     holdout: Holdout
+    specs: dict[str, dict[str, Any]]  # the retrievers with the parameters chosen on validation
     table: dict[str, float] = field(default_factory=dict)
     n_users: int = 0
     seconds: float = 0.0
@@ -59,6 +65,7 @@ class Selection:
             "labels": self.labels.label(),
             "features": self.features.label(),
             "refit": self.refit,
+            "retrievers": self.specs,
             "holdout": self.holdout.to_dict(),
             "validation_users": self.n_users,
             "validation_ndcg@10": best,
@@ -128,9 +135,27 @@ def select_setup(
     table: dict[str, float] = {}
 
     # retrievers alone, fitted on all of inner (also the "refit" variant's retrievers)
+    specs = {k: dict(v) for k, v in specs.items()}
     refitted = model._fit_retrievers(specs, inner, items)
-    for name, m in refitted.items():
-        table[name] = _ndcg(m.score(minus, history=hist, sequences=seqs), seen, tgt)
+    alone = {
+        name: _ndcg(m.score(minus, history=hist, sequences=seqs), seen, tgt) for name, m in refitted.items()
+    }
+    table.update(alone)
+    # the retrievers' main regulariser, on the same split (EASE's L2 weight: cheap for catalogs of this size)
+    for name, param, factors in RETRIEVER_GRIDS:
+        if name not in specs or model.retrievers is not None or inner.n_items > MAX_GRID_ITEMS:
+            continue
+        from tuijian.models import registry
+
+        base = float(specs[name].get(param, registry.create(name).get_params()[param]))
+        table[f"{name}({param}={base:g})"] = table.pop(name)
+        for f in factors:
+            trial = {**specs[name], param: base * f}
+            m = registry.create(name, **trial).fit(inner)
+            score = _ndcg(m.score(minus, history=hist, sequences=seqs), seen, tgt)
+            table[f"{name}({param}={base * f:g})"] = score
+            if score > alone[name]:
+                specs[name], refitted[name], alone[name] = trial, m, score
     model._log("retrievers: " + ", ".join(f"{k} {v:.4f}" for k, v in table.items()))
 
     ctx = model._context(inner)
@@ -188,8 +213,8 @@ def select_setup(
     if best is None:
         raise RuntimeError("no ranker setup could be trained on the validation split")
     served = "ranker"
-    best_retriever = max((n for n in refitted), key=lambda n: table[n])
-    if model.gate and table[best_retriever] > best[0]:
+    best_retriever = max(alone, key=lambda n: alone[n])
+    if model.gate and alone[best_retriever] > best[0]:
         served = best_retriever
     return Selection(
         labels=best[1],
@@ -197,6 +222,7 @@ def select_setup(
         refit=best[3],
         served=served,
         holdout=holdout,
+        specs=specs,
         table=table,
         n_users=len(users),
         seconds=time.perf_counter() - t0,
