@@ -40,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 
@@ -299,9 +300,9 @@ def serve_phases(
         cats = ds.items["category"].str.split("|").explode() if ds.items is not None else None
         category = cats[cats != ""].value_counts().index[0] if cats is not None else None
         rng = np.random.default_rng(0)
-        sample_u = rng.choice(users, 5000, replace=False).tolist()
-        sample_i = rng.choice(items, 5000, replace=False).tolist()
-        q = f"&category={category}" if category else ""
+        sample_u = rng.choice(users, min(5000, len(users)), replace=False).tolist()
+        sample_i = rng.choice(items, min(5000, len(items)), replace=False).tolist()
+        q = f"&category={quote(str(category))}" if category else ""
         tmp = home / "lua"
         tmp.mkdir(exist_ok=True)
         user_paths = [f"/v1/users/{u}/recommendations?k=10{q}" for u in sample_u]

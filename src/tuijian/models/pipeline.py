@@ -114,6 +114,8 @@ class Pipeline:
     ) -> RecQuery:
         """The query of a user: trained history plus ``fresh`` events ``(item, weight, is_purchase)`` (oldest
         first); bought items are excluded (or, with ``exclude_purchased=False``, tagged ``repeat``)."""
+        if not -1 <= user < self.n_users:
+            raise ConfigError(f"user must be -1 or an index below {self.n_users}, got {user}")
         seq = self._seqs[user] if user >= 0 else _EMPTY
         bought = self.purchases(user)
         if fresh:
@@ -136,8 +138,6 @@ class Pipeline:
             allowed=self._mask(allowed),
             repeats=_EMPTY if exclude_purchased else bought,
         )
-        if not -1 <= user < self.n_users:
-            raise ConfigError(f"user must be -1 or an index below {self.n_users}, got {user}")
         query.checked = True  # the rest are the model's own indices
         return query
 
