@@ -427,8 +427,11 @@ class HybridRecommender(Recommender):
         """The ranker score of each row: the mean over the boosters."""
         boosters = self.boosters_ if boosters is None else boosters
         pred = np.zeros(len(feats), dtype=np.float64)
+        # small batches (one served request) in one thread: OpenMP start-up and contention cost more than
+        # they save there; predictions do not depend on the thread count
+        threads = self.num_threads if len(feats) >= 20000 else 1
         for booster in boosters:
-            pred += booster.predict(feats, num_threads=self.num_threads)
+            pred += booster.predict(feats, num_threads=threads)
         return (pred / len(boosters)).astype(np.float32)
 
     # ------------------------------------------------------------------ scoring
