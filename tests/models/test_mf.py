@@ -124,3 +124,89 @@ def test_bad_params_name_the_parameter(cls, params, name, ml100k_u1_implicit) ->
     inter, _ = ml100k_u1_implicit
     with pytest.raises(ConfigError, match=name):
         cls(**params).fit(inter)
+
+
+# ---------------------------------------------------------------------- single-threaded BLAS, cheaply
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+def test_single_threaded_blas_limits_and_restores(als_u1: ALS) -> None:
+    from tuijian.models.mf import single_threaded_blas
+
+    als_u1.fold_in(als_u1.interactions_.matrix[:2])  # implicit and its BLAS are loaded
+    before = _blas_threads()
+    with single_threaded_blas():
+        assert set(_blas_threads()) == {1}
+        with single_threaded_blas():  # nested: still one thread, and leaving it keeps the outer limit
+            assert set(_blas_threads()) == {1}
+        assert set(_blas_threads()) == {1}
+    assert _blas_threads() == before
+
+
+def test_single_threaded_blas_scans_libraries_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-call cost was a full library scan (threadpoolctl); now one scan serves every later call."""
+    from tuijian.models import mf
+
+    limit = mf._BlasLimit()
+    monkeypatch.setattr(mf, "_BLAS_LIMIT", limit)
+    with mf.single_threaded_blas():
+        first = limit._controller
+    assert first is not None
+    for _ in range(50):
+        with mf.single_threaded_blas():
+            assert limit._controller is first
+    # a module imported since the scan may have loaded a new BLAS library: the next call scans again
+    import sys
+
+    sys_modules_len = limit._n_modules
+    sys.modules["tuijian_test_fake_module"] = sys  # type: ignore[assignment]
+    try:
+        with mf.single_threaded_blas():
+            assert limit._controller is not first and limit._n_modules == sys_modules_len + 1
+    finally:
+        del sys.modules["tuijian_test_fake_module"]
+
+
+def test_single_threaded_blas_holds_while_another_thread_is_inside() -> None:
+    """Concurrent requests: a thread leaving its block does not lift the limit under one still inside."""
+    import threading
+
+    from tuijian.models.mf import single_threaded_blas
+
+    inside, release, seen = threading.Event(), threading.Event(), []
+
+    def long_block() -> None:
+        with single_threaded_blas():
+            inside.set()
+            release.wait(10)
+            seen.append(_blas_threads())
+
+    t = threading.Thread(target=long_block)
+    t.start()
+    assert inside.wait(10)
+    with single_threaded_blas():
+        pass
+    release.set()
+    t.join(10)
+    assert seen and set(seen[0]) == {1}
+
+
+def test_cached_blas_limit_gives_bit_identical_results(als_u1: ALS) -> None:
+    """Fold-in and scores under the cached limit equal, bit for bit, those under a fresh threadpool_limits."""
+    from threadpoolctl import threadpool_limits
+
+    history = als_u1.interactions_.matrix[:40]
+    ours = als_u1.fold_in(history)
+    native = als_u1._native_model()
+    with threadpool_limits(limits=1, user_api="blas"):
+        ref = np.asarray(native.recalculate_user(np.arange(40), sp.csr_matrix(history)), dtype=np.float32)
+    np.testing.assert_array_equal(ours, ref)
+    ids, scores = als_u1.recommend(-1, 10, history=history[3])
+    ref_scores = ref[3] @ als_u1.item_factors_.T
+    ref_scores[history[3].indices] = -np.inf
+    order = np.lexsort((np.arange(len(ref_scores)), -ref_scores))[:10]
+    np.testing.assert_array_equal(ids, order)
+    np.testing.assert_array_equal(scores, ref_scores[order])

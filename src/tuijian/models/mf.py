@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import abc
 import os
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, Self
@@ -26,21 +28,74 @@ from tuijian.exceptions import ConfigError
 from tuijian.models.base import Recommender, ScoringBatch, UserArg, topk
 
 
+class _BlasLimit:
+    """One process-wide "BLAS on one thread" state shared by every thread (see :func:`single_threaded_blas`).
+
+    ``threadpoolctl`` finds the loaded BLAS libraries by scanning every shared object of the process (about
+    1-7 ms, more with many libraries loaded); that scan is done once and again only when modules were
+    imported since (a new import is how a new BLAS library gets loaded). Nested and concurrent blocks share
+    one limit: the first to enter sets it, the last to leave restores the previous thread counts, so one
+    thread leaving never lifts the limit under another that is still inside. When every BLAS library
+    already runs on one thread nothing is changed at all.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._controller: Any = None
+        self._n_modules = -1
+        self._limiter: Any = None
+        self._previous_env: str | None = None
+
+    def controller(self) -> Any:
+        """The cached ``ThreadpoolController`` (rescanned when modules were imported since the last scan)."""
+        if self._controller is None or len(sys.modules) != self._n_modules:
+            from threadpoolctl import ThreadpoolController
+
+            self._controller = ThreadpoolController()
+            self._n_modules = len(sys.modules)
+        return self._controller
+
+    def enter(self) -> None:
+        with self._lock:
+            self._depth += 1
+            if self._depth > 1:
+                return
+            self._previous_env = os.environ.get("OPENBLAS_NUM_THREADS")
+            os.environ["OPENBLAS_NUM_THREADS"] = "1"
+            blas = self.controller().select(user_api="blas")
+            if any(lib.num_threads != 1 for lib in blas.lib_controllers):
+                self._limiter = blas.limit(limits=1)
+
+    def leave(self) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth > 0:
+                return
+            limiter, self._limiter = self._limiter, None
+            if limiter is not None:
+                limiter.restore_original_limits()
+            if self._previous_env is None:
+                os.environ.pop("OPENBLAS_NUM_THREADS", None)
+            else:
+                os.environ["OPENBLAS_NUM_THREADS"] = self._previous_env
+
+
+_BLAS_LIMIT = _BlasLimit()
+
+
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Limit BLAS to one thread while ``implicit`` runs (it parallelises itself)."""
-    from threadpoolctl import threadpool_limits
+    """Limit BLAS to one thread while ``implicit`` runs (it parallelises itself).
 
-    previous = os.environ.get("OPENBLAS_NUM_THREADS")
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    Cheap enough for every served request: the library scan is cached and nested or concurrent blocks
+    share one limit (:class:`_BlasLimit`). Results are those of ``threadpool_limits(1, "blas")``.
+    """
+    _BLAS_LIMIT.enter()
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
+        yield
     finally:
-        if previous is None:
-            os.environ.pop("OPENBLAS_NUM_THREADS", None)
-        else:
-            os.environ["OPENBLAS_NUM_THREADS"] = previous
+        _BLAS_LIMIT.leave()
 
 
 def _check_positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False) -> None:
