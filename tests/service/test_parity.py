@@ -97,6 +97,11 @@ FRESH = [
 ]
 
 
+#: models served with precomputed top lists of TOP_N items in the fast-path tests
+TOP_LIST_MODELS = ("hybrid", "auto", "als")
+TOP_N = 20
+
+
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A store with the generated shop, every registered model trained on it (one dataset name each), and the
@@ -109,14 +114,20 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     store.add_items(items)
     store.add_events(events)
     snaps: dict[str, Snapshot] = {}
-    for name in available():
-        train_version(store, f"parity-{name}", home / "artifacts", name, _params(name))
+    for name in available():  # every request scored in full (no precomputed top lists)
+        train_version(store, f"parity-{name}", home / "artifacts", name, _params(name), precompute=False)
         row = store.active_model_version(f"parity-{name}")
         assert row is not None, name
         snaps[name] = load_snapshot(store, row)
-    # the hybrid with its own rerankers: MMR diversity and a business rule (nothing above 12)
+    for name in TOP_LIST_MODELS:  # the same models with stored top lists, short enough for filters to miss
+        train_version(
+            store, f"parity-{name}-top", home / "artifacts", name, _params(name), precompute=True, top_n=TOP_N
+        )
+        snaps[f"{name}+top"] = load_snapshot(store, store.active_model_version(f"parity-{name}-top"))
+    # the hybrid with its own rerankers: MMR diversity and a business rule (nothing above 12); its lists
+    # depend on k, so they are never precomputed, even when asked
     rules = {**_params("hybrid"), "diversity": 0.5, "business_rules": {"max_price": 12.0}}
-    train_version(store, "parity-hybrid-rules", home / "artifacts", "hybrid", rules)
+    train_version(store, "parity-hybrid-rules", home / "artifacts", "hybrid", rules, precompute=True)
     snaps["hybrid+rules"] = load_snapshot(store, store.active_model_version("parity-hybrid-rules"))
     for user, its, kinds in FRESH:
         store.add_events(_fresh(user, its, kinds, "a"))
@@ -245,6 +256,7 @@ def test_the_hybrids_own_rerankers_apply_online(shop: dict[str, Any]) -> None:
     """A hybrid with MMR diversity and a price rule: online lists are the offline ones, the rule holds for
     every item, fill included."""
     snap = shop["snaps"]["hybrid+rules"]
+    assert snap.top_lists is None and not (Path(snap.info["path"]) / "toplists.npz").exists()
     engine = Engine(shop["store"], snap)
     price = np.asarray([1 + (int(str(i)[1:]) * 7) % 20 for i in snap.item_ids], float)
     for user in [*_users(snap, 4), "u3", "new-a", "nobody-at-all"]:
@@ -303,3 +315,46 @@ def test_fresh_events_through_http(shop: dict[str, Any]) -> None:
                     assert [e["score"] for e in body["items"]] == pytest.approx(
                         [s for _, s in want], abs=1e-6
                     )
+
+
+@pytest.mark.parametrize("name", TOP_LIST_MODELS)
+def test_stored_top_lists_answer_exactly_like_the_library(shop: dict[str, Any], name: str) -> None:
+    """The fast path: a known user without fresh events is answered from the version's stored top list, and
+    the answer is bit for bit ``model.recommend`` (items, order, scores); a filter that leaves fewer than k
+    stored items, fresh events and unknown users are scored in full, again exactly as offline."""
+    from tuijian.models.artifacts import read_config
+
+    snap, full = shop["snaps"][f"{name}+top"], shop["snaps"][name]
+    assert full.top_lists is None and not (Path(full.info["path"]) / "toplists.npz").exists()
+    folder = Path(snap.info["path"])
+    config = read_config(folder.parent.parent, folder.parent.name, folder.name)
+    assert config["top_lists"]["file"] == "toplists.npz" and config["top_lists"]["n"] == TOP_N
+    assert (
+        config["top_lists"]["scored"] in ("batch", "per-user") and config["metrics"]["top_lists_n"] == TOP_N
+    )
+    top = snap.top_lists
+    assert top is not None and top.ids.shape == (snap.model.interactions_.n_users, TOP_N)
+    model, pipe, engine, events = snap.model, snap.pipeline, Engine(shop["store"], snap), shop["events"]
+    cheap = Filters(price_max=18.0)  # keeps 90% of the items: k of them stay inside the stored 20
+    garden = Filters(category="garden")  # a third of the items: often fewer than k of the stored 20
+    used = {"stored": 0, "scored": 0}
+    for user in [*_users(snap, 12), "u3", "u17", "new-a", "nobody-at-all"]:
+        for filters in (Filters(), cheap, garden):
+            mask = filters.mask(snap)
+            u = snap.user_index(user)
+            fresh = any(user == f[0] for f in FRESH)
+            _, ranked, _ = engine.rank_user(user, K, filters)
+            _same(ranked, _reference(snap, events, user, allowed=mask), f"{name}: {user} {filters}")
+            query = pipe.user_query(u, None, allowed=mask)
+            stored = top.answer(query, K)
+            if u < 0 or fresh:
+                continue  # the engine built a query with fresh events or none at all: scored in full
+            used["stored" if stored is not None else "scored"] += 1
+            if stored is None:
+                continue
+            keep = query.candidate_mask(model.n_items)
+            cand = None if keep is None else np.flatnonzero(keep)
+            want_ids, want_scores = model.recommend(u, K, exclude_seen=False, candidates=cand)
+            np.testing.assert_array_equal(stored[0], want_ids, err_msg=f"{name}: {user} {filters}")
+            np.testing.assert_array_equal(stored[1], want_scores, err_msg=f"{name}: {user} {filters}")
+    assert used["stored"] >= 12 and used["scored"] >= 1, used  # both paths were taken

@@ -8,6 +8,9 @@ Layout::
         metrics.json    evaluation figures (whatever the caller measured)
         model/          the weights: npz (``allow_pickle=False``), JSON,
                         safetensors or LightGBM text; NEVER pickle
+        toplists.npz    optional: each trained user's precomputed top list
+                        (:mod:`tuijian.models.toplists`); versions without it
+                        are served by full scoring
 
 Versions are ``v0001``, ``v0002``...; ``"latest"`` is the highest. A version is
 written to a temporary folder and renamed into place, so a crash never leaves a
@@ -29,7 +32,7 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +42,9 @@ from tuijian.data.interactions import Interactions
 from tuijian.data.vocabulary import Vocabulary
 from tuijian.exceptions import ConfigError, ModelNotFoundError, StorageError
 from tuijian.models.base import Recommender
+
+if TYPE_CHECKING:
+    from tuijian.models.toplists import TopLists
 
 _VERSION_RE = re.compile(r"^v(\d{4,})$")
 STATE_FILE = "state.json"
@@ -234,17 +240,26 @@ def save_model(
     metrics: dict[str, Any] | None = None,
     meta: dict[str, Any] | None = None,
     hyperparameters: dict[str, Any] | None = None,
+    top_lists: TopLists | None = None,
 ) -> str:
     """Save a fitted model as the next version under ``<root>/<model.name>/``; returns the version.
 
     ``meta`` may carry ``dataset``, ``protocol`` and anything else worth keeping;
-    ``hyperparameters`` are the settings chosen by a search (see :mod:`tuning`).
+    ``hyperparameters`` are the settings chosen by a search (see :mod:`tuning`);
+    ``top_lists`` (precomputed for serving) are written beside the model as ``toplists.npz``.
     """
     import tuijian
 
     if not model.name:
         raise ConfigError(f"{type(model).__name__} has no registry name; set the class attribute `name`")
     model._check_fitted()
+    if top_lists is not None and (
+        top_lists.n_users != model.interactions_.n_users or top_lists.n_items != model.n_items
+    ):
+        raise ConfigError(
+            f"top lists of {top_lists.n_users} users x {top_lists.n_items} items do not fit the model "
+            f"({model.interactions_.n_users} x {model.n_items})"
+        )
     model_dir = Path(root) / model.name
     model_dir.mkdir(parents=True, exist_ok=True)
     meta = dict(meta or {})
@@ -267,6 +282,11 @@ def save_model(
             "n_items": model.interactions_.n_items,
             "meta": meta,
         }
+        if top_lists is not None:
+            from tuijian.models.toplists import FILE
+
+            top_lists.save(tmp / FILE)
+            config["top_lists"] = {"file": FILE, "n": top_lists.n, "scored": top_lists.scored}
         write_json(tmp / "config.json", config)
         write_json(tmp / "metrics.json", metrics or {})
         for _ in range(100):  # another writer may take the same number: retry with the next
@@ -311,6 +331,21 @@ def load_model(root: str | Path, name: str, version: str = "latest") -> Recommen
     if callable(load):
         return load(str(folder / "model"))
     return load_state(cls, folder / "model")
+
+
+def load_top_lists(
+    root: str | Path, name: str, version: str = "latest", model: Recommender | None = None
+) -> TopLists | None:
+    """The precomputed top lists of a saved version, or ``None`` when it has none (older versions).
+
+    ``model`` (the version's loaded model, else loaded here) checks that the lists fit it.
+    """
+    from tuijian.models.toplists import FILE, TopLists
+
+    folder = resolve_version(root, name, version)
+    if not (folder / FILE).is_file():
+        return None
+    return TopLists.load(folder / FILE, model if model is not None else load_model(root, name, version))
 
 
 def read_config(root: str | Path, name: str, version: str = "latest") -> dict[str, Any]:

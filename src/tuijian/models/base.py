@@ -90,6 +90,9 @@ class Recommender(abc.ABC):
     #: scores at or below this mean "no evidence" (item-kNN: no neighbour in the history); the serving
     #: pipeline fills those places from the fallback chain instead. ``None``: every finite score counts.
     evidence_floor: ClassVar[float | None] = None
+    #: whether training for serving stores each trained user's top list (:mod:`tuijian.models.toplists`):
+    #: ``True``/``False``; ``None``: when one request is slow (measured at training)
+    precompute: ClassVar[bool | None] = None
 
     interactions_: Interactions
 

@@ -4,7 +4,9 @@
 
     RecQuery (time-ordered history, session, exclusions, filters as a candidate mask)
       -> model.recommend_query(query, k)   candidates, scorer, ranker and the model's own rerankers
-                                           (the hybrid's business filters and MMR), i.e. ``recommend``
+                                           (the hybrid's business filters and MMR), i.e. ``recommend``;
+                                           or the model's precomputed top list for a known user without
+                                           fresh events, when it gives exactly that (:mod:`.toplists`)
       -> evidence floor                    scores at or below ``model.evidence_floor`` are not evidence
       -> fallback chain                    fills what the model left short (:class:`FallbackChain`:
                                            the model's own ``fallback_`` if it has one, else popularity),
@@ -34,6 +36,7 @@ from tuijian.models.base import Recommender, SimilarItems
 from tuijian.models.fallback import FallbackChain
 from tuijian.models.query import RecQuery
 from tuijian.models.rerank import BusinessFilter
+from tuijian.models.toplists import TopLists
 
 #: ``(item index, score, reason codes)``, best first
 Ranked = list[tuple[int, float, list[str]]]
@@ -49,13 +52,25 @@ class Pipeline:
     model: a fitted recommender.
     fallback: the chain that fills short lists; default: ``model.fallback_`` when the model has one,
         else a ``("popular",)`` chain fitted on the model's interactions.
+    top_lists: the model's precomputed top lists (:mod:`tuijian.models.toplists`): a known user without
+        fresh events is answered from them whenever that is exactly ``model.recommend_query``.
     """
 
-    def __init__(self, model: Recommender, fallback: FallbackChain | None = None) -> None:
+    def __init__(
+        self, model: Recommender, fallback: FallbackChain | None = None, top_lists: TopLists | None = None
+    ) -> None:
         from tuijian.models.knn import ItemKNN
 
         model._check_fitted()
         self.model = model
+        if top_lists is not None and (
+            top_lists.n_users != model.interactions_.n_users or top_lists.n_items != model.n_items
+        ):
+            raise ConfigError(
+                f"top lists of {top_lists.n_users} users x {top_lists.n_items} items do not fit the model "
+                f"({model.interactions_.n_users} x {model.n_items})"
+            )
+        self.top_lists = top_lists
         inter = model.interactions_
         self.n_items = inter.n_items
         own = getattr(model, "fallback_", None)
@@ -176,7 +191,8 @@ class Pipeline:
         seq = query.sequence
         if len(seq) == 0:
             return self.fill([], seq, k, query.exclude, query.allowed)
-        ids, scores = self.model.recommend_query(query, k)
+        stored = self.top_lists.answer(query, k) if self.top_lists is not None else None
+        ids, scores = stored if stored is not None else self.model.recommend_query(query, k)
         return self.fill(self._explain(query, ids, scores), seq, k, query.exclude, query.allowed)
 
     def similar(self, item: int, k: int = 10, allowed: np.ndarray | None = None) -> Ranked:

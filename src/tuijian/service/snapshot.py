@@ -21,6 +21,7 @@ from tuijian.data.schema import DEFAULT_EVENT_WEIGHTS
 from tuijian.data.vocabulary import Vocabulary
 from tuijian.models.base import Recommender
 from tuijian.models.pipeline import Pipeline
+from tuijian.models.toplists import TopLists
 
 #: fresh events (newer than the model) kept per user
 HISTORY_LIMIT = 200
@@ -105,6 +106,8 @@ class Snapshot:
     n_items: int = field(init=False)
     pipeline: Pipeline = field(init=False)
     info: dict[str, Any] = field(default_factory=dict)
+    #: the version's precomputed top lists (None: every request is scored in full)
+    top_lists: TopLists | None = None
 
     def __post_init__(self) -> None:
         inter = self.model.interactions_
@@ -112,7 +115,7 @@ class Snapshot:
         self._user_pos = {uid: k for k, uid in enumerate(inter.users.ids)}
         self._item_pos = {iid: k for k, iid in enumerate(inter.items.ids)}
         self.item_ids = inter.items.ids
-        self.pipeline = Pipeline(self.model)
+        self.pipeline = Pipeline(self.model, top_lists=self.top_lists)
         # the per-item response parts, built here (while loading, off the request path) rather than lazily
         self.catalog.fragments, self.catalog.id_json  # noqa: B018 - warm the caches
 

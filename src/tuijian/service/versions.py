@@ -23,6 +23,7 @@ import pandas as pd
 
 from tuijian.data.interactions import Interactions, WeightConfig
 from tuijian.exceptions import DataError, ModelNotFoundError
+from tuijian.models.toplists import TOP_N
 from tuijian.service.snapshot import Catalog, Snapshot
 from tuijian.store import Store
 
@@ -52,13 +53,21 @@ def train_version(
     store: Store,
     dataset: str,
     artifacts_root: Path,
-    model_name: str = "item-knn",
+    model_name: str = "auto",
     params: dict[str, Any] | None = None,
     activate: bool = True,
+    precompute: bool | None = None,
+    top_n: int = TOP_N,
 ) -> str:
-    """Fit ``model_name`` on every stored event, save it and register it; returns the version label."""
+    """Fit ``model_name`` on every stored event, save it and register it; returns the version label.
+
+    Models that are slow per request (``precompute``: ``True``/``False`` to decide here; ``None``: the
+    model's own choice, see :mod:`tuijian.models.toplists`) also get every trained user's top ``top_n``
+    scored now and stored with the version, so serving a known user without fresh events is a lookup.
+    """
     from tuijian.models.artifacts import save_model
     from tuijian.models.registry import create
+    from tuijian.models.toplists import precompute_top_lists, should_precompute
 
     events = store.events_frame()
     if events.empty:
@@ -71,12 +80,22 @@ def train_version(
     seconds = time.perf_counter() - started
     selection = getattr(model, "selection_", None)  # what `auto` chose, and its validation table
     chosen = {"selection": selection} if isinstance(selection, dict) else {}
+    top_lists, extra = None, {}
+    if should_precompute(model, precompute):
+        started = time.perf_counter()
+        top_lists = precompute_top_lists(model, top_n)
+        extra = {
+            "top_lists_seconds": round(time.perf_counter() - started, 3),
+            "top_lists_n": top_lists.n,
+            "top_lists_scored": top_lists.scored,
+        }
     root = artifacts_root / dataset
     version = save_model(
         model,
         root,
-        metrics={"train_seconds": round(seconds, 3), "n_events": len(events), **chosen},
+        metrics={"train_seconds": round(seconds, 3), "n_events": len(events), **extra, **chosen},
         meta={"dataset": dataset, "max_event_id": max_id},
+        top_lists=top_lists,
     )
     label = f"{model_name}:{version}"
     store.register_model_version(
@@ -116,7 +135,7 @@ def version_key(dataset: str, label: str) -> str:
 
 def load_snapshot(store: Store, row: dict[str, Any]) -> Snapshot:
     """Build a serving snapshot for a ``model_versions`` row."""
-    from tuijian.models.artifacts import load_model, read_config
+    from tuijian.models.artifacts import load_model, load_top_lists, read_config
 
     folder = Path(row["path"])
     root, name, version = folder.parent.parent, folder.parent.name, folder.name
@@ -134,6 +153,7 @@ def load_snapshot(store: Store, row: dict[str, Any]) -> Snapshot:
         trained_max_event_id=max_id,
         catalog=catalog,
         info={"dataset": row["dataset"], "path": str(folder), "loaded_at": time.time()},
+        top_lists=load_top_lists(root, name, version, model),
     )
 
 

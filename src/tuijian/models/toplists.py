@@ -1,0 +1,205 @@
+"""Precomputed top lists (after Gorse's offline/online split): every trained user's best ``N`` items, scored
+once at training time, so that serving a known user costs a lookup instead of a full scoring.
+
+Offline, :func:`precompute_top_lists` runs the model's own batch ``recommend(users, N, exclude_seen=False)``
+over every trained user, in batches, with a progress log, and keeps ``(item indices, scores)``; a sample of
+users is then scored one at a time and must match bit for bit, else every user is scored on their own (BLAS
+may round a batched product differently). The artifact stores the lists as ``toplists.npz`` beside the model
+(:func:`tuijian.models.artifacts.save_model`), never pickled.
+
+Online, :meth:`TopLists.answer` answers a :class:`~tuijian.models.query.RecQuery` from the stored list only
+when that is provably what ``model.recommend_query(query, k)`` returns:
+
+* the query is the trained one: a known user without fresh events (``RecQuery.trained``), which the model
+  scores from its trained state, exactly like the stored list was scored;
+* the filters and exclusions leave at least ``k`` items of the stored list, or the stored list is complete
+  (it ends in padding, so every other item scored ``-inf``).
+
+``recommend`` orders every item by score, then by item index, and a candidate set only removes items from
+that order, so the first ``k`` allowed items of the stored prefix are exactly the model's top ``k``. Any
+other query returns ``None`` and the caller scores it in full.
+
+Models opt in through :attr:`~tuijian.models.base.Recommender.precompute` (``True``/``False``; ``None``:
+when one request costs more than :data:`PRECOMPUTE_MIN_MS`, measured at training). A model whose
+``recommend`` reranks (``model.rerankers()`` not empty: MMR, business rules) ranks from a pool that depends
+on ``k``, so its lists are never precomputed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tuijian.exceptions import ConfigError, StorageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tuijian.models.base import Recommender
+    from tuijian.models.query import RecQuery
+
+log = logging.getLogger("tuijian.models")
+
+#: items kept per user
+TOP_N = 200
+#: a model with ``precompute = None`` is precomputed when one request takes longer than this (median)
+PRECOMPUTE_MIN_MS = 5.0
+#: users scored per ``recommend`` call while precomputing
+BATCH_USERS = 1024
+FILE = "toplists.npz"
+
+
+@dataclass(frozen=True)
+class TopLists:
+    """Per trained user, the model's top ``n`` item indices (``-1`` padding) and scores, best first."""
+
+    ids: np.ndarray  # (n_users, n) int32
+    scores: np.ndarray  # (n_users, n) float32
+    n_items: int
+    #: how they were scored: ``"batch"`` (checked against one-user requests) or ``"per-user"``
+    scored: str = "batch"
+
+    @property
+    def n(self) -> int:
+        return int(self.ids.shape[1])
+
+    @property
+    def n_users(self) -> int:
+        return int(self.ids.shape[0])
+
+    def answer(self, query: RecQuery, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``model.recommend_query(query, k)`` from the stored list, or ``None`` when it cannot be told
+        from it (see module docstring)."""
+        if not query.trained or query.user >= self.n_users:
+            return None
+        query.check(self.n_items, self.n_users)
+        row = self.ids[query.user]
+        valid = int(np.count_nonzero(row >= 0))  # padding only trails: -inf scores sort last
+        ids = row[:valid]
+        keep = query.candidate_mask(self.n_items)
+        picked = np.arange(valid) if keep is None else np.flatnonzero(keep[ids])
+        complete = valid < self.n or self.n == self.n_items
+        if len(picked) < k and not complete:
+            return None  # an allowed item below the stored list may belong in the top k
+        picked = picked[:k]
+        out_ids = np.full(k, -1, dtype=np.int64)
+        out_scores = np.full(k, -np.inf, dtype=np.float32)
+        out_ids[: len(picked)] = ids[picked]
+        out_scores[: len(picked)] = self.scores[query.user, picked]
+        return out_ids, out_scores
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: Path) -> None:
+        """Write ``path`` (npz: ``ids``, ``scores``, ``n_items``; no pickle)."""
+        np.savez(
+            path,
+            ids=self.ids,
+            scores=self.scores,
+            n_items=np.asarray(self.n_items, dtype=np.int64),
+            scored=np.asarray(self.scored),
+        )
+
+    @classmethod
+    def load(cls, path: Path, model: Recommender) -> TopLists:
+        """Read ``path`` and check that it belongs to ``model`` (its users and items)."""
+        from tuijian.models.artifacts import load_npz
+
+        arrays = load_npz(path)
+        try:
+            ids, scores, n_items = arrays["ids"], arrays["scores"], int(arrays["n_items"])
+        except KeyError as exc:
+            raise StorageError(f"{path} is not a top-lists file: missing {exc}") from None
+        n_users = model.interactions_.n_users
+        if ids.shape != scores.shape or ids.ndim != 2 or ids.shape[0] != n_users or n_items != model.n_items:
+            raise StorageError(
+                f"{path} holds top lists of {ids.shape[0]} users x {n_items} items, but the model has "
+                f"{n_users} users x {model.n_items} items; retrain to rebuild them"
+            )
+        scored = str(arrays["scored"]) if "scored" in arrays else "batch"
+        return cls(ids=ids, scores=scores, n_items=n_items, scored=scored)
+
+
+def precomputable(model: Recommender) -> bool:
+    """True when ``model.recommend`` ranks without a ``k``-dependent reranking step."""
+    rerankers = getattr(model, "rerankers", None)
+    return not (callable(rerankers) and rerankers())
+
+
+def request_ms(model: Recommender, n_users: int = 5, k: int = 10) -> float:
+    """Median wall time of one ``recommend`` for a trained user (a few users spread over the index)."""
+    users = np.linspace(0, model.interactions_.n_users - 1, n_users).astype(np.int64)
+    model.recommend(int(users[0]), k, exclude_seen=False)  # lazy caches
+    times = []
+    for u in users.tolist():
+        start = time.perf_counter()
+        model.recommend(u, k, exclude_seen=False)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1000)
+
+
+def should_precompute(model: Recommender, precompute: bool | None = None) -> bool:
+    """Whether to store top lists for ``model``: ``precompute`` if given, else the model's own
+    :attr:`~tuijian.models.base.Recommender.precompute`, else whether a request is slow; never for a
+    model that reranks."""
+    if not precomputable(model):
+        return False
+    choice = model.precompute if precompute is None else precompute
+    if choice is None:
+        ms = request_ms(model)
+        log.info("measured request cost", extra={"model": model.name, "ms": round(ms, 2)})
+        return ms > PRECOMPUTE_MIN_MS
+    return bool(choice)
+
+
+def precompute_top_lists(
+    model: Recommender, n: int = TOP_N, batch_users: int = BATCH_USERS, check_users: int = 32
+) -> TopLists:
+    """Score every trained user once with the model's own ``recommend`` and keep the top ``n``.
+
+    Users are scored in batches of ``batch_users``. A batched product may round the last bit of a score
+    differently from a one-user request (BLAS blocks a matrix product by its shape), so ``check_users``
+    users spread over the index are then scored one at a time and compared bit for bit; if any differs,
+    every user is scored on their own (exact by construction, slower). ``TopLists.scored`` says which.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ConfigError(f"n must be a positive integer, got {n!r}")
+    if not precomputable(model):
+        raise ConfigError(f"{type(model).__name__} reranks its lists; they depend on k and cannot be stored")
+    n_users, n = model.interactions_.n_users, min(n, model.n_items)
+    ids = np.empty((n_users, n), dtype=np.int32)
+    scores = np.empty((n_users, n), dtype=np.float32)
+    started = time.perf_counter()
+
+    def progress(done: int, how: str) -> None:
+        log.info(
+            "precomputing top lists",
+            extra={"model": model.name, "scored": how, "users_done": done, "users": n_users,
+                   "seconds": round(time.perf_counter() - started, 1)},
+        )  # fmt: skip
+
+    for start in range(0, n_users, batch_users):
+        users = np.arange(start, min(start + batch_users, n_users), dtype=np.int64)
+        ids[users], scores[users] = model.recommend(users, n, exclude_seen=False)
+        progress(int(users[-1]) + 1, "batch")
+    check = np.unique(np.linspace(0, n_users - 1, min(check_users, n_users)).astype(np.int64))
+    if all(_same_row(model, int(u), n, ids[u], scores[u]) for u in check.tolist()):
+        return TopLists(ids=ids, scores=scores, n_items=model.n_items, scored="batch")
+    log.warning(
+        "batched scores differ from one-user requests in the last bits; scoring every user on their own",
+        extra={"model": model.name},
+    )
+    step = max(1, n_users // 20)
+    for u in range(n_users):
+        ids[u], scores[u] = model.recommend(u, n, exclude_seen=False)
+        if (u + 1) % step == 0 or u + 1 == n_users:
+            progress(u + 1, "per-user")
+    return TopLists(ids=ids, scores=scores, n_items=model.n_items, scored="per-user")
+
+
+def _same_row(model: Recommender, user: int, n: int, ids: np.ndarray, scores: np.ndarray) -> bool:
+    got_ids, got_scores = model.recommend(user, n, exclude_seen=False)
+    return bool(np.array_equal(got_ids, ids) and np.array_equal(got_scores, scores))

@@ -1,0 +1,154 @@
+"""Precomputed top lists: the stored answer is ``recommend``'s, bit for bit, or there is none (MovieLens-100K u1)."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tuijian.data.interactions import Interactions
+from tuijian.exceptions import ConfigError, StorageError
+from tuijian.models.artifacts import load_model, load_top_lists, save_model
+from tuijian.models.hybrid import HybridRecommender
+from tuijian.models.knn import ItemKNN
+from tuijian.models.mf import ALS
+from tuijian.models.pipeline import Pipeline
+from tuijian.models.query import RecQuery
+from tuijian.models.toplists import (
+    TopLists,
+    precomputable,
+    precompute_top_lists,
+    should_precompute,
+)
+
+K = 10
+
+
+@pytest.fixture(scope="module")
+def knn(ml100k_u1_implicit: tuple[Interactions, dict[int, set[int]]]) -> ItemKNN:
+    return ItemKNN().fit(ml100k_u1_implicit[0])
+
+
+@pytest.fixture(scope="module")
+def knn_top(knn: ItemKNN) -> TopLists:
+    return precompute_top_lists(knn, 40, batch_users=300)
+
+
+def _offline(model: ItemKNN | ALS, query: RecQuery) -> tuple[np.ndarray, np.ndarray]:
+    keep = query.candidate_mask(model.n_items)
+    return model.recommend(
+        query.user, K, exclude_seen=False, candidates=None if keep is None else np.flatnonzero(keep)
+    )
+
+
+def test_stored_answers_are_recommend_bit_for_bit(knn: ItemKNN, knn_top: TopLists) -> None:
+    """Known users without fresh events, no filter, their purchases excluded, a wide and a narrow filter:
+    whenever the stored list answers, it is exactly ``recommend``; a narrow filter mostly cannot be told."""
+    pipe = Pipeline(knn)
+    rng = np.random.default_rng(0)
+    used = {"stored": 0, "none": 0}
+    assert knn_top.scored == "batch" and knn_top.ids.shape == (knn.interactions_.n_users, 40)
+    for u in range(0, knn.interactions_.n_users, 16):
+        for share in (None, 0.9, 0.05):
+            allowed = None if share is None else rng.random(knn.n_items) < share
+            for exclude in (True, False):
+                query = pipe.user_query(u, None, exclude_purchased=exclude, allowed=allowed)
+                got = knn_top.answer(query, K)
+                used["stored" if got is not None else "none"] += 1
+                if got is None:
+                    continue
+                want = _offline(knn, query)
+                np.testing.assert_array_equal(got[0], want[0])
+                np.testing.assert_array_equal(got[1], want[1])
+    assert used["stored"] > 100 and used["none"] > 20, used
+
+
+def test_a_complete_list_answers_any_filter(knn: ItemKNN) -> None:
+    """Lists that cover every item (or end in padding) answer even a filter that leaves fewer than k."""
+    top = precompute_top_lists(knn, knn.n_items + 5)
+    assert top.n == knn.n_items
+    allowed = np.zeros(knn.n_items, bool)
+    allowed[[3, 50, 700]] = True
+    query = Pipeline(knn).user_query(7, None, allowed=allowed)
+    got = top.answer(query, K)
+    assert got is not None and (got[0][3:] == -1).all() and np.isneginf(got[1][3:]).all()
+    want = _offline(knn, query)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_fresh_events_unknown_users_and_sessions_are_scored_in_full(knn: ItemKNN, knn_top: TopLists) -> None:
+    pipe = Pipeline(knn)
+    assert knn_top.answer(pipe.user_query(5, [(12, 1.0, False)]), K) is None
+    assert knn_top.answer(pipe.user_query(-1, [(12, 1.0, False)]), K) is None
+    assert knn_top.answer(pipe.session_query(np.array([1, 2])), K) is None
+    assert knn_top.answer(pipe.user_query(5, None), K) is not None
+
+
+def test_the_pipeline_answers_the_same_with_and_without_top_lists(knn: ItemKNN, knn_top: TopLists) -> None:
+    full, fast = Pipeline(knn), Pipeline(knn, top_lists=knn_top)
+    for u in range(0, knn.interactions_.n_users, 50):
+        assert fast.recommend(fast.user_query(u, None), K) == full.recommend(full.user_query(u, None), K)
+    other = TopLists(ids=knn_top.ids[:10], scores=knn_top.scores[:10], n_items=knn.n_items)
+    with pytest.raises(ConfigError, match="do not fit the model"):
+        Pipeline(knn, top_lists=other)
+
+
+def test_batched_lists_that_differ_from_one_user_requests_are_rescored(
+    ml100k_u1_implicit: tuple[Interactions, dict[int, set[int]]],
+) -> None:
+    """ALS scores with a BLAS product whose last bit depends on the batch; whichever way the lists were
+    scored, every stored row is the one-user ``recommend`` exactly."""
+    als = ALS(n_factors=16, n_iterations=3, random_state=0).fit(ml100k_u1_implicit[0])
+    top = precompute_top_lists(als, 30, batch_users=256)
+    assert top.scored in ("batch", "per-user")
+    for u in range(0, als.interactions_.n_users, 37):
+        ids, scores = als.recommend(u, 30, exclude_seen=False)
+        np.testing.assert_array_equal(top.ids[u], ids)
+        np.testing.assert_array_equal(top.scores[u], scores)
+
+
+def test_artifact_stores_and_checks_the_lists(tmp_path, knn: ItemKNN, knn_top: TopLists) -> None:
+    """Saved with the version as npz; a version without lists (older ones) loads with none; lists of another
+    model are refused."""
+    version = save_model(knn, tmp_path, top_lists=knn_top)
+    folder = tmp_path / "item-knn" / version
+    assert (folder / "toplists.npz").is_file()
+    assert json.loads((folder / "config.json").read_text())["top_lists"] == {
+        "file": "toplists.npz",
+        "n": 40,
+        "scored": "batch",
+    }
+    loaded = load_top_lists(tmp_path, "item-knn", version)
+    assert loaded is not None and loaded.scored == "batch"
+    np.testing.assert_array_equal(loaded.ids, knn_top.ids)
+    np.testing.assert_array_equal(loaded.scores, knn_top.scores)
+    old = save_model(knn, tmp_path)
+    assert load_top_lists(tmp_path, "item-knn", old) is None
+    assert load_model(tmp_path, "item-knn", old).is_fitted
+    events = pd.DataFrame({"user": ["a", "a", "b"], "item": ["x", "y", "x"], "kind": "view", "ts": [1, 2, 3]})
+    small = ItemKNN().fit(Interactions.from_events(events))
+    with pytest.raises(StorageError, match="retrain"):
+        TopLists.load(folder / "toplists.npz", small)
+    with pytest.raises(ConfigError, match="do not fit"):
+        save_model(small, tmp_path, top_lists=knn_top)
+
+
+class _AlwaysPrecomputed(ItemKNN):
+    name: ClassVar[str] = "always-precomputed-knn"
+    precompute: ClassVar[bool | None] = True
+
+
+def test_which_models_are_precomputed(knn: ItemKNN) -> None:
+    """Asked, the model's own choice, or measured; never a model whose reranking depends on k."""
+    assert should_precompute(knn, True) and not should_precompute(knn, False)
+    assert isinstance(should_precompute(knn), bool)  # measured: item-kNN is cheap on ML-100K
+    always = _AlwaysPrecomputed()
+    always.fit(knn.interactions_)
+    assert should_precompute(always)
+    reranking = HybridRecommender(diversity=0.5)
+    assert not precomputable(reranking) and not should_precompute(reranking, True)
+    assert precomputable(HybridRecommender())
