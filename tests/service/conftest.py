@@ -51,7 +51,13 @@ def make_settings(home: Path) -> Settings:
 
 
 def make_options(**kw: Any) -> ServiceOptions:
-    base: dict[str, Any] = {"access_log": False, "key_cache_seconds": 0.0, "poll_seconds": 0.5}
+    """Test options: the fixtures' item-knn (retrains stay fast; the service's default is ``auto``)."""
+    base: dict[str, Any] = {
+        "model": "item-knn",
+        "access_log": False,
+        "key_cache_seconds": 0.0,
+        "poll_seconds": 0.5,
+    }
     base.update(kw)
     return ServiceOptions(**base)
 

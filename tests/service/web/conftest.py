@@ -64,6 +64,7 @@ class WebServer:
             "TUIJIAN_SECRET_KEY": secrets.token_hex(16),
             "TUIJIAN_ENV": "test",
             "TUIJIAN_ACCESS_LOG": "0",
+            "TUIJIAN_SERVING_MODEL": "item-knn",  # the dashboard's retrain stays fast (the default is auto)
             "OPENBLAS_NUM_THREADS": "1",
             "HF_HUB_OFFLINE": "1",
         }
