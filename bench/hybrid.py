@@ -13,7 +13,8 @@ JSON under ``bench/results/``.
 Tasks: ``beauty`` (Amazon Beauty ``loo``), ``ml1m`` (ML-1M ``recbole``), ``retail-time`` and
 ``retail-repeats`` (Online Retail ``time`` / ``time-repeats``), ``office`` (Amazon Office ``loo``,
 plus the cold-item run: 10 % of the items have every train/valid event removed, HR@10 over the
-test users whose target is one of those).
+test users whose target is one of those), and two checks on data no default was developed on:
+``ml100k`` (MovieLens-100K ``recbole``) and ``ml100k-loo`` (MovieLens-100K ``loo``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ TASKS: dict[str, tuple[str, str, list[str]]] = {
     "retail-time": ("online-retail", "time", OTHERS + ["content", "repeat-popular"]),
     "retail-repeats": ("online-retail", "time-repeats", OTHERS + ["content", "repeat-popular"]),
     "office": ("amazon-office", "loo", OTHERS + ["content"]),
+    # never used for any choice: a check of the defaults on data they were not developed on
+    "ml100k": ("movielens-100k", "recbole", OTHERS + ["content"]),
+    "ml100k-loo": ("movielens-100k", "loo", OTHERS + ["content"]),
 }
 
 
