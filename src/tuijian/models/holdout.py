@@ -29,6 +29,14 @@ STRATEGIES = ("last", "random", "time", "auto")
 DAY = 86400.0
 
 
+def check_share_and_window(what: str, fraction: float, days: float) -> None:
+    """``fraction`` in (0, 1) and ``days`` > 0, or a :class:`ConfigError` naming ``what``."""
+    if not 0.0 < float(fraction) < 1.0:
+        raise ConfigError(f"{what} fraction must be in (0, 1), got {fraction!r}")
+    if not float(days) > 0:
+        raise ConfigError(f"{what} days must be > 0, got {days!r}")
+
+
 @dataclass(frozen=True)
 class Holdout:
     """A validation split to carve out of training data (see module docstring)."""
@@ -41,10 +49,7 @@ class Holdout:
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"holdout strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        if not 0.0 < float(self.fraction) < 1.0:
-            raise ConfigError(f"holdout fraction must be in (0, 1), got {self.fraction!r}")
-        if not float(self.days) > 0:
-            raise ConfigError(f"holdout days must be > 0, got {self.days!r}")
+        check_share_and_window("holdout", self.fraction, self.days)
 
     @classmethod
     def for_protocol(cls, protocol: str, info: dict[str, Any] | None = None) -> Holdout:

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from tuijian.data.interactions import Interactions
 from tuijian.exceptions import ConfigError
-from tuijian.models.holdout import Holdout
+from tuijian.models.holdout import Holdout, check_share_and_window
 
 LABEL_KINDS = ("last", "random", "time")
 #: optional feature groups, in the column order of the ranker's feature matrix
@@ -56,10 +56,7 @@ class LabelStrategy:
     def __post_init__(self) -> None:
         if self.kind not in LABEL_KINDS:
             raise ConfigError(f"labels kind must be one of {LABEL_KINDS}, got {self.kind!r}")
-        if not 0.0 < float(self.fraction) < 1.0:
-            raise ConfigError(f"labels fraction must be in (0, 1), got {self.fraction!r}")
-        if not float(self.days) > 0:
-            raise ConfigError(f"labels days must be > 0, got {self.days!r}")
+        check_share_and_window("labels", self.fraction, self.days)
         if not isinstance(self.n_sets, int | np.integer) or self.n_sets < 1:
             raise ConfigError(f"labels n_sets must be a positive integer, got {self.n_sets!r}")
 

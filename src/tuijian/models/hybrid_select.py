@@ -111,6 +111,8 @@ def select_setup(
 ) -> Selection:
     """Choose labels, feature groups, refit and ranker-vs-retriever on ``holdout`` (module docstring).
     Arguments that are not ``None`` are fixed and not searched."""
+    import lightgbm as lgb
+
     from tuijian.models.hybrid import HybridRecommender, place_cold_item, train_rankers
     from tuijian.models.hybrid_training import user_timestamps, user_values
 
@@ -183,8 +185,6 @@ def select_setup(
             continue
         boosters: dict[FeatureGroups, list[Any]] = {}
         cols: dict[FeatureGroups, np.ndarray] = {}
-        import lightgbm as lgb
-
         for s in subsets:
             wanted = model.feature_columns(s, names)
             idx = np.asarray([all_cols.index(c) for c in wanted], dtype=np.int64)

@@ -1,4 +1,5 @@
-"""Helpers of :mod:`tuijian.models.hybrid`: catalog arrays, label carving, sampling, safe save/load."""
+"""Helpers of :mod:`tuijian.models.hybrid`: catalog arrays, label carving, sampling, ranker training,
+safe save/load."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tuijian.exceptions import ConfigError, ModelNotFoundError
 if TYPE_CHECKING:
     from tuijian.models.base import Recommender
     from tuijian.models.hybrid import HybridRecommender
+    from tuijian.models.hybrid_parts import RankerConfig
 
 DAY = 86400.0
 FORMAT_VERSION = 2
@@ -216,6 +218,70 @@ def user_values(inter: Interactions) -> list[np.ndarray]:
         v = np.full(len(log), np.nan)
     bounds = np.concatenate([[0], np.cumsum(counts)])
     return [v[bounds[k] : bounds[k + 1]] for k in range(inter.n_users)]
+
+
+def train_rankers(
+    x: np.ndarray,
+    y: np.ndarray,
+    g: np.ndarray,
+    rng: np.random.Generator,
+    cfg: RankerConfig,
+    random_state: int,
+    num_threads: int,
+) -> tuple[list[str], np.ndarray, int]:
+    """Train ``cfg.n_rankers`` LambdaRank models; ``(LightGBM texts, summed gain per feature, best
+    iteration of the first)``. Rows of one group must be contiguous in ``g``."""
+    import inspect
+
+    import lightgbm as lgb
+
+    groups = np.unique(g)
+    if len(groups) == 0:
+        raise ConfigError("the retrievers' candidates never contain a label item; raise n_candidates")
+    texts: list[str] = []
+    gain = np.zeros(x.shape[1])
+    first_best = 0
+    for j in range(int(cfg.n_rankers)):
+        valid_groups = (
+            rng.choice(groups, max(1, len(groups) // 10), replace=False) if len(groups) >= 20 else groups[:0]
+        )
+        is_valid = np.isin(g, valid_groups)
+        params: dict[str, Any] = dict(
+            objective="lambdarank", n_estimators=cfg.n_estimators, learning_rate=cfg.learning_rate,
+            num_leaves=cfg.num_leaves, min_child_samples=cfg.min_child_samples, colsample_bytree=0.8,
+            subsample=0.8, subsample_freq=1, reg_lambda=1.0, random_state=random_state + j,
+            n_jobs=num_threads, deterministic=True, force_row_wise=True, verbose=-1,
+            lambdarank_truncation_level=20,
+        )  # fmt: skip
+        ranker = lgb.LGBMRanker(**params)
+        tr = ~is_valid
+        fit_kw: dict[str, Any] = {"group": _group_sizes(g[tr])}
+        if is_valid.any():
+            xv, yv = x[is_valid], y[is_valid]
+            if "eval_X" in inspect.signature(ranker.fit).parameters:  # lightgbm >= 4.7
+                fit_kw.update(eval_X=(xv,), eval_y=(yv,))
+            else:
+                fit_kw.update(eval_set=[(xv, yv)])
+            fit_kw.update(
+                eval_group=[_group_sizes(g[is_valid])],
+                eval_at=[10],
+                callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)],
+            )
+        ranker.fit(x[tr], y[tr], **fit_kw)
+        best = int(ranker.best_iteration_ or cfg.n_estimators)
+        if j == 0:
+            first_best = best
+        texts.append(ranker.booster_.model_to_string(num_iteration=best))
+        gain += ranker.booster_.feature_importance("gain", iteration=best)
+    return texts, gain, first_best
+
+
+def _group_sizes(g: np.ndarray) -> np.ndarray:
+    """Sizes of consecutive runs of equal group ids (rows of one group are contiguous)."""
+    if len(g) == 0:
+        return np.zeros(0, dtype=np.int64)
+    change = np.flatnonzero(np.diff(g)) + 1
+    return np.diff(np.concatenate([[0], change, [len(g)]]))
 
 
 # ---------------------------------------------------------------------- persistence
