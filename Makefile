@@ -38,10 +38,12 @@ lock:
 demo: setup
 	$(BIN)/tuijian demo
 
-# ruff, then mypy over src/ ([tool.mypy] in pyproject.toml); both must report zero errors
+# ruff, then mypy over src/ ([tool.mypy] in pyproject.toml), both with zero errors; then pip-audit over the
+# installed packages (scripts/audit-deps.sh: fails on a known vulnerability or when the audit cannot run)
 lint:
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	bash scripts/audit-deps.sh
 
 test: setup-test lint
 	bash scripts/run-tests.sh
