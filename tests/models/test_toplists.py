@@ -152,3 +152,62 @@ def test_which_models_are_precomputed(knn: ItemKNN) -> None:
     reranking = HybridRecommender(diversity=0.5)
     assert not precomputable(reranking) and not should_precompute(reranking, True)
     assert precomputable(HybridRecommender())
+
+
+@pytest.fixture(scope="module")
+def hybrid(ml100k_u1_implicit: tuple[Interactions, dict[int, set[int]]]) -> HybridRecommender:
+    ranker = dict(n_estimators=30, min_child_samples=10, num_leaves=3, early_stopping_rounds=10, n_rankers=1)
+    model = HybridRecommender(
+        retrievers={"item-knn": {}, "popularity": {}},
+        labels={"kind": "random", "fraction": 0.3},
+        features={},
+        refit=False,
+        gate=False,
+        ranker=ranker,
+        n_candidates=20,
+        num_threads=1,
+    )
+    return model.fit(ml100k_u1_implicit[0])
+
+
+def test_the_hybrid_stores_its_candidates_and_answers_every_filter(hybrid: HybridRecommender) -> None:
+    """The ranker's rows are candidates plus a popularity tail: its lists store every candidate and the tail
+    rule, so a filter that leaves fewer than k stored items is still answered, exactly as ``recommend``."""
+    top = precompute_top_lists(hybrid, 30, batch_users=300)
+    assert top.scored == "tail" and top.tail_key is not None and top.tail_base is not None
+    assert np.isfinite(top.tail_base).all()  # every list holds all its candidates (<= 2 x 20)
+    pipe = Pipeline(hybrid)
+    rng = np.random.default_rng(1)
+    tails = 0
+    for u in range(0, hybrid.interactions_.n_users, 23):
+        for share in (None, 0.3, 0.01):
+            allowed = None if share is None else rng.random(hybrid.n_items) < share
+            query = pipe.user_query(u, None, exclude_purchased=True, allowed=allowed)
+            got = top.answer(query, K)
+            assert got is not None  # a trained user is always answered
+            stored = top.ids[u][top.ids[u] >= 0]
+            tails += int(not np.isin(got[0][got[0] >= 0], stored).all())
+            want = _offline(hybrid, query)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+    assert tails > 10  # the tail rule was exercised
+    assert top.answer(pipe.user_query(5, [(12, 1.0, False)]), K) is None  # fresh events: scored in full
+
+
+def test_tail_lists_round_trip_and_a_cut_list_falls_back_to_its_prefix(
+    tmp_path, hybrid: HybridRecommender
+) -> None:
+    top = precompute_top_lists(hybrid, 30, batch_users=300)
+    version = save_model(hybrid, tmp_path, top_lists=top)
+    loaded = load_top_lists(tmp_path, "hybrid", version)
+    assert loaded is not None and loaded.scored == "tail"
+    np.testing.assert_array_equal(loaded.tail_base, top.tail_base)
+    np.testing.assert_array_equal(loaded.tail_key, top.tail_key)
+    # a user whose candidate list was cut to the stored width keeps only the prefix rule
+    base = top.tail_base.copy()
+    base[3] = np.nan
+    cut = TopLists(top.ids, top.scores, top.n_items, "tail", top.tail_key, base)
+    narrow = np.zeros(hybrid.n_items, bool)
+    narrow[:2] = True
+    query = Pipeline(hybrid).user_query(3, None, allowed=narrow)
+    assert cut.answer(query, K) is None and top.answer(query, K) is not None

@@ -47,6 +47,7 @@ from tuijian.exceptions import ConfigError, NotFittedError
 
 if TYPE_CHECKING:
     from tuijian.models.query import RecQuery
+    from tuijian.models.toplists import TopListParts
 
 UserArg = int | np.integer | Sequence[int] | np.ndarray
 
@@ -236,6 +237,11 @@ class Recommender(abc.ABC):
         mask_scores(scores, batch.history if exclude_seen else None, candidates)
         ids, top = topk(scores, k)
         return (ids[0], top[0]) if scalar else (ids, top)
+
+    def top_list_parts(self, users: np.ndarray) -> TopListParts | None:
+        """Trained users' rows as candidate lists plus a tail rule (:mod:`tuijian.models.toplists`), for
+        models whose rows follow one; ``None`` (the default): store plain top-n lists."""
+        return None
 
     def recommend_query(self, query: RecQuery, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` ``(item indices, scores)`` for one :class:`~tuijian.models.query.RecQuery`.

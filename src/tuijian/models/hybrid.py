@@ -79,6 +79,7 @@ from tuijian.models.side_features import (
     segment_pair_features,
     year_pair_features,
 )
+from tuijian.models.toplists import TopListParts
 
 #: retrievers of the default hybrid (name -> constructor params); "content" joins when a catalog is
 #: given, "repeat-popular" when repeats are candidates. SasRec is left out to keep fitting within minutes
@@ -513,15 +514,8 @@ class HybridRecommender(Recommender):
                 model = self.models_[self.served_]
                 out[warm] = model.score(np.full(len(warm), -1, np.int64), history=h, sequences=s)
             else:
-                uw = np.asarray(users, np.int64)[warm]
-                ts = self._aligned(uw, s, getattr(self, "_ts_cache", None))
-                vals = (
-                    self._aligned(uw, s, getattr(self, "_val_cache", None)) if self.features_.rating else None
-                )
-                rows, cols, feats = self._candidates_features(
-                    self.models_, self.features_, self.context_, self._seg_ctx, h, s, ts, vals, users=uw
-                )
-                out[warm] = self.assemble(len(warm), rows, cols, self._predict(feats), self.context_.log_pop)
+                rows, cols, pred = self._ranked_pairs(np.asarray(users, np.int64)[warm], h, s)
+                out[warm] = self.assemble(len(warm), rows, cols, pred, self.context_.log_pop)
                 if self.cold_item_rank is not None and "content" in self.models_:
                     sub = out[warm]
                     place_cold_item(
@@ -532,19 +526,72 @@ class HybridRecommender(Recommender):
             out[cold] = self.fallback_.scores([np.zeros(0, np.int64)] * int(cold.sum()))
         return out
 
+    def _ranked_pairs(
+        self, users: np.ndarray, history: sp.csr_matrix, seqs: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ranker's candidate pairs ``(rows, cols)`` of warm rows and their predictions."""
+        ts = self._aligned(users, seqs, getattr(self, "_ts_cache", None))
+        vals = (
+            self._aligned(users, seqs, getattr(self, "_val_cache", None)) if self.features_.rating else None
+        )
+        rows, cols, feats = self._candidates_features(
+            self.models_, self.features_, self.context_, self._seg_ctx, history, seqs, ts, vals, users=users
+        )
+        return rows, cols, self._predict(feats)
+
     @staticmethod
-    def assemble(
-        b: int, rows: np.ndarray, cols: np.ndarray, pred: np.ndarray, log_pop: np.ndarray
-    ) -> np.ndarray:
-        """A ``(b, n_items)`` score matrix: candidates get their ranker score, every other item sits below
-        its row's lowest candidate, ordered by popularity."""
-        low = (log_pop / (log_pop.max() + 1.0)).astype(np.float32)  # in [0, 1)
+    def tail_key(log_pop: np.ndarray) -> np.ndarray:
+        """Per item, its score offset below a row's candidates: popularity squeezed into ``[0, 1)``."""
+        return (log_pop / (log_pop.max() + 1.0)).astype(np.float32)
+
+    @staticmethod
+    def tail_base(b: int, rows: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Per row, the base of its non-candidates' scores: 2 below its lowest candidate (``-1e6`` when it
+        has none), so that every non-candidate ranks below every candidate."""
         row_min = np.full(b, np.inf, dtype=np.float32)
         np.minimum.at(row_min, rows, pred)
-        base = np.where(np.isfinite(row_min), row_min - 2.0, -1e6).astype(np.float32)
-        out = base[:, None] + low[None, :]
+        return np.where(np.isfinite(row_min), row_min - 2.0, -1e6).astype(np.float32)
+
+    @classmethod
+    def assemble(
+        cls, b: int, rows: np.ndarray, cols: np.ndarray, pred: np.ndarray, log_pop: np.ndarray
+    ) -> np.ndarray:
+        """A ``(b, n_items)`` score matrix: candidates get their ranker score, every other item sits below
+        its row's lowest candidate, ordered by popularity (``tail_base + tail_key``)."""
+        out = cls.tail_base(b, rows, pred)[:, None] + cls.tail_key(log_pop)[None, :]
         out[rows, cols] = pred
         return out
+
+    def top_list_parts(self, users: np.ndarray) -> TopListParts | None:
+        """Trained users' rows as the ranker builds them, for :mod:`tuijian.models.toplists`: each row's
+        candidates best first with their scores, and the tail rule for every other item (``tail_base[row]
+        + tail_key[item]``). ``None`` when the served scores do not follow that rule: a retriever is served,
+        rerankers are configured, or a cold item is placed into the lists."""
+        self._check_fitted()
+        placing = self.cold_item_rank is not None and "content" in self.models_
+        if self.served_ != "ranker" or self.rerankers() or placing:
+            return None
+        users = np.asarray(users, dtype=np.int64)
+        batch = self._batch(users, None, None)
+        seqs = list(batch.sequences)
+        if any(len(x) == 0 for x in seqs):
+            return None  # a trained user always has a history; anything else is not this rule
+        parts = []
+        for start in range(0, len(users), self.score_batch):  # as _score: bounded dense retriever matrices
+            sl = slice(start, start + self.score_batch)
+            r, c, p = self._ranked_pairs(users[sl], batch.history[sl], seqs[sl])
+            parts.append((r + start, c, p))
+        rows, cols, pred = (np.concatenate(x) for x in zip(*parts, strict=True))
+        order = np.lexsort((cols, -pred, rows))  # per row: best first, ties by item index (as topk)
+        rows, cols, pred = rows[order], cols[order], pred[order]
+        indptr = np.searchsorted(rows, np.arange(len(users) + 1))
+        return TopListParts(
+            indptr=indptr.astype(np.int64),
+            ids=cols.astype(np.int32),
+            scores=pred.astype(np.float32),
+            tail_base=self.tail_base(len(users), rows, pred),
+            tail_key=self.tail_key(self.context_.log_pop),
+        )
 
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Items most often bought by the same users (cosine of co-occurrence; the item itself excluded)."""

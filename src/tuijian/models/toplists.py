@@ -16,8 +16,15 @@ when that is provably what ``model.recommend_query(query, k)`` returns:
   (it ends in padding, so every other item scored ``-inf``).
 
 ``recommend`` orders every item by score, then by item index, and a candidate set only removes items from
-that order, so the first ``k`` allowed items of the stored prefix are exactly the model's top ``k``. Any
-other query returns ``None`` and the caller scores it in full.
+that order, so the first ``k`` allowed items of the stored prefix are exactly the model's top ``k``.
+
+A model whose rows follow a *tail rule* (:meth:`~tuijian.models.base.Recommender.top_list_parts`; the
+hybrid's ranker: its candidates get ranker scores, every other item scores ``tail_base[user] +
+tail_key[item]``, below all candidates) stores each user's whole candidate list and that rule. Such a list
+answers every filter: when the filter leaves fewer than ``k`` stored items, the row is rebuilt from the
+stored scores and the rule (``n_items`` additions, no model call), exactly as the model assembles it. Users
+whose candidate list is longer than the stored width keep the plain prefix rule. Any other query returns
+``None`` and the caller scores it in full.
 
 Models opt in through :attr:`~tuijian.models.base.Recommender.precompute` (``True``/``False``; ``None``:
 when one request costs more than :data:`PRECOMPUTE_MIN_MS`, measured at training). A model whose
@@ -54,14 +61,32 @@ FILE = "toplists.npz"
 
 
 @dataclass(frozen=True)
+class TopListParts:
+    """A batch of rows as a tail-rule model builds them (see the module docstring): per row ``r``, its
+    candidates ``ids[indptr[r]:indptr[r+1]]`` best first (ties by item index) with their ``scores``; every
+    other item ``i`` scores ``tail_base[r] + tail_key[i]`` (float32), below every candidate."""
+
+    indptr: np.ndarray  # (B + 1,) int64
+    ids: np.ndarray  # (nnz,) int32
+    scores: np.ndarray  # (nnz,) float32
+    tail_base: np.ndarray  # (B,) float32
+    tail_key: np.ndarray  # (n_items,) float32
+
+
+@dataclass(frozen=True)
 class TopLists:
-    """Per trained user, the model's top ``n`` item indices (``-1`` padding) and scores, best first."""
+    """Per trained user, the model's top ``n`` item indices (``-1`` padding) and scores, best first; with
+    ``tail_key``, each user's whole candidate list and the tail rule instead (module docstring)."""
 
     ids: np.ndarray  # (n_users, n) int32
     scores: np.ndarray  # (n_users, n) float32
     n_items: int
-    #: how they were scored: ``"batch"`` (checked against one-user requests) or ``"per-user"``
+    #: how they were scored: ``"batch"`` (checked against one-user requests), ``"per-user"`` or ``"tail"``
     scored: str = "batch"
+    #: tail rule: per item, its offset (``None``: plain top-n lists)
+    tail_key: np.ndarray | None = None
+    #: tail rule: per user, the base of the non-candidates' scores; NaN where the list was cut to ``n``
+    tail_base: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -77,31 +102,54 @@ class TopLists:
         if not query.trained or query.user >= self.n_users:
             return None
         query.check(self.n_items, self.n_users)
-        row = self.ids[query.user]
+        return self.row_top(query.user, k, query.candidate_mask(self.n_items))
+
+    def row_top(self, user: int, k: int, keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The trained ``user``'s top ``k`` among the items of ``keep`` (a boolean mask; ``None``: all), or
+        ``None`` when the stored list cannot tell it."""
+        row = self.ids[user]
         valid = int(np.count_nonzero(row >= 0))  # padding only trails: -inf scores sort last
         ids = row[:valid]
-        keep = query.candidate_mask(self.n_items)
         picked = np.arange(valid) if keep is None else np.flatnonzero(keep[ids])
-        complete = valid < self.n or self.n == self.n_items
+        tail = self.tail_key is not None and self.tail_base is not None and np.isfinite(self.tail_base[user])
+        if len(picked) < k and tail:
+            return self._with_tail(user, k, ids, keep)
+        complete = self.tail_key is None and (valid < self.n or self.n == self.n_items)
         if len(picked) < k and not complete:
             return None  # an allowed item below the stored list may belong in the top k
         picked = picked[:k]
         out_ids = np.full(k, -1, dtype=np.int64)
         out_scores = np.full(k, -np.inf, dtype=np.float32)
         out_ids[: len(picked)] = ids[picked]
-        out_scores[: len(picked)] = self.scores[query.user, picked]
+        out_scores[: len(picked)] = self.scores[user, picked]
         return out_ids, out_scores
+
+    def _with_tail(
+        self, user: int, k: int, ids: np.ndarray, keep: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The row as the model assembles it (tail rule, stored candidates), masked, then its top ``k``."""
+        from tuijian.models.base import topk
+
+        assert self.tail_key is not None and self.tail_base is not None
+        row = self.tail_base[user] + self.tail_key
+        row[ids] = self.scores[user, : len(ids)]
+        if keep is not None:
+            row[~keep] = -np.inf
+        out_ids, out_scores = topk(row[None, :], k)
+        return out_ids[0], out_scores[0]
 
     # ------------------------------------------------------------------ files
     def save(self, path: Path) -> None:
-        """Write ``path`` (npz: ``ids``, ``scores``, ``n_items``; no pickle)."""
-        np.savez(
-            path,
-            ids=self.ids,
-            scores=self.scores,
-            n_items=np.asarray(self.n_items, dtype=np.int64),
-            scored=np.asarray(self.scored),
-        )
+        """Write ``path`` (npz: ``ids``, ``scores``, ``n_items``, the tail rule if any; no pickle)."""
+        arrays: dict[str, np.ndarray] = {
+            "ids": self.ids,
+            "scores": self.scores,
+            "n_items": np.asarray(self.n_items, dtype=np.int64),
+            "scored": np.asarray(self.scored),
+        }
+        if self.tail_key is not None and self.tail_base is not None:
+            arrays |= {"tail_key": self.tail_key, "tail_base": self.tail_base}
+        np.savez(path, allow_pickle=False, **arrays)
 
     @classmethod
     def load(cls, path: Path, model: Recommender) -> TopLists:
@@ -120,7 +168,10 @@ class TopLists:
                 f"{n_users} users x {model.n_items} items; retrain to rebuild them"
             )
         scored = str(arrays["scored"]) if "scored" in arrays else "batch"
-        return cls(ids=ids, scores=scores, n_items=n_items, scored=scored)
+        key, base = arrays.get("tail_key"), arrays.get("tail_base")
+        if key is not None and (base is None or key.shape != (n_items,) or base.shape != (n_users,)):
+            raise StorageError(f"{path} holds a malformed tail rule; retrain to rebuild the top lists")
+        return cls(ids=ids, scores=scores, n_items=n_items, scored=scored, tail_key=key, tail_base=base)
 
 
 def precomputable(model: Recommender) -> bool:
@@ -170,6 +221,9 @@ def precompute_top_lists(
     if not precomputable(model):
         raise ConfigError(f"{type(model).__name__} reranks its lists; they depend on k and cannot be stored")
     n_users, n = model.interactions_.n_users, min(n, model.n_items)
+    tailed = _precompute_tail(model, n, batch_users, check_users)
+    if tailed is not None:
+        return tailed
     ids = np.empty((n_users, n), dtype=np.int32)
     scores = np.empty((n_users, n), dtype=np.float32)
     started = time.perf_counter()
@@ -203,3 +257,62 @@ def precompute_top_lists(
 def _same_row(model: Recommender, user: int, n: int, ids: np.ndarray, scores: np.ndarray) -> bool:
     got_ids, got_scores = model.recommend(user, n, exclude_seen=False)
     return bool(np.array_equal(got_ids, ids) and np.array_equal(got_scores, scores))
+
+
+#: a tail-rule list is cut to this many candidates at most (users with more keep the plain prefix rule)
+TAIL_MAX_WIDTH = 2048
+
+
+def _precompute_tail(model: Recommender, n: int, batch_users: int, check_users: int) -> TopLists | None:
+    """Top lists with the tail rule (module docstring) when ``model.top_list_parts`` gives one, checked
+    against the model's own ``recommend`` for sampled users, with and without a filter; else ``None``."""
+    n_users = model.interactions_.n_users
+    started = time.perf_counter()
+    chunks: list[TopListParts] = []
+    for start in range(0, n_users, batch_users):
+        users = np.arange(start, min(start + batch_users, n_users), dtype=np.int64)
+        parts = model.top_list_parts(users)
+        if parts is None:
+            return None
+        chunks.append(parts)
+        log.info(
+            "precomputing candidate lists",
+            extra={"model": model.name, "users_done": int(users[-1]) + 1, "users": n_users,
+                   "seconds": round(time.perf_counter() - started, 1)},
+        )  # fmt: skip
+    lengths = np.concatenate([np.diff(c.indptr) for c in chunks])
+    width = int(min(max(n, int(lengths.max(initial=0))), TAIL_MAX_WIDTH))
+    ids = np.full((n_users, width), -1, dtype=np.int32)
+    scores = np.full((n_users, width), -np.inf, dtype=np.float32)
+    base = np.concatenate([c.tail_base for c in chunks]).astype(np.float32)
+    row = 0
+    for c in chunks:
+        for r in range(len(c.indptr) - 1):
+            a, b = int(c.indptr[r]), int(c.indptr[r + 1])
+            m = min(b - a, width)
+            ids[row, :m], scores[row, :m] = c.ids[a : a + m], c.scores[a : a + m]
+            row += 1
+    base[lengths > width] = np.nan  # cut lists: only their prefix is known
+    lists = TopLists(
+        ids=ids,
+        scores=scores,
+        n_items=model.n_items,
+        scored="tail",
+        tail_key=chunks[0].tail_key,
+        tail_base=base,
+    )
+    rng = np.random.default_rng(0)
+    check = np.unique(np.linspace(0, n_users - 1, min(check_users, n_users)).astype(np.int64))
+    for u in check.tolist():
+        keep = rng.random(model.n_items) < 0.05  # a narrow filter: the tail fills most of the list
+        allowed = np.flatnonzero(keep)
+        for mask, cand in ((None, None), (keep, allowed)):
+            got = lists.row_top(u, n, mask)
+            want = model.recommend(u, n, exclude_seen=False, candidates=cand)
+            if got is None or not (np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])):
+                log.warning(
+                    "candidate lists differ from one-user requests; storing plain top lists",
+                    extra={"model": model.name, "user": u},
+                )
+                return None
+    return lists
