@@ -25,6 +25,8 @@ class BookkeepingMixin:
 
     engine: Engine
     _begin: Any
+    _user_key_fn: Any
+    audit: Any
 
     # ------------------------------------------------------------------ feedback loop
     def log_impressions(
@@ -53,6 +55,9 @@ class BookkeepingMixin:
         """
         if not rows:
             return 0
+        key = self._user_key_fn
+        if key is not None:
+            rows = [(r[0], None if r[1] is None else key(r[1]), *r[2:]) for r in rows]
         mark = "?" if self.engine.dialect.name == "sqlite" else "%s"
         one = f"({', '.join([mark] * 5)})"
         head = "INSERT INTO impression_lists (request_id, user_id, model_version, ts, items) VALUES "
@@ -67,6 +72,7 @@ class BookkeepingMixin:
     def log_feedback(self, records: Iterable[dict[str, Any]]) -> int:
         """Clicks / purchases / impressions against a ``request_id``; each record needs ``request_id``, ``item``, ``event``."""
         rows = []
+        key = self._user_key_fn
         for i, r in enumerate(records):
             if r.get("event") not in FEEDBACK_EVENTS:
                 raise ConfigError(
@@ -77,7 +83,7 @@ class BookkeepingMixin:
             rows.append(
                 (
                     str(r["request_id"]),
-                    r.get("user"),
+                    key(str(r["user"])) if key is not None and r.get("user") is not None else r.get("user"),
                     str(r["item"]),
                     r.get("position"),
                     r["event"],
@@ -128,8 +134,11 @@ class BookkeepingMixin:
         return df
 
     # ------------------------------------------------------------------ API keys
-    def create_api_key(self, role: str, name: str = "") -> tuple[str, str]:
-        """A new key with ``role``; returns ``(key_id, plaintext_key)``. Only a salted hash is stored."""
+    def create_api_key(self, role: str, name: str = "", *, actor: str = "system") -> tuple[str, str]:
+        """A new key with ``role``; returns ``(key_id, plaintext_key)``. Only a salted hash is stored.
+
+        Recorded in the audit log (``api_key_create``, by ``actor``) in the same transaction.
+        """
         if role not in keylib.ROLES:
             raise ConfigError(f"role must be one of {keylib.ROLES}, got {role!r}")
         key_id, secret, plaintext = keylib.new_key()
@@ -145,6 +154,7 @@ class BookkeepingMixin:
                     created_at=now_us(),
                 )
             )
+            self.audit(actor, "api_key_create", key_id, {"role": role, "name": name}, conn=conn)
         return key_id, plaintext
 
     def verify_api_key(self, key: str) -> str | None:
@@ -183,8 +193,8 @@ class BookkeepingMixin:
             for r in rows
         ]
 
-    def revoke_api_key(self, key_id: str) -> bool:
-        """Revoke by public ``key_id`` (or full key); True if a live key was revoked."""
+    def revoke_api_key(self, key_id: str, *, actor: str = "system") -> bool:
+        """Revoke by public ``key_id`` (or full key); True if a live key was revoked (audited as ``api_key_revoke``)."""
         parts = keylib.split_key(key_id)
         kid = parts[0] if parts else key_id
         with self._begin() as conn:
@@ -193,6 +203,8 @@ class BookkeepingMixin:
                 .where(t.api_keys.c.key_id == kid, t.api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=now_us())
             )
+            if res.rowcount:
+                self.audit(actor, "api_key_revoke", kid, {}, conn=conn)
         return bool(res.rowcount)
 
     # ------------------------------------------------------------------ model versions
@@ -204,8 +216,11 @@ class BookkeepingMixin:
         path: str,
         metrics: dict[str, Any] | None = None,
         activate: bool = True,
+        *,
+        actor: str = "system",
     ) -> None:
-        """Record a trained artifact; with ``activate`` it becomes the one every worker serves for ``dataset``."""
+        """Record a trained artifact; with ``activate`` it becomes the one every worker serves for ``dataset``
+        (every worker hot-swaps to it; audited as ``model_activate``)."""
         m = t.model_versions.c
         with self._begin() as conn:
             if activate:
@@ -221,6 +236,8 @@ class BookkeepingMixin:
                     active=activate,
                 )
             )
+            if activate:
+                self.audit(actor, "model_activate", version, {"model": model, "dataset": dataset}, conn=conn)
 
     def active_model_version(self, dataset: str) -> dict[str, Any] | None:
         m = t.model_versions.c

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,12 @@ from pydantic import ValidationError
 from tuijian.data.schema import Event, Item, User, validate_events_frame
 from tuijian.exceptions import DataError
 
+if TYPE_CHECKING:
+    from tuijian.privacy.crypto import Keyring
+
 _MAX_ID = 128
+#: maps a user id as sent to the id stored (a keyed pseudonym, or the id itself)
+UserKey = Callable[[str], str]
 
 
 def now_us() -> int:
@@ -59,11 +64,16 @@ def _raise_row_errors(errors: list[dict[str, Any]], what: str) -> None:
         )
 
 
-def event_rows(events: pd.DataFrame | Iterable[Event | dict[str, Any]]) -> list[dict[str, Any]]:
-    """Database rows for ``events`` (a frame with the events columns, or Event models / dicts)."""
+def event_rows(
+    events: pd.DataFrame | Iterable[Event | dict[str, Any]], user_key: UserKey | None = None
+) -> list[dict[str, Any]]:
+    """Database rows for ``events`` (a frame with the events columns, or Event models / dicts).
+
+    ``user_key`` maps each user id to the id stored (see :mod:`tuijian.privacy.pseudonym`).
+    """
     created = now_us()
     if isinstance(events, pd.DataFrame):
-        return _event_rows_frame(events, created)
+        return _event_rows_frame(events, created, user_key)
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     for i, ev in enumerate(events):
@@ -76,7 +86,7 @@ def event_rows(events: pd.DataFrame | Iterable[Event | dict[str, Any]]) -> list[
         rows.append(
             {
                 "event_id": ev.event_id,
-                "user_id": ev.user,
+                "user_id": user_key(ev.user) if user_key is not None else ev.user,
                 "item_id": ev.item,
                 "kind": ev.kind.value,
                 "value": float(ev.value),
@@ -90,7 +100,7 @@ def event_rows(events: pd.DataFrame | Iterable[Event | dict[str, Any]]) -> list[
     return rows
 
 
-def _event_rows_frame(df: pd.DataFrame, created: int) -> list[dict[str, Any]]:
+def _event_rows_frame(df: pd.DataFrame, created: int, user_key: UserKey | None) -> list[dict[str, Any]]:
     event_ids = df["event_id"] if "event_id" in df.columns else None
     user_missing = pd.isna(df["user"].to_numpy()) if "user" in df.columns else None
     frame = validate_events_frame(df)
@@ -123,6 +133,9 @@ def _event_rows_frame(df: pd.DataFrame, created: int) -> list[dict[str, Any]]:
 
     item, text, session, eids = clean(item), clean(text), clean(session), clean(eids)
     item[item == ""] = None
+    if user_key is not None:
+        many = getattr(user_key, "many", None)
+        user = many(user) if many is not None else np.asarray([user_key(u) for u in user], dtype=object)
     keys = ("event_id", "user_id", "item_id", "kind", "value", "ts", "text", "session", "created_at")
     cols = (eids, user, item, kind, value.tolist(), ts.tolist(), text, session, [created] * n)
     return [dict(zip(keys, row, strict=True)) for row in zip(*cols, strict=True)]
@@ -186,7 +199,19 @@ def item_rows(items: pd.DataFrame | Iterable[Item | dict[str, Any]]) -> list[dic
     return rows
 
 
-def user_rows(users: pd.DataFrame | Iterable[User | dict[str, Any]]) -> list[dict[str, Any]]:
+def user_rows(
+    users: pd.DataFrame | Iterable[User | dict[str, Any]],
+    user_key: UserKey | None = None,
+    keyring: Keyring | None = None,
+) -> list[dict[str, Any]]:
+    """Database rows for user profiles.
+
+    The personal fields (``email``, ``name``, ``address``; in ``attributes`` or beside it) are taken out of
+    the attributes and stored encrypted with ``keyring`` in the ``pii`` column, bound to the stored user id.
+    Without a keyring a profile carrying them is refused (:class:`DataError`): they are never stored in clear.
+    """
+    from tuijian.privacy.crypto import PII_FIELDS, split_pii
+
     if isinstance(users, pd.DataFrame):
         df = users.rename(columns={"user": "user_id"}) if "user_id" not in users.columns else users
         if "user_id" not in df.columns:
@@ -200,21 +225,48 @@ def user_rows(users: pd.DataFrame | Iterable[User | dict[str, Any]]) -> list[dic
         records = users
     rows, errors, updated = [], [], now_us()
     for i, rec in enumerate(records):
+        top: dict[str, Any] = {}
         if not isinstance(rec, User):
+            if isinstance(rec, dict):
+                top = {k: rec[k] for k in PII_FIELDS if k in rec}
+                rec = {k: v for k, v in rec.items() if k not in PII_FIELDS}
             try:
                 rec = User.model_validate(rec)
             except ValidationError as exc:
                 errors.extend(format_validation_error(exc, i))
                 continue
+        attributes, pii = split_pii({**rec.attributes, **top})
+        stored_id = user_key(rec.user_id) if user_key is not None else rec.user_id
+        token = None
+        if pii:
+            if keyring is None:
+                errors.extend(
+                    {
+                        "row": i,
+                        "field": f"attributes.{name}",
+                        "error": "personal data is only stored encrypted: set TUIJIAN_PII_KEYS "
+                        "(`tuijian privacy new-key`) or leave the field out",
+                    }
+                    for name in pii
+                )
+                continue
+            plain = json.dumps(pii, ensure_ascii=False, default=str).encode()
+            token = keyring.encrypt(plain, pii_associated_data(stored_id))
         rows.append(
             {
-                "user_id": rec.user_id,
-                "attributes": json.dumps(rec.attributes, default=str),
+                "user_id": stored_id,
+                "attributes": json.dumps(attributes, default=str),
                 "updated_at": updated,
+                "pii": token,
             }
         )
     _raise_row_errors(errors, "user")
     return rows
+
+
+def pii_associated_data(stored_user_id: str) -> bytes:
+    """What a profile's encrypted personal fields are bound to: the table, column and stored user id."""
+    return b"tuijian/users.pii/" + stored_user_id.encode("utf-8", "surrogatepass")
 
 
 def events_frame_from_rows(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:

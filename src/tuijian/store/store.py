@@ -7,7 +7,7 @@ import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
@@ -18,12 +18,18 @@ from tuijian.exceptions import ConfigError, StorageError
 from tuijian.store import tables as t
 from tuijian.store.bookkeeping import BookkeepingMixin
 from tuijian.store.engine import make_engine, upgrade_schema
+from tuijian.store.privacy_ops import PrivacyMixin
 from tuijian.store.records import (
     event_rows,
     events_frame_from_rows,
     item_rows,
     user_rows,
 )
+
+if TYPE_CHECKING:
+    from tuijian.privacy.crypto import Keyring
+    from tuijian.privacy.pseudonym import Pseudonymizer
+    from tuijian.privacy.settings import PrivacySettings
 
 _EVENT_COLS = (
     t.events.c.id,
@@ -46,11 +52,28 @@ class InsertResult:
     duplicates: int
 
 
-class Store(BookkeepingMixin):
-    """SQL storage opened by URL (see :func:`open_store`). Thread-safe; one instance per process."""
+class Store(BookkeepingMixin, PrivacyMixin):
+    """SQL storage opened by URL (see :func:`open_store`). Thread-safe; one instance per process.
 
-    def __init__(self, engine: Engine) -> None:
+    User ids: methods that **write** (``add_events``, ``add_users``, ``log_feedback``, impressions,
+    ``forget_user``, ``user_profile``) take the id as the shop sends it and store ``user_key(id)``: a keyed
+    pseudonym when ``pseudonymizer`` is enabled, else the id itself. Methods that **read** by user
+    (``user_events``, ``recent_event_rows``) and every frame they return use the stored id; the service
+    maps an incoming id once with :meth:`user_key`. Personal profile fields are encrypted with ``keyring``.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        pseudonymizer: Pseudonymizer | None = None,
+        keyring: Keyring | None = None,
+    ) -> None:
+        from tuijian.privacy.pseudonym import Pseudonymizer
+
         self.engine = engine
+        self.pseudonymizer = pseudonymizer or Pseudonymizer(None)
+        self.keyring = keyring
         self.dialect = engine.dialect.name
         self._local = threading.local()
         mark = "?" if self.dialect == "sqlite" else "%s"
@@ -111,7 +134,7 @@ class Store(BookkeepingMixin):
         Durable when this returns (SQLite ``synchronous=FULL``; PostgreSQL commit).
         Raises :class:`DataError` naming bad rows before anything is written.
         """
-        rows = event_rows(events)
+        rows = event_rows(events, self._user_key_fn)
         if not rows:
             return InsertResult(0, 0)
         stmt = self._insert(t.events).on_conflict_do_nothing(index_elements=["event_id"])
@@ -275,11 +298,13 @@ class Store(BookkeepingMixin):
         return df
 
     def add_users(self, users: pd.DataFrame | Iterable[User | dict[str, Any]]) -> int:
-        rows = user_rows(users)
+        """Insert or update user profiles; ``email``, ``name`` and ``address`` are stored encrypted."""
+        rows = user_rows(users, self._user_key_fn, self.keyring)
         with self._begin() as conn:
             return self._upsert(conn, t.users, "user_id", rows)
 
     def users_frame(self) -> pd.DataFrame:
+        """``user_id`` (stored id) and ``attributes``; personal fields are not included (see ``user_profile``)."""
         with self._begin() as conn:
             rows = conn.execute(
                 select(t.users.c.user_id, t.users.c.attributes).order_by(t.users.c.user_id)
@@ -287,11 +312,16 @@ class Store(BookkeepingMixin):
         return pd.DataFrame({"user_id": [r[0] for r in rows], "attributes": [json.loads(r[1]) for r in rows]})
 
 
-def open_store(url: str, *, migrate: bool = True) -> Store:
+def open_store(url: str, *, migrate: bool = True, privacy: PrivacySettings | None = None) -> Store:
     """Open (and by default migrate to the latest schema) the database at ``url``.
 
-    ``sqlite:///path`` or ``postgresql://user:pass@host:port/db``.
+    ``sqlite:///path`` or ``postgresql://user:pass@host:port/db``. ``privacy`` (default: from the
+    ``TUIJIAN_*`` environment, see :mod:`tuijian.privacy.settings`) sets the pseudonym key and the
+    keyring; a database written under another pseudonym key (or under none) is refused.
     """
+    from tuijian.privacy.settings import load_privacy_settings
+
+    privacy = privacy if privacy is not None else load_privacy_settings()
     engine = make_engine(url)
     if migrate:
         try:
@@ -301,4 +331,20 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
             raise StorageError(
                 f"cannot open database {engine.url.render_as_string(hide_password=True)}: {exc.orig}"
             ) from exc
-    return Store(engine)
+    store = Store(engine, **privacy_parts(privacy))
+    try:
+        store.check_pseudonym_key()
+    except Exception:
+        store.close()
+        raise
+    return store
+
+
+def privacy_parts(privacy: PrivacySettings) -> dict[str, Any]:
+    """``pseudonymizer`` and ``keyring`` keyword arguments of :class:`Store` from privacy settings."""
+    from tuijian.privacy.crypto import Keyring
+    from tuijian.privacy.pseudonym import Pseudonymizer
+
+    key = privacy.pseudonym_key.get_secret_value() if privacy.pseudonym_key is not None else None
+    ring = privacy.pii_keys.get_secret_value() if privacy.pii_keys is not None else None
+    return {"pseudonymizer": Pseudonymizer(key), "keyring": Keyring.parse(ring) if ring else None}

@@ -62,8 +62,9 @@ users = Table(
     "users",
     metadata,
     Column("user_id", String(128), primary_key=True),
-    Column("attributes", Text, nullable=False),  # JSON object
+    Column("attributes", Text, nullable=False),  # JSON object, without the personal fields
     Column("updated_at", BigInteger, nullable=False),
+    Column("pii", Text, nullable=True),  # AES-GCM token of {"email", "name", "address"} (tuijian.privacy.crypto)
 )
 
 api_keys = Table(
@@ -119,4 +120,26 @@ model_versions = Table(
     Column("metrics", Text, nullable=False),  # JSON object
     Column("created_at", BigInteger, nullable=False),
     Column("active", Boolean, nullable=False),
+)
+
+#: who did what, when: admin actions and data exports (tuijian.privacy.audit)
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ts", BigInteger, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(256), nullable=True),
+    Column("detail", Text, nullable=False),  # JSON object
+    Index("ix_audit_log_ts", "ts"),
+    Index("ix_audit_log_action", "action", "id"),
+)
+
+#: small facts about the stored data, e.g. the fingerprint of the pseudonym key it was written with
+privacy_meta = Table(
+    "privacy_meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )
