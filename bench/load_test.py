@@ -11,6 +11,8 @@ Measures, in one run, on 127.0.0.1:
    b. the same paced at ~300 req/s (12 connections, 40 ms pause each) and at ~800 req/s (16, 18 ms): p99 at a
       target load rather than a saturated queue,
    c. similar items, saturated (``GET /v1/items/{i}/similar``),
+   d. an anonymous 5-item session, saturated (``POST /v1/sessions/recommendations``): no precomputed list
+      answers it, so the model scores it in full (the cost of fresh histories),
 3. batch ingestion over HTTP                    (``POST /v1/events``, 5,000 events per request; first model),
 4. direct durable ingestion into SQLite         (``Store.add_events``, no HTTP).
 
@@ -174,6 +176,33 @@ def lua_paths(path: Path, paths: list[str], key: str, delay_ms: int = 0) -> Path
     return path
 
 
+def lua_posts(path: Path, target: str, bodies: list[str], key: str) -> Path:
+    """A wrk script rotating through JSON ``bodies`` POSTed to ``target`` (formatted once per thread)."""
+    body = ",\n".join(json.dumps(b) for b in bodies)
+    path.write_text(
+        f"local bodies = {{\n{body}\n}}\nlocal reqs = {{}}\nlocal n = 0\n"
+        f'wrk.headers["X-API-Key"] = {json.dumps(key)}\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        "init = function(args)\n  for i, b in ipairs(bodies) do\n"
+        f'    reqs[i] = wrk.format("POST", {json.dumps(target)}, nil, b)\n  end\nend\n'
+        "request = function()\n  n = n + 1\n  return reqs[(n % #reqs) + 1]\nend\n"
+    )
+    return path
+
+
+def session_bodies(ds: Any, n: int, length: int = 5) -> list[str]:
+    """``n`` anonymous sessions: ``length`` consecutive items of a random user's log (oldest first)."""
+    rng = np.random.default_rng(1)
+    ev = ds.events.sort_values("ts", kind="stable")
+    seqs = [g.astype(str).tolist() for _, g in ev.groupby("user", sort=False)["item"] if len(g) >= length]
+    out = []
+    for j in rng.choice(len(seqs), min(n, len(seqs)), replace=False).tolist():
+        s = seqs[j]
+        start = int(rng.integers(0, len(s) - length + 1))
+        out.append(json.dumps({"items": s[start : start + length], "k": 10}))
+    return out
+
+
 async def ingest_http(
     base: str, n_batches: int, batch: int, concurrency: int, users: list[str], items: list[str]
 ) -> dict[str, Any]:
@@ -328,6 +357,14 @@ def serve_phases(
         print(model, "top10 paced ~800/s", out["top10_filtered_paced"], flush=True)
         out["similar"] = measured(serve.pid, lambda: wrk(f"{base}/", sim, args.duration, args.connections))
         print(model, "similar", out["similar"], flush=True)
+        # an anonymous 5-item session: no stored list can answer it, so the model scores it in full
+        sessions = lua_posts(
+            tmp / "sessions.lua", "/v1/sessions/recommendations", session_bodies(ds, 2000), KEY
+        )
+        out["session_full"] = measured(
+            serve.pid, lambda: wrk(f"{base}/", sessions, args.duration, args.connections)
+        )
+        print(model, "session (scored in full)", out["session_full"], flush=True)
         if ingest:
             out["ingest_http"] = asyncio.run(ingest_http(base, 40, 5000, 2, users, items))
             print("ingest_http", out["ingest_http"], flush=True)
