@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from tuijian.store import Store, open_store
 from tuijian.store import tables as t
-from tuijian.store.engine import normalize_url
+from tuijian.store.engine import make_engine, normalize_url, upgrade_schema
 
 
 def _admin_pg_url() -> str | None:
@@ -62,11 +62,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[
         pytest.skip(
             "PostgreSQL not configured (set TUIJIAN_TEST_POSTGRES_URL or run scripts/setup-services.sh)"
         )
-    store = open_store(url)
-    with store.engine.begin() as conn:
+    engine = make_engine(url)  # not open_store: the last test may have left a pseudonymised database
+    upgrade_schema(engine)
+    with engine.begin() as conn:
         names = ", ".join(tbl.name for tbl in t.metadata.sorted_tables)
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
-    store.close()
+        conn.execute(text("DROP TABLE IF EXISTS generated_copy"))
+    engine.dispose()
     return url
 
 
