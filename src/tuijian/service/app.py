@@ -117,20 +117,31 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
     from tuijian.service.auth import KeyChecker
     from tuijian.service.engine import Engine
     from tuijian.service.impressions import ImpressionLog
-    from tuijian.service.observability import Metrics, RequestContext, configure_logging
+    from tuijian.service.limits import Guard
+    from tuijian.service.observability import (
+        Metrics,
+        RequestContext,
+        configure_logging,
+        remove_stale_multiproc_dirs,
+    )
     from tuijian.service.versions import VersionWatcher, ensure_version
     from tuijian.store import open_store
 
     settings = settings or load_settings()
     options = options or ServiceOptions.from_env()
-    settings.check_secure()
+    problems = settings.check_secure()  # raises in production
     configure_logging(settings.log_level)
+    if not settings.secret_key:
+        settings = settings.model_copy(update={"secret_key": _local_secret(settings.home)})
+    if problems:
+        _warn_insecure(settings, problems)
     state = ServiceState(settings=settings, options=options, metrics=Metrics())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         from fastapi.concurrency import run_in_threadpool
 
+        remove_stale_multiproc_dirs()
         state.store = open_store(settings.resolved_database_url)
         state.engine = Engine(state.store)
         state.auth = KeyChecker(state.store, settings.admin_key, options.key_cache_seconds)
@@ -189,8 +200,108 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
         from tuijian.service.hotpath import HotPath
 
         hot = HotPath(state).answer
-    app.entry = RequestContext(app.framework, metrics=state.metrics, access_log=options.access_log, hot=hot)
+    context = RequestContext(app.framework, metrics=state.metrics, access_log=options.access_log, hot=hot)
+    # the guard is outermost: headers on every answer, and caps, rate limits and keys before any body is read
+    app.entry = Guard(context, state)
+    app.openapi = lambda: _openapi(app)
     return app
+
+
+#: documented on every operation that needs a key (the guard and the error handlers answer these)
+_KEYED_ERRORS = {
+    "401": "no X-API-Key, or an unknown or revoked key",
+    "403": "the key's role is too weak for this route",
+    "422": "a field, row or parameter is invalid (each one is named), or the body is not valid UTF-8 JSON",
+    "429": "the key's rate limit is spent; retry after the Retry-After header's seconds",
+}
+_BODY_ERRORS = {"413": "the body is over the size limit (or the batch over 10,000 rows)"}
+
+
+def _openapi(app: Any) -> dict[str, Any]:
+    """FastAPI's spec, plus the ingestion bodies' schemas and the error answers each operation can give."""
+    if app.openapi_schema is not None:
+        return dict(app.openapi_schema)
+    from fastapi.openapi.utils import get_openapi
+
+    from tuijian.service.routes_ingest import BODY_SCHEMAS
+    from tuijian.service.schemas import ErrorBody
+
+    spec = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+    )
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in BODY_SCHEMAS.items():
+        schemas.setdefault(name, schema)
+    schemas["ErrorBody"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for path_item in spec.get("paths", {}).values():
+        for op in path_item.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            answers = {k: v for k, v in _KEYED_ERRORS.items() if k != "422"} if op.get("security") else {}
+            if "requestBody" in op:
+                answers.update(_BODY_ERRORS)
+                answers.setdefault("422", _KEYED_ERRORS["422"])
+            elif op.get("parameters"):
+                answers.setdefault("422", _KEYED_ERRORS["422"])
+            for status, text in answers.items():
+                op["responses"][status] = {"description": text, "content": error}
+    app.openapi_schema = spec
+    return dict(spec)
+
+
+def _local_secret(home: Any) -> str:
+    """A random cookie secret kept in ``<home>/run/secret_key`` (mode 0600), shared by the workers of one
+    home and kept across restarts; in memory only when the home is not writable."""
+    import os
+    import secrets
+    from pathlib import Path
+
+    path = Path(home) / "run" / "secret_key"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            for _ in range(50):  # another worker is writing it
+                text = path.read_text().strip()
+                if text:
+                    return text
+                import time
+
+                time.sleep(0.02)
+            raise OSError(f"{path} stays empty") from None
+        value = secrets.token_urlsafe(32)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+        return value
+    except OSError as exc:
+        log.warning("cannot keep the local secret; cookies last until restart", extra={"error": str(exc)})
+        return secrets.token_urlsafe(32)
+
+
+def _warn_insecure(settings: Settings, problems: list[str]) -> None:
+    """Say loudly (log, and a banner on stderr in development) what would stop a production start."""
+    import sys
+
+    log.warning(
+        "insecure settings (refused when TUIJIAN_ENV=production)",
+        extra={"env": settings.env, "problems": problems},
+    )
+    if settings.env == "development":
+        lines = [
+            "TUIJIAN IS RUNNING IN DEVELOPMENT MODE WITH INSECURE SETTINGS:",
+            *(f"  - {p}" for p in problems),
+            "Do not expose it. For production set TUIJIAN_ENV=production, TUIJIAN_SECRET_KEY and",
+            'TUIJIAN_ADMIN_KEY (python -c "import secrets; print(secrets.token_urlsafe(32))"): docs/serving.md',
+        ]
+        width = max(len(line) for line in lines) + 4
+        bar = "!" * width
+        print("\n".join([bar, *(f"! {line.ljust(width - 4)} !" for line in lines), bar]), file=sys.stderr)
 
 
 def _app_class() -> Any:

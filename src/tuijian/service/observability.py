@@ -126,6 +126,49 @@ def _get_or_make(cls: Any, name: str, doc: str, labels: list[str], **kwargs: Any
     return cls(name, doc, labels, **kwargs)
 
 
+def remove_stale_multiproc_dirs() -> list[str]:
+    """Remove the ``prometheus-<pid>`` folders next to ``PROMETHEUS_MULTIPROC_DIR`` whose process is gone.
+
+    ``tuijian serve`` gives each run a fresh ``<home>/run/prometheus-<pid>``; a run that crashed (or was
+    killed) leaves its folder behind. Every worker calls this on start, so a crash's folder lives until the
+    next start. Folders of live processes, and anything not named ``prometheus-<digits>``, are kept.
+    """
+    current = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not current:
+        return []
+    import shutil
+    from pathlib import Path
+
+    here = Path(current).resolve()
+    removed = []
+    try:
+        siblings = list(here.parent.iterdir())
+    except OSError:
+        return []
+    for path in siblings:
+        name = path.name
+        if not name.startswith("prometheus-") or not name[11:].isdigit() or path.resolve() == here:
+            continue
+        if _alive(int(name[11:])):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            removed.append(str(path))
+    if removed:
+        logging.getLogger("tuijian.service").info("removed stale metrics folders", extra={"folders": removed})
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 class RequestContext:
     """Pure ASGI middleware: request id (``X-Request-ID`` in and out), latency/count metrics, access log."""
 

@@ -1,5 +1,11 @@
 """Storefront pages: home (``/``), product pages (``/items/{id}``), search, cart, and the shopper's actions.
 
+Who the visitor is: a guest bound to their own signed session cookie (``guest-<sid>``). With the
+``shopper_picker`` setting on (the default in development and test, off in production) the header also offers
+the stored shoppers, and a visitor may act as any of them: a demo feature, since that visitor then sees, buys
+and reviews in the shopper's name. With it off the picker is not shown, ``POST /shop/shopper`` accepts only
+``guest`` (else 403), and a shopper cookie naming anyone but the visitor's own guest id is ignored.
+
 Actions (add to cart, buy, review, search) write REAL events through the store, exactly like
 ``POST /v1/events``, so the engine sees them on the next request. Every recommendation row served on a page
 is logged as impressions under its own request id (``<request id>-<row>``); opening a card logs a ``click``,
@@ -13,10 +19,10 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse
 
-from tuijian.exceptions import ConfigError, TuijianError, UnknownIdError
+from tuijian.exceptions import ConfigError, PermissionDeniedError, TuijianError, UnknownIdError
 from tuijian.service.web.pages import Page, page
 
 router = APIRouter(include_in_schema=False)
@@ -28,6 +34,20 @@ HISTORY_EVENTS = 200
 
 
 # ---------------------------------------------------------------------------- helpers
+def picker_allowed(p: Page) -> bool:
+    return bool(p.ctx.state.settings.allows_shopper_picker)
+
+
+def shop_page(request: Request) -> Page:
+    """:func:`~tuijian.service.web.pages.page`, with the shopper bound to the visitor's session unless the
+    shopper picker is allowed."""
+    p = page(request)
+    own = f"guest-{p.sid[:12]}"
+    if not picker_allowed(p) and p.shopper != own:
+        p.set_shopper(own, True)
+    return p
+
+
 def _why(p: Page, reasons: list[str], row: str) -> str:
     t = p.t
     first = reasons[0] if reasons else "popular"
@@ -154,16 +174,18 @@ def _known_item(p: Page, item_id: str) -> str:
 
 def _base(p: Page, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     history = _history(p) if history is None else history
+    picker = picker_allowed(p)
     return {
         "cart_count": len(_cart(history)),
-        "shoppers": p.ctx.shoppers(),
+        "shoppers": p.ctx.shoppers() if picker else [],
+        "shopper_picker": picker,
         "model_version": p.ctx.state.engine.version,
     }
 
 
 # ---------------------------------------------------------------------------- pages
 @router.get("/")
-def home(p: Page = Depends(page)) -> Any:
+def home(p: Page = Depends(shop_page)) -> Any:
     ctx, engine = p.ctx, p.ctx.state.engine
     deadline = time.perf_counter() + COPY_BUDGET_S
     history = _history(p)
@@ -230,7 +252,7 @@ def item_page(
     rid: str | None = Query(None, max_length=64),
     pos: int | None = Query(None, ge=0, le=1000),
     done: str | None = Query(None, max_length=16),
-    p: Page = Depends(page),
+    p: Page = Depends(shop_page),
 ) -> Any:
     ctx, engine = p.ctx, p.ctx.state.engine
     rec = ctx.item(item_id)
@@ -290,7 +312,7 @@ def item_page(
 
 
 @router.get("/search")
-def search(q: str = Query("", max_length=200), p: Page = Depends(page)) -> Any:
+def search(q: str = Query("", max_length=200), p: Page = Depends(shop_page)) -> Any:
     ctx = p.ctx
     query = q.strip()
     if not query:
@@ -310,7 +332,7 @@ def search(q: str = Query("", max_length=200), p: Page = Depends(page)) -> Any:
 
 @router.get("/cart")
 def cart_page(
-    done: str | None = Query(None, max_length=16), n: int = Query(0, ge=0), p: Page = Depends(page)
+    done: str | None = Query(None, max_length=16), n: int = Query(0, ge=0), p: Page = Depends(shop_page)
 ) -> Any:
     history = _history(p)
     items = [p.ctx.item(i) for i in _cart(history)]
@@ -323,11 +345,16 @@ def cart_page(
 # ---------------------------------------------------------------------------- actions (POST, CSRF-checked)
 @router.post("/shop/shopper")
 def choose_shopper(
-    user: str = Form(..., max_length=128), csrf: str = Form(""), p: Page = Depends(page)
+    user: str = Form(..., max_length=128), csrf: str = Form(""), p: Page = Depends(shop_page)
 ) -> Any:
     p.check_csrf(csrf)
     if user == "guest":
         p.set_shopper(f"guest-{p.sid[:12]}", True)
+    elif not picker_allowed(p):
+        raise PermissionDeniedError(
+            "choosing a shopper is turned off (TUIJIAN_SHOPPER_PICKER, off in production): a visitor shops "
+            "as the guest of their own session"
+        )
     else:
         known = {s["user_id"] for s in p.ctx.shoppers()}
         if user not in known and p.ctx.state.store.user_events(user, limit=1).empty:
@@ -344,7 +371,7 @@ def add_to_cart(
     csrf: str = Form(""),
     rid: str = Form("", max_length=64),
     pos: str = Form("", max_length=8),
-    p: Page = Depends(page),
+    p: Page = Depends(shop_page),
 ) -> Any:
     p.check_csrf(csrf)
     _known_item(p, item)
@@ -359,7 +386,7 @@ def buy(
     csrf: str = Form(""),
     rid: str = Form("", max_length=64),
     pos: str = Form("", max_length=8),
-    p: Page = Depends(page),
+    p: Page = Depends(shop_page),
 ) -> Any:
     p.check_csrf(csrf)
     _known_item(p, item)
@@ -369,7 +396,7 @@ def buy(
 
 
 @router.post("/shop/checkout")
-def checkout(csrf: str = Form(""), p: Page = Depends(page)) -> Any:
+def checkout(csrf: str = Form(""), p: Page = Depends(shop_page)) -> Any:
     p.check_csrf(csrf)
     cart = _cart(_history(p))
     for item in cart:
@@ -383,7 +410,7 @@ def review(
     rating: int = Form(..., ge=1, le=5),
     text: str = Form(..., min_length=3, max_length=5000),
     csrf: str = Form(""),
-    p: Page = Depends(page),
+    p: Page = Depends(shop_page),
 ) -> Any:
     p.check_csrf(csrf)
     _known_item(p, item)
@@ -396,7 +423,7 @@ def review(
 def copy_text(
     items: str = Query(..., max_length=4000, description="comma-separated item ids"),
     task: str = Query("ad", pattern="^(ad|description)$"),
-    p: Page = Depends(page),
+    p: Page = Depends(shop_page),
 ) -> JSONResponse:
     """Generated copy for cards rendered without it (filled in by static/shop.js)."""
     ids = [i for i in items.split(",") if i][:50]
