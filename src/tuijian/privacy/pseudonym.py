@@ -39,7 +39,9 @@ class Pseudonymizer:
 
     def many(self, user_ids: Iterable[str] | np.ndarray) -> np.ndarray:
         """Pseudonyms of many ids (object array), hashing each distinct id once."""
-        values = np.asarray(list(user_ids) if not isinstance(user_ids, np.ndarray) else user_ids, dtype=object)
+        values = np.asarray(
+            list(user_ids) if not isinstance(user_ids, np.ndarray) else user_ids, dtype=object
+        )
         if self._key is None:
             return values
         cache: dict[str, str] = {}

@@ -192,6 +192,9 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
     errors.install(app)
     for module in (routes_ops, routes_ingest, routes_recs, routes_admin):
         app.include_router(module.router)
+    from tuijian.service import routes_privacy
+
+    app.include_router(routes_privacy.router)
     _include_optional_routers(app)
     # In front of the framework: request ids, metrics and access log for every request, then the hot path
     # for the two busiest GET routes (see tuijian.service.hotpath), then FastAPI's own middleware and router.

@@ -119,6 +119,7 @@ class Engine:
         snap = self.snapshot
         mask = filters.mask(snap)
         _check_k(k)
+        user = self.store.user_key(user)  # the stored id: a keyed pseudonym when TUIJIAN_PSEUDONYM_KEY is set
         u = snap.user_index(user)
         rows = self.fresh.rows(user, snap.trained_max_event_id)
         fresh = None

@@ -117,9 +117,9 @@ def database_manifest(url: str) -> dict[str, Any]:
     import psycopg
 
     dsn, env = _libpq(url)
-    with psycopg.connect(dsn, **_pg_kwargs(env)) as conn:
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        return _manifest("postgresql", conn.cursor(), _pg_tables(conn.cursor()))
+    with psycopg.connect(dsn, **_pg_kwargs(env)) as pg:
+        pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return _manifest("postgresql", pg.cursor(), _pg_tables(pg.cursor()))
 
 
 def _manifest(dialect: str, cursor: Any, tables: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -129,9 +129,7 @@ class PrivacyMixin:
             if pii is not None:
                 plain = self._keyring().decrypt(pii, pii_associated_data(pair["old"]))
                 pii = self._keyring().encrypt(plain, pii_associated_data(pair["new"]))
-            conn.execute(
-                update(t.users).where(u.user_id == pair["old"]).values(user_id=pair["new"], pii=pii)
-            )
+            conn.execute(update(t.users).where(u.user_id == pair["old"]).values(user_id=pair["new"], pii=pii))
 
     # ------------------------------------------------------------------ audit log
     def audit(
@@ -279,15 +277,31 @@ class PrivacyMixin:
             "stored_id": key,
             "profile": None if profile is None else profile["attributes"],
             "events": [
-                {"event_id": r[0], "item": r[1], "kind": r[2], "value": r[3], "ts": iso(r[4]), "text": r[5], "session": r[6]}
+                {
+                    "event_id": r[0],
+                    "item": r[1],
+                    "kind": r[2],
+                    "value": r[3],
+                    "ts": iso(r[4]),
+                    "text": r[5],
+                    "session": r[6],
+                }
                 for r in events
             ],
             "feedback": [
-                {"request_id": r[0], "item": r[1], "position": r[2], "event": r[3], "model_version": r[4], "ts": iso(r[5])}
+                {
+                    "request_id": r[0],
+                    "item": r[1],
+                    "position": r[2],
+                    "event": r[3],
+                    "model_version": r[4],
+                    "ts": iso(r[5]),
+                }
                 for r in feedback
             ],
             "served_lists": [
-                {"request_id": r[0], "model_version": r[1], "ts": iso(r[2]), "items": json.loads(r[3])} for r in lists
+                {"request_id": r[0], "model_version": r[1], "ts": iso(r[2]), "items": json.loads(r[3])}
+                for r in lists
             ],
         }
 
@@ -305,12 +319,18 @@ class PrivacyMixin:
             reviewed = [
                 r[0]
                 for r in conn.execute(
-                    select(e.item_id).where(e.user_id == key, e.kind == "review", e.item_id.is_not(None)).distinct()
+                    select(e.item_id)
+                    .where(e.user_id == key, e.kind == "review", e.item_id.is_not(None))
+                    .distinct()
                 ).all()
             ]
             counts: dict[str, Any] = {}
-            for name, (table, col) in zip(("events", "profile", "feedback", "impression_lists"), USER_COLUMNS, strict=True):
+            for name, (table, col) in zip(
+                ("events", "profile", "feedback", "impression_lists"), USER_COLUMNS, strict=True
+            ):
                 counts[name] = int(conn.execute(delete(table).where(col == key)).rowcount)
+            if not any(counts.values()):
+                raise UnknownIdError(f"nothing is stored about user {user_id!r}")
             counts["generated_copy"] = _delete_copy(conn, reviewed)
             counts["first_event_id"] = None if first is None else int(first)
             self.audit(actor, "user_delete", key, counts, conn=conn)

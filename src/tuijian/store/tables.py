@@ -64,7 +64,9 @@ users = Table(
     Column("user_id", String(128), primary_key=True),
     Column("attributes", Text, nullable=False),  # JSON object, without the personal fields
     Column("updated_at", BigInteger, nullable=False),
-    Column("pii", Text, nullable=True),  # AES-GCM token of {"email", "name", "address"} (tuijian.privacy.crypto)
+    Column(
+        "pii", Text, nullable=True
+    ),  # AES-GCM token of {"email", "name", "address"} (tuijian.privacy.crypto)
 )
 
 api_keys = Table(

@@ -1,0 +1,65 @@
+"""Privacy fixtures: the embedded Online Retail demo (real purchases) in SQLite, and a service over it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ADMIN = "privacy-test-admin-key-0123456789"
+DATASET = "online-retail-demo"
+
+
+@pytest.fixture(scope="session")
+def demo() -> Any:
+    from tuijian.data.datasets import load_dataset
+
+    return load_dataset(DATASET)
+
+
+@pytest.fixture(scope="session")
+def prepared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home whose SQLite store holds the demo data and an active item-knn version."""
+    from tuijian.service.versions import ensure_version
+    from tuijian.store import open_store
+
+    home = tmp_path_factory.mktemp("privacy-home")
+    store = open_store(f"sqlite:///{home / 'tuijian.sqlite'}")
+    ensure_version(store, DATASET, home / "artifacts", "item-knn")
+    store.close()
+    return home
+
+
+@pytest.fixture
+def home(prepared_home: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "home"
+    shutil.copytree(prepared_home, dst, ignore=shutil.ignore_patterns("*.lock"))
+    return dst
+
+
+def make_app(home: Path) -> Any:
+    from tuijian.service.app import create_app
+    from tuijian.service.options import ServiceOptions
+    from tuijian.settings import load_settings
+
+    settings = load_settings(
+        home=home,
+        database_url=f"sqlite:///{home / 'tuijian.sqlite'}",
+        dataset=DATASET,
+        admin_key=ADMIN,
+        env="test",
+    )
+    options = ServiceOptions(model="item-knn", access_log=False, key_cache_seconds=0.0, poll_seconds=0.5)
+    return create_app(settings, options)
+
+
+@pytest.fixture
+def client(home: Path) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(make_app(home)) as c:
+        c.headers["X-API-Key"] = ADMIN
+        yield c
