@@ -60,14 +60,20 @@ def test_backup_and_restore_commands(home: Path, tmp_path: Path) -> None:
     store = open_store(_url(home))
     before = store.events_frame()
     users = store.users_frame()
-    store.forget_user(str(before["user"].iloc[0]))
+    gone = str(before["user"].iloc[0])
+    store.add_events([{"user": "late", "item": "i1", "kind": "view"}])  # after the backup: not restored
+    store.forget_user(gone)  # erased after the backup: erased again after the restore
     store.close()
-    assert "identical to the backup" in _run(home, "restore", str(out), "--yes")
+
+    output = _run(home, "restore", str(out), "--yes")
+    assert "identical to the backup" in output and "deleted again 1 user(s)" in output
     store = open_store(_url(home))
-    pd.testing.assert_frame_equal(store.events_frame(), before)
-    pd.testing.assert_frame_equal(store.users_frame(), users)
-    # the backup's own audit entry came after the snapshot; the restore is recorded on the restored data
-    assert [e["action"] for e in store.audit_entries(limit=1)] == ["restore"]
+    pd.testing.assert_frame_equal(store.events_frame(), before[before["user"] != gone].reset_index(drop=True))
+    pd.testing.assert_frame_equal(store.users_frame(), users[users["user_id"] != gone].reset_index(drop=True))
+    entries = store.audit_entries(limit=2)
+    # the backup's own entry came after its snapshot; the restore and the repeated erasure are recorded
+    assert [e["action"] for e in entries] == ["restore", "user_delete"]
+    assert entries[0]["detail"]["erasures_reapplied"] == 1 and entries[1]["target"] == gone
     store.close()
 
 

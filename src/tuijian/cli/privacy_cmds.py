@@ -238,6 +238,7 @@ def restore(
     """Replace the database by a verified backup, then check every table against the backup's manifest.
     Stop the service first."""
     from tuijian.privacy.audit import cli_actor
+    from tuijian.privacy.erasure import reapply_erasures
     from tuijian.store.backup import restore as run_restore
     from tuijian.store.backup import verify_backup
 
@@ -248,16 +249,40 @@ def restore(
             f"Replace every table of {url.split('@')[-1]} by the backup of {manifest['created_at']}?",
             abort=True,
         )
+    pending = _erasures_after(database_url, manifest)
     report = run_restore(backup_file, url)
     store = _open(database_url)
     try:
-        store.audit(cli_actor(), "restore", str(backup_file), {"created_at": manifest["created_at"]})
+        reapplied = reapply_erasures(store, pending, actor=cli_actor())
+        detail = {"created_at": manifest["created_at"], "erasures_reapplied": len(reapplied)}
+        store.audit(cli_actor(), "restore", str(backup_file), detail)
     finally:
         store.close()
     n = sum(t["rows"] for t in report["tables"].values())
     typer.echo(
         f"restored {n:,} rows in {len(report['tables'])} tables from {backup_file}; identical to the backup"
     )
+    if reapplied:
+        typer.echo(
+            f"deleted again {len(reapplied)} user(s) erased after the backup was taken; retrain "
+            "(`tuijian privacy expire --days ...` or POST /v1/admin/retrain) before serving"
+        )
+
+
+def _erasures_after(database_url: str | None, manifest: dict[str, Any]) -> list[str]:
+    """Users erased from the database about to be replaced since (a minute before) the backup started."""
+    from tuijian.exceptions import TuijianError
+    from tuijian.privacy.erasure import erasures_since
+
+    since = int(manifest.get("started_us", 0)) - 60_000_000
+    try:
+        store = _open(database_url)
+    except TuijianError:
+        return []  # nothing readable there: nothing to carry over
+    try:
+        return erasures_since(store, since)
+    finally:
+        store.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -113,6 +113,30 @@ def forget(
     return report
 
 
+def erasures_since(store: Any, since_us: int) -> list[str]:
+    """Stored ids of the users deleted at or after ``since_us`` (from the audit log), oldest first."""
+    entries = store.audit_entries(limit=10_000, action="user_delete", since_us=since_us)
+    return list(dict.fromkeys(e["target"] for e in reversed(entries) if e["target"]))
+
+
+def reapply_erasures(store: Any, stored_ids: list[str], *, actor: str) -> list[str]:
+    """Delete again the users in ``stored_ids`` that a restored backup brought back; returns those deleted.
+
+    A backup taken before an erasure still holds the user: ``tuijian restore`` reads the erasures recorded
+    after the backup from the database it replaces and applies them to the restored one.
+    """
+    from tuijian.exceptions import UnknownIdError
+
+    done = []
+    for key in stored_ids:
+        try:
+            store.forget_user(key, actor=actor, stored_id=True)
+        except UnknownIdError:
+            continue
+        done.append(key)
+    return done
+
+
 def retention_cutoff_us(days: float, now: float | None = None) -> int:
     """Microseconds since the epoch ``days`` before ``now`` (default: the current time)."""
     if not days > 0:

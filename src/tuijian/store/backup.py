@@ -180,12 +180,13 @@ def backup(url: str, out: str | Path) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
     tmp.unlink(missing_ok=True)
-    started = time.perf_counter()
+    started, started_us = time.perf_counter(), time.time_ns() // 1000
     try:
         if make_url(url).get_backend_name() == "sqlite":
             manifest = _backup_sqlite(url, tmp)
         else:
             manifest = _backup_postgres(url, tmp)
+        manifest["started_us"] = started_us  # changes committed after this may be missing from the backup
         manifest["file_sha256"] = _file_sha256(tmp)
         manifest["bytes"] = tmp.stat().st_size
         manifest["seconds"] = round(time.perf_counter() - started, 3)

@@ -305,14 +305,16 @@ class PrivacyMixin:
             ],
         }
 
-    def forget_user(self, user_id: str, *, actor: str = "system") -> dict[str, Any]:
+    def forget_user(self, user_id: str, *, actor: str = "system", stored_id: bool = False) -> dict[str, Any]:
         """Delete everything stored about ``user_id`` in one transaction: events, profile, feedback, served
         lists, and cached generated copy of the items they reviewed. Audited as ``user_delete``.
 
+        ``stored_id``: ``user_id`` is already the stored id (e.g. an audit entry's target), not the shop's.
         Returns the counts and ``first_event_id`` (the smallest id of their deleted events, or None): model
         versions trained on events from there on learned from them (see :mod:`tuijian.privacy.erasure`).
+        :class:`UnknownIdError` when nothing is stored about them.
         """
-        key = self.user_key(user_id)
+        key = str(user_id) if stored_id else self.user_key(user_id)
         e = t.events.c
         with self._begin() as conn:
             first = conn.execute(select(func.min(e.id)).where(e.user_id == key)).scalar()

@@ -64,9 +64,8 @@ users = Table(
     Column("user_id", String(128), primary_key=True),
     Column("attributes", Text, nullable=False),  # JSON object, without the personal fields
     Column("updated_at", BigInteger, nullable=False),
-    Column(
-        "pii", Text, nullable=True
-    ),  # AES-GCM token of {"email", "name", "address"} (tuijian.privacy.crypto)
+    # AES-GCM token of the personal fields {"email", "name", "address"} (tuijian.privacy.crypto)
+    Column("pii", Text, nullable=True),
 )
 
 api_keys = Table(
