@@ -246,7 +246,7 @@ def main() -> None:
             k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("db", "out")
         },
         "kill_log": res["kills"],
-        "command": "nice -n 10 .venv/bin/python bench/kill_ingest.py " + " ".join(sys.argv[1:]),
+        "command": " ".join(["nice -n 10 .venv/bin/python bench/kill_ingest.py", *sys.argv[1:]]),
         "machine": f"{platform.machine()}, {platform.python_version()}",
     }
     if args.db != "sqlite":
