@@ -363,7 +363,7 @@ def main() -> None:
         "server_start_s": round(res["first_ready"], 1),
         "graceful_exit_code": res["exit"],
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "out"},
-        "command": "nice -n 10 .venv/bin/python bench/soak.py " + " ".join(sys.argv[1:]),
+        "command": " ".join(["nice -n 10 .venv/bin/python bench/soak.py", *sys.argv[1:]]),
         "machine": f"{platform.machine()}, {platform.python_version()}",
     }
     summary["versions_at_end"] = {
