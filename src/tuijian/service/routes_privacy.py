@@ -31,30 +31,48 @@ def _trainer(st: Any) -> Any:
     return lambda model: st.retrainer.run(model)
 
 
+_PENDING = threading.Lock()
+
+
 def _refit(st: Any, actor: str, first_event_id: int | None, mode: str) -> dict[str, Any]:
+    """Retrain without the deleted data now (``wait``) or in a background thread. Background refits are
+    coalesced: while one has not started yet, later deletions join it (it reads the store when it starts)."""
     from tuijian.privacy.erasure import refit_without
 
-    def run() -> dict[str, Any]:
+    def run(first: int | None) -> dict[str, Any]:
         return refit_without(
             st.store,
             st.dataset,
             st.settings.artifacts_dir,
             actor=actor,
-            first_event_id=first_event_id,
+            first_event_id=first,
             train=_trainer(st),
         )
 
     if mode == "wait":
-        return {"status": "done", **run()}
+        return {"status": "done", **run(first_event_id)}
+    with _PENDING:
+        pending = st.extras.get("privacy_refit_pending")
+        if pending is not None:  # not started yet: it will see this deletion too
+            pending["first"] = _earliest(pending["first"], first_event_id)
+            return {"status": "queued"}
+        pending = st.extras["privacy_refit_pending"] = {"first": first_event_id}
 
     def background() -> None:
+        with _PENDING:
+            st.extras.pop("privacy_refit_pending", None)
         try:
-            run()
+            run(pending["first"])
         except Exception:  # noqa: BLE001 - logged; the audit log has no refit entry, the admin retries
             log.exception("refit after a deletion failed; POST /v1/admin/retrain to retry")
 
     threading.Thread(target=background, name="tuijian-privacy-refit", daemon=True).start()
     return {"status": "started"}
+
+
+def _earliest(a: int | None, b: int | None) -> int | None:
+    """The purge threshold covering both deletions (None: every older version)."""
+    return None if a is None or b is None else min(a, b)
 
 
 def _forget_caches(st: Any) -> None:
@@ -120,7 +138,9 @@ async def expire(
     if refit != "skip" and report["deleted"]["events"]:
         _forget_caches(st)
         report["refit"] = await run_in_threadpool(_refit, st, actor, None, refit)
-    return JSONResponse(report, status_code=202 if report["refit"]["status"] == "started" else 200)
+    return JSONResponse(
+        report, status_code=202 if report["refit"]["status"] in ("started", "queued") else 200
+    )
 
 
 @router.get("/v1/admin/audit", summary="The audit log, newest first (role admin)")
