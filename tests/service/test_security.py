@@ -365,3 +365,26 @@ def test_stale_metrics_folders_of_dead_runs_are_removed(home: Path, monkeypatch:
         assert c.get("/health").status_code == 200
     assert not stale.exists()
     assert mine.exists() and live_other.exists() and unrelated.exists()
+
+
+# ---------------------------------------------------------------------------- units
+def test_rate_limiter_token_bucket() -> None:
+    from tuijian.service.limits import RateLimiter
+
+    limiter = RateLimiter(rate=2.0, burst=3)
+    assert [limiter.take("k", now=100.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.take("k", now=100.0) == pytest.approx(0.5)  # one token comes back every 0.5 s
+    assert limiter.take("other", now=100.0) == 0.0
+    assert limiter.take("k", now=100.6) == 0.0
+    assert limiter.take("k", now=100.6) > 0
+
+
+def test_secret_weakness() -> None:
+    from tuijian.settings import secret_weakness
+
+    assert secret_weakness(secrets.token_urlsafe(32)) is None
+    assert secret_weakness(secrets.token_hex(24)) is None  # `openssl rand -hex 24`
+    assert "published default" in str(secret_weakness("dev-insecure-secret"))
+    assert "published default" in str(secret_weakness("CHANGEME"))
+    assert "at least 32" in str(secret_weakness("Tr0ub4dor&3"))
+    assert "distinct" in str(secret_weakness("ab" * 30))

@@ -309,7 +309,10 @@ class Guard:
 
     async def _refuse(self, scope: dict[str, Any], send: Any, exc: TuijianError) -> None:
         status = status_for(exc)
-        rid = scope.get("state", {}).get("request_id") or uuid.uuid4().hex[:16]
+        rid = next(
+            (v.decode("latin-1")[:64] for k, v in scope.get("headers", ()) if k == b"x-request-id"),
+            uuid.uuid4().hex[:16],
+        )
         body = json.dumps(error_body(exc, rid), ensure_ascii=True).encode()
         headers = [
             (b"content-type", b"application/json"),
