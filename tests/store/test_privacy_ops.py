@@ -265,3 +265,24 @@ def test_expire_before_removes_old_behaviour_only(store: Store) -> None:
     assert sorted(store.feedback_frame()["request_id"]) == ["r", "r_new"]
     assert store.audit_entries(action="expire")[0]["detail"]["events"] == 6
     assert np.isclose(len(store.events_frame()), 6)
+
+
+def test_concurrent_first_opens_agree_on_the_key(store_url: str) -> None:
+    import threading
+
+    errors: list[Exception] = []
+
+    def open_once() -> None:
+        try:
+            open_store(store_url, privacy=_privacy(KEY)).close()
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_once) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    with pytest.raises(ConfigError, match="not the key"):
+        open_store(store_url, privacy=_privacy(OTHER_KEY))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, inspect, select, update
 
-from tuijian.exceptions import ConfigError, UnknownIdError
+from tuijian.exceptions import ConfigError, StorageError, UnknownIdError
 from tuijian.store import tables as t
 from tuijian.store.records import now_us, pii_associated_data, us_to_datetime
 
@@ -36,6 +36,7 @@ class PrivacyMixin:
 
     engine: Engine
     _begin: Any
+    _insert: Any
     pseudonymizer: Pseudonymizer
     keyring: Keyring | None
 
@@ -55,16 +56,13 @@ class PrivacyMixin:
         ``tuijian privacy pseudonymize`` before a key is set.
         """
         mine = self.pseudonymizer.fingerprint() or _UNSET
-        with self._begin() as conn:
-            stored = conn.execute(
-                select(t.privacy_meta.c.value).where(t.privacy_meta.c.name == _PSEUDONYM_CHECK)
-            ).scalar()
-            if stored is None:
-                if self._holds_user_ids(conn):
-                    stored = _UNSET  # written before pseudonymisation existed: raw ids
-                else:
-                    self._set_meta(conn, _PSEUDONYM_CHECK, mine)
-                    return
+        for attempt in range(3):  # several workers may open an empty database at once
+            try:
+                stored = self._read_or_record_check(mine)
+                break
+            except StorageError:
+                if attempt == 2:
+                    raise
         if stored == mine:
             return
         if stored == _UNSET:
@@ -81,6 +79,20 @@ class PrivacyMixin:
             "TUIJIAN_PSEUDONYM_KEY is not the key this database's user ids were pseudonymised with; "
             "set the original key (a new key would split every user in two)"
         )
+
+    def _read_or_record_check(self, mine: str) -> str:
+        """The stored key check; a database without one and without user ids records ``mine`` first."""
+        query = select(t.privacy_meta.c.value).where(t.privacy_meta.c.name == _PSEUDONYM_CHECK)
+        with self._begin() as conn:
+            stored = conn.execute(query).scalar()
+            if stored is not None:
+                return str(stored)
+            if self._holds_user_ids(conn):
+                return _UNSET  # written before pseudonymisation existed: raw ids
+            stmt = self._insert(t.privacy_meta).on_conflict_do_nothing(index_elements=["name"])
+            conn.execute(stmt.values(name=_PSEUDONYM_CHECK, value=mine))
+        with self._begin() as conn:  # another process may have recorded its own first
+            return str(conn.execute(query).scalar_one())
 
     def _holds_user_ids(self, conn: Connection) -> bool:
         return any(conn.execute(select(col).limit(1)).first() is not None for _, col in USER_COLUMNS)
