@@ -64,7 +64,6 @@ def security_headers(csp: str) -> list[tuple[bytes, bytes]]:
 
 _HEADERS = security_headers(CSP)
 _DOCS_HEADERS = security_headers(DOCS_CSP)
-_SECURITY_NAMES = frozenset(name for name, _ in _HEADERS)
 
 
 # ---------------------------------------------------------------------------- strict JSON
@@ -187,9 +186,8 @@ class Guard:
         extra = _DOCS_HEADERS if scope["path"] in DOCS_PATHS else _HEADERS
 
         async def send_secure(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", ()) if h[0].lower() not in _SECURITY_NAMES]
-                message["headers"] = headers + extra
+            if message["type"] == "http.response.start":  # the app never sets these headers itself
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         key = content_type = length = None
