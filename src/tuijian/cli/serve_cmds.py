@@ -210,10 +210,11 @@ def keys_create(
     database_url: str | None = typer.Option(None, "--database-url", help=_URL_HELP),
 ) -> None:
     """Create a key and print it (only its salted hash is stored)."""
+    from tuijian.privacy.audit import cli_actor
     from tuijian.store import open_store
 
     store = open_store(_settings(database_url=database_url).resolved_database_url)
-    key_id, key = store.create_api_key(role, name)
+    key_id, key = store.create_api_key(role, name, actor=cli_actor())
     typer.echo(key)
     typer.secho(f"key id {key_id}, role {role}: store the key now, it cannot be shown again", err=True)
 
@@ -235,10 +236,11 @@ def keys_revoke(
 ) -> None:
     """Revoke a key (services stop accepting it within their 10 s key cache)."""
     from tuijian.exceptions import ConfigError
+    from tuijian.privacy.audit import cli_actor
     from tuijian.store import open_store
 
     store = open_store(_settings(database_url=database_url).resolved_database_url)
-    if not store.revoke_api_key(key_id):
+    if not store.revoke_api_key(key_id, actor=cli_actor()):
         raise ConfigError(f"no active key with id {key_id!r}; see `tuijian keys list`")
     typer.echo(f"revoked {key_id}")
 

@@ -181,6 +181,8 @@ def retrain(csrf: str = Form(""), p: Page = Depends(page)) -> Any:
         return _to_login("/dashboard")
     p.check_csrf(csrf)
     started = p.ctx.state.retrainer.start()
+    if started:
+        p.ctx.state.store.audit("dashboard", "retrain", None, {})
     return p.redirect(f"/dashboard?msg={'retrain' if started else 'retrain_busy'}#models")
 
 
@@ -229,7 +231,7 @@ def create_key(
     if not admin_of(p):
         return _to_login("/dashboard/keys")
     p.check_csrf(csrf)
-    _, plaintext = p.ctx.state.store.create_api_key(role, name.strip())  # ConfigError (400) on a bad role
+    _, plaintext = p.ctx.state.store.create_api_key(role, name.strip(), actor="dashboard")  # ConfigError (400) on a bad role
     return _render_keys(p, new_key=plaintext, message=None, status_code=201)
 
 
@@ -238,5 +240,5 @@ def revoke_key(key_id: str = Form(..., max_length=128), csrf: str = Form(""), p:
     if not admin_of(p):
         return _to_login("/dashboard/keys")
     p.check_csrf(csrf)
-    p.ctx.state.store.revoke_api_key(key_id)
+    p.ctx.state.store.revoke_api_key(key_id, actor="dashboard")
     return p.redirect(f"/dashboard/keys?done={quote(key_id)}")
