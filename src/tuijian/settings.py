@@ -137,8 +137,8 @@ class Settings(BaseSettings):
         """What is insecure about these settings; raises :class:`ConfigError` listing it in production.
 
         Production needs ``TUIJIAN_SECRET_KEY`` (cookie signing) of at least :data:`MIN_SECRET_CHARS` random
-        characters, not a published default and not equal to the admin key; ``TUIJIAN_ADMIN_KEY``, when set,
-        must be as strong. In development and test the problems are returned so the caller can warn.
+        characters, not a published default and not equal to the admin key, and ``TUIJIAN_ADMIN_KEY``, as
+        strong. In development and test the problems are returned so the caller can warn.
         """
         problems: list[str] = []
         if not self.secret_key:
@@ -147,7 +147,9 @@ class Settings(BaseSettings):
             weak = secret_weakness(self.secret_key)
             if weak:
                 problems.append(f"TUIJIAN_SECRET_KEY {weak}")
-        if self.admin_key:
+        if not self.admin_key:
+            problems.append("TUIJIAN_ADMIN_KEY is not set (the dashboard and key management need it)")
+        else:
             weak = secret_weakness(self.admin_key)
             if weak:
                 problems.append(f"TUIJIAN_ADMIN_KEY {weak}")

@@ -100,6 +100,7 @@ def test_a_genuine_admin_login_still_works(home: Path) -> None:
     ("secret", "admin", "reason"),
     [
         (None, STRONG_ADMIN, "TUIJIAN_SECRET_KEY is not set"),
+        (STRONG_SECRET, None, "TUIJIAN_ADMIN_KEY is not set"),
         ("dev-insecure-secret", STRONG_ADMIN, "published default"),
         ("short-secret", STRONG_ADMIN, "use at least 32"),
         ("a" * 40, STRONG_ADMIN, "distinct characters"),
@@ -107,10 +108,19 @@ def test_a_genuine_admin_login_still_works(home: Path) -> None:
         (STRONG_SECRET, "x1" * 20, "TUIJIAN_ADMIN_KEY uses only 2 distinct"),
         (STRONG_SECRET, STRONG_SECRET, "the same value"),
     ],
-    ids=["no-secret", "old-default", "short", "repetitive", "weak-admin", "repetitive-admin", "same"],
+    ids=[
+        "no-secret",
+        "no-admin-key",
+        "old-default",
+        "short",
+        "repetitive",
+        "weak-admin",
+        "repetitive-admin",
+        "same",
+    ],
 )
 def test_production_refuses_missing_or_weak_secrets(
-    home: Path, secret: str | None, admin: str, reason: str
+    home: Path, secret: str | None, admin: str | None, reason: str
 ) -> None:
     from tuijian.service.app import create_app
 

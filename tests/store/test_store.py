@@ -208,3 +208,19 @@ def test_bad_urls() -> None:
         open_store("mysql://x")
     with pytest.raises(ConfigError, match="in-memory"):
         open_store("sqlite://")
+
+
+def test_a_stored_out_of_range_timestamp_does_not_break_readers(store: Store) -> None:
+    """Rows written before ingestion bounded timestamps (year 9999) are read clipped, not raised on."""
+    import sqlalchemy as sa
+
+    from tuijian.store import tables as t
+
+    store.add_events(_events(5))
+    year_9999_us = 253402300799 * 1_000_000
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(t.events).where(t.events.c.event_id == "e0").values(ts=year_9999_us))
+    out = store.events_frame()
+    assert len(out) == 5
+    assert out.loc[out["event_id"] == "e0", "ts"].iloc[0].year == 2262
+    assert out["ts"].dtype == "datetime64[ns, UTC]"

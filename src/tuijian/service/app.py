@@ -150,6 +150,10 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
 
         def on_change(snap: Any) -> None:
             state.engine.swap(snap)
+            # the assistant and copy writer read the catalogue and shoppers' histories as of the old model
+            # (a deleted user among them): every worker rebuilds them on next use
+            state.extras.pop("assistant", None)
+            state.extras.pop("copy_writer", None)
             state.metrics.set_model(snap.version)
             _freeze_heap()
 

@@ -24,6 +24,10 @@ async def retrain(
         from tuijian.models.registry import model_class
 
         model_class(body.model)  # unknown names -> 404 before any work
+    from tuijian.privacy.audit import actor_from_request
+
+    detail = {"model": body.model, "wait": body.wait}
+    await run_in_threadpool(st.store.audit, actor_from_request(request), "retrain", None, detail)
     if body.wait:
         version = await run_in_threadpool(st.retrainer.run, body.model)
         return {"status": "done", "model_version": version, "served": st.engine.version}

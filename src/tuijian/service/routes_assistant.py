@@ -94,7 +94,10 @@ async def item_copy(
     _role: str = Depends(requires("read")),
 ) -> dict[str, Any]:
     assistant = await run_in_threadpool(_assistant, request)
-    writer = request.app.state.tuijian.extras["copy_writer"]
+    from tuijian.generate.writer import CopyWriter
+
+    # a hot swap may drop the cached writer between the two lookups; a fresh one is stateless
+    writer = request.app.state.tuijian.extras.get("copy_writer") or CopyWriter()
     shop = assistant.shop
 
     def write() -> Any:
@@ -102,7 +105,9 @@ async def item_copy(
 
         facts = shop.facts(item_id)
         try:
-            interests = shop.interests(user) if user else []
+            # stored ids are pseudonyms when pseudonymisation is on: look the shopper up as ingestion stored them
+            stored = request.app.state.tuijian.store.user_key(user) if user else None
+            interests = shop.interests(stored) if stored else []
         except UnknownIdError:
             interests = []
         return writer.write(task, facts, lang, interests=interests)

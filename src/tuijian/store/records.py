@@ -7,6 +7,7 @@ is dropped silently.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -31,8 +32,24 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+#: the microsecond range pandas' nanosecond timestamps can hold (1677-09-22 .. 2262-04-11)
+_TS_MIN_US = int(pd.Timestamp.min.value // 1000) + 1
+_TS_MAX_US = int(pd.Timestamp.max.value // 1000)
+
+
 def us_to_datetime(values: Sequence[int] | np.ndarray) -> pd.Series:
-    return pd.Series(pd.to_datetime(np.asarray(values, dtype="int64"), unit="us", utc=True))
+    """UTC timestamps from microseconds. Values outside pandas' range (rows stored before ingestion
+    bounded timestamps) are clipped to it, with a warning naming the count, so that one such row cannot
+    break every reader; the stored value is left as it is."""
+    us = np.asarray(values, dtype="int64")
+    bad = (us < _TS_MIN_US) | (us > _TS_MAX_US)
+    if bad.any():
+        logging.getLogger("tuijian.store").warning(
+            "stored timestamps outside 1677-2262 clipped when read; fix or delete those rows",
+            extra={"rows": int(bad.sum())},
+        )
+        us = np.clip(us, _TS_MIN_US, _TS_MAX_US)
+    return pd.Series(pd.to_datetime(us, unit="us", utc=True))
 
 
 def format_validation_error(exc: ValidationError, row: int | None = None) -> list[dict[str, Any]]:

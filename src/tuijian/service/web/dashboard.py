@@ -231,7 +231,9 @@ def create_key(
     if not admin_of(p):
         return _to_login("/dashboard/keys")
     p.check_csrf(csrf)
-    _, plaintext = p.ctx.state.store.create_api_key(role, name.strip(), actor="dashboard")  # ConfigError (400) on a bad role
+    _, plaintext = p.ctx.state.store.create_api_key(
+        role, name.strip(), actor="dashboard"
+    )  # ConfigError (400) on a bad role
     return _render_keys(p, new_key=plaintext, message=None, status_code=201)
 
 

@@ -35,7 +35,9 @@ HISTORY_EVENTS = 200
 
 # ---------------------------------------------------------------------------- helpers
 def picker_allowed(p: Page) -> bool:
-    return bool(p.ctx.state.settings.allows_shopper_picker)
+    """The shopper picker is on when the settings allow it and user ids are not pseudonymised (stored ids
+    are then pseudonyms: acting as one would hash it a second time and file the events under another id)."""
+    return bool(p.ctx.state.settings.allows_shopper_picker) and not p.ctx.state.store.pseudonymizer.enabled
 
 
 def shop_page(request: Request) -> Page:
