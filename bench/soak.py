@@ -179,9 +179,28 @@ def request_for(
     raise ValueError(op)
 
 
-async def client_loop(cid: int, server: Server, demo: Demo, stats: Stats, interval: float, t0: float) -> None:
+def parse_weights(spec: str) -> tuple[tuple[str, float], ...]:
+    """:data:`OPS` with some weights changed: ``"events=0,feedback=0"`` (a read-only soak)."""
+    weights = dict(OPS)
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, value = part.partition("=")
+        if name not in weights or not value:
+            raise SystemExit(f"--weights: expected op=weight with op in {sorted(weights)}, got {part!r}")
+        weights[name] = float(value)
+    return tuple(weights.items())
+
+
+async def client_loop(
+    cid: int,
+    server: Server,
+    demo: Demo,
+    stats: Stats,
+    interval: float,
+    t0: float,
+    ops: tuple[tuple[str, float], ...],
+) -> None:
     rng = random.Random(1000 + cid)
-    names, weights = zip(*OPS, strict=True)
+    names, weights = zip(*ops, strict=True)
     async with httpx.AsyncClient(base_url=server.url, headers=server.headers(), timeout=60.0) as http:
         next_at = time.monotonic()
         while not stats.stop:
@@ -279,8 +298,10 @@ async def drive(args: argparse.Namespace, server: Server, demo: Demo) -> dict[st
     t0 = time.monotonic()
     samples: list[dict[str, Any]] = [{"t": 0.0, "label": "start", **tree_rss_mb(server.pid)}]
     interval = args.clients / args.rate
+    ops = parse_weights(args.weights)
     tasks = [
-        asyncio.create_task(client_loop(c, server, demo, stats, interval, t0)) for c in range(args.clients)
+        asyncio.create_task(client_loop(c, server, demo, stats, interval, t0, ops))
+        for c in range(args.clients)
     ]
     tasks.append(asyncio.create_task(retrain_loop(server, stats, args.retrain_every, t0)))
     tasks.append(asyncio.create_task(sample_loop(server, stats, args.sample_every, samples, t0)))
@@ -311,6 +332,7 @@ def main() -> None:
     ap.add_argument("--sample-every", type=float, default=30.0, help="seconds between RSS samples")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--model", default="item-knn", help="serving (and retrained) model")
+    ap.add_argument("--weights", default="", help='change op weights, e.g. "events=0,feedback=0" (no writes)')
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "soak.json")
     ap.add_argument("--keep", action="store_true", help="keep the temporary home")
     args = ap.parse_args()
