@@ -223,6 +223,18 @@ def matrix(prepared_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     item = str(events["item"].dropna().value_counts().index[0])
     with TestClient(create_app(settings, make_options()), follow_redirects=False) as client:
         yield Matrix(client, keys, user, item)
+        _wait_for_background_jobs(client.app.state.tuijian)
+
+
+def _wait_for_background_jobs(state: Any, timeout: float = 300.0) -> None:
+    """Let the retrain and evaluation started by the dashboard forms finish before the store closes."""
+    import time
+
+    web = state.extras.get("web")
+    jobs = [state.retrainer, *([web.extras["evaluation"]] if web and "evaluation" in web.extras else [])]
+    deadline = time.monotonic() + timeout
+    while any(job.running for job in jobs) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 # ---------------------------------------------------------------------------- the matrix
