@@ -39,7 +39,8 @@ demo: setup
 	$(BIN)/tuijian demo
 
 # ruff, then mypy over src/ ([tool.mypy] in pyproject.toml), both with zero errors; then pip-audit over the
-# installed packages (scripts/audit-deps.sh: fails on a known vulnerability or when the audit cannot run)
+# installed packages (scripts/audit-deps.sh: fails on a known vulnerability; says loudly when no vulnerability
+# service is reachable, and then fails only with AUDIT_STRICT=1)
 lint:
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy

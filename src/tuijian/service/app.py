@@ -345,6 +345,25 @@ def _freeze_heap() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+    _trim_malloc()
+
+
+def _trim_malloc() -> None:
+    """Give the freed pages of the previous snapshot back to the system (glibc ``malloc_trim``).
+
+    A swap frees one model and loads the next; without a trim glibc keeps the freed arenas, and a worker's
+    resident memory grows with every hot swap (the issue 11 soak: ~320 to ~570 MiB over 14 swaps, flat in
+    a single process whose old snapshots were all freed). No-op where glibc is not the allocator.
+    """
+    import contextlib
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(name).malloc_trim(0)
 
 
 def create_app_from_env() -> Any:
