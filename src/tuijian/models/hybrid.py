@@ -564,23 +564,36 @@ class HybridRecommender(Recommender):
 
     def top_list_parts(self, users: np.ndarray) -> TopListParts | None:
         """Trained users' rows as the ranker builds them, for :mod:`tuijian.models.toplists`: each row's
-        candidates best first with their scores, and the tail rule for every other item (``tail_base[row]
-        + tail_key[item]``). ``None`` when the served scores do not follow that rule: a retriever is served,
-        rerankers are configured, or a cold item is placed into the lists."""
+        stored items best first with their scores, and the tail rule for every other item (``tail_base[row]
+        + tail_key[item]``). The stored items are the candidates, plus the cold item the content retriever
+        placed into the row (``cold_item_rank``), which left the tail with its placed score. ``None`` when
+        the served scores do not follow that rule: a retriever is served or rerankers are configured."""
         self._check_fitted()
-        placing = self.cold_item_rank is not None and "content" in self.models_
-        if self.served_ != "ranker" or self.rerankers() or placing:
+        if self.served_ != "ranker" or self.rerankers():
             return None
         users = np.asarray(users, dtype=np.int64)
         batch = self._batch(users, None, None)
         seqs = list(batch.sequences)
         if any(len(x) == 0 for x in seqs):
             return None  # a trained user always has a history; anything else is not this rule
-        parts = []
+        key = self.tail_key(self.context_.log_pop)
+        rank = self.cold_item_rank if "content" in self.models_ else None
+        parts, bases = [], []
         for start in range(0, len(users), self.score_batch):  # as _score: bounded dense retriever matrices
             sl = slice(start, start + self.score_batch)
-            r, c, p = self._ranked_pairs(users[sl], batch.history[sl], seqs[sl])
+            h, s = batch.history[sl], seqs[sl]
+            r, c, p = self._ranked_pairs(users[sl], h, s)
+            b = len(s)
+            base = self.tail_base(b, r, p)
+            if rank is not None:  # exactly as _score_rows: assemble, place, then read the rows back
+                out = self.assemble(b, r, c, p, self.context_.log_pop)
+                place_cold_item(out, self.models_["content"], h, s, self.context_.log_pop, rank)
+                off = out != base[:, None] + key[None, :]
+                off[r, c] = True
+                r, c = np.nonzero(off)
+                p = out[r, c]
             parts.append((r + start, c, p))
+            bases.append(base)
         rows, cols, pred = (np.concatenate(x) for x in zip(*parts, strict=True))
         order = np.lexsort((cols, -pred, rows))  # per row: best first, ties by item index (as topk)
         rows, cols, pred = rows[order], cols[order], pred[order]
@@ -589,8 +602,8 @@ class HybridRecommender(Recommender):
             indptr=indptr.astype(np.int64),
             ids=cols.astype(np.int32),
             scores=pred.astype(np.float32),
-            tail_base=self.tail_base(len(users), rows, pred),
-            tail_key=self.tail_key(self.context_.log_pop),
+            tail_base=np.concatenate(bases).astype(np.float32),
+            tail_key=key,
         )
 
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
