@@ -5,6 +5,7 @@ Expensive real-data loads are session-scoped so that each happens once per test 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,25 @@ def online_retail(data_dir: Path):
     from tuijian.data.datasets import load_dataset
 
     return load_dataset("online-retail", data_dir)
+
+
+@pytest.fixture(scope="session")
+def prepared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home directory whose SQLite store holds the embedded Online Retail demo and an active item-knn
+    version, trained once per session (the service and privacy tests copy it)."""
+    from tuijian.service.versions import ensure_version
+    from tuijian.store import open_store
+
+    home = tmp_path_factory.mktemp("demo-home")
+    store = open_store(f"sqlite:///{home / 'tuijian.sqlite'}")
+    ensure_version(store, "online-retail-demo", home / "artifacts", "item-knn")
+    store.close()
+    return home
+
+
+@pytest.fixture
+def home(prepared_home: Path, tmp_path: Path) -> Path:
+    """A private copy of the prepared home (tests may write to it freely)."""
+    dst = tmp_path / "home"
+    shutil.copytree(prepared_home, dst, ignore=shutil.ignore_patterns("*.lock"))
+    return dst

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,26 +17,6 @@ def demo() -> Any:
     from tuijian.data.datasets import load_dataset
 
     return load_dataset(DATASET)
-
-
-@pytest.fixture(scope="session")
-def prepared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home whose SQLite store holds the demo data and an active item-knn version."""
-    from tuijian.service.versions import ensure_version
-    from tuijian.store import open_store
-
-    home = tmp_path_factory.mktemp("privacy-home")
-    store = open_store(f"sqlite:///{home / 'tuijian.sqlite'}")
-    ensure_version(store, DATASET, home / "artifacts", "item-knn")
-    store.close()
-    return home
-
-
-@pytest.fixture
-def home(prepared_home: Path, tmp_path: Path) -> Path:
-    dst = tmp_path / "home"
-    shutil.copytree(prepared_home, dst, ignore=shutil.ignore_patterns("*.lock"))
-    return dst
 
 
 def make_app(home: Path) -> Any:

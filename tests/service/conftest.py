@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -17,27 +16,6 @@ from tuijian.settings import Settings, load_settings
 
 ADMIN = "test-admin-key-0123456789"
 DATASET = "online-retail-demo"
-
-
-@pytest.fixture(scope="session")
-def prepared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home directory whose SQLite store holds the demo data and an active trained version."""
-    from tuijian.service.versions import ensure_version
-    from tuijian.store import open_store
-
-    home = tmp_path_factory.mktemp("svc-home")
-    store = open_store(f"sqlite:///{home / 'tuijian.sqlite'}")
-    ensure_version(store, DATASET, home / "artifacts", "item-knn")
-    store.close()
-    return home
-
-
-@pytest.fixture
-def home(prepared_home: Path, tmp_path: Path) -> Path:
-    """A private copy of the prepared home (tests may write to it freely)."""
-    dst = tmp_path / "home"
-    shutil.copytree(prepared_home, dst, ignore=shutil.ignore_patterns("*.lock"))
-    return dst
 
 
 def make_settings(home: Path) -> Settings:

@@ -55,6 +55,12 @@ def _category_path(value: Any) -> Any:
     return value
 
 
+def _capped_attributes(v: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(v, ensure_ascii=False, default=str).encode()) > MAX_ATTRIBUTES_BYTES:
+        raise ValueError(f"attributes must be at most {MAX_ATTRIBUTES_BYTES} bytes as JSON")
+    return v
+
+
 class ItemIn(Item):
     """A catalogue item as the API accepts it: :class:`~tuijian.data.schema.Item` with length caps and a
     category that is a list of strings (or one ``"A > B"`` path string)."""
@@ -102,9 +108,7 @@ class ItemIn(Item):
     @field_validator("attributes")
     @classmethod
     def _attributes_size(cls, v: dict[str, Any]) -> dict[str, Any]:
-        if len(json.dumps(v, ensure_ascii=False, default=str).encode()) > MAX_ATTRIBUTES_BYTES:
-            raise ValueError(f"attributes must be at most {MAX_ATTRIBUTES_BYTES} bytes as JSON")
-        return v
+        return _capped_attributes(v)
 
 
 class UserIn(User):
@@ -113,9 +117,7 @@ class UserIn(User):
     @field_validator("attributes")
     @classmethod
     def _attributes_size(cls, v: dict[str, Any]) -> dict[str, Any]:
-        if len(json.dumps(v, ensure_ascii=False, default=str).encode()) > MAX_ATTRIBUTES_BYTES:
-            raise ValueError(f"attributes must be at most {MAX_ATTRIBUTES_BYTES} bytes as JSON")
-        return v
+        return _capped_attributes(v)
 
 
 class EventBatch(BaseModel):
