@@ -29,7 +29,9 @@ def load_mentions(split: str = "all", path: Path = DATA) -> list[dict[str, Any]]
 
 def predict(text: str, aspect: str, language: str) -> int:
     """Polarity of the last clause that judges ``aspect`` in ``text`` (0 when none does)."""
-    found = [o.polarity for o in aspect_opinions(text, language=language) if o.aspect == aspect and o.polarity]
+    found = [
+        o.polarity for o in aspect_opinions(text, language=language) if o.aspect == aspect and o.polarity
+    ]
     return found[-1] if found else 0
 
 

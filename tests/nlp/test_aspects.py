@@ -70,7 +70,12 @@ def test_contrast_words_cut_clauses():
         "nice",
         "late",
     ]
-    assert clauses("虽然便宜，但是质量差，不过物流快，可是客服慢") == ["虽然便宜", "质量差", "物流快", "客服慢"]
+    assert clauses("虽然便宜，但是质量差，不过物流快，可是客服慢") == [
+        "虽然便宜",
+        "质量差",
+        "物流快",
+        "客服慢",
+    ]
     # 不但 ("not only") is not a contrast
     assert clauses("不但便宜而且好看") == ["不但便宜而且好看"]
 

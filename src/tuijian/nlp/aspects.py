@@ -45,7 +45,7 @@ _CLAUSE_SPLIT = re.compile(
 _EN_WORD = re.compile(r"[a-z]+(?:[-'][a-z]+)*|\$?\d+")
 #: Words that end an English negation's scope.
 _SCOPE_BREAKERS = frozenset(
-    "and because which since if when while who where then".split()
+    ["and", "because", "which", "since", "if", "when", "while", "who", "where", "then"]
 )
 _EN_SCOPE = 4
 _ZH_SCOPE = 8
