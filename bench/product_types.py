@@ -1,0 +1,93 @@
+"""Product-type accuracy of :func:`tuijian.nlp.product.understand` on the hand-labelled items (issue 12, item 1).
+
+    nice -n 10 .venv/bin/python bench/product_types.py [--split dev|heldout|all] [--errors N]
+
+The labels and the labelling rule are in ``tests/nlp/data/product_types.csv`` (160 Online Retail items, 160 Amazon
+Office items, each split 80 dev / 80 held-out). Office titles are read from ``../shared/datasets`` (only ids and
+labels are committed). A prediction is right when it equals one of the label's ``|``-separated forms, ignoring case
+and treating "-" as a space; ``<none>`` expects no product type. Prints accuracy per split and dataset and the
+first errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+from tuijian.data.datasets import load_dataset
+from tuijian.nlp.product import understand
+
+LABELS = Path(__file__).resolve().parents[1] / "tests" / "nlp" / "data" / "product_types.csv"
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().replace("-", " ").split())
+
+
+def load_items(path: Path = LABELS) -> list[dict[str, str]]:
+    """Labelled rows with ``title``, ``description`` and ``category`` filled in from the datasets."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    rows = list(csv.DictReader(lines))
+    catalogues = {}
+    for name in sorted({r["dataset"] for r in rows}):
+        items = load_dataset(name).items
+        if items is None:
+            raise SystemExit(f"dataset {name} has no item catalogue")
+        catalogues[name] = items.set_index("item_id")
+    for row in rows:
+        item = catalogues[row["dataset"]].loc[row["item_id"]]
+        if row["dataset"] == "online-retail" and row["title"] != item["title"]:
+            raise SystemExit(
+                f"label file title {row['title']!r} differs from the dataset's {item['title']!r}"
+            )
+        row["title"] = str(item["title"])
+        row["description"] = str(item.get("description", "") or "")
+        row["category"] = str(item.get("category", "") or "")
+    return rows
+
+
+def is_correct(predicted: str | None, label: str) -> bool:
+    """Whether ``predicted`` matches one of the label's forms (``<none>``: no product type)."""
+    if label == "<none>":
+        return predicted is None
+    return predicted is not None and _norm(predicted) in {_norm(form) for form in label.split("|")}
+
+
+def predict(row: dict[str, str]) -> str | None:
+    """The product type ``understand`` gives for a labelled row."""
+    record = understand(row["title"], row["description"] or None, row["category"] or None)
+    return None if record.product_type is None else str(record.product_type.value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--split", default="all", choices=["dev", "heldout", "all"])
+    parser.add_argument("--errors", type=int, default=10, help="how many errors to print")
+    args = parser.parse_args()
+    rows = load_items()
+    results = [(row, predict(row)) for row in rows]
+    splits = ["dev", "heldout"] if args.split == "all" else [args.split]
+    for split in [*splits, "all"] if args.split == "all" else splits:
+        for dataset in ("online-retail", "amazon-office", "both"):
+            chosen = [
+                (row, p)
+                for row, p in results
+                if (split == "all" or row["split"] == split) and dataset in ("both", row["dataset"])
+            ]
+            right = sum(is_correct(p, row["product_type"]) for row, p in chosen)
+            print(f"{split:8s} {dataset:14s} {right:3d}/{len(chosen):3d} = {right / len(chosen):.3f}")
+    errors = [
+        (row, p) for row, p in results if row["split"] in splits and not is_correct(p, row["product_type"])
+    ]
+    print(f"\n{len(errors)} errors; the first {min(args.errors, len(errors))}:")
+    for row, p in errors[: args.errors]:
+        print(
+            f"  [{row['split']}] {row['dataset']} {row['item_id']}: {row['title'][:80]!r} -> {p!r}, label {row['product_type']!r}"
+        )
+
+
+if __name__ == "__main__":
+    main()
