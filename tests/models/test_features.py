@@ -82,3 +82,25 @@ def test_minilm_embeddings_offline_and_semantic() -> None:
     assert emb[0] @ emb[1] > emb[0] @ emb[2] + 0.2
     with pytest.raises(ConfigError, match="max_seq_length"):
         embed_texts(["x"], max_seq_length=4)
+
+
+def test_gather_reads_the_same_values_for_few_rows_and_for_many() -> None:
+    """``ranker_features.gather`` searches only the queried rows when they are few (a served request) and
+    the whole matrix otherwise; both read exactly ``matrix[rows[j], cols[j]]`` (0 where absent, -1 rows)."""
+    import scipy.sparse as sp
+
+    from tuijian.models.ranker_features import gather
+
+    rng = np.random.default_rng(3)
+    m = sp.random(400, 300, density=0.05, format="csr", random_state=4, dtype=np.float32)
+    dense = m.toarray()
+    for n_rows in (1, 3, 40, 400):  # 1 and 3 distinct rows take the narrow path; 40 and 400 the full one
+        rows = rng.choice(400, n_rows, replace=False)[rng.integers(0, n_rows, 500)]
+        rows[::17] = -1
+        cols = rng.integers(0, 300, 500)
+        got = gather(m, rows, cols)
+        want = np.where(rows >= 0, dense[np.maximum(rows, 0), cols], 0.0).astype(np.float32)
+        np.testing.assert_array_equal(got, want)
+    dup = sp.csr_matrix((np.ones(3, np.float32), ([0, 0, 5], [2, 2, 7])), shape=(400, 300))  # not canonical
+    np.testing.assert_array_equal(gather(dup, np.array([0, 5, 1]), np.array([2, 7, 2])), [2.0, 1.0, 0.0])
+    np.testing.assert_array_equal(gather(dup, np.array([1, 2]), np.array([2, 7])), [0.0, 0.0])  # empty rows

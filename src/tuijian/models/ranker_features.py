@@ -222,13 +222,23 @@ def gather(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndar
     if not valid.any() or matrix.nnz == 0:
         return out
     matrix = sp.csr_matrix(matrix)
+    r = rows[valid].astype(np.int64)
+    uniq, r = np.unique(r, return_inverse=True)
+    if len(uniq) * 8 < matrix.shape[0]:
+        # few distinct rows (one served request): search only those rows, not a key per stored entry of the
+        # whole matrix; a row's entries are the same either way, so the values are identical
+        matrix = matrix[uniq]
+        if matrix.nnz == 0:
+            return out
+    else:
+        r = uniq[r]
     if not matrix.has_canonical_format:
         matrix = matrix.copy()
         matrix.sum_duplicates()
     n = np.int64(matrix.shape[1])
     m_rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
     keys = m_rows * n + matrix.indices.astype(np.int64)
-    q = rows[valid].astype(np.int64) * n + cols[valid].astype(np.int64)
+    q = r * n + cols[valid].astype(np.int64)
     pos = np.searchsorted(keys, q)
     pos = np.minimum(pos, len(keys) - 1)
     hit = keys[pos] == q
