@@ -344,6 +344,25 @@ def _named_set(r: _Reader) -> Fact | None:
     return None
 
 
+def _quantity_end(toks: list[_Tok], i: int) -> int:
+    """The end of the number at ``i``, taking in a fraction: "8", "1/2", "8 1/2", "1-3/4"."""
+
+    def fraction_at(k: int) -> bool:
+        return (
+            k + 2 < len(toks)
+            and _is_number(toks[k])
+            and toks[k + 1].low == "/"
+            and toks[k + 1].start == toks[k].end
+            and _is_number(toks[k + 2])
+        )
+
+    if fraction_at(i):
+        return i + 3
+    if fraction_at(i + 1) or (i + 2 < len(toks) and toks[i + 1].low == "-" and fraction_at(i + 2)):
+        return i + 4 if toks[i + 1].low != "-" else i + 5
+    return i + 1
+
+
 def _capacity_and_size(r: _Reader, record: ProductRecord) -> None:
     toks, i = r.toks, 0
     while i < len(toks):
@@ -351,15 +370,19 @@ def _capacity_and_size(r: _Reader, record: ProductRecord) -> None:
         if not _is_number(tok):
             i += 1
             continue
-        j = i + 1
-        while j + 1 < len(toks) and toks[j].low in ("x", "by") and _is_number(toks[j + 1]):
-            j += 2  # 8.5 x 11, 12 x 10 x 15
+        j = _quantity_end(toks, i)
+        while True:  # 8.5 x 11, 12 x 10 x 15, 9.5" x 6.5", 2 in x 10 yd
+            k = j + 1 if j < len(toks) and toks[j].low in _LENGTH_UNITS else j
+            if k + 1 < len(toks) and toks[k].low in ("x", "by") and _is_number(toks[k + 1]):
+                j = _quantity_end(toks, k + 1)
+                continue
+            break
         nxt = j + 1 if j < len(toks) and toks[j].low == "-" else j
         unit = toks[nxt].low if nxt < len(toks) else ""
-        if unit in _CAPACITY_UNITS and j == i + 1:
+        if unit in _CAPACITY_UNITS and j == _quantity_end(toks, i):
             record.capacity.append(r.fact(f"{tok.low} {_CAPACITY_UNITS[unit]}", i, nxt + 1))
             i = nxt + 1
-        elif unit in _LENGTH_UNITS and not (unit == "in" and j == i + 1 and nxt + 1 < len(toks)):
+        elif unit in _LENGTH_UNITS and not (unit == "in" and j == i + 1 and nxt + 1 < len(toks)):  # "2 in 1"
             end = nxt + 1
             if end < len(toks) and toks[end].low == "capacity":
                 record.capacity.append(r.fact(r.text[tok.start : toks[end].end].lower(), i, end + 1))
@@ -373,12 +396,12 @@ def _capacity_and_size(r: _Reader, record: ProductRecord) -> None:
     for k, i in enumerate(words):
         if toks[i].low not in _PAPER_SIZES or r.claimed[i]:
             continue
-        nxt = toks[words[k + 1]].low if k + 1 < len(words) else ""
-        prev = toks[words[k - 1]].low if k > 0 else ""
+        after = toks[words[k + 1]].low if k + 1 < len(words) else ""
+        before = toks[words[k - 1]].low if k > 0 else ""
         seg_end = i + 1 >= len(toks) or toks[i + 1].low in _SEGMENT_BREAK
-        if nxt == "size":
+        if after == "size":
             record.size.append(r.fact(f"{toks[i].low} size", i, words[k + 1] + 1))
-        elif nxt in _PAPER_SIZES or prev in _PAPER_SIZES or (seg_end and k > 0 and "," in r.text):
+        elif after in _PAPER_SIZES or before in _PAPER_SIZES or (seg_end and k > 0 and "," in r.text):
             record.size.append(r.fact(f"{toks[i].low} size", i, i + 1))
 
 
@@ -410,10 +433,10 @@ def _pack_count(r: _Reader, head: str | None) -> Fact | None:
                 hits.append((i, end, n))
             elif toks[i + 1 : i + 3] and toks[i + 1].low == "/" and toks[i + 2].low == "pack":
                 hits.append((i, i + 3, n))
-            elif head is not None:
+            elif head is not None and (i == 0 or toks[i - 1].low in _SEGMENT_BREAK):
                 for m in after[:4]:
                     tok = toks[m]
-                    if r.claimed[m] and tok.norm != head:
+                    if _is_number(tok):
                         break
                     if tok.norm == head and tok.low != tok.norm:  # "12 Pens", "75 ... CAKE CASES"
                         hits.append((i, m + 1, n))
@@ -432,7 +455,7 @@ def _terms(r: _Reader, kind: str, out: list[Fact]) -> None:
     while j < len(idx):
         for n in range(min(lex.term_len, len(idx) - j), 0, -1):
             span = idx[j : j + n]
-            if any(r.claimed[i] for i in span):
+            if any(r.claimed[i] for i in span) or _glued_to_number(r, span[0]):
                 continue
             value = table.get(" ".join(r.norm(i) for i in span))
             if value is None or value in _NOT_THEME:
@@ -448,13 +471,18 @@ def _terms(r: _Reader, kind: str, out: list[Fact]) -> None:
         j += 1
 
 
+def _glued_to_number(r: _Reader, i: int) -> bool:
+    """A word written onto a number ("240XL", "5C") is part of a model code."""
+    return i > 0 and r.toks[i - 1].end == r.toks[i].start and _is_number(r.toks[i - 1])
+
+
 def _design_theme(r: _Reader, out: list[Fact]) -> None:
     """ "FLOWER SHOP DESIGN MUG": the unclaimed words before "design" name the theme."""
     idx = r.words()
     for k, i in enumerate(idx):
         if r.toks[i].low != "design" or k == 0:
             continue
-        span = []
+        span: list[int] = []
         for m in range(k - 1, -1, -1):
             if r.claimed[idx[m]] or not r.toks[idx[m]].low.isalpha() or len(span) == 3:
                 break
@@ -504,8 +532,8 @@ def understand(title: str, description: str | None = None, category: str | None 
     _terms(r, "size", record.size)
     _terms(r, "colour", record.colour)
     _terms(r, "material", record.material)
-    _terms(r, "audience", record.audience)
     _terms(r, "theme", record.theme)
+    _terms(r, "audience", record.audience)
     _design_theme(r, record.theme)
     if description and not record.capacity:
         d = _Reader(description, "description")
