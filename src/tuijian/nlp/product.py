@@ -142,6 +142,7 @@ class _Tok:
 @dataclass(frozen=True)
 class _Lexicon:
     heads: frozenset[str]
+    modifiers: frozenset[str]  # nouns that, right before a one-word head, make a compound ("umbrella stand")
     weak: frozenset[str]
     phrases: dict[str, str]  # normalised phrase (space-joined singular tokens) -> product type
     max_len: int
@@ -190,8 +191,12 @@ def _lexicon() -> _Lexicon:
         for value, surfaces in data.get(kind, {}).items():
             for surface in surfaces:
                 table[_norm_phrase(surface)] = value
+    heads = frozenset(_singular(h) for h in data["heads"])
+    described = {phrase for kind, table in terms.items() for phrase in table}
+    modifiers = (heads | {_singular(m) for m in data["modifiers"]}) - described
     return _Lexicon(
-        heads=frozenset(_singular(h) for h in data["heads"]),
+        heads=heads,
+        modifiers=frozenset(modifiers),
         weak=frozenset(_singular(h) for h in data["weak_heads"]),
         phrases=phrases,
         max_len=max(len(p.split()) for p in phrases),
@@ -300,10 +305,54 @@ def _head_candidates(r: _Reader, lo: int, hi: int) -> list[tuple[int, int, str, 
             if phrase in lex.phrases:
                 found.append((span[0], span[-1] + 1, lex.phrases[phrase], True))
                 break
-            if n == 1 and (phrase in lex.heads or phrase in lex.weak):
-                value = lex.plural_out.get(phrase, phrase) if r.toks[span[0]].low != phrase else phrase
-                found.append((span[0], span[-1] + 1, value, phrase in lex.heads))
+            if n == 1 and (phrase in lex.heads or phrase in lex.weak) and not _feature_use(r, idx, j):
+                found.append((span[0], span[-1] + 1, lex.plural_out.get(phrase, phrase), phrase in lex.heads))
     return found
+
+
+def _feature_use(r: _Reader, idx: list[int], j: int) -> bool:
+    """ "BATTERY OPERATED", "Battery-Powered": the noun describes a feature, not the product."""
+    return j + 1 < len(idx) and r.toks[idx[j + 1]].low in (
+        "operated",
+        "powered",
+        "shaped",
+        "style",
+        "compatible",
+    )
+
+
+def _counted(r: _Reader, pool: list[tuple[int, int, str, bool]]) -> tuple[int, int, str, bool] | None:
+    """ "SET 10 CARDS FILIGREE BAUBLE": the plural noun right after a pack phrase is what the item is."""
+    for c in pool:
+        before = r.words(0, c[0])[-3:]
+        low = [r.toks[i].low for i in before]
+        plural = r.toks[c[1] - 1].low != r.toks[c[1] - 1].norm
+        if (
+            plural
+            and len(low) >= 2
+            and _is_number(r.toks[before[-1]])
+            and (low[-2] in _PACK_NOUN or (low[-2] == "of" and len(low) == 3 and low[0] in _PACK_NOUN))
+        ):
+            return c
+    return None
+
+
+def _with_modifier(r: _Reader, start: int, end: int, value: str) -> tuple[int, str]:
+    """ "UMBRELLA STAND", "SEWING KIT": a product noun right before a one-word head makes a compound."""
+    lex = _lexicon()
+    p = start - 1
+    if (
+        " " in value
+        or p < 0
+        or r.claimed[p]
+        or not r.toks[p].low.isalpha()
+        or r.toks[p].end == r.toks[start].start
+    ):
+        return start, value
+    modifier = r.toks[p].norm
+    if modifier in lex.modifiers and modifier != value:
+        return p, f"{modifier} {value}"
+    return start, value
 
 
 def _product_type(r: _Reader) -> Fact | None:
@@ -324,7 +373,9 @@ def _product_type(r: _Reader) -> Fact | None:
                 break
     if chosen is None:
         return _named_set(r)
+    chosen = _counted(r, pool) or chosen
     start, end, value, _ = chosen
+    start, value = _with_modifier(r, start, end, value)
     # "CUP & SAUCER", "NECKLACE+BRACELET", "DESK AND CHAIR": two heads joined by "and" name one product.
     words = r.words(0, start)
     if len(words) >= 2 and r.norm(words[-1]) == "and":
