@@ -85,6 +85,52 @@ _LENGTH_UNITS = frozenset(
 _PAPER_SIZES = frozenset({"letter", "legal", "a4", "a3", "a5", "a6", "tabloid", "ledger"})
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "twelve": 12, "pair": 2}
 _NOT_THEME = frozenset({"office"})
+_NOT_HEAD = frozenset(
+    [
+        "system",
+        "series",
+        "edition",
+        "collection",
+        "version",
+        "technology",
+        "design",
+        "style",
+        "pro",
+        "plus",
+        "deluxe",
+        "premium",
+        "professional",
+        "bundle",
+        "combo",
+        "value",
+        "compatible",
+        "replacement",
+        "retail",
+        "packaging",
+        "pack",
+        "count",
+        "set",
+        "direct",
+        "wireless",
+        "black",
+        "white",
+        "one",
+        "two",
+        "three",
+        "device",
+        "unit",
+        "model",
+        "size",
+        "assorted",
+        "refurbished",
+        "new",
+        "original",
+        "genuine",
+        "adf",
+        "duplex",
+    ]
+)
+_ADJECTIVE_ENDINGS = ("able", "ible", "ed", "ing", "al", "ic", "ive", "ous", "less", "ful", "ary", "ly")
 
 
 @dataclass(frozen=True)
@@ -307,7 +353,40 @@ def _head_candidates(r: _Reader, lo: int, hi: int) -> list[tuple[int, int, str, 
                 break
             if n == 1 and (phrase in lex.heads or phrase in lex.weak) and not _feature_use(r, idx, j):
                 found.append((span[0], span[-1] + 1, lex.plural_out.get(phrase, phrase), phrase in lex.heads))
+            elif n == 1 and len(phrase) >= 7 and phrase.isalpha():
+                # "CHOCOLATECANDLE": a compound written as one word ends in its head.
+                for k in range(len(phrase) - 4, 2, -1):
+                    if phrase[k:] in lex.heads:
+                        found.append((span[0], span[-1] + 1, phrase[k:], True))
+                        break
     return found
+
+
+def _unknown_last_noun(r: _Reader, lo: int, cut: int, after: int) -> int | None:
+    """In a mixed-case title the last word of the head part is the head noun even when the lexicon lacks it
+    ("3M Adjustable Monitor Arm", "Elmer's Rubber Cement"); model codes, adjectives and known words are not."""
+    if r.text.upper() == r.text:
+        return None
+    words = [w for w in r.words(lo, cut) if w >= after]
+    if len(words) != 1:  # only the word right after the known head: "Monitor Arm", not "Printer Hp Lex Dell"
+        return None
+    i = words[0]
+    tok = r.toks[i]
+    lex = _lexicon()
+    known = tok.norm in lex.heads or tok.norm in lex.weak or tok.norm in lex.phrases
+    described = any(tok.norm in table for table in lex.terms.values())
+    if (
+        r.claimed[i]
+        or known
+        or described
+        or not tok.low.isalpha()
+        or len(tok.low) < 3
+        or tok.low in _NOT_HEAD
+        or tok.low.endswith(_ADJECTIVE_ENDINGS)
+        or (i > 0 and r.toks[i - 1].end == tok.start)
+    ):
+        return None
+    return i
 
 
 def _feature_use(r: _Reader, idx: list[int], j: int) -> bool:
@@ -350,7 +429,8 @@ def _with_modifier(r: _Reader, start: int, end: int, value: str) -> tuple[int, s
     ):
         return start, value
     modifier = r.toks[p].norm
-    if modifier in lex.modifiers and modifier != value:
+    singular = r.toks[p].low == modifier  # noun modifiers are singular: "FIGURES TINS" is not a "figure tin"
+    if singular and modifier in lex.modifiers and modifier != value:
         return p, f"{modifier} {value}"
     return start, value
 
@@ -374,6 +454,16 @@ def _product_type(r: _Reader) -> Fact | None:
     if chosen is None:
         return _named_set(r)
     chosen = _counted(r, pool) or chosen
+    compounds = [c for c in pool if " " in c[2] and c[1] <= chosen[0]]
+    shouting = r.text.upper() == r.text  # Online Retail style: descriptors trail the head
+    if (
+        shouting and " " not in chosen[2] and compounds
+    ):  # "STORAGE TIN VINTAGE DOILY": a compound beats a later noun
+        chosen = compounds[-1]
+    segment = next(((lo, cut) for lo, cut, _ in segments if lo <= chosen[0] < cut), None)
+    last = None if segment is None else _unknown_last_noun(r, segment[0], segment[1], chosen[1])
+    if last is not None:
+        chosen = (last, last + 1, r.toks[last].norm, True)
     start, end, value, _ = chosen
     start, value = _with_modifier(r, start, end, value)
     # "CUP & SAUCER", "NECKLACE+BRACELET", "DESK AND CHAIR": two heads joined by "and" name one product.
