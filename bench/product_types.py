@@ -1,6 +1,6 @@
 """Product-type accuracy of :func:`tuijian.nlp.product.understand` on the hand-labelled items (issue 12, item 1).
 
-    nice -n 10 .venv/bin/python bench/product_types.py [--split dev|heldout|blind|blind2|all] [--errors N]
+    nice -n 10 .venv/bin/python bench/product_types.py [--split dev|heldout|blind|blind2|blind3|all] [--errors N]
 
 The labels and the labelling rule are in ``tests/nlp/data/product_types.csv`` (160 Online Retail items, 160 Amazon
 Office items, each split 80 dev / 80 held-out, plus 60 + 60 ``blind`` items labelled before the rules first ran). Office titles are read from ``../shared/datasets`` (only ids and
@@ -64,12 +64,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--split", default="all", choices=["dev", "heldout", "blind", "blind2", "all"])
+    parser.add_argument(
+        "--split", default="all", choices=["dev", "heldout", "blind", "blind2", "blind3", "all"]
+    )
     parser.add_argument("--errors", type=int, default=10, help="how many errors to print")
     args = parser.parse_args()
     rows = load_items()
     results = [(row, predict(row)) for row in rows]
-    splits = ["dev", "heldout", "blind", "blind2"] if args.split == "all" else [args.split]
+    splits = ["dev", "heldout", "blind", "blind2", "blind3"] if args.split == "all" else [args.split]
     for split in [*splits, "all"] if args.split == "all" else splits:
         for dataset in ("online-retail", "amazon-office", "both"):
             chosen = [

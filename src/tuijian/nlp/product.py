@@ -343,6 +343,7 @@ def _head_candidates(r: _Reader, lo: int, hi: int) -> list[tuple[int, int, str, 
     """``(start, end, value, strong)`` for every product noun phrase in tokens ``[lo, hi)``, longest per end."""
     lex = _lexicon()
     idx = [i for i in r.words(lo, hi) if not r.claimed[i]]
+    shouting = r.text.upper() == r.text
     found = []
     for j in range(len(idx)):
         for n in range(min(lex.max_len, j + 1), 0, -1):
@@ -353,9 +354,15 @@ def _head_candidates(r: _Reader, lo: int, hi: int) -> list[tuple[int, int, str, 
                 break
             if n == 1 and (phrase in lex.heads or phrase in lex.weak) and not _feature_use(r, idx, j):
                 found.append((span[0], span[-1] + 1, lex.plural_out.get(phrase, phrase), phrase in lex.heads))
-            elif n == 1 and len(phrase) >= 7 and phrase.isalpha():
+            elif (
+                n == 1
+                and shouting
+                and len(phrase) >= 8
+                and phrase.isalpha()
+                and not phrase.endswith(_ADJECTIVE_ENDINGS)
+            ):
                 # "CHOCOLATECANDLE": a compound written as one word ends in its head.
-                for k in range(len(phrase) - 4, 2, -1):
+                for k in range(len(phrase) - 4, 3, -1):
                     if phrase[k:] in lex.heads:
                         found.append((span[0], span[-1] + 1, phrase[k:], True))
                         break
