@@ -16,7 +16,7 @@ import csv
 from pathlib import Path
 
 from tuijian.data.datasets import load_dataset
-from tuijian.nlp.product import understand
+from tuijian.nlp.product import _chinese_names, chinese_product_type, understand
 
 LABELS = Path(__file__).resolve().parents[1] / "tests" / "nlp" / "data" / "product_types.csv"
 
@@ -60,6 +60,32 @@ def predict(row: dict[str, str]) -> str | None:
     return None if record.product_type is None else str(record.product_type.value)
 
 
+def chinese_coverage() -> None:
+    """How many catalogue items get a product type, and a Chinese name for it (exact or from the head noun)."""
+    types, heads = _chinese_names()
+    for name in ("online-retail", "amazon-office"):
+        items = load_dataset(name).items
+        if items is None:
+            raise SystemExit(f"dataset {name} has no item catalogue")
+        typed = exact = named = 0
+        for title, description, category in zip(
+            items["title"], items["description"], items["category"], strict=True
+        ):
+            record = understand(str(title), str(description or "") or None, str(category or "") or None)
+            if record.product_type is None:
+                continue
+            value = str(record.product_type.value)
+            typed += 1
+            exact += value in types or value in heads
+            named += chinese_product_type(value) is not None
+        n = len(items)
+        print(
+            f"{name:14s} items {n}: typed {typed / n:.3f}, Chinese name {named / n:.3f} "
+            f"(whole type {exact / n:.3f}, from the head noun only {(named - exact) / n:.3f})"
+        )
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -68,7 +94,12 @@ def main() -> None:
         "--split", default="all", choices=["dev", "heldout", "blind", "blind2", "blind3", "all"]
     )
     parser.add_argument("--errors", type=int, default=10, help="how many errors to print")
+    parser.add_argument(
+        "--zh", action="store_true", help="also: Chinese-name coverage over both whole catalogues"
+    )
     args = parser.parse_args()
+    if args.zh:
+        chinese_coverage()
     rows = load_items()
     results = [(row, predict(row)) for row in rows]
     splits = ["dev", "heldout", "blind", "blind2", "blind3"] if args.split == "all" else [args.split]

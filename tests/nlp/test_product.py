@@ -254,3 +254,33 @@ def test_product_type_accuracy(split: str, floor: float) -> None:
     rows = [r for r in _labelled() if split in ("all", r[1])]
     accuracy = sum(r[3] for r in rows) / len(rows)
     assert accuracy >= floor, f"{split} product-type accuracy {accuracy:.3f} < {floor}"
+
+
+# --- Chinese names of product types (issue 12, item 2) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [
+        ("party bunting", "派对彩旗"),
+        ("bottle opener", "开瓶器"),
+        ("shredder oil", "碎纸机润滑油"),
+        ("alarm clock", "闹钟"),
+        ("lunch box", "午餐盒"),
+        ("necklace and bracelet", "项链和手链"),
+        ("umbrella stand", "支架"),
+    ],
+)
+def test_chinese_product_type(english: str, chinese: str) -> None:
+    from tuijian.nlp.product import chinese_product_type
+
+    assert chinese_product_type(english) == chinese
+
+
+def test_chinese_product_type_unknown_is_none_not_invented() -> None:
+    from tuijian.nlp.product import chinese_product_type
+
+    assert chinese_product_type("flux capacitor") is None
+    assert chinese_product_type("") is None
+    with pytest.raises(DataError, match="product_type must be a str"):
+        chinese_product_type(3)  # type: ignore[arg-type]

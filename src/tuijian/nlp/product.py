@@ -85,6 +85,7 @@ _LENGTH_UNITS = frozenset(
 _PAPER_SIZES = frozenset({"letter", "legal", "a4", "a3", "a5", "a6", "tabloid", "ledger"})
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "twelve": 12, "pair": 2}
 _NOT_THEME = frozenset({"office"})
+_NOT_PLURAL = frozenset({"canvas", "christmas", "xmas", "atlas", "lens", "series", "species", "news"})
 _NOT_HEAD = frozenset(
     [
         "system",
@@ -128,6 +129,16 @@ _NOT_HEAD = frozenset(
         "genuine",
         "adf",
         "duplex",
+        "glossy",
+        "matte",
+        "cyan",
+        "magenta",
+        "monochrome",
+        "capacity",
+        "call",
+        "demo",
+        "product",
+        "products",
     ]
 )
 _ADJECTIVE_ENDINGS = ("able", "ible", "ed", "ing", "al", "ic", "ive", "ous", "less", "ful", "ary", "ly")
@@ -198,7 +209,7 @@ class _Lexicon:
 
 
 def _singular(word: str) -> str:
-    if len(word) <= 3 or not word.isalpha() or word.endswith(("ss", "us", "is")):
+    if len(word) <= 3 or not word.isalpha() or word.endswith(("ss", "us", "is")) or word in _NOT_PLURAL:
         return word
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
@@ -701,3 +712,32 @@ def _capacity_phrase_end(d: _Reader, k: int) -> int:
     if j + 1 < len(d.toks) and d.toks[j].low in ("sheet", "sheets") and d.toks[j + 1].low == "capacity":
         return j + 2
     return 0
+
+
+@cache
+def _chinese_names() -> tuple[dict[str, str], dict[str, str]]:
+    text = resources.files("tuijian.nlp.resources").joinpath("product_zh.json").read_text("utf-8")
+    data = json.loads(text)
+    return dict(data["types"]), dict(data["heads"])
+
+
+def chinese_product_type(product_type: str) -> str | None:
+    """The Chinese name of a product type from :func:`understand` ("party bunting" -> 派对彩旗).
+
+    The exact type when listed, else "X and Y" as X和Y, else the name of its head noun (the last word:
+    "umbrella stand" -> 支架), else ``None``: a caller must not invent a name it does not have.
+    """
+    if not isinstance(product_type, str):
+        raise DataError(f"product_type must be a str, got {type(product_type).__name__}")
+    types, heads = _chinese_names()
+    key = " ".join(product_type.lower().split())
+    if key in types:
+        return types[key]
+    if " and " in key:
+        parts = [chinese_product_type(part) for part in key.split(" and ")]
+        return "和".join(parts) if all(parts) else None  # type: ignore[arg-type]
+    words = key.split()
+    if not words:
+        return None
+    head = words[-1]
+    return heads.get(head) or heads.get(_singular(head)) or types.get(head)
