@@ -165,6 +165,31 @@ def test_noise_only_hybrid_is_not_better_than_chance(synthetic_retrievers: None)
     assert (ids[:, 0] == np.array([_rule(s) for s in fresh])).mean() < 0.3
 
 
+def test_pruning_scores_each_retriever_left_out_and_keeps_what_helps(synthetic_retrievers: None) -> None:
+    """``prune_retrievers``: the best setup is scored on the holdout without each retriever; the rule
+    retriever, without which nothing finds the next item, is never dropped, and the fitted model uses
+    exactly the retrievers it kept (their candidates and columns only)."""
+    inter = _interactions(_rule_sequences(300, seed=3))
+    model = HybridRecommender(
+        retrievers={"test-noise": {}, "test-rule": {}, "popularity": {}, "item-knn": {"n_neighbors": 10}},
+        prune_retrievers=True,
+        gate=False,
+        **SMALL,
+    ).fit(inter)
+    table = model.selection_["validation"]
+    for r in ("test-noise", "test-rule", "popularity", "item-knn"):
+        assert any(k.endswith(f"without {r}]") for k in table), table
+    without_rule = next(v for k, v in table.items() if k.endswith("without test-rule]"))
+    assert without_rule < model.selection_["validation_ndcg@10"] - 0.1
+    kept = model.retriever_names_
+    assert "test-rule" in kept and set(kept) == set(model.selection_["retrievers"]) and len(kept) >= 2
+    assert set(model.models_) == set(kept)
+    assert all(n.split(":")[0] in kept for n in model.feature_names_ if n.endswith((":score", ":rank")))
+    fresh = [s[:-1] for s in _rule_sequences(40, seed=97)]
+    ids, _ = model.recommend(np.full(40, -1), k=1, history=None, sequences=fresh)
+    assert (ids[:, 0] == np.array([_rule(s) for s in fresh])).mean() >= 0.8
+
+
 # ---------------------------------------------------------------------- label carving, helpers
 def test_carve_last_leaves_no_label_in_history() -> None:
     inter = checkerboard().interactions

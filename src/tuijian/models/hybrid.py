@@ -115,6 +115,8 @@ class HybridRecommender(Recommender):
     cold_item_rank: items nobody has interacted with never win the learned ranking, so the content
         retriever's best such item is placed at this position of every list (``None`` = never).
     max_valid_users: users of the validation split scored per candidate setup (random sample above).
+    prune_retrievers: also choose the retriever set on the validation split (leave each retriever out of
+        the best setup; drop those whose absence scores higher). Off by default: not yet scored on test.
     diversity: MMR relevance weight applied by ``recommend`` (``None`` = no MMR).
     business_rules: :class:`BusinessFilter` arguments applied by ``recommend``.
     """
@@ -135,6 +137,7 @@ class HybridRecommender(Recommender):
         cold_item_rank: int | None = 3,
         recent_days: float = 30.0,
         max_valid_users: int = 5000,
+        prune_retrievers: bool = False,
         diversity: float | None = None,
         business_rules: dict[str, Any] | None = None,
         random_state: int = 42,
@@ -154,6 +157,7 @@ class HybridRecommender(Recommender):
         self.cold_item_rank = cold_item_rank
         self.recent_days = recent_days
         self.max_valid_users = max_valid_users
+        self.prune_retrievers = prune_retrievers
         self.diversity = diversity
         self.business_rules = business_rules
         self.random_state = random_state

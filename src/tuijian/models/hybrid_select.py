@@ -96,6 +96,75 @@ def _subsets(avail: FeatureGroups, fixed: FeatureGroups | None) -> list[FeatureG
     return list(dict.fromkeys(out))
 
 
+def _prune(
+    model: HybridRecommender,
+    best: tuple[float, LabelStrategy, FeatureGroups, bool],
+    kept: dict[str, Any],
+    names: list[str],
+    all_cols: list[str],
+    cfg: RankerConfig,
+    rng: np.random.Generator,
+    log_pop: np.ndarray,
+    hist: sp.csr_matrix,
+    seqs: list[np.ndarray],
+    seen: sp.csr_matrix | None,
+    tgt: sp.csr_matrix,
+    table: dict[str, float],
+) -> list[str]:
+    """The retriever set, chosen on the holdout (``prune_retrievers``): the best setup is scored again
+    without each retriever in turn (its candidates and its columns gone: both are read off the rows'
+    rank columns, nothing is refitted), and every retriever whose absence scores higher is dropped if
+    dropping them together also scores higher. Returns the retrievers kept."""
+    import lightgbm as lgb
+
+    from tuijian.models.hybrid import HybridRecommender, place_cold_item, train_rankers
+
+    score0, lab, feats_set, rf = best
+    x, y, g = kept["x"], kept["y"], kept["g"]
+    rows, cand, feats = kept["scored"][rf]
+    retr = kept["retr"][rf]
+    count_col = all_cols.index("ui_count")
+
+    def inside(m: np.ndarray, keep: list[str]) -> np.ndarray:
+        rank_cols = [all_cols.index(f"{r}:rank") for r in keep]
+        ok = np.asarray((m[:, rank_cols] <= model.n_candidates).any(axis=1), dtype=bool)
+        if model.repeats_:
+            ok |= m[:, count_col] > 0
+        return ok
+
+    def score(keep: list[str]) -> float:
+        idx = np.asarray([all_cols.index(c) for c in model.feature_columns(feats_set, keep)], dtype=np.int64)
+        m = inside(x, keep)
+        m &= np.isin(g, np.unique(g[m & (y > 0)]))  # groups that keep a positive
+        texts, _, _ = train_rankers(x[m][:, idx], y[m], g[m], rng, cfg, model.random_state, model.num_threads)
+        boosters = [lgb.Booster(model_str=t) for t in texts]
+        e = inside(feats, keep)
+        pred = model._predict(feats[e][:, idx], boosters)
+        out = HybridRecommender.assemble(len(seqs), rows[e], cand[e], pred, log_pop)
+        if model.cold_item_rank is not None and "content" in keep:
+            place_cold_item(out, retr["content"], hist, seqs, log_pop, model.cold_item_rank)
+        return _ndcg(out, seen, tgt)
+
+    label = f"{lab.label()}; {feats_set.label()}{'; refit' if rf else ''}"
+    worse = []
+    for r in names:
+        if len(names) <= 2:
+            break
+        table[f"ranker[{label}; without {r}]"] = got = score([n for n in names if n != r])
+        if got > score0:
+            worse.append(r)
+    keep = names
+    if worse and len(names) - len(worse) >= 2:
+        rest = [n for n in names if n not in worse]
+        table[f"ranker[{label}; without {'+'.join(worse)}]"] = got = score(rest)
+        if got > score0:
+            keep = rest
+    model._log(
+        f"retrievers kept: {', '.join(keep)}" + (f" (dropped {', '.join(worse)})" if keep != names else "")
+    )
+    return keep
+
+
 def select_setup(
     model: HybridRecommender,
     interactions: Interactions,
@@ -177,12 +246,15 @@ def select_setup(
     names = list(specs)
     all_cols = model.feature_columns(avail, names)
     label_options = [labels] if labels is not None else LabelStrategy.candidates(holdout, inner)
+    kept: dict[str, Any] = {}  # the best label strategy's training data and holdout features (pruning)
     for lab in label_options:
         try:
             x, y, g, carved = model._ranker_data(inner, None, specs, lab, avail, sel_cfg, items, rng)
         except Exception as exc:  # noqa: BLE001 - a label strategy the data cannot feed is skipped, and said
             model._log(f"labels {lab.label()} skipped: {exc}")
             continue
+        scored: dict[bool, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        best_before = best[0] if best is not None else -np.inf
         boosters: dict[FeatureGroups, list[Any]] = {}
         cols: dict[FeatureGroups, np.ndarray] = {}
         for s in subsets:
@@ -196,6 +268,7 @@ def select_setup(
             rows, cand, feats = model._candidates_features(
                 retr, avail, ctx, seg_ctx, hist, seqs, ts, vals, users=users
             )
+            scored[rf] = (rows, cand, feats)
             for s in subsets:
                 pred = model._predict(feats[:, cols[s]], boosters[s])
                 out = HybridRecommender.assemble(len(users), rows, cand, pred, ctx.log_pop)
@@ -210,8 +283,15 @@ def select_setup(
             "rankers: "
             + ", ".join(f"{k} {v:.4f}" for k, v in table.items() if k.startswith(f"ranker[{lab.label()}"))
         )
+        if model.prune_retrievers and best is not None and best[0] > best_before:
+            kept = {"x": x, "y": y, "g": g, "scored": scored, "retr": {False: carved, True: refitted}}
     if best is None:
         raise RuntimeError("no ranker setup could be trained on the validation split")
+    if kept:
+        names = _prune(
+            model, best, kept, names, all_cols, sel_cfg, rng, ctx.log_pop, hist, seqs, seen, tgt, table
+        )
+        specs = {k: v for k, v in specs.items() if k in names}
     served = "ranker"
     best_retriever = max(alone, key=lambda n: alone[n])
     if model.gate and alone[best_retriever] > best[0]:
