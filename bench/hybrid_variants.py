@@ -1,0 +1,72 @@
+"""Validation-phase variants of the hybrid on one task (fit on train, score the validation split; never test).
+
+Used to find what a self-configuration choice should be before it becomes a default: each variant is the
+default hybrid with some parameters given. ``default`` also scores ``repeat-popular`` for the ratio.
+
+    nice -n 5 .venv/bin/python bench/hybrid_variants.py retail-repeats default retr6 fixed prune
+
+Writes ``bench/results/hybrid_variants_<task>_<variant>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TASKS = {"retail-repeats": ("online-retail", "time-repeats", "repeat-popular")}
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    # the six retrievers of the issue 3 hand-picked setting, everything else chosen as by default
+    "retr6": {
+        "retrievers": {
+            "ease": {"reg": 250.0},
+            "item-knn": {"n_neighbors": 200},
+            "popularity": {},
+            "recent-popularity": {"window_days": 30.0},
+            "als": {},
+            "repeat-popular": {},
+        }
+    },
+    # the issue 3 hand-picked labels, features and refit, with the default retrievers
+    "fixed": {"labels": {"kind": "time", "days": 15.0, "n_sets": 8}, "features": {}, "refit": False},
+    # the retriever set chosen on the hybrid's own holdout
+    "prune": {"prune_retrievers": True},
+}
+
+
+def main() -> None:
+    from tuijian.data.datasets import load_dataset
+    from tuijian.evaluate.protocols import make_protocol
+    from tuijian.evaluate.runner import evaluate_models
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("task", choices=sorted(TASKS))
+    ap.add_argument("variants", nargs="+", choices=sorted(VARIANTS))
+    args = ap.parse_args()
+    name, protocol, baseline = TASKS[args.task]
+    ds = load_dataset(name)
+    split = make_protocol(protocol, ds)
+    for variant in args.variants:
+        t = time.perf_counter()
+        models = ["hybrid"] + ([baseline] if variant == "default" else [])
+        res = evaluate_models(
+            name, protocol, models, progress=False, phase="valid", split=split, dataset=ds,
+            params={"hybrid": {"verbose": True, **VARIANTS[variant]}},
+        )  # fmt: skip
+        out = {m: {k: res["results"][m][k] for k in ("ndcg@10", "hr@10")} for m in res["results"]}
+        out["params"] = VARIANTS[variant]
+        out["wall_seconds"] = round(time.perf_counter() - t, 1)
+        print("RESULT", variant, json.dumps(out), flush=True)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"hybrid_variants_{args.task}_{variant}.json").write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
