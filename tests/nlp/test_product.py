@@ -284,3 +284,34 @@ def test_chinese_product_type_unknown_is_none_not_invented() -> None:
     assert chinese_product_type("") is None
     with pytest.raises(DataError, match="product_type must be a str"):
         chinese_product_type(3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("title", "field", "absent"),
+    [
+        ("Five Star Spiral Notebook, College Ruled, 1 Subject, 100 Sheets", "theme", "star"),
+        ("3M Scotch Mounting Tape, .5-Inch by 75-Inch (110)", "size", "3m"),
+        ("Northwestern Bell Big-Button Corded Phone Plus with 13-Number Memory (20200-1)", "size", "plus"),
+        ("Fellowes PET Ultra Clear Binding Covers, Letter, 7 Mil, 100 Pack", "audience", "pet"),
+        ("Sharpie Metallic Permanent Markers, Fine Point, Assorted, 4 Pack", "material", "metal"),
+        ("Quartet Chalkboard, 14 x 14 Inches, Wood Finish Frame (90006)", "material", "wood"),
+        ("Avery Shipping Label with Paper Receipt, Laser, 25 Sheets", "material", "paper"),
+        (
+            "HP Multipurpose Paper, 96 Brightness, 20 lb, Letter Size (8.5 x 11), 500 Sheets",
+            "capacity",
+            "20 lb",
+        ),
+    ],
+)
+def test_brands_finishes_and_accessories_are_not_facts(title: str, field: str, absent: str) -> None:
+    assert absent not in understand(title).values(field)
+
+
+def test_medium_point_is_the_point_size_and_a_design_is_a_theme() -> None:
+    r = understand("Paper Mate InkJoy 300 RT Retractable Medium Point Ballpoint Pens, Assorted, 8 Pack")
+    assert r.values("size") == ["medium point"]
+    assert r.values("pack_count") == [8]
+    assert understand("3M Mouse Pad with Gel Wrist Rest, Sunrise Design (MW308SR)").values("theme") == [
+        "sunrise"
+    ]
+    assert understand("ICE CREAM DESIGN GARDEN PARASOL").values("colour") == []

@@ -60,7 +60,7 @@ _PACK_AFTER = frozenset(
 _CAPACITY_UNITS = {
     "sheet": "sheets", "sheets": "sheets", "page": "pages", "pages": "pages", "oz": "oz", "ounce": "oz",
     "ounces": "oz", "ml": "ml", "l": "l", "litre": "l", "liter": "l", "litres": "l", "liters": "l", "gallon": "gallons",
-    "gallons": "gallons", "mah": "mAh", "lb": "lb", "lbs": "lb", "gb": "GB", "tb": "TB", "cup": "cups", "cups": "cups",
+    "gallons": "gallons", "mah": "mAh", "gb": "GB", "tb": "TB", "cup": "cups", "cups": "cups",
 }  # fmt: skip
 _LENGTH_UNITS = frozenset(
     {
@@ -541,7 +541,11 @@ def _capacity_and_size(r: _Reader, record: ProductRecord) -> None:
         if unit in _CAPACITY_UNITS and j == _quantity_end(toks, i):
             record.capacity.append(r.fact(f"{tok.low} {_CAPACITY_UNITS[unit]}", i, nxt + 1))
             i = nxt + 1
-        elif unit in _LENGTH_UNITS and not (unit == "in" and j == i + 1 and nxt + 1 < len(toks)):  # "2 in 1"
+        elif (
+            unit in _LENGTH_UNITS
+            and not (unit == "in" and j == i + 1 and nxt + 1 < len(toks))  # "2 in 1"
+            and not (toks[nxt].text == "M" and r.text.upper() != r.text)  # the brand 3M
+        ):
             end = nxt + 1
             if end < len(toks) and toks[end].low == "capacity":
                 record.capacity.append(r.fact(r.text[tok.start : toks[end].end].lower(), i, end + 1))
@@ -606,10 +610,38 @@ def _pack_count(r: _Reader, head: str | None) -> Fact | None:
     return r.fact(n, start, end)
 
 
+_THEME_CUE = frozenset(
+    {"design", "designs", "pattern", "print", "motif", "shape", "shaped", "theme", "themed"}
+)
+_FINISH = frozenset(
+    {"finish", "look", "effect", "grain", "color", "colour", "colors", "colours", "style", "mate"}
+)
+
+
+def _not_a_term(r: _Reader, kind: str, span: list[int], nxt: str, tails: set[int]) -> bool:
+    """Matches that would state a false fact: brands and model words in mixed-case (Amazon) titles ("Five Star",
+    "3M", "Phone Plus", "PET" film), finishes ("Wood Finish", "Metallic", "Paper Mate") and materials of an
+    accessory named after "with"/"for"."""
+    mixed = r.text.upper() != r.text
+    surface = " ".join(r.toks[i].low for i in span)
+    if mixed and any(r.toks[i].text.isupper() and len(r.toks[i].text) <= 4 for i in span):
+        return True  # acronyms: PET, CD
+    if kind == "theme" and mixed and nxt not in _THEME_CUE:
+        return True
+    if kind == "size" and surface == "plus":
+        return True
+    if kind == "material" and mixed and surface == "paper":
+        return (
+            True  # "Paper Receipt", "Holds … Paper": in Amazon titles paper is what it holds, not what it is
+        )
+    return kind == "material" and (surface == "metallic" or nxt in _FINISH or span[0] in tails)
+
+
 def _terms(r: _Reader, kind: str, out: list[Fact]) -> None:
     lex = _lexicon()
     table = lex.terms[kind]
     idx = r.words()
+    tails = {i for _, cut, hi in r.segments() for i in range(cut, hi)}
     j = 0
     while j < len(idx):
         for n in range(min(lex.term_len, len(idx) - j), 0, -1):
@@ -619,12 +651,16 @@ def _terms(r: _Reader, kind: str, out: list[Fact]) -> None:
             value = table.get(" ".join(r.norm(i) for i in span))
             if value is None or value in _NOT_THEME:
                 continue
-            if kind == "material" and span[-1] + 1 < len(r.toks) and r.toks[span[-1] + 1].low == "mate":
-                continue  # the brand Paper Mate
+            nxt = r.toks[span[-1] + 1].low if span[-1] + 1 < len(r.toks) else ""
+            end = span[-1] + 1
+            if _not_a_term(r, kind, span, nxt, tails):
+                continue
+            if kind == "size" and nxt in ("point", "tip", "line", "nib"):  # "Medium Point" is the pen's point
+                value, end = f"{value} {nxt}", end + 1
             if value not in [f.value for f in out]:
-                out.append(r.fact(value, span[0], span[-1] + 1))
+                out.append(r.fact(value, span[0], end))
             else:
-                r.fact(value, span[0], span[-1] + 1)
+                r.fact(value, span[0], end)
             j += n - 1
             break
         j += 1
@@ -643,7 +679,11 @@ def _design_theme(r: _Reader, out: list[Fact]) -> None:
             continue
         span: list[int] = []
         for m in range(k - 1, -1, -1):
-            if r.claimed[idx[m]] or not r.toks[idx[m]].low.isalpha() or len(span) == 3:
+            tok = r.toks[idx[m]]
+            adjacent = idx[m] + 1 == (span[0] if span else i)  # no comma or dash in between
+            if r.claimed[idx[m]] or not tok.low.isalpha() or len(span) == 3 or not adjacent:
+                break
+            if tok.low in _QUALIFIER or tok.low in _NOT_HEAD or tok.low.endswith(_ADJECTIVE_ENDINGS):
                 break
             span.insert(0, idx[m])
         if span:
@@ -689,9 +729,9 @@ def understand(title: str, description: str | None = None, category: str | None 
                 break
     record.pack_count = _pack_count(r, head)
     _terms(r, "size", record.size)
+    _terms(r, "theme", record.theme)  # before colour: "ICE CREAM DESIGN" is a theme, not a cream colour
     _terms(r, "colour", record.colour)
     _terms(r, "material", record.material)
-    _terms(r, "theme", record.theme)
     _terms(r, "audience", record.audience)
     _design_theme(r, record.theme)
     if description and not record.capacity:
