@@ -86,6 +86,30 @@ def chinese_coverage() -> None:
     print()
 
 
+def count_accuracy(rows: list[dict[str, str]]) -> None:
+    """Pack count and capacity on the rows that label them (``-`` = not labelled; empty = the title states none)."""
+    labelled = [row for row in rows if row.get("pack_count", "-") != "-"]
+    if not labelled:
+        return
+    for field in ("pack_count", "capacity"):
+        right, errors = 0, []
+        for row in labelled:
+            record = understand(row["title"], row["description"] or None, row["category"] or None)
+            got = record.values(field)
+            predicted = str(got[0]) if got else ""
+            if predicted == row[field]:
+                right += 1
+            else:
+                errors.append(
+                    f"{row['item_id']}: {row['title'][:60]!r} -> {predicted!r}, label {row[field]!r}"
+                )
+        stated = sum(bool(row[field]) for row in labelled)
+        print(f"{field:10s} {right:3d}/{len(labelled)} = {right / len(labelled):.3f} ({stated} stated)")
+        for line in errors:
+            print("   ", line)
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -101,6 +125,7 @@ def main() -> None:
     if args.zh:
         chinese_coverage()
     rows = load_items()
+    count_accuracy(rows)
     results = [(row, predict(row)) for row in rows]
     splits = ["dev", "heldout", "blind", "blind2", "blind3"] if args.split == "all" else [args.split]
     for split in [*splits, "all"] if args.split == "all" else splits:
