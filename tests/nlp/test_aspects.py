@@ -107,10 +107,8 @@ def test_accuracy_on_labelled_mentions(lang: str):
     assert accuracy >= 0.85, (accuracy, [(r["id"], r["aspect"], r["text"]) for r in wrong][:20])
 
 
-def test_english_sentences_are_verbatim_from_the_cc0_reviews():
-    path = Path("/work/shared/datasets/womens_clothing_reviews/womens_clothing_ecommerce_reviews.csv.gz")
-    if not path.exists():
-        pytest.skip("Women's Clothing Reviews not available")
+def test_english_sentences_are_verbatim_from_the_cc0_reviews(data_dir: Path) -> None:
+    path = data_dir / "womens_clothing_reviews" / "womens_clothing_ecommerce_reviews.csv.gz"
     import pandas as pd
 
     reviews = pd.read_csv(path)["Review Text"]
