@@ -23,6 +23,7 @@ import numpy as np
 
 from tuijian.exceptions import ConfigError, NotFittedError, UnknownIdError
 from tuijian.models.pipeline import Ranked
+from tuijian.models.query import RecQuery
 from tuijian.service.fresh import FreshEvents
 from tuijian.service.snapshot import Snapshot, event_weight
 from tuijian.store import Store
@@ -116,6 +117,20 @@ class Engine:
         session: str | None = None,
     ) -> tuple[Snapshot, Ranked, str]:
         """``(snapshot, [(item index, score, reasons)], source)``: what :meth:`recommend_user` renders."""
+        snap, query = self.user_query(user, k, filters, exclude_purchased=exclude_purchased, session=session)
+        return snap, snap.pipeline.recommend(query, k), query.source
+
+    def user_query(
+        self,
+        user: str,
+        k: int = 10,
+        filters: Filters = Filters(),
+        *,
+        exclude_purchased: bool = True,
+        session: str | None = None,
+    ) -> tuple[Snapshot, RecQuery]:
+        """``(snapshot, query)``: the :class:`RecQuery` that :meth:`rank_user` answers (and explanations
+        explain: :mod:`tuijian.explain`)."""
         snap = self.snapshot
         mask = filters.mask(snap)
         _check_k(k)
@@ -141,7 +156,7 @@ class Engine:
             exclude_purchased=exclude_purchased,
             allowed=mask,
         )
-        return snap, pipe.recommend(query, k), query.source
+        return snap, query
 
     def recommend_session(
         self, items: list[str], k: int = 10, filters: Filters = Filters(), *, allow_repeats: bool = False
