@@ -277,7 +277,9 @@ def test_product_type_accuracy(split: str, floor: float) -> None:
         ("alarm clock", "闹钟"),
         ("lunch box", "午餐盒"),
         ("necklace and bracelet", "项链和手链"),
-        ("umbrella stand", "支架"),
+        ("umbrella stand", "伞架"),
+        ("kitchen scale", "厨房秤"),
+        ("box candle", "盒装蜡烛"),
     ],
 )
 def test_chinese_product_type(english: str, chinese: str) -> None:
