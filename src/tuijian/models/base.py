@@ -27,7 +27,7 @@ returns exactly the same, as item-kNN does). The serving pipeline
 (:mod:`tuijian.models.pipeline`) adds the fallback chain and reason codes.
 
 Subclasses write ``_fit`` and ``_score``; ``recommend`` is implemented once here.
-Optional abilities are Protocols (:class:`SimilarItems`, :class:`Persistable`)
+Optional abilities are Protocols (:class:`SimilarItems`, :class:`Persistable`, :class:`Explainable`)
 that a model implements or does not.
 """
 
@@ -46,6 +46,7 @@ from tuijian.data.interactions import Interactions
 from tuijian.exceptions import ConfigError, NotFittedError
 
 if TYPE_CHECKING:
+    from tuijian.explain.reasons import Evidence, Explanation
     from tuijian.models.query import RecQuery
     from tuijian.models.toplists import TopListParts
 
@@ -358,6 +359,16 @@ class SimilarItems(Protocol):
     """Models that can say which items are like a given item."""
 
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@runtime_checkable
+class Explainable(Protocol):
+    """Models that say why they scored items as they did, read off their own scoring state (the same
+    weights, sequence and history ``_score`` uses): one :class:`~tuijian.explain.reasons.Explanation` per
+    item of ``items``, for the user described by ``evidence`` (:class:`~tuijian.explain.reasons.Evidence`,
+    built from a query by ``Evidence.of(model, query)``). See :mod:`tuijian.explain`."""
+
+    def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]: ...
 
 
 @runtime_checkable

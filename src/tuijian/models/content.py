@@ -20,7 +20,7 @@ an item vocabulary that includes the whole catalog::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from tuijian.models.features import (
     tfidf_item_vectors,
     tfidf_vectorizer,
 )
+
+if TYPE_CHECKING:
+    from tuijian.explain.reasons import Evidence, Explanation
 
 EMBEDDINGS = (None, "minilm")
 #: Defaults chosen on the validation splits of Amazon Office (loo) and Online Retail (time);
@@ -261,6 +264,14 @@ class ContentRecommender(Recommender):
             profile = l2_normalize_rows(np.asarray(weights @ emb))
             scores += w_emb * (profile @ emb.T)
         return scores
+
+    def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
+        """ "Like X, which you bought": the history items with the largest terms of the cosine, and the words
+        they share (:func:`tuijian.explain.attribution.content_profile`)."""
+        from tuijian.explain.attribution import content_profile
+
+        self._check_fitted()
+        return content_profile(self, evidence, items)
 
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` items whose text is most similar (cosine), the item itself excluded."""

@@ -7,7 +7,7 @@ a few tens of thousands of items (12k items: 0.6 GB in float32).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -17,6 +17,9 @@ from tuijian.data.interactions import Interactions
 from tuijian.exceptions import ConfigError
 from tuijian.models.base import Recommender, ScoringBatch, UserArg, topk
 from tuijian.models.persist import NpzPersistence
+
+if TYPE_CHECKING:
+    from tuijian.explain.reasons import Evidence, Explanation
 
 
 class EASE(NpzPersistence, Recommender):
@@ -80,6 +83,13 @@ class EASE(NpzPersistence, Recommender):
         if self.binary:
             hist.data[:] = 1.0
         return np.asarray(hist @ self.weights_, dtype=np.float32)
+
+    def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
+        """ "Because you bought h": the largest terms ``value_h * B[h, item]`` of ``history @ B``."""
+        from tuijian.explain.attribution import item_item
+
+        self._check_fitted()
+        return item_item(evidence, items, self.weights_, binary=self.binary)
 
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Items with the largest weight from each given item (``B[item]``), the item itself excluded."""

@@ -18,7 +18,7 @@ heuristic the hybrid must beat on Online Retail: the user's own past items first
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,6 +27,9 @@ from tuijian.data.interactions import Interactions
 from tuijian.exceptions import ConfigError, NotFittedError
 from tuijian.models.base import Recommender, ScoringBatch
 from tuijian.models.persist import NpzPersistence
+
+if TYPE_CHECKING:
+    from tuijian.explain.reasons import Evidence, Explanation
 
 FALLBACK_STEPS: tuple[str, ...] = ("session", "content", "trending", "popular")
 DAY = 86400.0
@@ -273,3 +276,17 @@ class RepeatThenPopular(NpzPersistence, Recommender):
             seen = counts > 0
             out[r, seen] = 10.0 + counts[seen] + last[seen]
         return out.astype(np.float32)
+
+    def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
+        """``repeat`` (naming the item) for the user's own past items, else ``popular``."""
+        from tuijian.explain.reasons import Explanation, Reason
+
+        self._check_fitted()
+        counts = np.bincount(np.asarray(evidence.sequence, np.int64), minlength=self.n_items)
+        out = []
+        for t in np.asarray(items, np.int64).tolist():
+            if counts[t]:
+                out.append(Explanation(t, [Reason("repeat", (t,), 10.0 + float(counts[t]))]))
+            else:
+                out.append(Explanation(t, [Reason("popular", (), float(self.popularity_[t]))]))
+        return out

@@ -29,10 +29,11 @@ configuration as JSON; never pickle.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,10 @@ from tuijian.models.side_features import (
 )
 from tuijian.models.toplists import TopListParts
 
+if TYPE_CHECKING:
+    from tuijian.explain.reasons import Evidence, Explanation
+    from tuijian.models.query import RecQuery
+
 #: retrievers of the default hybrid (name -> constructor params); "content" joins when a catalog is
 #: given, "repeat-popular" when repeats are candidates. SasRec is left out to keep fitting within minutes
 #: (add it with ``retrievers={..., "sasrec": {"n_epochs": 40}}``).
@@ -93,6 +98,12 @@ DEFAULT_RETRIEVERS: dict[str, dict[str, Any]] = {
     "recent-popularity": {"window_days": 30.0},
     "session-transitions": {},
 }
+
+
+#: set by :meth:`HybridRecommender.recommend_query`: the ranker's feature rows of that query are kept here
+_CAPTURE: contextvars.ContextVar[list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None] = (
+    contextvars.ContextVar("hybrid_capture", default=None)
+)
 
 
 class HybridRecommender(Recommender):
@@ -534,14 +545,37 @@ class HybridRecommender(Recommender):
         self, users: np.ndarray, history: sp.csr_matrix, seqs: list[np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The ranker's candidate pairs ``(rows, cols)`` of warm rows and their predictions."""
+        rows, cols, feats = self.pair_features(users, history, seqs)
+        captured = _CAPTURE.get()
+        if captured is not None:
+            captured.append((rows, cols, feats))
+        return rows, cols, self._predict(feats)
+
+    def recommend_query(self, query: RecQuery, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`Recommender.recommend_query`; the ranker's candidate features of the query are kept in
+        ``query.scratch`` so that :meth:`explain` attributes exactly the rows that were scored."""
+        token = _CAPTURE.set([])
+        try:
+            out = super().recommend_query(query, k)
+            captured = _CAPTURE.get() or []
+        finally:
+            _CAPTURE.reset(token)
+        if len(captured) == 1:
+            query.scratch = (self, *captured[0])
+        return out
+
+    def pair_features(
+        self, users: np.ndarray, history: sp.csr_matrix, seqs: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ranker's candidate pairs ``(rows, cols)`` of warm rows and their feature matrix (what the
+        ranker scores, and what :mod:`tuijian.explain.ranker` attributes)."""
         ts = self._aligned(users, seqs, getattr(self, "_ts_cache", None))
         vals = (
             self._aligned(users, seqs, getattr(self, "_val_cache", None)) if self.features_.rating else None
         )
-        rows, cols, feats = self._candidates_features(
+        return self._candidates_features(
             self.models_, self.features_, self.context_, self._seg_ctx, history, seqs, ts, vals, users=users
         )
-        return rows, cols, self._predict(feats)
 
     @staticmethod
     def tail_key(log_pop: np.ndarray) -> np.ndarray:
@@ -621,6 +655,14 @@ class HybridRecommender(Recommender):
         scores[np.arange(len(idx)), idx] = -np.inf
         ids, top = topk(scores, int(k))
         return (ids[0], top[0]) if scalar else (ids, top)
+
+    def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
+        """The ranker's TreeSHAP attributions (LightGBM ``pred_contrib``) of each item, grouped into shopper
+        reasons that name the retrievers' own evidence (:func:`tuijian.explain.ranker.explain_hybrid`)."""
+        from tuijian.explain.ranker import explain_hybrid
+
+        self._check_fitted()
+        return explain_hybrid(self, evidence, items)
 
     # ------------------------------------------------------------------ reranking
     def rerankers(self) -> list[Reranker]:

@@ -28,6 +28,7 @@ from tuijian.models.persist import NpzPersistence
 from tuijian.models.similarity import check_similarity, item_item_similarity, prune_rows, row_normalisers
 
 if TYPE_CHECKING:
+    from tuijian.explain.reasons import Evidence, Explanation
     from tuijian.models.query import RecQuery
 
 #: histories up to this many items are gathered with plain slices, larger ones with one vectorised gather
@@ -187,6 +188,14 @@ class ItemKNN(NpzPersistence, Recommender):
                 best[t] = (v, h)
         return [best[t][1] if t in best else -1 for t in ids.tolist()]
 
+    def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
+        """ "Because you bought h": the history items with the largest terms ``value_h * W[h, item]`` of the
+        score ``history @ W`` (:func:`tuijian.explain.attribution.item_item`)."""
+        from tuijian.explain.attribution import item_item
+
+        self._check_fitted()
+        return item_item(evidence, items, self.similarity_, binary=self.binary)
+
     # ------------------------------------------------------------------ similar items
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Items most similar to each given item (the item itself excluded; positive similarity only).
@@ -299,3 +308,10 @@ class UserKNN(NpzPersistence, Recommender):
         sim[known, batch.users[known]] = 0.0
         neighbours = prune_rows(sim, self.n_neighbors).astype(np.float32)
         return np.asarray((neighbours @ x).toarray(), dtype=np.float32)
+
+    def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
+        """ "Shoppers with a history like yours": the score comes from similar users, not from single items."""
+        from tuijian.explain.attribution import whole_score
+
+        scores = self.score(evidence.user, history=evidence.row(self.n_items), sequences=[evidence.sequence])
+        return whole_score(items, scores, "similar_shoppers")

@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,6 +26,9 @@ import scipy.sparse as sp
 from tuijian.data.interactions import Interactions
 from tuijian.exceptions import ConfigError
 from tuijian.models.base import Recommender, ScoringBatch, UserArg, topk
+
+if TYPE_CHECKING:
+    from tuijian.explain.reasons import Evidence, Explanation
 
 
 class _BlasLimit:
@@ -130,6 +133,14 @@ class _FactorModel(Recommender):
             rows = np.flatnonzero(refit)
             vecs[rows] = self.fold_in(sp.csr_matrix(batch.history[rows], dtype=np.float32))
         return vecs @ self.item_factors_.T
+
+    def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
+        """ "Shoppers with a history like yours": a factor model's score is a dot product of taste vectors,
+        not a sum over history items, so it names no item."""
+        from tuijian.explain.attribution import whole_score
+
+        scores = self.score(evidence.user, history=evidence.row(self.n_items), sequences=[evidence.sequence])
+        return whole_score(items, scores, "similar_shoppers")
 
     @abc.abstractmethod
     def fold_in(self, history: sp.csr_matrix) -> np.ndarray:

@@ -6,7 +6,7 @@ them the cold-start fallback of last resort and the floor every model must beat.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from tuijian.data.interactions import Interactions
 from tuijian.exceptions import ConfigError
 from tuijian.models.base import Recommender, ScoringBatch
 from tuijian.models.persist import NpzPersistence
+
+if TYPE_CHECKING:
+    from tuijian.explain.reasons import Evidence, Explanation
 
 _WEIGHTINGS = ("users", "weight", "events")
 
@@ -62,6 +65,13 @@ class Popularity(NpzPersistence, Recommender):
 
     def _score(self, batch: ScoringBatch) -> np.ndarray:
         return np.repeat(self.popularity_[None, :], len(batch.users), axis=0)
+
+    def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
+        """ "Popular with shoppers": the item's popularity is its whole score."""
+        from tuijian.explain.attribution import item_values
+
+        self._check_fitted()
+        return item_values(items, self.popularity_, "popular")
 
 
 class RecentPopularity(NpzPersistence, Recommender):
@@ -120,3 +130,19 @@ class RecentPopularity(NpzPersistence, Recommender):
                 np.float32
             )
         return np.repeat(self._scores_[None, :], len(batch.users), axis=0)
+
+    def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
+        """ "Trending": the recent count for items active in the window, else all-time ``popular``."""
+        from tuijian.explain.reasons import Explanation, Reason
+
+        self._check_fitted()
+        out = []
+        for t in np.asarray(items, np.int64).tolist():
+            recent = float(self.recent_popularity_[t])
+            reason = (
+                Reason("trending", (), recent)
+                if recent > 0
+                else Reason("popular", (), float(self.popularity_[t]))
+            )
+            out.append(Explanation(t, [reason]))
+        return out

@@ -8,7 +8,7 @@ A strong, cheap graph baseline whose popularity discount differs from EASE's rid
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,6 +17,9 @@ from tuijian.data.interactions import Interactions
 from tuijian.exceptions import ConfigError
 from tuijian.models.base import Recommender, ScoringBatch, UserArg, topk
 from tuijian.models.persist import NpzPersistence
+
+if TYPE_CHECKING:
+    from tuijian.explain.reasons import Evidence, Explanation
 
 
 class RP3beta(NpzPersistence, Recommender):
@@ -66,6 +69,13 @@ class RP3beta(NpzPersistence, Recommender):
         hist = sp.csr_matrix(batch.history, dtype=np.float32, copy=True)
         hist.data[:] = 1.0
         return np.asarray((hist @ self.weights_).toarray(), dtype=np.float32)
+
+    def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
+        """ "Because you bought h": the largest walk weights ``W[h, item]`` among the history items."""
+        from tuijian.explain.attribution import item_item
+
+        self._check_fitted()
+        return item_item(evidence, items, self.weights_, binary=True)
 
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Items with the largest walk weight from each given item, the item itself excluded."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from tuijian.models.sequential_data import (
     save_interactions,
     valid_targets,
 )
+
+if TYPE_CHECKING:
+    from tuijian.explain.reasons import Evidence, Explanation
 
 _SCORE_BATCH = 512
 
@@ -300,6 +303,21 @@ class SASRec(Recommender):
         torch.set_num_threads(self.num_threads)
         try:
             return self._score_sequences(seqs)
+        finally:
+            torch.set_num_threads(prev)
+
+    def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
+        """ "Goes with what you looked at recently": each of the last five distinct items is left out of the
+        sequence and the network rescored; the items whose absence lowers the score most (occlusion)."""
+        import torch
+
+        from tuijian.explain.attribution import occlusion
+
+        self._check_fitted()
+        prev = torch.get_num_threads()
+        torch.set_num_threads(self.num_threads)
+        try:
+            return occlusion(evidence, items, self._score_sequences)
         finally:
             torch.set_num_threads(prev)
 

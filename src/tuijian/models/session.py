@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,6 +30,9 @@ from tuijian.data.interactions import Interactions
 from tuijian.exceptions import ConfigError
 from tuijian.models.base import Recommender, ScoringBatch, UserArg, topk
 from tuijian.models.sequential_data import load_interactions, read_config, save_interactions
+
+if TYPE_CHECKING:
+    from tuijian.explain.reasons import Evidence, Explanation
 
 
 class SessionTransitions(Recommender):
@@ -155,6 +158,25 @@ class SessionTransitions(Recommender):
         scores = (weights @ self.transitions_).toarray()
         scores += float(self.pop_weight) * self.popularity_[None, :]
         return scores
+
+    def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
+        """ "Goes with what you just looked at": the recent items with the largest terms
+        ``position_decay ** (n-j) * T[x_j, item]`` of the score; the popularity back-off as ``popular``."""
+        from tuijian.explain.attribution import weighted_sequence
+        from tuijian.explain.reasons import Reason
+
+        self._check_fitted()
+        decay = float(self.position_decay)
+        out = weighted_sequence(
+            evidence,
+            items,
+            self.transitions_,
+            lambda n: decay ** np.arange(n - 1, -1, -1, dtype=np.float64),
+            int(self.max_session_items),
+        )
+        for e in out:
+            e.reasons.append(Reason("popular", (), float(self.pop_weight) * float(self.popularity_[e.item])))
+        return out
 
     # ------------------------------------------------------------------ abilities
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:

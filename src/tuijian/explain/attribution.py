@@ -1,0 +1,183 @@
+"""Reasons read off a model's own scoring state, one helper per family of scorers.
+
+Every helper takes the :class:`~tuijian.explain.reasons.Evidence` the model scores from and the items to
+explain, and returns one :class:`~tuijian.explain.reasons.Explanation` per item. The models' ``explain``
+methods (:class:`~tuijian.models.base.Explainable`) are one call to one of these:
+
+* :func:`item_item`: ``score = history @ W`` (item-kNN, EASE, RP3beta): history item ``h`` contributes
+  ``value_h * W[h, item]``, exactly; the largest positive terms are "because you bought h".
+* :func:`weighted_sequence`: ``score = sum_j w_j T[x_j, item]`` over the recent items (session
+  transitions): the recent items with the largest terms.
+* :func:`occlusion`: any sequential scorer (SASRec): each of the last few distinct items is left out and the
+  sequence rescored; the items whose absence lowers the score most.
+* :func:`content_profile`: the content model's cosine, split by history item, with the shared words.
+* :func:`item_values`: a score that is a per-item value (popularity, trending).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+from tuijian.explain.reasons import Evidence, Explanation, Reason
+
+if TYPE_CHECKING:
+    from tuijian.models.content import ContentRecommender
+
+#: history items named per reason ("because you bought X and Y")
+ITEMS_PER_REASON = 2
+
+
+def _is_word(term: str) -> bool:
+    """A term worth showing a shopper: not a number, and at least two letters (one Chinese character)."""
+    return not any(ch.isdigit() for ch in term) and (len(term) >= 2 or not term.isascii())
+
+
+def _top_terms(contrib: np.ndarray, keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the ``n`` largest positive entries of ``contrib`` (ties: lowest key first) and their sum."""
+    pos = np.flatnonzero(contrib > 0)
+    order = pos[np.lexsort((keys[pos], -contrib[pos]))][:n]
+    return order, contrib[order]
+
+
+def item_item(
+    evidence: Evidence,
+    items: np.ndarray,
+    weights: np.ndarray | sp.spmatrix,
+    *,
+    binary: bool,
+    kind: str = "history",
+) -> list[Explanation]:
+    """Explanations of ``score = history @ weights`` (rows: history items, columns: scored items)."""
+    hist = evidence.items
+    items = np.asarray(items, np.int64)
+    values = np.ones(len(hist), np.float32) if binary else evidence.values
+    if len(hist) == 0 or len(items) == 0:
+        return [Explanation(int(t), []) for t in items]
+    if sp.issparse(weights):
+        block = sp.csr_matrix(weights)[hist][:, items].toarray()
+    else:
+        block = np.asarray(weights)[np.ix_(hist, items)]
+    contrib = values[:, None].astype(np.float64) * block
+    out = []
+    for j, t in enumerate(items.tolist()):
+        idx, vals = _top_terms(contrib[:, j], hist, ITEMS_PER_REASON)
+        reasons = [Reason(kind, tuple(hist[idx].tolist()), float(vals.sum()))] if len(idx) else []
+        out.append(Explanation(t, reasons))
+    return out
+
+
+def weighted_sequence(
+    evidence: Evidence,
+    items: np.ndarray,
+    transitions: sp.csr_matrix,
+    position_weights: Callable[[int], np.ndarray],
+    max_items: int,
+    kind: str = "recent",
+) -> list[Explanation]:
+    """Explanations of ``score = sum_j w_j T[x_j, item]`` over the last ``max_items`` of the sequence."""
+    seq = np.asarray(evidence.sequence, np.int64)[-max_items:]
+    items = np.asarray(items, np.int64)
+    if len(seq) == 0 or len(items) == 0:
+        return [Explanation(int(t), []) for t in items]
+    w = position_weights(len(seq)).astype(np.float64)
+    uniq, inv = np.unique(seq, return_inverse=True)
+    block = sp.csr_matrix(transitions)[uniq][:, items].toarray().astype(np.float64)  # distinct x targets
+    weight_of = np.bincount(inv, weights=w, minlength=len(uniq))  # summed position weights per item
+    contrib = weight_of[:, None] * block
+    out = []
+    for j, t in enumerate(items.tolist()):
+        idx, vals = _top_terms(contrib[:, j], uniq, ITEMS_PER_REASON)
+        reasons = [Reason(kind, tuple(uniq[idx].tolist()), float(vals.sum()))] if len(idx) else []
+        out.append(Explanation(t, reasons))
+    return out
+
+
+def occlusion(
+    evidence: Evidence,
+    items: np.ndarray,
+    score_sequences: Callable[[list[np.ndarray]], np.ndarray],
+    n_recent: int = 5,
+    kind: str = "recent",
+) -> list[Explanation]:
+    """Explanations of any sequential scorer: leave out each of the last ``n_recent`` distinct items."""
+    seq = np.asarray(evidence.sequence, np.int64)
+    items = np.asarray(items, np.int64)
+    if len(seq) == 0 or len(items) == 0:
+        return [Explanation(int(t), []) for t in items]
+    recent: list[int] = []
+    for x in seq[::-1].tolist():
+        if x not in recent:
+            recent.append(x)
+        if len(recent) == n_recent:
+            break
+    variants = [seq] + [seq[seq != x] for x in recent]
+    scores = score_sequences(variants)[:, items].astype(np.float64)
+    drops = scores[0][None, :] - scores[1:]  # recent item x target: how much its absence lowers the score
+    keys = np.asarray(recent, np.int64)
+    out = []
+    for j, t in enumerate(items.tolist()):
+        idx, vals = _top_terms(drops[:, j], keys, ITEMS_PER_REASON)
+        reasons = [Reason(kind, tuple(keys[idx].tolist()), float(vals.sum()))] if len(idx) else []
+        out.append(Explanation(t, reasons))
+    return out
+
+
+def item_values(items: np.ndarray, values: np.ndarray, kind: str) -> list[Explanation]:
+    """One reason per item whose score is the item's own value (popularity counts, trending counts)."""
+    return [Explanation(int(t), [Reason(kind, (), float(values[t]))]) for t in np.asarray(items, np.int64)]
+
+
+def whole_score(items: np.ndarray, scores: np.ndarray, kind: str) -> list[Explanation]:
+    """One reason per item carrying its whole score: for scorers whose evidence is not item by item
+    (matrix factorisation, user-kNN: "shoppers with a history like yours")."""
+    return [Explanation(int(t), [Reason(kind, (), float(scores[t]))]) for t in np.asarray(items, np.int64)]
+
+
+def content_profile(model: ContentRecommender, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
+    """Explanations of the content model's ``cos(profile, item)``: history item ``h`` contributes
+    ``share * w_h <v_h, v_item> / |profile|`` per text part (TF-IDF, NLP tags, embeddings), exactly the
+    terms of the score; the shared words are the largest entries of ``profile * v_item`` in TF-IDF space."""
+    items = np.asarray(items, np.int64)
+    if model.recency_half_life is None:
+        hist, w = evidence.items, np.abs(evidence.values).astype(np.float64)
+    else:
+        seq = np.asarray(evidence.sequence, np.int64)
+        n = len(seq)
+        decay = np.power(0.5, (n - 1 - np.arange(n)) / float(model.recency_half_life))
+        hist, inv = np.unique(seq, return_inverse=True)
+        w = np.bincount(inv, weights=decay, minlength=len(hist))
+    if len(hist) == 0 or len(items) == 0:
+        return [Explanation(int(t), []) for t in items]
+    w_emb = float(model.embedding_weight) if hasattr(model, "item_embeddings_") else 0.0
+    contrib = np.zeros((len(hist), len(items)))
+    terms: list[tuple[str, ...]] = [() for _ in items]
+    if w_emb < 1.0:
+        for part, (matrix, share) in enumerate(model._text_parts()):
+            mh, mt = matrix[hist], matrix[items]
+            profile = sp.csr_matrix(w[None, :] @ mh)
+            norm = float(np.sqrt(profile.multiply(profile).sum())) or 1.0
+            contrib += (1.0 - w_emb) * share * w[:, None] * (mh @ mt.T).toarray() / norm
+            if part == 0:  # TF-IDF: the words the profile and the item share
+                shared = mt.multiply(profile).tocsr()
+                for j in range(len(items)):
+                    a, b = shared.indptr[j], shared.indptr[j + 1]
+                    cols, vals = shared.indices[a:b], shared.data[a:b]
+                    ranked = cols[np.lexsort((cols, -vals))].tolist()
+                    terms[j] = tuple([w for w in (model.terms_[c] for c in ranked) if _is_word(w)][:3])
+    if w_emb > 0.0:
+        emb = model.item_embeddings_
+        profile_e = w @ emb[hist]
+        norm_e = float(np.linalg.norm(profile_e)) or 1.0
+        contrib += w_emb * w[:, None] * (emb[hist] @ emb[items].T) / norm_e
+    out = []
+    for j, t in enumerate(items.tolist()):
+        idx, vals = _top_terms(contrib[:, j], hist, ITEMS_PER_REASON)
+        reasons = (
+            [Reason("content", tuple(hist[idx].tolist()), float(vals.sum()), terms[j])] if len(idx) else []
+        )
+        out.append(Explanation(t, reasons))
+    return out

@@ -1,0 +1,99 @@
+"""Explanations of a served list: the model explains its own items, the fallback chain its fill items.
+
+:func:`explain_ranked` takes what :meth:`Pipeline.recommend <tuijian.models.pipeline.Pipeline.recommend>`
+returned for a :class:`~tuijian.models.query.RecQuery` (``[(item, score, reason codes)]``) and explains every
+entry from the code that put it there:
+
+* items the model ranked (codes ``similar_to:<item>`` / ``personalized``): the model's own ``explain``
+  (:class:`~tuijian.models.base.Explainable`) on the same evidence it scored (``Evidence.of(model,
+  query)``); a model without it keeps the item-kNN source the code names;
+* fill items (codes ``popular``, ``trending``, ``session``, ``content``): the fallback step's own numbers
+  (popularity counts, recent counts, the session and content profiles' terms);
+* ``repeat`` (bought before, shown again) adds a ``repeat`` reason naming the item;
+* ``explore`` (:data:`~tuijian.explain.reasons.EXPLORATION_CODE`), put on an item by an exploring
+  reranker such as a bandit, adds an ``exploration`` reason, always shown: the hook for the bandit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tuijian.explain.attribution import weighted_sequence
+from tuijian.explain.reasons import EXPLORATION_CODE, Evidence, Explanation, Reason, strongest
+from tuijian.models.fallback import FallbackChain
+from tuijian.models.pipeline import Pipeline, Ranked
+from tuijian.models.query import RecQuery
+
+#: reasons kept per item (strongest first)
+TOP_REASONS = 3
+_MODEL_CODES = ("similar_to:", "personalized")
+
+
+def explain_ranked(
+    pipeline: Pipeline, query: RecQuery, ranked: Ranked, top_n: int = TOP_REASONS
+) -> list[Explanation]:
+    """One explanation per entry of ``ranked`` (see module docstring), reasons strongest first."""
+    from tuijian.models.base import Explainable
+
+    model = pipeline.model
+    by_model = [n for n, (_, _, codes) in enumerate(ranked) if codes and codes[-1].startswith(_MODEL_CODES)]
+    own: dict[int, Explanation] = {}
+    if by_model and isinstance(model, Explainable):
+        evidence = Evidence.of(model, query)
+        items = np.asarray([ranked[n][0] for n in by_model], np.int64)
+        own = {e.item: e for e in model.explain(evidence, items)}
+    seq = query.sequence
+    out: list[Explanation] = []
+    for item, score, codes in ranked:
+        code = codes[-1] if codes else ""
+        if code.startswith(_MODEL_CODES):
+            e = own.get(item) or Explanation(item, _knn_code(pipeline, code, score))
+        else:
+            e = Explanation(item, _fallback_reasons(pipeline.fallback, code, seq, item, score))
+        reasons = list(e.reasons)
+        if "repeat" in codes:
+            reasons.append(Reason("repeat", (item,), max(abs(score), 1.0)))
+        flagged = [Reason("exploration")] if EXPLORATION_CODE in codes else []
+        out.append(
+            Explanation(
+                item, flagged + strongest(reasons, top_n - len(flagged)), e.attributions, e.base_value
+            )
+        )
+    return out
+
+
+def _knn_code(pipeline: Pipeline, code: str, score: float) -> list[Reason]:
+    """The reason a ``similar_to:<item>`` code gives, for a model that cannot explain itself."""
+    if not code.startswith("similar_to:"):
+        return [Reason("similar_shoppers", (), max(score, 0.0))]
+    item_id = code.partition(":")[2]
+    index = pipeline.model.interactions_.items.index(item_id)
+    return [Reason("history", (int(index),), max(score, 1e-9))]
+
+
+def _fallback_reasons(
+    chain: FallbackChain, step: str, seq: np.ndarray, item: int, score: float
+) -> list[Reason]:
+    """The reasons of a fill item, from the fallback step that chose it (:meth:`FallbackChain.step_scores`)."""
+    if step == "popular":
+        return [Reason("popular", (), float(chain.popular_[item]))]
+    if step == "trending":
+        return [Reason("trending", (), float(chain.trending_[item]))]
+    if step in ("session", "content") and len(seq):
+
+        def ages(n: int) -> np.ndarray:
+            return np.power(0.5, np.arange(n)[::-1] / 3.0)
+
+        ev = Evidence(-1, np.unique(seq), np.ones(len(np.unique(seq)), np.float32), np.asarray(seq, np.int64))
+        if step == "session" and chain.session_matrix_ is not None:
+            return weighted_sequence(ev, np.array([item]), chain.session_matrix_, ages, len(seq))[0].reasons
+        if step == "content" and chain.content_ is not None:
+            uniq, inv = np.unique(np.asarray(seq, np.int64), return_inverse=True)
+            weight = np.bincount(inv, weights=ages(len(seq)), minlength=len(uniq))
+            sims = np.asarray((chain.content_[uniq] @ chain.content_[[item]].T).todense()).ravel()
+            contrib = weight * sims
+            top = np.flatnonzero(contrib > 0)
+            top = top[np.lexsort((uniq[top], -contrib[top]))][:2]
+            if len(top):
+                return [Reason("content", tuple(uniq[top].tolist()), float(contrib[top].sum()))]
+    return [Reason("popular", (), max(score, 0.0))]

@@ -1,0 +1,328 @@
+"""The hybrid's ranker explained: TreeSHAP contributions mapped to shopper reasons.
+
+LightGBM computes exact TreeSHAP values itself (``Booster.predict(..., pred_contrib=True)``, the algorithm of
+``shap.TreeExplainer``, without the extra dependency): for one (user, item) pair, ``score = base +
+sum_f contribution_f`` over the ranker's features. The hybrid averages several boosters, and so do the
+contributions. Each feature belongs to one reason kind (:func:`feature_kind`):
+
+* a retriever's columns (``ease:score``, ``item-knn:rank``, ...) to that retriever's kind: item-kNN, EASE
+  and RP3beta are ``history``, the session model and SASRec ``recent``, content ``content``, ALS/BPR
+  ``similar_shoppers``, popularity ``popular``, recent popularity ``trending``;
+* the pair features by what they measure (``sim_last1`` and ``trans_last1`` are ``recent``,
+  ``sim_hist_mean`` is ``history``, ``cat_share`` and ``content_sim`` are ``content``, ...);
+* the user's own features (history length, days since the last visit) to no kind: they are the same for
+  every item of the list, so they explain the user, not the item, and are shown as attributions only.
+
+A reason's weight is the sum of its features' contributions; reasons with a positive sum are the item's
+reasons, strongest first. Their items come from the retrievers' own ``explain`` (the same
+:class:`~tuijian.explain.reasons.Evidence` the hybrid scored them with): ``history`` names the history items
+of the linear retriever whose columns contributed most, ``recent`` the session model's recent items,
+``content`` the content model's items and shared words. Items outside the candidate set sit in the
+popularity-ordered tail (``popular``), or are the never-seen item the content retriever placed
+(``content`` + ``new``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tuijian.explain.reasons import KINDS, Attribution, Evidence, Explanation, Reason
+from tuijian.models.ranker_features import REPEAT_FEATURES, TIME_FEATURES
+from tuijian.models.side_features import GENRE_FEATURES, YEAR_FEATURES
+
+if TYPE_CHECKING:
+    from tuijian.models.hybrid import HybridRecommender
+
+RETRIEVER_KINDS: dict[str, str] = {
+    "item-knn": "history",
+    "ease": "history",
+    "rp3beta": "history",
+    "session-transitions": "recent",
+    "sasrec": "recent",
+    "content": "content",
+    "als": "similar_shoppers",
+    "bpr": "similar_shoppers",
+    "user-knn": "similar_shoppers",
+    "popularity": "popular",
+    "recent-popularity": "trending",
+    "repeat-popular": "repeat",
+}
+FEATURE_KINDS: dict[str, str | None] = {
+    "item_log_pop": "popular",
+    "item_recent_pop": "trending",
+    "item_trend": "trending",
+    "item_days_since": "trending",
+    "item_repeat_rate": "repeat",
+    "item_price": "price",
+    "user_hist_len": None,
+    "user_n_items": None,
+    "user_days_since": None,
+    "ui_count": "repeat",
+    "ui_days_since": "repeat",
+    "ui_steps_since": "repeat",
+    "sim_last1": "recent",
+    "sim_last2": "recent",
+    "sim_last3": "recent",
+    "sim_hist_mean": "history",
+    "trans_last1": "recent",
+    "trans_last3": "recent",
+    "cat_share": "content",
+    "content_sim": "content",
+    "price_ratio": "price",
+    **dict.fromkeys(REPEAT_FEATURES, "repeat"),
+    **dict(zip(TIME_FEATURES, ("new", "new", "trending", "trending"), strict=True)),
+    "item_mean_value": "popular",
+    "user_mean_value": None,
+    "sim_value_mean": "history",
+    "sim_value_centred": "history",
+    **dict.fromkeys(GENRE_FEATURES, "content"),
+    **dict.fromkeys(YEAR_FEATURES, "content"),
+}
+#: history-based retrievers whose own explanation names the history items of a ``history`` reason
+LINEAR = ("item-knn", "ease", "rp3beta")
+
+
+def feature_kind(name: str) -> str | None:
+    """The reason kind of a ranker column (``None``: a feature of the user alone)."""
+    if name in FEATURE_KINDS:
+        return FEATURE_KINDS[name]
+    prefix, sep, _ = name.partition(":")
+    if sep and prefix in RETRIEVER_KINDS:
+        return RETRIEVER_KINDS[prefix]
+    if prefix == "user_seg":
+        return None
+    if prefix in ("seg_share", "seg_lift"):
+        return "similar_shoppers"
+    if prefix == "extra":
+        return "content"
+    return None
+
+
+#: how ranker scores are split over features: ``"path"`` (served; decision-path contributions, one sparse
+#: lookup per tree) or ``"shap"`` (exact TreeSHAP, LightGBM's ``pred_contrib``; 20-40 ms per booster for
+#: ten items, used by the benchmark and the dashboard)
+METHODS = ("path", "shap")
+
+
+class PathAttributor:
+    """Decision-path contributions of a LightGBM ensemble (Saabas; what ``treeinterpreter`` computes).
+
+    Walking an item down a tree from the root to its leaf, every split moves the node value from the
+    parent's to the child's; that change is credited to the split's feature. The values telescope, so
+    ``score = sum of root values + sum of contributions`` exactly, like TreeSHAP; unlike TreeSHAP, the credit
+    depends only on the leaf reached, so it is precomputed per leaf (a sparse ``leaves x features`` matrix)
+    and an item's contributions are its leaves' rows summed: one ``pred_leaf`` call and one sparse product.
+    """
+
+    def __init__(self, booster: Any, n_features: int) -> None:
+        import scipy.sparse as sp
+
+        dump = booster.dump_model()
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        offsets: list[int] = []
+        base = 0.0
+        total = 0
+        for tree in dump["tree_info"]:
+            offsets.append(total)
+            total += int(tree["num_leaves"])
+            root = tree["tree_structure"]
+            if "leaf_index" in root or "leaf_value" in root and "split_feature" not in root:
+                base += float(root.get("leaf_value", 0.0))
+                continue
+            base += float(root["internal_value"])
+            stack: list[tuple[dict[str, Any], dict[int, float]]] = [(root, {})]
+            while stack:
+                node, path = stack.pop()
+                value = float(node["internal_value"])
+                f = int(node["split_feature"])
+                for side in ("left_child", "right_child"):
+                    child = node[side]
+                    child_value = float(
+                        child["leaf_value"] if "leaf_index" in child else child["internal_value"]
+                    )
+                    p = dict(path)
+                    p[f] = p.get(f, 0.0) + child_value - value
+                    if "leaf_index" in child:
+                        leaf = offsets[-1] + int(child["leaf_index"])
+                        rows += [leaf] * len(p)
+                        cols += list(p)
+                        vals += list(p.values())
+                    else:
+                        stack.append((child, p))
+        self.booster = booster
+        self.base = base
+        self.offsets = np.asarray(offsets, np.int64)
+        self.leaf_contrib = sp.csr_matrix((vals, (rows, cols)), shape=(total, n_features), dtype=np.float64)
+
+    def __call__(self, feats: np.ndarray) -> np.ndarray:
+        """``(rows, n_features + 1)`` contributions, the last column the base value."""
+        import scipy.sparse as sp
+
+        leaves = np.asarray(self.booster.predict(feats, pred_leaf=True, num_threads=1), np.int64)
+        leaves = (
+            leaves.reshape(len(feats), -1) + self.offsets[None, : leaves.shape[-1] if leaves.ndim > 1 else 1]
+        )
+        n, t = leaves.shape
+        pick = sp.csr_matrix(
+            (np.ones(n * t), leaves.ravel(), np.arange(0, n * t + 1, t)),
+            shape=(n, self.leaf_contrib.shape[0]),
+        )
+        out = np.empty((n, self.leaf_contrib.shape[1] + 1))
+        out[:, :-1] = (pick @ self.leaf_contrib).toarray()
+        out[:, -1] = self.base
+        return out
+
+
+def contributions(model: HybridRecommender, feats: np.ndarray, method: str = "path") -> np.ndarray:
+    """Per-feature contributions, ``(rows, n_features + 1)`` (last column: the base value), averaged over the
+    hybrid's boosters exactly as its score is: each row sums to ``model._predict(feats)`` (see :data:`METHODS`)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    out = np.zeros((len(feats), feats.shape[1] + 1), dtype=np.float64)
+    if method == "shap":
+        for booster in model.boosters_:
+            out += booster.predict(feats, pred_contrib=True, num_threads=1)
+        return out / len(model.boosters_)
+    attributors = getattr(model, "_path_attributors", None)
+    if attributors is None or len(attributors) != len(model.boosters_):
+        attributors = [PathAttributor(b, feats.shape[1]) for b in model.boosters_]
+        model._path_attributors = attributors  # type: ignore[attr-defined]  # built once per loaded model
+    for attributor in attributors:
+        out += attributor(feats)
+    return out / len(model.boosters_)
+
+
+def explain_hybrid(
+    model: HybridRecommender, evidence: Evidence, items: np.ndarray, method: str = "path"
+) -> list[Explanation]:
+    """One explanation per item of ``items`` (see module docstring)."""
+    from tuijian.models.base import Explainable
+
+    items = np.asarray(items, np.int64)
+    seq = np.asarray(evidence.sequence, np.int64)
+    if len(seq) == 0:
+        seq = evidence.items  # as HybridRecommender._score_rows: the history row stands in for the sequence
+    retriever_ev = Evidence(-1, evidence.items, evidence.values, seq)  # what each retriever is scored from
+    if model.served_ != "ranker":  # the gate chose one retriever: it explains itself
+        served = model.models_[model.served_]
+        if isinstance(served, Explainable):
+            return served.explain(retriever_ev, items)
+        return [Explanation(int(t), []) for t in items]
+    log_pop = model.context_.log_pop
+    if len(seq) == 0:
+        return [Explanation(int(t), [Reason("popular", (), float(log_pop[t]))]) for t in items]
+    scratch = evidence.scratch
+    if isinstance(scratch, tuple) and len(scratch) == 4 and scratch[0] is model:
+        _, rows, cols, feats = scratch  # the rows the ranker scored for this very query
+    else:
+        rows, cols, feats = model.pair_features(
+            np.array([evidence.user], np.int64), evidence.row(model.n_items), [seq]
+        )
+    where = {c: j for j, c in enumerate(cols.tolist())}
+    picked = [where.get(t, -1) for t in items.tolist()]
+    cand = [j for j in picked if j >= 0]
+    phi = contributions(model, feats[cand], method) if cand else np.zeros((0, feats.shape[1] + 1))
+    names = model.feature_names_
+    kinds = [feature_kind(n) for n in names]
+    kind_index = {k: n for n, k in enumerate(KINDS)}
+    group = np.zeros((len(names), len(KINDS)))
+    for f, k in enumerate(kinds):
+        if k is not None:
+            group[f, kind_index[k]] = 1.0
+    sums = phi[:, :-1] @ group if len(cand) else np.zeros((0, len(KINDS)))
+    # the retrievers' own explanations, asked once for all items that need them
+    sub = _sub_explanations(model, retriever_ev, items, names, phi, picked)
+    out: list[Explanation] = []
+    r = 0
+    for n, t in enumerate(items.tolist()):
+        if picked[n] < 0:
+            out.append(_outside(model, retriever_ev, t))
+            continue
+        row = phi[r]
+        attrs = [
+            Attribution(names[f], float(feats[picked[n], f]), float(row[f]), kinds[f])
+            for f in np.argsort(-np.abs(row[:-1]), kind="stable").tolist()
+            if row[f] != 0
+        ]
+        reasons = []
+        for k, w in zip(KINDS, sums[r].tolist(), strict=True):
+            if w <= 0:
+                continue
+            found = sub.get((k, t))
+            reasons.append(
+                Reason(
+                    k,
+                    found.items if found else ((t,) if k == "repeat" else ()),
+                    w,
+                    found.terms if found else (),
+                )
+            )
+        out.append(Explanation(t, reasons, attrs, float(row[-1])))
+        r += 1
+    return out
+
+
+def _sub_explanations(
+    model: HybridRecommender,
+    evidence: Evidence,
+    items: np.ndarray,
+    names: list[str],
+    phi: np.ndarray,
+    picked: list[int],
+) -> dict[tuple[str, int], Reason]:
+    """``{(kind, item): the retriever's reason}`` for the ``history``, ``recent`` and ``content`` reasons."""
+    from tuijian.models.base import Explainable
+
+    out: dict[tuple[str, int], Reason] = {}
+    cand_items = [t for t, j in zip(items.tolist(), picked, strict=True) if j >= 0]
+    if not cand_items:
+        return out
+    # per item, the linear retriever whose own columns contributed most
+    linear = [m for m in LINEAR if m in model.models_]
+    col_of = {m: [f for f, n in enumerate(names) if n.startswith(m + ":")] for m in linear}
+    best: dict[str, list[int]] = {}
+    for r, t in enumerate(cand_items):
+        if linear:
+            share = [phi[r, col_of[m]].sum() for m in linear]
+            best.setdefault(linear[int(np.argmax(share))], []).append(t)
+    asked: list[tuple[str, list[int]]] = list(best.items())
+    asked += [(m, cand_items) for m in ("session-transitions", "sasrec", "content") if m in model.models_]
+    for name, targets in asked:
+        retriever = model.models_[name]
+        if not isinstance(retriever, Explainable):
+            continue
+        kind = RETRIEVER_KINDS[name]
+        for e in retriever.explain(evidence, np.asarray(targets, np.int64)):
+            for reason in e.reasons:
+                if reason.kind == kind and reason.items and (kind, e.item) not in out:
+                    out[(kind, e.item)] = reason
+    # no retriever named items: the ranker's own similarity features (sim_hist_mean, sim_last*) do
+    sim = model.context_.similarity
+    hist = evidence.items
+    recent = np.unique(np.asarray(evidence.sequence, np.int64)[-3:])
+    for t in cand_items:
+        for kind, pool in (("history", hist), ("recent", recent)):
+            if (kind, t) in out or len(pool) == 0:
+                continue
+            s = sim[pool][:, [t]].toarray().ravel()
+            top = np.flatnonzero(s > 0)
+            top = top[np.lexsort((pool[top], -s[top]))][:2]
+            if len(top):
+                out[(kind, t)] = Reason(kind, tuple(pool[top].tolist()), float(s[top].sum()))
+    return out
+
+
+def _outside(model: HybridRecommender, evidence: Evidence, item: int) -> Explanation:
+    """An item the ranker did not score: the never-seen item the content retriever placed, or the tail."""
+    from tuijian.models.base import Explainable
+
+    log_pop = model.context_.log_pop
+    content: Any = model.models_.get("content")
+    if log_pop[item] == 0 and isinstance(content, Explainable):
+        reasons = [r for r in content.explain(evidence, np.array([item]))[0].reasons]
+        return Explanation(item, [*reasons, Reason("new", (), 1.0)])
+    return Explanation(item, [Reason("popular", (), float(log_pop[item]))])

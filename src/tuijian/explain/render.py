@@ -1,0 +1,170 @@
+"""Explanations in words and JSON: a sentence in English or Chinese, and the API's ``reasons`` entries.
+
+A sentence names the strongest reasons, at most two, in the shopper's language (``lang`` is ``"en"`` or
+``"zh"``, as everywhere in the service: ``?lang=``). History items are named by title; the verb is "bought"
+for items the shopper bought and "looked at" for items they only viewed or carted, so the sentence never
+claims a purchase that did not happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tuijian.exceptions import ConfigError
+from tuijian.explain.reasons import Explanation, Reason
+
+if TYPE_CHECKING:
+    from tuijian.models.pipeline import Pipeline, Ranked
+    from tuijian.models.query import RecQuery
+
+LANGUAGES = ("en", "zh")
+#: attributions returned per item (largest absolute contributions first)
+TOP_ATTRIBUTIONS = 8
+_TITLE_CHARS = 60
+
+_PHRASES: dict[str, tuple[str, str]] = {
+    "history_bought": ("because you bought {items}", "因为您购买过{items}"),
+    "history_viewed": ("because you looked at {items}", "因为您看过{items}"),
+    "recent": ("goes with what you looked at recently: {items}", "与您最近浏览的{items}相关"),
+    "recent_none": ("goes with what you looked at recently", "与您最近浏览的商品相关"),
+    "content": ("shares {terms} with {items}", "与{items}有共同特点：{terms}"),
+    "content_items": ("similar to {items}", "与{items}相似"),
+    "content_none": ("matches what you like", "符合您的喜好"),
+    "repeat": ("you bought this before", "您以前买过"),
+    "repeat_item": ("often bought again", "常被回购"),
+    "similar_shoppers": ("shoppers with tastes like yours chose it", "与您品味相似的顾客选择了它"),
+    "price": ("in the price range you usually buy", "在您常买的价位"),
+    "new": ("new in the shop", "新品上架"),
+    "trending": ("popular with shoppers lately", "近期热销"),
+    "popular": ("popular with shoppers", "很多顾客都在买"),
+    "exploration": ("something new we are trying out for you", "为您尝试的新推荐（探索）"),
+}
+
+
+def check_language(lang: str) -> str:
+    """``lang`` if it is one of :data:`LANGUAGES`, else a :class:`ConfigError` saying what to send."""
+    if lang not in LANGUAGES:
+        raise ConfigError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    return lang
+
+
+def _short(title: str) -> str:
+    title = " ".join(str(title).split())
+    return title if len(title) <= _TITLE_CHARS else title[: _TITLE_CHARS - 1].rstrip() + "…"
+
+
+def phrase(reason: Reason, item: int, lang: str, title: Callable[[int], str], bought: set[int]) -> str:
+    """One reason as a phrase (no capital, no full stop)."""
+    col = 1 if lang == "zh" else 0
+    names = [_short(title(i)) for i in reason.items if i != item]
+    quoted = ("、" if lang == "zh" else " and ").join(f"「{n}」" if lang == "zh" else f"“{n}”" for n in names)
+    if reason.kind == "history":
+        if not names:
+            return _PHRASES["similar_shoppers"][col]
+        key = "history_bought" if any(i in bought for i in reason.items) else "history_viewed"
+        return _PHRASES[key][col].format(items=quoted)
+    if reason.kind == "recent":
+        return _PHRASES["recent" if names else "recent_none"][col].format(items=quoted)
+    if reason.kind == "content":
+        if names and reason.terms:
+            sep = "、" if lang == "zh" else ", "
+            return _PHRASES["content"][col].format(items=quoted, terms=sep.join(reason.terms))
+        return _PHRASES["content_items" if names else "content_none"][col].format(items=quoted)
+    if reason.kind == "repeat":
+        return _PHRASES["repeat" if item in reason.items else "repeat_item"][col]
+    return _PHRASES[reason.kind][col]
+
+
+def sentence(
+    explanation: Explanation, lang: str, title: Callable[[int], str], bought: set[int], max_reasons: int = 2
+) -> str:
+    """The explanation as one sentence: its strongest reasons (distinct phrases), joined."""
+    parts: list[str] = []
+    for r in explanation.reasons:
+        p = phrase(r, explanation.item, lang, title, bought)
+        if p not in parts:
+            parts.append(p)
+        if len(parts) == max_reasons:
+            break
+    if not parts:
+        parts = [_PHRASES["popular"][1 if lang == "zh" else 0]]
+    if lang == "zh":
+        return "，".join(parts) + "。"
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def reason_json(reason: Reason, item_id: Callable[[int], str]) -> dict[str, Any]:
+    """``{"kind", "item_ids", "weight"[, "terms"]}``: a reason as the API returns it."""
+    out: dict[str, Any] = {
+        "kind": reason.kind,
+        "item_ids": [item_id(i) for i in reason.items],
+        "weight": round(float(reason.weight), 6),
+    }
+    if reason.terms:
+        out["terms"] = list(reason.terms)
+    return out
+
+
+def explanation_json(
+    explanation: Explanation,
+    lang: str,
+    title: Callable[[int], str],
+    item_id: Callable[[int], str],
+    bought: set[int],
+    n_attributions: int = TOP_ATTRIBUTIONS,
+) -> dict[str, Any]:
+    """``reasons``, ``sentence`` and (for a ranked model) ``attributions`` of one item."""
+    out: dict[str, Any] = {
+        "reasons": [reason_json(r, item_id) for r in explanation.reasons],
+        "sentence": sentence(explanation, lang, title, bought),
+    }
+    if explanation.attributions:
+        out["attributions"] = [
+            {
+                "feature": a.feature,
+                "value": None if a.value != a.value else round(a.value, 6),
+                "contribution": round(a.contribution, 6),
+                "kind": a.kind,
+            }
+            for a in explanation.attributions[:n_attributions]
+        ]
+        out["base_value"] = round(float(explanation.base_value or 0.0), 6)
+    return out
+
+
+def bought_items(codes_source: str, exclude: Sequence[int], repeats: Sequence[int]) -> set[int]:
+    """Items a user query says were bought: its exclusions (bought items) and repeats; none for a session."""
+    if codes_source != "history":
+        return set()
+    return {int(i) for i in exclude} | {int(i) for i in repeats}
+
+
+def explained_items(
+    pipeline: Pipeline, records: Sequence[dict[str, Any]], query: RecQuery, ranked: Ranked, lang: str
+) -> list[dict[str, Any]]:
+    """The response entries of ``ranked`` with explanations: each item's catalogue record, ``score``,
+    ``reason_codes`` (the plain codes), ``reasons`` (structured), ``sentence`` and, for the hybrid's ranker,
+    ``attributions``."""
+    from tuijian.explain.pipeline import explain_ranked
+
+    check_language(lang)
+    explanations = explain_ranked(pipeline, query, ranked)
+    bought = bought_items(query.source, query.exclude.tolist(), query.repeats.tolist())
+
+    def title(i: int) -> str:
+        return str(records[i].get("title") or records[i]["item_id"])
+
+    def item_id(i: int) -> str:
+        return str(records[i]["item_id"])
+
+    return [
+        {
+            **records[i],
+            "score": round(float(score), 6),
+            "reason_codes": codes,
+            **explanation_json(e, lang, title, item_id, bought),
+        }
+        for (i, score, codes), e in zip(ranked, explanations, strict=True)
+    ]
