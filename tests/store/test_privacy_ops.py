@@ -104,7 +104,7 @@ def test_existing_raw_ids_converted_once(store_url: str) -> None:
 
     conv = RawStore(make_engine(store_url), **privacy_parts(_privacy(KEY, pii)))
     counts = conv.pseudonymize_existing(actor="test")
-    assert counts == {"events": 2, "users": 1, "feedback": 1, "impression_lists": 0}
+    assert counts == {"events": 2, "users": 1, "feedback": 1, "impression_lists": 0, "exposures": 0}
     conv.close()
     s = open_store(store_url, privacy=_privacy(KEY, pii))
     assert _all_user_columns(s) == {s.user_key("alice"), s.user_key("bob")}
@@ -259,7 +259,12 @@ def test_expire_before_removes_old_behaviour_only(store: Store) -> None:
     store.log_impressions("r_old", "a", ["i1"], "v", ts_us=t_old)
     store.log_impressions("r_new", "a", ["i1"], "v", ts_us=t_new)
     cut = int((T0 - pd.Timedelta(days=1)).value // 1000)
-    assert store.expire_before(cut, actor="cron") == {"events": 6, "feedback": 1, "impression_lists": 1}
+    assert store.expire_before(cut, actor="cron") == {
+        "events": 6,
+        "feedback": 1,
+        "impression_lists": 1,
+        "exposures": 0,
+    }
     left = store.events_frame()
     assert len(left) == 6 and (left["ts"] >= T0).all()
     assert sorted(store.feedback_frame()["request_id"]) == ["r", "r_new"]

@@ -197,7 +197,7 @@ def test_schema_matches_migrations(store: Store) -> None:
     from tuijian.store.engine import current_revision
     from tuijian.store.tables import metadata
 
-    assert current_revision(store.engine) == "0003"
+    assert current_revision(store.engine) == "0004"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []

@@ -113,7 +113,14 @@ def _include_optional_routers(app: Any) -> None:
 def create_app(settings: Settings | None = None, options: ServiceOptions | None = None) -> Any:
     """A ready-to-run FastAPI app. On start it opens the store, makes sure a model version exists
     (bootstrapping the dataset and training if needed) and loads it; on shutdown it flushes impressions."""
-    from tuijian.service import errors, routes_admin, routes_ingest, routes_ops, routes_recs
+    from tuijian.service import (
+        errors,
+        routes_admin,
+        routes_experiments,
+        routes_ingest,
+        routes_ops,
+        routes_recs,
+    )
     from tuijian.service.auth import KeyChecker
     from tuijian.service.engine import Engine
     from tuijian.service.impressions import ImpressionLog
@@ -170,6 +177,12 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
             state.watcher.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("no model loaded at start")
         state.watcher.start()
+        from tuijian.service.experiment_router import ExperimentRouter  # A/B tests (routes_experiments)
+
+        experiments = state.extras["experiments"] = ExperimentRouter(
+            state, options.poll_seconds, options.impression_flush_seconds
+        )
+        await run_in_threadpool(experiments.start)
         if options.retrain_every_minutes > 0:
             state.retrainer.schedule(options.retrain_every_minutes)
         log.info(
@@ -181,6 +194,7 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
         finally:
             state.retrainer.stop()
             state.watcher.stop()
+            experiments.close()
             state.impressions.close()
             state.store.close()
             log.info("service stopped", extra={"impression_lists_written": state.impressions.written})
@@ -194,7 +208,7 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
     )
     app.state.tuijian = state
     errors.install(app)
-    for module in (routes_ops, routes_ingest, routes_recs, routes_admin):
+    for module in (routes_ops, routes_ingest, routes_recs, routes_admin, routes_experiments):
         app.include_router(module.router)
     from tuijian.service import routes_privacy
 

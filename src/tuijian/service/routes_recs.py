@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from tuijian.service.auth import HEADER, requires
 from tuijian.service.encode import encode
 from tuijian.service.engine import Filters
+from tuijian.service.experiment_router import experiment_arm
 from tuijian.service.params import Param, openapi_parameters, parse_query
 from tuijian.service.schemas import RecResponse, SessionRequest
 
@@ -96,7 +97,9 @@ def user_recommendations_body(st: Any, rid: str, user_id: str, query: Any, key: 
     """
     st.auth.require(key, "read")
     q = parse_query(query, USER_PARAMS)
-    snap, ranked, source = st.engine.rank_user(
+    # the user's A/B variant, or None (tuijian.service.experiment_router)
+    arm = experiment_arm(st, user_id, q)
+    snap, ranked, source = (st.engine if arm is None else arm.ranker).rank_user(
         user_id,
         q["k"],
         Filters(q["category"], q["price_min"], q["price_max"]),
@@ -104,6 +107,8 @@ def user_recommendations_body(st: Any, rid: str, user_id: str, query: Any, key: 
         session=q["session"],
     )
     head = {"request_id": rid, "model_version": snap.version, "source": source, "user": user_id}
+    if arm is not None:
+        head["experiment"] = arm.expose(rid, user_id)
     body = encode(snap, ranked, head)
     st.impressions.log_ranked(rid, user_id, snap, ranked)
     return body

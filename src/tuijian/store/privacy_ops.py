@@ -28,6 +28,7 @@ USER_COLUMNS: tuple[tuple[Any, Any], ...] = (
     (t.users, t.users.c.user_id),
     (t.feedback, t.feedback.c.user_id),
     (t.impression_lists, t.impression_lists.c.user_id),
+    (t.exposures, t.exposures.c.user_id),
 )
 
 
@@ -340,7 +341,7 @@ class PrivacyMixin:
             ]
             counts: dict[str, Any] = {}
             for name, (table, col) in zip(
-                ("events", "profile", "feedback", "impression_lists"), USER_COLUMNS, strict=True
+                ("events", "profile", "feedback", "impression_lists", "exposures"), USER_COLUMNS, strict=True
             ):
                 counts[name] = int(conn.execute(delete(table).where(col == key)).rowcount)
             if not any(counts.values()):
@@ -354,7 +355,7 @@ class PrivacyMixin:
         """Delete events, feedback and served lists with ``ts < ts_us`` (retention); audited as ``expire``."""
         counts = {}
         with self._begin() as conn:
-            for table in (t.events, t.feedback, t.impression_lists):
+            for table in (t.events, t.feedback, t.impression_lists, t.exposures):
                 counts[table.name] = int(conn.execute(delete(table).where(table.c.ts < int(ts_us))).rowcount)
             detail = {**counts, "before": str(us_to_datetime([ts_us])[0].isoformat())}
             self.audit(actor, "expire", None, detail, conn=conn)

@@ -18,6 +18,7 @@ from tuijian.exceptions import ConfigError, StorageError
 from tuijian.store import tables as t
 from tuijian.store.bookkeeping import BookkeepingMixin
 from tuijian.store.engine import make_engine, upgrade_schema
+from tuijian.store.experiments import ExperimentsMixin
 from tuijian.store.privacy_ops import PrivacyMixin
 from tuijian.store.records import (
     event_rows,
@@ -52,7 +53,7 @@ class InsertResult:
     duplicates: int
 
 
-class Store(BookkeepingMixin, PrivacyMixin):
+class Store(BookkeepingMixin, PrivacyMixin, ExperimentsMixin):
     """SQL storage opened by URL (see :func:`open_store`). Thread-safe; one instance per process.
 
     User ids: methods that **write** (``add_events``, ``add_users``, ``log_feedback``, impressions,

@@ -107,6 +107,8 @@ impression_lists = Table(
     Column("model_version", String(128), nullable=True),
     Column("ts", BigInteger, nullable=False),
     Column("items", Text, nullable=False),
+    # probability that the logging policy served this list (NULL: a deterministic policy, i.e. 1.0)
+    Column("propensity", Float, nullable=True),
     Index("ix_impression_lists_request_id", "request_id"),
     Index("ix_impression_lists_ts", "ts"),
 )
@@ -143,4 +145,33 @@ privacy_meta = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+#: A/B experiments (tuijian.policy.abtest): ``spec`` is the JSON of the fixed design (variants, salt, plan)
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("dataset", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("stopped_at", BigInteger, nullable=True),
+    Index("ix_experiments_status", "dataset", "status"),
+)
+
+#: one row per request served inside an experiment: which variant served it, with what probability
+exposures = Table(
+    "exposures",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("experiment_id", String(32), nullable=False),
+    Column("variant", String(64), nullable=False),
+    Column("user_id", String(128), nullable=True),
+    Column("request_id", String(64), nullable=False),
+    Column("propensity", Float, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Index("ix_exposures_experiment", "experiment_id", "id"),
+    Index("ix_exposures_request_id", "request_id"),
 )
