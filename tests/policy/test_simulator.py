@@ -71,7 +71,10 @@ def test_bought_items_are_not_bought_again_and_propensities_are_logged(demo_sim)
     assert frame["examination"].map(len).eq(frame["items"].map(len)).all()
     for _, g in frame.groupby("shopper"):
         bought = [
-            i for items, b in zip(g["items"], g["purchases"], strict=True) for i, x in zip(items, b) if x
+            i
+            for items, b in zip(g["items"], g["purchases"], strict=True)
+            for i, x in zip(items, b, strict=True)
+            if x
         ]
         assert len(bought) == len(set(bought))
 

@@ -154,7 +154,9 @@ class ReinforceReranker:
             for s in rng.choice(shoppers, self.batch_lifetimes):
                 steps: list[tuple[Any, Any, int]] = []
 
-                def policy(state: ShopperState, r: np.random.Generator) -> tuple[np.ndarray, float | None]:
+                def policy(
+                    state: ShopperState, r: np.random.Generator, steps: list[Any] = steps
+                ) -> tuple[np.ndarray, float | None]:
                     items, feats = candidates(state)
                     logits = net(torch.from_numpy(feats)).squeeze(-1)
                     g = r.gumbel(size=len(items))
@@ -247,7 +249,7 @@ def greedy_policy(candidates: Candidates) -> Any:
     return policy
 
 
-def paired_ci(diff: np.ndarray, n_boot: int = 2000, seed: int = 0) -> dict[str, float]:
+def paired_ci(diff: np.ndarray, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
     """Mean of paired differences with a 95 % t interval and a 95 % percentile bootstrap interval."""
     from scipy import stats
 
