@@ -7,11 +7,13 @@ which avoids a thread-pool hop per request; query strings go through the lean pa
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from tuijian.exceptions import DataError
 from tuijian.service.auth import HEADER, requires
 from tuijian.service.encode import encode
 from tuijian.service.engine import Filters
@@ -32,6 +34,10 @@ USER_PARAMS = (
     PRICE_MAX,
     Param("exclude_purchased", bool, True, "false allows repeat purchases (reason 'repeat')"),
     Param("session", str, None, "session id used when the user has no history", max_length=128),
+    Param(
+        "explain", bool, False, "true: per item reasons, a sentence and ranker attributions (docs/explain.md)"
+    ),
+    Param("lang", str, "en", "language of the explanation sentence: en or zh", max_length=8),
 )
 SIMILAR_PARAMS = (K, CATEGORY, PRICE_MIN, PRICE_MAX)
 TRENDING_PARAMS = (
@@ -99,6 +105,8 @@ def user_recommendations_body(st: Any, rid: str, user_id: str, query: Any, key: 
     q = parse_query(query, USER_PARAMS)
     # the user's A/B variant, or None (tuijian.service.experiment_router)
     arm = experiment_arm(st, user_id, q)
+    if q["explain"]:  # issue 14: the same ranking with reasons, sentence and attributions
+        return explained_body(st, rid, user_id, q, arm)
     snap, ranked, source = (st.engine if arm is None else arm.ranker).rank_user(
         user_id,
         q["k"],
@@ -155,3 +163,52 @@ async def trending(request: Request) -> JSONResponse:
     q = parse_query(request.query_params, TRENDING_PARAMS)
     out = request.app.state.tuijian.engine.trending(q["k"], Filters(q["category"]), q["window_days"])
     return _answer(request, out, None)
+
+
+def explained_body(st: Any, rid: str, user_id: str, q: dict[str, Any], arm: Any = None) -> bytes:
+    """``explain=true``: the same ranking, each item with ``reasons`` ({kind, item_ids, weight}), a
+    ``sentence`` in ``lang`` and, for the hybrid, the ranker's ``attributions`` (:mod:`tuijian.explain`).
+
+    The query is the one the ranking answers (``user_query``), so the explanation reads the same evidence and,
+    for the hybrid, the very feature rows that were scored. ``arm``: the user's A/B variant (its ranker when
+    that is an engine; a strategy ranker's list is explained from the served engine's query).
+    """
+    from tuijian.explain.render import LANGUAGES, explained_items
+
+    if q["lang"] not in LANGUAGES:
+        raise DataError(
+            f"1 invalid field(s): query.lang: Input should be one of {', '.join(LANGUAGES)}",
+            errors=[
+                {
+                    "field": "query.lang",
+                    "error": f"Input should be one of {', '.join(LANGUAGES)}",
+                    "input": q["lang"],
+                }
+            ],
+        )
+    filters = Filters(q["category"], q["price_min"], q["price_max"])
+    ranker = st.engine if arm is None else arm.ranker
+    engine = ranker if hasattr(ranker, "user_query") else st.engine
+    snap, rec_query = engine.user_query(
+        user_id, q["k"], filters, exclude_purchased=q["exclude_purchased"], session=q["session"]
+    )
+    if engine is ranker:
+        ranked = snap.pipeline.recommend(rec_query, q["k"])
+    else:
+        snap, ranked, _ = ranker.rank_user(
+            user_id, q["k"], filters, exclude_purchased=q["exclude_purchased"], session=q["session"]
+        )
+    items = explained_items(snap.pipeline, snap.catalog.records, rec_query, ranked, q["lang"])
+    out = {
+        "request_id": rid,
+        "model_version": snap.version,
+        "source": rec_query.source,
+        "user": user_id,
+        "language": q["lang"],
+        "items": items,
+    }
+    if arm is not None:
+        out["experiment"] = arm.expose(rid, user_id)
+    body = json.dumps(out, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    st.impressions.log_ranked(rid, user_id, snap, ranked)
+    return body

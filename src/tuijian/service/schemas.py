@@ -155,15 +155,49 @@ class IngestResult(BaseModel):
     duplicates: int = Field(description="rows skipped because their event_id was already stored")
 
 
+class ReasonOut(BaseModel):
+    """One reason for one item (``explain=true``; see docs/explain.md)."""
+
+    kind: Literal[
+        "history", "recent", "content", "repeat", "similar_shoppers", "price", "new", "trending", "popular",
+        "exploration",
+    ]  # fmt: skip
+    item_ids: list[str] = Field(
+        description="the evidence: history items (bought/viewed) that contributed most"
+    )
+    weight: float = Field(description="the reason's share of the score, in the model's own units")
+    terms: list[str] | None = Field(default=None, description="content: the words the items share")
+
+
+class AttributionOut(BaseModel):
+    """One ranker feature's contribution to the item's score (the hybrid, ``explain=true``)."""
+
+    feature: str
+    value: float | None
+    contribution: float
+    kind: str | None = Field(
+        description="the reason kind the feature maps to; null: a feature of the user only"
+    )
+
+
 class RecItem(BaseModel):
     item_id: str
     score: float
-    reasons: list[str] = Field(
-        description="similar_to:<item>, personalized, repeat, popular, trending, new_item"
+    reasons: list[str] | list[ReasonOut] = Field(
+        description="reason codes: similar_to:<item>, personalized, repeat, popular, trending, new_item; "
+        'with explain=true, structured reasons [{"kind", "item_ids", "weight"}], strongest first'
     )
     title: str | None = None
     price: float | None = None
     category: list[str] = Field(default_factory=list)
+    reason_codes: list[str] | None = Field(default=None, description="explain=true: the plain reason codes")
+    sentence: str | None = Field(default=None, description="explain=true: the reasons as a sentence in lang")
+    attributions: list[AttributionOut] | None = Field(
+        default=None, description="explain=true, hybrid ranker: the largest feature contributions"
+    )
+    base_value: float | None = Field(
+        default=None, description="the ranker's expected score (attributions sum to score - base)"
+    )
 
 
 class RecResponse(BaseModel):
@@ -174,6 +208,9 @@ class RecResponse(BaseModel):
     item: str | None = None
     items: list[RecItem]
     unknown_items: list[str] | None = None
+    language: Literal["en", "zh"] | None = Field(
+        default=None, description="explain=true: the sentence language"
+    )
 
 
 class SessionRequest(BaseModel):
