@@ -110,17 +110,68 @@ def register(app: typer.Typer) -> None:
 
     @app.command("ask")
     def ask(
-        question: str = typer.Argument(...),
+        question: str | None = typer.Argument(None, help="the question (omit with --interactive)"),
         dataset: str = typer.Option("online-retail"),
         lang: str | None = typer.Option(None, help="en or zh (default: detected)"),
+        session: Path | None = typer.Option(
+            None,
+            "--session",
+            help="conversation file: read before and written after, for follow-up questions",
+        ),
+        interactive: bool = typer.Option(
+            False,
+            "--interactive",
+            "-i",
+            help="a conversation: one question per line on stdin, until EOF or 'quit'",
+        ),
+        k: int = typer.Option(3, min=1, max=20, help="items to cite"),
         data_dir: str | None = typer.Option(None),
     ) -> None:
-        """Customer-service answer over the catalogue and shop policies, citing item ids."""
+        """Answer a customer question (facts, prices, sorting, policies; "I don't know" when the data does not say)."""
+        from tuijian.exceptions import ConfigError
         from tuijian.generate.assistant import ShopAssistant
+        from tuijian.generate.assistant_session import Conversation
         from tuijian.generate.shop import load_shop
 
-        answer = ShopAssistant(load_shop(dataset, data_dir)).ask(question, lang)
-        _echo_json({"answer": answer.text, "found": answer.found, "citations": answer.citations}, None)
+        if not interactive and not question:
+            raise ConfigError("give a question, or --interactive to read questions from stdin")
+        conversation = Conversation()
+        if session is not None and session.exists():
+            try:
+                conversation = Conversation.from_dict(json.loads(session.read_text(encoding="utf-8")))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"--session {session}: not a conversation file ({exc})") from exc
+        assistant = ShopAssistant(load_shop(dataset, data_dir)).fit()
+
+        def reply(text: str) -> None:
+            answer = assistant.ask(text, lang, k, conversation)
+            _echo_json(
+                {
+                    "answer": answer.text,
+                    "intent": answer.intent,
+                    "found": answer.found,
+                    "citations": answer.citations,
+                    "fact": answer.fact,
+                },
+                None,
+            )
+
+        if question:
+            reply(question)
+        if interactive:
+            import sys
+
+            for line in sys.stdin:
+                text = line.strip()
+                if text.lower() in ("quit", "exit", "q"):
+                    break
+                if text:
+                    reply(text)
+        if session is not None:
+            session.parent.mkdir(parents=True, exist_ok=True)
+            session.write_text(
+                json.dumps(conversation.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8"
+            )
 
     @app.command("guide")
     def guide(

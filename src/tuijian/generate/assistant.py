@@ -1,18 +1,19 @@
-"""The shop assistant.
+"""The shop assistant: answers, not keyword hits.
 
-* :class:`ShopAssistant` — customer-service Q&A over the catalogue, the review texts and the shop policies:
-  BM25 retrieval feeds an answer that cites item ids (``[85123A]``) or policy ids; below ``min_score`` it says
-  it does not know.
-* :meth:`ShopAssistant.guide` — a conversational shopping guide: parses constraints (price bounds, product type,
-  colour/material/pattern/occasion, recipient, free keywords) from a request such as "A gift under £10 for a
-  child who likes dinosaurs", then ranks matching catalogue items by keyword relevance and popularity (and a
-  personalisation scorer when given), each with its reasons.
+* :meth:`ShopAssistant.ask` — reads the message (:mod:`~tuijian.generate.assistant_query`), decides what is asked
+  and answers it: a **policy** (by intent: "can I send it back?" is returns), a **fact** about one item (price, pack
+  count, colour, material, size, design, audience, yes/no properties; "I don't know" when the data does not say),
+  a **comparison** of named items, a **search** with constraints (price ranges, negation, sorting: "the cheapest
+  Christmas decoration" answers with one item), or **unknown** ("we don't sell that" / 不知道). Every answer
+  cites item or policy ids.
+* :meth:`ShopAssistant.guide` — the shopping guide: the same search with a personalisation scorer and reasons.
+* Both take an optional :class:`~tuijian.generate.assistant_session.Conversation`: follow-ups ("any cheaper?",
+  "in red?", "is it waterproof?", 那个多少钱？) resolve against the previous turn.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -22,114 +23,43 @@ from typing import Any
 import numpy as np
 
 from tuijian.exceptions import ConfigError
-from tuijian.generate.retrieval import BM25, index_tokens
+from tuijian.generate.assistant_catalog import CatalogIndex, Concept, Reading
+from tuijian.generate.assistant_facts import answer_fact, item_name, money
+from tuijian.generate.assistant_query import Message, read_message
+from tuijian.generate.assistant_session import Conversation
+from tuijian.generate.retrieval import index_tokens
 from tuijian.generate.shop import ShopData
-from tuijian.generate.templates import title_case
-from tuijian.nlp.attributes import extract_attributes
-from tuijian.nlp.lexicon import chinese_name
+from tuijian.nlp.attributes import request_attributes
 from tuijian.nlp.tokenize import detect_language
 
-_PRICE_MAX = re.compile(
-    r"(?:under|below|less than|cheaper than|up to|at most|max(?:imum)?|within|<=?|不超过|低于|少于|以内|预算)\s*"
-    r"[£$€¥]?\s*(\d+(?:\.\d+)?)|[£$€¥]?(\d+(?:\.\d+)?)\s*(?:英镑|元|镑|块)?\s*(?:以内|以下|之内|or less)"
-)
-_PRICE_MIN = re.compile(
-    r"(?:over|above|more than|at least|min(?:imum)?|from|>=?|高于|超过|不低于)\s*[£$€¥]?\s*(\d+(?:\.\d+)?)"
-    r"|[£$€¥]?(\d+(?:\.\d+)?)\s*(?:英镑|元|镑|块)?\s*(?:以上|or more)"
-)
-#: Question words that say nothing about what is asked for.
-_QUESTION_NOISE = frozenset(
-    [
-        "sell",
-        "sold",
-        "have",
-        "got",
-        "stock",
-        "any",
-        "anything",
-        "buy",
-        "find",
-        "looking",
-        "want",
-        "need",
-        "wondering",
-        "item",
-        "items",
-        "product",
-        "products",
-        "shop",
-        "store",
-        "please",
-        "hi",
-        "hello",
-        "tell",
-        "know",
-        "有没有",
-        "有",
-        "卖",
-        "请问",
-        "吗",
-        "呢",
-        "想",
-        "买",
-        "商品",
-        "东西",
-        "你们",
-        "一下",
-    ]
-)
-_GUIDE_NOISE = frozenset(
-    [
-        "gift",
-        "gifts",
-        "present",
-        "want",
-        "need",
-        "looking",
-        "look",
-        "find",
-        "something",
-        "like",
-        "likes",
-        "love",
-        "loves",
-        "who",
-        "buy",
-        "cheap",
-        "budget",
-        "pound",
-        "pounds",
-        "礼物",
-        "想要",
-        "需要",
-        "喜欢",
-        "一个",
-        "送给",
-        "找",
-        "推荐",
-        "预算",
-        "英镑",
-        "左右",
-    ]
-)
+_ATTRIBUTE_KINDS = frozenset({"colour", "material", "theme", "audience"})
 
 
 @dataclass
 class Hit:
     doc_id: str
-    kind: str  # item | policy | review
+    kind: str  # item | policy
     score: float
     text: str
 
 
 @dataclass
 class Answer:
-    """An assistant reply: the text, the cited ids and the retrieval hits behind it."""
+    """An assistant reply: the text, what was asked (``intent``), the cited ids, and the fact when one was asked.
+
+    ``intent`` is one of ``policy``, ``fact``, ``compare``, ``search``, ``sort``, ``unknown``. ``fact`` is
+    ``{"item", "attribute", "value"}`` with ``value`` ``None`` when the data does not say. ``found`` is false
+    for "I don't know" and for searches that match nothing.
+    """
 
     text: str
     found: bool
     citations: list[str] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
+    intent: str = "unknown"
+    fact: dict[str, Any] | None = None
+    constraints: dict[str, Any] = field(default_factory=dict)
+    session: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,6 +73,8 @@ class Constraints:
     attributes: dict[str, list[str]] = field(default_factory=dict)
     recipient: str | None = None
     keywords: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    sort: str | None = None
 
 
 @dataclass
@@ -159,6 +91,7 @@ class GuideReply:
     text: str
     constraints: Constraints
     suggestions: list[Suggestion]
+    session: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -170,31 +103,61 @@ def load_policies() -> list[dict[str, str]]:
     return json.loads(text)["policies"]
 
 
+def _language(text: str, language: str | None) -> str:
+    if language is None:
+        return "zh" if re.search(r"[\u4e00-\u9fff]", text) else detect_language(text)
+    if language not in ("en", "zh"):
+        raise ConfigError(f"language must be 'en' or 'zh', got {language!r}")
+    return language
+
+
 def parse_constraints(request: str) -> Constraints:
-    """Constraints from a free-text shopping request (English or Chinese)."""
-    low = request.lower()
-    c = Constraints()
-    m = _PRICE_MAX.search(low)
-    if m:
-        c.price_max = float(m.group(1) or m.group(2))
-    m = _PRICE_MIN.search(low)
-    if m:
-        c.price_min = float(m.group(1) or m.group(2))
-    attrs = extract_attributes(request)
+    """Constraints from a free-text shopping request (English or Chinese): prices, negation, sort, attributes."""
+    lang = _language(request, None)
+    msg = read_message(request, lang)
+    attrs = request_attributes(msg.positive)
+    c = Constraints(price_max=msg.price_max, price_min=msg.price_min, sort=msg.sort)
     c.product_type = attrs.product_type
     c.attributes = {
         k: list(getattr(attrs, k))
         for k in ("colour", "material", "pattern", "style", "occasion")
         if getattr(attrs, k)
     }
-    c.recipient = attrs.recipient[0] if attrs.recipient else None
-    stripped = _PRICE_MAX.sub(" ", _PRICE_MIN.sub(" ", low))
-    c.keywords = [
-        t
-        for t in dict.fromkeys(index_tokens(stripped))
-        if t not in _GUIDE_NOISE and not re.fullmatch(r"[\d.]+", t)
-    ]
+    c.recipient = attrs.recipient[0] if attrs.recipient else ("child" if msg.child_age is not None else None)
+    c.keywords = [t for t in dict.fromkeys(index_tokens(msg.positive)) if not re.fullmatch(r"[\d.]+", t)]
+    c.excluded = [t for seg in msg.negative for t in index_tokens(seg)]
     return c
+
+
+def _concept_dict(c: Concept) -> dict[str, Any]:
+    return {
+        "kind": c.kind,
+        "value": c.value,
+        "alternatives": [list(a) for a in c.alternatives],
+        "surface": c.surface,
+    }
+
+
+def _concept_from(d: dict[str, Any]) -> Concept:
+    return Concept(d["kind"], d["value"], tuple(tuple(a) for a in d["alternatives"]), d.get("surface", ""))
+
+
+@dataclass
+class _Search:
+    concepts: list[Concept]
+    excluded: list[Concept]
+    price_min: float | None
+    price_max: float | None
+    sort: str | None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "include": [c.value for c in self.concepts],
+            "exclude": [c.value for c in self.excluded],
+            "price_min": self.price_min,
+            "price_max": self.price_max,
+            "sort": self.sort,
+        }
 
 
 class ShopAssistant:
@@ -203,170 +166,355 @@ class ShopAssistant:
     Parameters
     ----------
     shop: the :class:`ShopData`.
-    min_score: BM25 score below which the assistant says it does not know.
-    min_coverage: share of the question's content words an item must contain to be cited.
     personalize: optional ``(user_id, item_ids) -> scores`` (e.g. a recommender), used by :meth:`guide`.
     """
 
-    def __init__(
-        self,
-        shop: ShopData,
-        min_score: float = 4.0,
-        min_coverage: float = 0.6,
-        personalize: Callable[[str, list[str]], Any] | None = None,
-    ):
+    def __init__(self, shop: ShopData, personalize: Callable[[str, list[str]], Any] | None = None):
         self.shop = shop
-        self.min_score = min_score
-        self.min_coverage = min_coverage
         self.personalize = personalize
 
-    # ------------------------------------------------------------------ index
-    def _item_document(self, row: dict[str, Any]) -> str:
-        attrs = extract_attributes(row.get("title", ""), brand=row.get("brand") or None)
-        zh = [
-            chinese_name(k, v)
-            for k in ("colour", "material", "pattern", "style", "occasion", "recipient")
-            for v in getattr(attrs, k)
-        ]
-        if attrs.product_type:
-            zh.append(chinese_name("product_type", attrs.product_type))
-        extra = " ".join([*attrs.values(), *zh])
-        return (
-            " ".join(str(row.get(c) or "") for c in ("title", "brand", "category", "description"))
-            + " "
-            + extra
-        )
-
     def fit(self) -> ShopAssistant:
-        items = self.shop.items
-        self.item_ids_ = items["item_id"].astype(str).tolist()
-        self.policies_ = load_policies()
-        # One index over items and policies, so that rare words ("refund", "退货") weigh the same in both.
-        docs = [self._item_document(r) for r in items.to_dict("records")]
-        docs += [p["en"] + " " + p["zh"] + " " + p["topic"] for p in self.policies_]
-        self.bm25_ = BM25().fit(docs)
-        self.doc_tokens_ = [set(index_tokens(d)) for d in docs]
-        pop = self.shop.popularity().reindex(self.item_ids_).fillna(0).to_numpy()
+        pop = self.shop.popularity().reindex(self.shop.items["item_id"]).fillna(0).to_numpy()
         self.popularity_ = np.log1p(pop) / max(np.log1p(pop).max(), 1.0)
+        self.catalog_ = CatalogIndex(self.shop.items, self.popularity_)
+        self.item_ids_ = self.catalog_.item_ids
+        self.policies_ = {p["id"]: p for p in load_policies()}
         return self
 
     def _check(self) -> None:
-        if not hasattr(self, "bm25_"):
+        if not hasattr(self, "catalog_"):
             self.fit()
 
-    def _item_scores(self, query: str) -> np.ndarray:
-        return self.bm25_.scores(query)[: len(self.item_ids_)]
+    # ------------------------------------------------------------------ reading a message
+    def _read(self, text: str, lang: str) -> tuple[Message, Reading, list[Concept]]:
+        cat = self.catalog_
+        msg = read_message(text, lang)
+        reading = cat.vocabulary.read(msg.positive, lang, cat.known)
+        if msg.child_age is not None and msg.child_age < 14:
+            reading.concepts.append(cat.vocabulary.english[("child",)])
+        excluded = [c for seg in msg.negative for c in cat.vocabulary.read(seg, lang, cat.known).concepts]
+        return msg, reading, list(dict.fromkeys(excluded))
 
-    def search_items(self, query: str, k: int = 5) -> list[Hit]:
-        """Best catalogue items for ``query`` (BM25, ties broken by popularity)."""
-        self._check()
-        scores = self._item_scores(query)
-        combined = scores + 0.01 * self.popularity_ * (scores > 0)
-        top = np.argsort(-combined, kind="stable")[:k]
-        return [
-            Hit(self.item_ids_[i], "item", float(scores[i]), str(self.shop.items.iloc[i]["title"]))
-            for i in top
-            if scores[i] > 0
-        ]
-
-    def _coverage(self, query_tokens: list[str], doc: int) -> float:
-        if not query_tokens:
-            return 0.0
-        return sum(t in self.doc_tokens_[doc] for t in query_tokens) / len(query_tokens)
+    def _search_spec(
+        self, msg: Message, reading: Reading, excluded: list[Concept], conv: Conversation | None
+    ) -> _Search:
+        """The search this message asks for, merged with the previous turn's when it is a follow-up."""
+        has_type = any(c.kind == "type" for c in reading.concepts)
+        previous = [_concept_from(d) for d in conv.concepts] if conv else []
+        refine = bool(conv and (conv.concepts or conv.shown)) and (
+            not has_type or (msg.follow_up and not reading.concepts)
+        )
+        if refine and conv is not None:
+            kinds = {c.kind for c in reading.concepts if c.kind in ("colour", "material")}
+            concepts = [c for c in previous if c.kind not in kinds]
+            concepts += [c for c in reading.concepts if c not in concepts]
+            old_ex = [_concept_from(d) for d in conv.excluded]
+            excluded = list(dict.fromkeys([*old_ex, *excluded]))
+            concepts = [c for c in concepts if c.value not in {e.value for e in excluded}]
+            spec = _Search(concepts, excluded, conv.price_min, conv.price_max, msg.sort or conv.sort)
+        else:
+            spec = _Search(list(reading.concepts), excluded, None, None, msg.sort)
+            if conv is not None and msg.follow_up and has_type:  # "what about mugs?" keeps the budget
+                spec.price_min, spec.price_max = conv.price_min, conv.price_max
+                spec.excluded = list(dict.fromkeys([*map(_concept_from, conv.excluded), *excluded]))
+        if msg.price_min is not None or msg.price_max is not None:
+            spec.price_min, spec.price_max = msg.price_min, msg.price_max
+        focus = self.catalog_.position.get(conv.focus) if conv and conv.focus else None
+        if msg.relative and focus is not None and self.catalog_.price(focus) is not None:
+            price = float(self.catalog_.prices[focus])
+            if msg.relative == "cheaper":
+                spec.price_max, spec.sort = round(price - 0.005, 3), spec.sort
+            else:
+                spec.price_min = round(price + 0.005, 3)
+        elif msg.relative == "cheaper":
+            spec.sort = "price_asc"
+        elif msg.relative == "dearer":
+            spec.sort = "price_desc"
+        return spec
 
     # ------------------------------------------------------------------ Q&A
-    def ask(self, question: str, language: str | None = None, k: int = 3) -> Answer:
-        """Answer a customer question, citing item or policy ids; "I don't know" when nothing is relevant."""
-        if not question or not question.strip():
+    def ask(
+        self,
+        question: str,
+        language: str | None = None,
+        k: int = 3,
+        conversation: Conversation | None = None,
+    ) -> Answer:
+        """Answer a customer message; ``conversation`` (updated in place) carries the previous turns."""
+        if not isinstance(question, str) or not question.strip():
             raise ConfigError("question must be a non-empty string")
+        if k < 1:
+            raise ConfigError(f"k must be >= 1, got {k}")
         self._check()
-        lang = language or detect_language(question)
-        if lang not in ("en", "zh"):
-            raise ConfigError(f"language must be 'en' or 'zh', got {language!r}")
-        tokens = [t for t in dict.fromkeys(index_tokens(question)) if t not in _QUESTION_NOISE]
-        scores = self.bm25_.scores(" ".join(tokens))
-        n_items = len(self.item_ids_)
-        best_p = int(np.argmax(scores[n_items:])) + n_items
-        item_hits = self.search_items(" ".join(tokens), k)
-        index = {d: i for i, d in enumerate(self.item_ids_)}
-        relevant = [
-            h
-            for h in item_hits
-            if h.score >= self.min_score and self._coverage(tokens, index[h.doc_id]) >= self.min_coverage
-        ]
-        best_item = relevant[0].score if relevant else 0.0
-        if scores[best_p] >= self.min_score / 2 and scores[best_p] >= best_item:
-            p = self.policies_[best_p - n_items]
+        lang = _language(question, language)
+        msg, reading, excluded = self._read(question, lang)
+        answer = self._answer(msg, reading, excluded, lang, k, conversation)
+        if conversation is not None:
+            conversation.lang = lang
+            conversation.turns += 1
+        return answer
+
+    def _answer(
+        self,
+        msg: Message,
+        reading: Reading,
+        excluded: list[Concept],
+        lang: str,
+        k: int,
+        conv: Conversation | None,
+    ) -> Answer:
+        cat = self.catalog_
+        zh = lang == "zh"
+        if msg.policy:
+            p = self.policies_[msg.policy]
             return Answer(
-                f"{p[lang]} [{p['id']}]",
-                True,
-                [p["id"]],
-                [Hit(p["id"], "policy", float(scores[best_p]), p[lang])],
+                f"{p[lang]} [{p['id']}]", True, [p["id"]], [Hit(p["id"], "policy", 1.0, p[lang])], "policy"
             )
-        if not relevant:
+        if msg.off_topic and not msg.item_ids:
+            return self._dont_know(reading, lang)
+        ids = [i for i in msg.item_ids if i in cat.position]
+        missing = [i for i in msg.item_ids if i not in cat.position]
+        if missing and not ids:
             text = (
-                "抱歉，我不知道。我们的商品和政策中没有找到相关信息，请联系客服。"
-                if lang == "zh"
-                else "Sorry, I don't know. I found nothing relevant in our catalogue or policies; "
-                "please contact customer service."
+                f"不知道：商品目录里没有 {missing[0]}。"
+                if zh
+                else f"I don't know item {missing[0]}: it is not in our catalogue."
             )
-            return Answer(text, False, [], item_hits)
-        lines = []
-        for h in relevant:
-            facts = self.shop.facts(h.doc_id, max_reviews=20)
-            price = facts.price_text()
-            name = title_case(facts.display_name)
-            if lang == "zh":
-                lines.append(f"{name} [{h.doc_id}]" + (f"，售价{price}" if price else ""))
-            else:
-                lines.append(f"{name} [{h.doc_id}]" + (f", {price}" if price else ""))
-        lead = "我们有以下相关商品：" if lang == "zh" else "Here is what we have: "
-        sep = "；" if lang == "zh" else "; "
-        return Answer(
-            lead + sep.join(lines) + ("。" if lang == "zh" else "."),
-            True,
-            [h.doc_id for h in relevant],
-            relevant,
+            return Answer(text, False, intent="unknown")
+        if len(ids) >= 2 and (msg.relative or msg.sort or msg.attribute == "price"):
+            return self._compare(ids, msg, lang, conv)
+        target = self._target(msg, reading, ids, conv)
+        attribute_kinds = [c for c in reading.concepts if c.kind in _ATTRIBUTE_KINDS]
+        asks_fact = msg.attribute is not None or (
+            msg.yes_no and target is not None and attribute_kinds and (msg.pronoun or ids or msg.ordinal)
         )
+        if asks_fact and not (msg.search and target is None) and not (msg.relative or msg.sort):
+            attribute = msg.attribute or _KIND_ATTRIBUTE[attribute_kinds[0].kind]
+            if target is None and reading.concepts and not reading.head_unknown:
+                spec = _Search(list(reading.concepts), excluded, msg.price_min, msg.price_max, None)
+                found = cat.search(spec.concepts, spec.excluded, spec.price_min, spec.price_max, k=1)
+                if found.positions and not [c for c in found.used if c.strong and not cat.mask(c).any()]:
+                    target = found.positions[0]
+            if target is None:
+                text = (
+                    "不知道您问的是哪件商品，请告诉我商品名称或编号。"
+                    if zh
+                    else "I don't know which item you mean; please give its name or item number."
+                )
+                return Answer(text, False, intent="fact")
+            fact = answer_fact(
+                cat, target, attribute, lang, self.shop.currency, msg.prop, reading.concepts, msg.yes_no
+            )
+            if conv is not None:
+                conv.focus = cat.item_ids[target]
+            item = cat.item_ids[target]
+            return Answer(
+                fact.text,
+                fact.value is not None,
+                [item],
+                [Hit(item, "item", 1.0, cat.titles[target])],
+                "fact",
+                fact.to_dict(),
+            )
+        if ids and not reading.concepts:
+            pos = cat.position[ids[0]]
+            fact = answer_fact(cat, pos, "price", lang, self.shop.currency)
+            if conv is not None:
+                conv.focus, conv.shown = ids[0], [ids[0]]
+            return Answer(fact.text, True, [ids[0]], [Hit(ids[0], "item", 1.0, cat.titles[pos])], "search")
+        has_request = bool(
+            reading.concepts
+            or excluded
+            or msg.price_min is not None
+            or msg.price_max is not None
+            or msg.sort
+            or msg.relative
+        )
+        if reading.head_unknown or (reading.unknown and not reading.concepts) or not has_request:
+            return self._dont_know(reading, lang)
+        no_price = msg.price_max is None and msg.price_min is None
+        if (
+            not reading.concepts
+            and not (conv and (conv.concepts or conv.shown))
+            and not msg.sort
+            and no_price
+        ):
+            return self._dont_know(reading, lang)
+        spec = self._search_spec(msg, reading, excluded, conv)
+        return self._run_search(spec, lang, k, conv)
+
+    def _target(
+        self, msg: Message, reading: Reading, ids: list[str], conv: Conversation | None
+    ) -> int | None:
+        cat = self.catalog_
+        if ids:
+            return cat.position[ids[0]]
+        if conv is None:
+            return None
+        if msg.ordinal and conv.shown:
+            if msg.ordinal <= len(conv.shown):
+                return cat.position.get(conv.shown[msg.ordinal - 1])
+            return None
+        has_type = any(c.kind == "type" for c in reading.concepts)
+        asks = msg.attribute or msg.yes_no
+        if conv.focus and (msg.pronoun or not has_type) and asks and (not msg.search or msg.pronoun):
+            return cat.position.get(conv.focus)
+        return None
+
+    def _dont_know(self, reading: Reading, lang: str) -> Answer:
+        words = "、".join(reading.unknown[:3]) if lang == "zh" else ", ".join(reading.unknown[:3])
+        if lang == "zh":
+            text = (
+                f"不知道：我们的商品和政策里没有“{words}”的信息。"
+                if words
+                else "不知道：我们的商品和政策里没有找到相关信息。"
+            )
+            text += "请换个说法或联系客服。"
+        else:
+            text = (
+                f"Sorry, I don't know: nothing in our catalogue or policies is about {words}."
+                if words
+                else "Sorry, I don't know: I found nothing relevant in our catalogue or policies."
+            ) + " Please rephrase or contact customer service."
+        return Answer(text, False, intent="unknown")
+
+    def _compare(self, ids: list[str], msg: Message, lang: str, conv: Conversation | None) -> Answer:
+        cat = self.catalog_
+        pos = [cat.position[i] for i in ids]
+        priced = [p for p in pos if cat.price(p) is not None]
+        if not priced:
+            return Answer(
+                "不知道这些商品的价格。" if lang == "zh" else "I don't know their prices.",
+                False,
+                intent="compare",
+            )
+        dearer = msg.relative == "dearer" or msg.sort == "price_desc"
+        best = (
+            max(priced, key=lambda p: cat.prices[p]) if dearer else min(priced, key=lambda p: cat.prices[p])
+        )
+        cur = self.shop.currency
+        listing = ("；" if lang == "zh" else "; ").join(
+            f"{item_name(cat, p, lang)} [{cat.item_ids[p]}] {money(cat.price(p), cur)}" for p in priced
+        )
+        if lang == "zh":
+            text = f"{'更贵' if dearer else '更便宜'}的是 {item_name(cat, best, lang)} [{cat.item_ids[best]}]（{listing}）。"
+        else:
+            text = f"The {'more expensive' if dearer else 'cheaper'} one is {item_name(cat, best, lang)} [{cat.item_ids[best]}] ({listing})."
+        if conv is not None:
+            conv.focus, conv.shown = cat.item_ids[best], [cat.item_ids[p] for p in priced]
+        item = cat.item_ids[best]
+        return Answer(
+            text,
+            True,
+            [item, *[cat.item_ids[p] for p in priced if p != best]],
+            [Hit(item, "item", 1.0, cat.titles[best])],
+            "compare",
+            {"item": item, "attribute": "price", "value": cat.price(best)},
+        )
+
+    def _run_search(self, spec: _Search, lang: str, k: int, conv: Conversation | None) -> Answer:
+        cat = self.catalog_
+        zh = lang == "zh"
+        result = cat.search(spec.concepts, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k)
+        intent = "sort" if spec.sort else "search"
+        described = spec.describe()
+        if conv is not None:
+            conv.concepts = [_concept_dict(c) for c in result.used or spec.concepts]
+            conv.excluded = [_concept_dict(c) for c in spec.excluded]
+            conv.price_min, conv.price_max, conv.sort = spec.price_min, spec.price_max, spec.sort
+        if not result.positions:
+            text = (
+                "抱歉，没有符合这些条件的商品。"
+                if zh
+                else "Sorry, nothing in our catalogue matches all of that."
+            )
+            return Answer(text, False, intent=intent, constraints=described)
+        cur = self.shop.currency
+        ids = [cat.item_ids[p] for p in result.positions]
+        if conv is not None:
+            conv.shown, conv.focus = ids, ids[0]
+        lines = [
+            f"{item_name(cat, p, lang)} [{cat.item_ids[p]}]"
+            + (
+                (f"，售价{money(cat.price(p), cur)}" if zh else f", {money(cat.price(p), cur)}")
+                if cat.price(p)
+                else ""
+            )
+            for p in result.positions
+        ]
+        sep = "；" if zh else "; "
+        if spec.sort:
+            first = lines[0]
+            word = (
+                ("最便宜" if spec.sort == "price_asc" else "最贵")
+                if zh
+                else ("cheapest" if spec.sort == "price_asc" else "most expensive")
+            )
+            if zh:
+                text = f"{word}的是{first}。" + (f"其次：{sep.join(lines[1:])}。" if len(lines) > 1 else "")
+            else:
+                text = f"The {word} is {first}." + (
+                    f" Next: {sep.join(lines[1:])}." if len(lines) > 1 else ""
+                )
+        else:
+            lead = (
+                f"共有{result.n_matches}件符合，推荐："
+                if zh
+                else f"{result.n_matches} items match; here are the best: "
+            )
+            text = lead + sep.join(lines) + ("。" if zh else ".")
+        hits = [Hit(cat.item_ids[p], "item", 1.0, cat.titles[p]) for p in result.positions]
+        return Answer(text, True, ids, hits, intent, constraints=described)
 
     # ------------------------------------------------------------------ shopping guide
     def guide(
-        self, request: str, user_id: str | None = None, k: int = 5, language: str | None = None
+        self,
+        request: str,
+        user_id: str | None = None,
+        k: int = 5,
+        language: str | None = None,
+        conversation: Conversation | None = None,
     ) -> GuideReply:
         """Parse ``request`` into constraints and recommend up to ``k`` catalogue items with reasons."""
-        if not request or not request.strip():
+        if not isinstance(request, str) or not request.strip():
             raise ConfigError("request must be a non-empty string")
+        if k < 1:
+            raise ConfigError(f"k must be >= 1, got {k}")
         self._check()
-        lang = language or detect_language(request)
+        cat = self.catalog_
+        lang = _language(request, language)
+        msg, reading, excluded = self._read(request, lang)
         c = parse_constraints(request)
-        terms = " ".join(
-            [
-                *c.keywords,
-                *(v for vs in c.attributes.values() for v in vs),
-                c.product_type or "",
-                c.recipient or "",
-            ]
+        spec = self._search_spec(msg, reading, excluded, conversation)
+        c.price_min, c.price_max, c.sort = spec.price_min, spec.price_max, spec.sort
+        c.excluded = [e.value for e in spec.excluded]
+        pool = cat.search(
+            spec.concepts, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=max(k, 200)
         )
-        relevance = self._item_scores(terms) if terms.strip() else np.zeros(len(self.item_ids_))
-        prices = self.shop.items["price"].astype(float).to_numpy()
-        ok = np.ones(len(prices), dtype=bool)
-        if c.price_max is not None:
-            ok &= np.nan_to_num(prices, nan=math.inf) <= c.price_max
-        if c.price_min is not None:
-            ok &= np.nan_to_num(prices, nan=-math.inf) >= c.price_min
-        ok &= np.nan_to_num(prices, nan=1.0) > 0
-        if terms.strip():
-            ok &= relevance > 0
-        rel = relevance / relevance.max() if relevance.max() > 0 else relevance
-        score = rel + 0.3 * self.popularity_
-        if self.personalize is not None and user_id is not None and ok.any():
-            cand = [self.item_ids_[i] for i in np.flatnonzero(ok)]
+        positions = pool.positions
+        if not reading.concepts and not (conversation and conversation.concepts) and reading.unknown:
+            positions = []
+        score = {p: float(len(positions) - n) / max(len(positions), 1) for n, p in enumerate(positions)}
+        if self.personalize is not None and user_id is not None and positions and not spec.sort:
+            cand = [cat.item_ids[p] for p in positions]
             extra = np.asarray(self.personalize(user_id, cand), dtype=float)
             if extra.size == len(cand) and np.ptp(extra) > 0:
-                score[np.flatnonzero(ok)] += 0.5 * (extra - extra.min()) / np.ptp(extra)
-        score = np.where(ok, score, -np.inf)
-        top = [i for i in np.argsort(-score, kind="stable")[:k] if np.isfinite(score[i])]
-        suggestions = [self._suggest(i, c, float(score[i]), lang) for i in top]
+                for p, e in zip(positions, (extra - extra.min()) / np.ptp(extra), strict=True):
+                    score[p] += 1.5 * float(e)
+            positions = sorted(positions, key=lambda p: -score[p])
+        top = positions[:k]
+        suggestions = [self._suggest(p, pool.used, c, score.get(p, 0.0), lang) for p in top]
+        if conversation is not None:
+            conversation.concepts = [_concept_dict(x) for x in pool.used or spec.concepts]
+            conversation.excluded = [_concept_dict(x) for x in spec.excluded]
+            conversation.price_min, conversation.price_max, conversation.sort = (
+                spec.price_min,
+                spec.price_max,
+                spec.sort,
+            )
+            conversation.shown = [s.item_id for s in suggestions]
+            conversation.focus = suggestions[0].item_id if suggestions else conversation.focus
+            conversation.lang, conversation.turns = lang, conversation.turns + 1
         if not suggestions:
             text = (
                 "抱歉，没有找到符合条件的商品。"
@@ -387,26 +535,31 @@ class ShopAssistant:
             )
         return GuideReply(text, c, suggestions)
 
-    def _suggest(self, i: int, c: Constraints, score: float, lang: str) -> Suggestion:
-        row = self.shop.items.iloc[i]
-        title = title_case(str(row["title"]))
-        doc = set(index_tokens(self._item_document(row.to_dict())))
-        matched = [
-            w
-            for w in [*c.keywords, *(v for vs in c.attributes.values() for v in vs)]
-            if set(index_tokens(w)) <= doc
-        ]
-        price = float(row["price"]) if not math.isnan(float(row["price"])) else None
+    def _suggest(self, pos: int, used: list[Concept], c: Constraints, score: float, lang: str) -> Suggestion:
+        cat = self.catalog_
+        zh = lang == "zh"
+        matched = [x.surface if zh and x.surface else x.value for x in used if cat.mask(x)[pos]]
+        price = cat.price(pos)
         reasons = []
         if matched:
-            reasons.append(("符合：" if lang == "zh" else "matches ") + ", ".join(dict.fromkeys(matched)))
+            reasons.append(("符合：" if zh else "matches ") + ", ".join(dict.fromkeys(matched)))
+        if c.excluded:
+            reasons.append(("不含" if zh else "no ") + ", ".join(c.excluded))
+        cur = self.shop.currency
         if price is not None and c.price_max is not None:
             reasons.append(
-                f"£{price:.2f}，在预算£{c.price_max:g}以内"
-                if lang == "zh"
-                else f"£{price:.2f}, within your £{c.price_max:g} budget"
+                f"{money(price, cur)}，在预算{money(c.price_max, cur)}以内"
+                if zh
+                else f"{money(price, cur)}, within your {money(c.price_max, cur)} budget"
             )
-        pop = int(self.shop.popularity().get(row["item_id"], 0))
+        elif price is not None and c.price_min is not None:
+            reasons.append(
+                f"{money(price, cur)}" + ("，不低于" if zh else ", at least ") + money(c.price_min, cur)
+            )
+        pop = int(self.shop.popularity().get(cat.item_ids[pos], 0))
         if pop:
-            reasons.append(f"已售出{pop}次" if lang == "zh" else f"bought {pop} times")
-        return Suggestion(str(row["item_id"]), title, price, score, reasons)
+            reasons.append(f"已售出{pop}次" if zh else f"bought {pop} times")
+        return Suggestion(cat.item_ids[pos], item_name(cat, pos, lang), price, score, reasons)
+
+
+_KIND_ATTRIBUTE = {"colour": "colour", "material": "material", "theme": "theme", "audience": "audience"}

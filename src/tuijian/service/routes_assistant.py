@@ -1,5 +1,10 @@
 """Assistant and copy endpoints: ``POST /v1/assistant/ask``, ``POST /v1/assistant/guide``,
-``GET /v1/items/{item_id}/copy``. Thin: validate, call :mod:`tuijian.generate`, shape the response."""
+``GET /v1/items/{item_id}/copy``. Thin: validate, call :mod:`tuijian.generate`, shape the response.
+
+Multi-turn: a reply carries ``session``; sending it back with the next message continues the conversation
+("any cheaper?", "is it waterproof?"). Conversations live in memory, bounded in number and idle time
+(:class:`~tuijian.generate.assistant_session.ConversationStore`); an unknown or expired id is a 404 that says
+to omit ``session`` to start over."""
 
 from __future__ import annotations
 
@@ -14,16 +19,37 @@ from tuijian.service.auth import requires
 router = APIRouter(tags=["assistant"])
 
 
+_SESSION = Field(
+    default=None,
+    pattern=r"^[A-Za-z0-9_-]{1,64}$",
+    description="conversation id from a previous reply; omit to start a new conversation",
+)
+
+
 class AskRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=2000)
+    question: str = Field(min_length=1, max_length=2000, pattern=r"\S")
     language: Literal["en", "zh"] | None = None
+    k: int = Field(default=3, ge=1, le=20)
+    session: str | None = _SESSION
 
 
 class GuideRequest(BaseModel):
-    request: str = Field(min_length=1, max_length=2000)
+    request: str = Field(min_length=1, max_length=2000, pattern=r"\S")
     user: str | None = Field(default=None, max_length=128)
     k: int = Field(default=5, ge=1, le=50)
     language: Literal["en", "zh"] | None = None
+    session: str | None = _SESSION
+
+
+def _conversation(request: Request, session: str | None) -> tuple[str, Any]:
+    """The conversation ``session`` (404 when unknown or expired), or a new one."""
+    from tuijian.generate.assistant_session import ConversationStore
+
+    extras = request.app.state.tuijian.extras
+    store = extras.setdefault("assistant_sessions", ConversationStore(max_sessions=10_000, ttl_s=1800))
+    if session is None:
+        return store.new()
+    return session, store.get(session)
 
 
 def _engine_personalizer(engine: Any) -> Any:
@@ -71,7 +97,9 @@ def _assistant(request: Request) -> Any:
 @router.post("/v1/assistant/ask")
 async def ask(request: Request, body: AskRequest, _role: str = Depends(requires("read"))) -> dict[str, Any]:
     assistant = await run_in_threadpool(_assistant, request)
-    answer = await run_in_threadpool(assistant.ask, body.question, body.language)
+    session, conversation = _conversation(request, body.session)
+    answer = await run_in_threadpool(assistant.ask, body.question, body.language, body.k, conversation)
+    answer.session = session
     return answer.to_dict()
 
 
@@ -80,7 +108,11 @@ async def guide(
     request: Request, body: GuideRequest, _role: str = Depends(requires("read"))
 ) -> dict[str, Any]:
     assistant = await run_in_threadpool(_assistant, request)
-    reply = await run_in_threadpool(assistant.guide, body.request, body.user, body.k, body.language)
+    session, conversation = _conversation(request, body.session)
+    reply = await run_in_threadpool(
+        assistant.guide, body.request, body.user, body.k, body.language, conversation
+    )
+    reply.session = session
     return reply.to_dict()
 
 

@@ -1,0 +1,601 @@
+"""The catalogue as the assistant searches it: structured records, title words, and the concepts of a query.
+
+A query is read into :class:`Concept` objects: a product type ("lunch box", 午餐盒), a colour, a material, a
+theme (恐龙 is ``dinosaur``), an audience (a 5 year old is a child), or a plain title word. Chinese words are
+mapped to English title words through the product-type vocabulary (:func:`tuijian.nlp.product.chinese_product_type`
+read backwards), the attribute lexicon and the assistant's own word list (``templates/assistant_zh.json``).
+
+An item matches a concept when its title has every word of one of the concept's alternatives; :meth:`CatalogIndex.
+search` keeps the items that match every strong concept (type, colour, material, theme, audience), keeps plain
+words only while some item still matches, drops excluded concepts ("nothing with skulls"), applies the price
+range and ranks by BM25 over the titles, a bonus when the item's product type is the asked type, and popularity.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from tuijian.generate.retrieval import BM25, index_tokens
+from tuijian.nlp.lexicon import attribute_lexicon
+from tuijian.nlp.product import ProductRecord, chinese_product_type, understand
+
+STRONG_KINDS = frozenset({"type", "colour", "material", "theme", "audience"})
+_LEXICON_KINDS = {
+    "colour": "colour",
+    "material": "material",
+    "pattern": "theme",
+    "occasion": "theme",
+    "style": "theme",
+    "recipient": "audience",
+    "product_type": "type",
+}
+#: Words that say how a question is asked, not what is asked for.
+_NOISE_EN = frozenset(
+    [
+        "sell",
+        "sold",
+        "have",
+        "got",
+        "stock",
+        "any",
+        "anything",
+        "buy",
+        "find",
+        "looking",
+        "look",
+        "want",
+        "need",
+        "wondering",
+        "item",
+        "items",
+        "product",
+        "products",
+        "shop",
+        "store",
+        "please",
+        "hi",
+        "hello",
+        "tell",
+        "know",
+        "gift",
+        "gifts",
+        "present",
+        "presents",
+        "something",
+        "like",
+        "likes",
+        "love",
+        "loves",
+        "who",
+        "cheap",
+        "budget",
+        "pound",
+        "pounds",
+        "quid",
+        "price",
+        "priced",
+        "cost",
+        "costs",
+        "much",
+        "many",
+        "pack",
+        "packs",
+        "set",
+        "sets",
+        "piece",
+        "pieces",
+        "one",
+        "ones",
+        "thing",
+        "things",
+        "show",
+        "recommend",
+        "suggest",
+        "kind",
+        "type",
+        "sort",
+        "nice",
+        "lovely",
+        "good",
+        "great",
+        "best",
+        "pretty",
+        "cute",
+        "old",
+        "year",
+        "years",
+        "also",
+        "maybe",
+        "really",
+        "would",
+        "could",
+        "should",
+        "just",
+        "options",
+        "option",
+        "choice",
+        "choices",
+        "range",
+        "selection",
+        "available",
+        "there",
+        "here",
+        "what",
+        "which",
+        "how",
+        "does",
+        "is",
+        "are",
+        "do",
+        "did",
+        "can",
+        "could",
+        "will",
+        "my",
+        "me",
+        "you",
+        "your",
+        "our",
+        "we",
+        "us",
+        "some",
+        "someone",
+        "somebody",
+        "friend",
+        "friends",
+        "little",
+        "big",
+        "new",
+        "get",
+        "make",
+        "ideas",
+        "idea",
+        "interested",
+        "hey",
+        "thanks",
+        "thank",
+        "ok",
+        "okay",
+        "else",
+        "other",
+        "another",
+        "instead",
+        "colour",
+        "color",
+        "colours",
+        "colors",
+        "design",
+        "designed",
+        "pattern",
+        "motif",
+        "print",
+        "printed",
+        "theme",
+        "themed",
+        "style",
+        "styled",
+        "made",
+        "material",
+        "size",
+        "sizes",
+        "large",
+        "small",
+        "mini",
+        "big",
+        "dimension",
+        "dimensions",
+        "similar",
+        "same",
+        "version",
+        "versions",
+    ]
+)
+_NOISE_ZH = [
+    "有没有",
+    "你们",
+    "我们",
+    "请问",
+    "什么",
+    "哪些",
+    "哪个",
+    "哪款",
+    "那个",
+    "这个",
+    "那款",
+    "这款",
+    "一个",
+    "一些",
+    "一下",
+    "一点",
+    "礼物",
+    "推荐",
+    "东西",
+    "商品",
+    "图案",
+    "样式",
+    "款式",
+    "价格",
+    "多少钱",
+    "多少",
+    "可以",
+    "能不能",
+    "是不是",
+    "适合",
+    "还有",
+    "其他",
+    "别的",
+    "颜色",
+    "材质",
+    "做的",
+    "喜欢",
+    "想要",
+    "想买",
+    "看看",
+    "帮我",
+    "给我",
+    "送给",
+    "用的",
+    "大概",
+    "左右",
+    "之间",
+    "以内",
+    "以上",
+    "以下",
+    "英镑",
+    "朋友",
+    "女儿",
+    "儿子",
+    "有",
+    "没",
+    "卖",
+    "吗",
+    "呢",
+    "吧",
+    "啊",
+    "的",
+    "了",
+    "想",
+    "要",
+    "买",
+    "个",
+    "款",
+    "种",
+    "件",
+    "只",
+    "找",
+    "给",
+    "送",
+    "请",
+    "妈妈",
+    "爸爸",
+    "女士",
+    "男士",
+    "老婆",
+    "老公",
+    "女朋友",
+    "男朋友",
+    "奶奶",
+    "爷爷",
+    "外婆",
+    "同事",
+    "老师",
+    "家人",
+    "是",
+    "用",
+    "还",
+    "再",
+    "更",
+    "便宜",
+    "最",
+    "贵",
+    "点",
+    "些",
+    "和",
+    "或",
+    "也",
+    "都",
+    "能",
+    "帮",
+    "在",
+    "到",
+    "元",
+    "镑",
+    "块",
+    "钱",
+    "它",
+    "岁",
+    "印",
+    "带",
+    "上",
+    "面",
+    "其",
+    "那",
+    "这",
+    "装",
+    "套",
+    "包含",
+    "一",
+    "个",
+    "我",
+    "你",
+    "好",
+    "嗯",
+]
+_SEGMENTS = re.compile(r"\b(?:of|with|for|from|in|on|about|featuring|that|which|who|under|over|between)\b")
+_ZH_NOISE_RE = re.compile("|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)))
+
+
+@dataclass(frozen=True)
+class Concept:
+    """Something the shopper asks for: a ``kind``, a canonical English ``value`` and the title-word alternatives."""
+
+    kind: str  # type | colour | material | theme | audience | word
+    value: str
+    alternatives: tuple[tuple[str, ...], ...]
+    surface: str = ""
+
+    @property
+    def strong(self) -> bool:
+        return self.kind in STRONG_KINDS
+
+
+@dataclass
+class Reading:
+    """The concepts of one query text, and the words the catalogue does not know (``unknown``)."""
+
+    concepts: list[Concept] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    head_unknown: bool = False
+
+
+def _alternatives(words: list[str]) -> tuple[tuple[str, ...], ...]:
+    out = []
+    for w in words:
+        toks = tuple(index_tokens(w.replace("-", " ")))
+        if toks and toks not in out:
+            out.append(toks)
+    return tuple(out)
+
+
+@cache
+def _extra_terms() -> dict[str, dict[str, str]]:
+    text = resources.files("tuijian.generate").joinpath("templates/assistant_zh.json").read_text("utf-8")
+    return json.loads(text)["terms"]
+
+
+@cache
+def _lexicon_concepts() -> dict[tuple[str, str], Concept]:
+    """A concept per attribute-lexicon value, with every English surface form as an alternative."""
+    out = {}
+    for lex_kind, values in attribute_lexicon().items():
+        kind = _LEXICON_KINDS.get(lex_kind)
+        if kind is None:
+            continue
+        for value, forms in values.items():
+            surfaces = [value, *forms["en"]]
+            if kind == "theme" and value == "polka dot":
+                surfaces += ["spot", "dot"]
+            out[(kind, value)] = Concept(kind, value, _alternatives(surfaces), value)
+    return out
+
+
+class Vocabulary:
+    """English phrases and Chinese words that name concepts, built from the catalogue's own product types."""
+
+    def __init__(self, types: set[str]):
+        self.english: dict[tuple[str, ...], Concept] = {}
+        for t in sorted(types):  # the catalogue's own product types first: "lunch box" is not "lunch bag"
+            toks = tuple(index_tokens(t.replace("-", " ")))
+            if toks:
+                self.english.setdefault(toks, Concept("type", t, (toks,), t))
+        for (kind, value), concept in _lexicon_concepts().items():
+            if kind == "audience" and value != "child":
+                continue  # "for her", "for dad": everyone may buy anything; not a title constraint
+            for alt in concept.alternatives:
+                self.english.setdefault(alt, concept)
+        self.max_len = max(len(k) for k in self.english)
+        self.chinese: dict[str, Concept] = {}
+        extra = _extra_terms()
+        for kind in ("type", "colour", "material", "audience", "theme"):
+            for zh, en in extra.get(kind, {}).items():
+                if kind == "audience":
+                    concept = _lexicon_concepts()[("audience", en)]
+                else:
+                    concept = Concept(kind, en.split("|")[0], _alternatives(en.split("|")), zh)
+                self.chinese.setdefault(zh, concept)
+        for (kind, value), concept in _lexicon_concepts().items():
+            if kind == "audience" and value != "child":
+                continue
+            for zh in attribute_lexicon()[_lexicon_kind(kind, value)][value]["zh"]:
+                self.chinese.setdefault(zh, concept)
+        for t in sorted(types):
+            zh = chinese_product_type(t)
+            if zh and len(zh) >= 2:
+                old = self.chinese.get(zh)
+                if old is None:
+                    self.chinese[zh] = Concept("type", t, _alternatives([t]), zh)
+                elif old.kind == "type":
+                    alts = tuple(dict.fromkeys([*old.alternatives, *_alternatives([t])]))
+                    self.chinese[zh] = Concept("type", old.value, alts, zh)
+        self.chinese_re = re.compile("|".join(sorted(map(re.escape, self.chinese), key=len, reverse=True)))
+
+    def read(self, text: str, lang: str, known: set[str]) -> Reading:
+        """Concepts named in ``text``; words outside the catalogue's vocabulary ``known`` go to ``unknown``."""
+        reading = Reading()
+        # English (also inside Chinese messages: "red retrospot" may be typed as is). The head of the request is
+        # the last content word before the first "of/with/for…": "capital of France" is about a capital.
+        english = re.sub(r"[^a-z0-9'\- ]", " ", text.lower()).replace("-", " ")
+        heads = []
+        for segment in _SEGMENTS.split(english):
+            order = self._read_english(segment, known, reading)
+            if order:
+                heads.append(order[-1])
+        if heads and not heads[0]:
+            reading.head_unknown = True
+        if lang == "zh" or re.search(r"[\u4e00-\u9fff]", text):
+            pos = 0
+            zh_text = re.sub(r"[a-z0-9'\-]+", " ", text.lower())
+            for m in self.chinese_re.finditer(zh_text):
+                self._unknown_zh(zh_text[pos : m.start()], reading)
+                reading.concepts.append(self.chinese[m.group(0)])
+                pos = m.end()
+            if self._unknown_zh(zh_text[pos:], reading):  # the head of a Chinese noun phrase comes last
+                reading.head_unknown = True
+        reading.concepts = list(dict.fromkeys(reading.concepts))
+        return reading
+
+    def _read_english(self, text: str, known: set[str], reading: Reading) -> list[bool]:
+        """Concepts of one English segment; returns, per content word or phrase, whether it was known."""
+        toks = [t for t in index_tokens(text) if not t.isdigit()]
+        i, order = 0, []
+        while i < len(toks):
+            for n in range(min(self.max_len, len(toks) - i), 0, -1):
+                concept = self.english.get(tuple(toks[i : i + n]))
+                if concept is not None:
+                    reading.concepts.append(concept)
+                    order.append(True)
+                    i += n
+                    break
+            else:
+                t = toks[i]
+                if t not in _NOISE_EN and len(t) > 1:
+                    if t in known:
+                        reading.concepts.append(Concept("word", t, ((t,),), t))
+                        order.append(True)
+                    else:
+                        reading.unknown.append(t)
+                        order.append(False)
+                i += 1
+        return order
+
+    @staticmethod
+    def _unknown_zh(span: str, reading: Reading) -> bool:
+        rest = _ZH_NOISE_RE.sub(" ", span)
+        runs = [r for r in re.findall(r"[\u4e00-\u9fff]+", rest) if len(r) >= 2]
+        reading.unknown.extend(runs)
+        return bool(runs)
+
+
+def _lexicon_kind(kind: str, value: str) -> str:
+    for lex_kind, ours in _LEXICON_KINDS.items():
+        if ours == kind and value in attribute_lexicon()[lex_kind]:
+            return lex_kind
+    raise KeyError(value)
+
+
+@dataclass
+class SearchResult:
+    """Ranked matches of a search: item positions, the concepts used, and those dropped for having no match."""
+
+    positions: list[int]
+    used: list[Concept]
+    dropped: list[Concept]
+    n_matches: int
+
+
+class CatalogIndex:
+    """Records, title words and prices of every catalogue item, and the search over them."""
+
+    def __init__(self, items: pd.DataFrame, popularity: np.ndarray):
+        self.item_ids = items["item_id"].astype(str).tolist()
+        self.position = {item: i for i, item in enumerate(self.item_ids)}
+        self.titles = items["title"].astype(str).tolist()
+        self.prices = items["price"].astype(float).to_numpy()
+        descriptions = (
+            items["description"].astype(str).tolist() if "description" in items else [""] * len(items)
+        )
+        categories = items["category"].astype(str).tolist() if "category" in items else [""] * len(items)
+        self.records: list[ProductRecord] = [
+            understand(t, d or None, c or None)
+            for t, d, c in zip(self.titles, descriptions, categories, strict=True)
+        ]
+        self.tokens = [frozenset(index_tokens(t.replace("-", " "))) for t in self.titles]
+        postings: dict[str, list[int]] = {}
+        for i, toks in enumerate(self.tokens):
+            for t in toks:
+                postings.setdefault(t, []).append(i)
+        self.postings = {t: np.asarray(v) for t, v in postings.items()}
+        self.known = set(self.postings)
+        types = {str(r.product_type.value) for r in self.records if r.product_type is not None}
+        self.types = [str(r.product_type.value) if r.product_type is not None else "" for r in self.records]
+        self.vocabulary = Vocabulary(types)
+        self.bm25 = BM25().fit([t.replace("-", " ") for t in self.titles])
+        self.popularity = popularity
+
+    def mask(self, concept: Concept) -> np.ndarray:
+        """Items that match ``concept`` (any alternative, all of its words)."""
+        out = np.zeros(len(self.item_ids), dtype=bool)
+        for alt in concept.alternatives:
+            hit = np.ones(len(self.item_ids), dtype=bool)
+            for t in alt:
+                got = np.zeros(len(self.item_ids), dtype=bool)
+                if t in self.postings:
+                    got[self.postings[t]] = True
+                hit &= got
+            out |= hit
+        if concept.kind == "audience":
+            out |= np.array([concept.value in r.values("audience") for r in self.records])
+        return out
+
+    def search(
+        self,
+        concepts: list[Concept],
+        excluded: list[Concept],
+        price_min: float | None = None,
+        price_max: float | None = None,
+        sort: str | None = None,
+        k: int = 5,
+        allowed: np.ndarray | None = None,
+    ) -> SearchResult:
+        """Items matching every strong concept and as many plain words as possible, ranked (or sorted by price)."""
+        prices = np.nan_to_num(self.prices, nan=-1.0)
+        ok = prices > 0
+        if allowed is not None:
+            ok &= allowed
+        if price_max is not None:
+            ok &= prices <= price_max + 1e-9
+        if price_min is not None:
+            ok &= prices >= price_min - 1e-9
+        for c in excluded:
+            ok &= ~self.mask(c)
+        used, dropped = [], []
+        for c in sorted(concepts, key=lambda c: (not c.strong, c.kind == "audience")):
+            m = ok & self.mask(c)
+            if (c.strong and c.kind != "audience") or m.any():  # "for a child" yields to "dinosaur"
+                ok = m
+                used.append(c)
+            else:
+                dropped.append(c)
+        n = int(ok.sum())
+        if not n:
+            return SearchResult([], used, dropped, 0)
+        words = " ".join(" ".join(alt) for c in used for alt in c.alternatives[:1])
+        score = self.bm25.scores(words) if words else np.zeros(len(self.item_ids))
+        score = score + 0.5 * self.popularity
+        asked = [c for c in used if c.kind == "type"]
+        if asked:
+            bonus = np.array(
+                [any(t == c.value or t.endswith(" " + c.value) for c in asked) for t in self.types],
+                dtype=float,
+            )
+            score += 2.0 * bonus
+        idx = np.flatnonzero(ok)
+        if sort == "price_asc":
+            order = idx[np.lexsort((-score[idx], self.prices[idx]))]
+        elif sort == "price_desc":
+            order = idx[np.lexsort((-score[idx], -self.prices[idx]))]
+        else:
+            order = idx[np.argsort(-score[idx], kind="stable")]
+        return SearchResult([int(i) for i in order[:k]], used, dropped, n)
+
+    def price(self, position: int) -> float | None:
+        p = float(self.prices[position])
+        return None if math.isnan(p) else p

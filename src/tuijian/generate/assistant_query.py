@@ -1,0 +1,371 @@
+"""What a shopper's message asks, read from its words (English and Chinese), before any catalogue look-up.
+
+:func:`read_message` finds the price range ("between £5 and £20", "不要超过8英镑", "20英镑以内"), the sort order
+("cheapest", 最便宜), a relative price ("any cheaper?", 更便宜), the fact asked about ("how many in the pack?",
+"is it waterproof?", 多少钱), the policy intent ("can I send it back?" is returns, "under 10 pounds" is not
+payment), references to earlier items ("it", 那个, "the second one") and the negated spans ("nothing with
+skulls", 不要骷髅). What is left, the :attr:`Message.positive` and :attr:`Message.negative` text, is matched
+against the catalogue by :mod:`tuijian.generate.assistant_catalog`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_CUR = r"(?:£|\$|€|¥|gbp\s*)"
+_NUM = r"(\d+(?:\.\d+)?)"
+_UNIT = r"(?:\s*(?:pounds?|quid|gbp|dollars?|euros?|英镑|镑|元|块钱|块|磅))"
+_ZH_DIGITS = {
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_ZH_NUMBER = re.compile(
+    r"[零一二两三四五六七八九十百]+(?=\s*(?:英镑|镑|元|块|磅|岁|个|件|只|片|张|支|以内|以上|以下))"
+)
+
+# Comparison words, negated forms first (they are replaced by one operator token before numbers are read).
+_MAX_WORDS = (
+    r"不要超过|不能超过|别超过|不超过|不要高于|不高于|不要多于|no more than|not more than|not over|no higher than|"
+    r"not above|nothing over|nothing above|under|below|less than|cheaper than|up to|at most|max(?:imum)?|within|"
+    r"budget(?: of| is)?|低于|少于|不到|最多|预算|<=?"
+)
+_MIN_WORDS = (
+    r"不要低于|不低于|不少于|不能低于|no less than|not less than|not under|nothing under|nothing below|at least|"
+    r"over|above|more than|pricier than|more expensive than|min(?:imum)?|超过|高于|多于|至少|>=?"
+)
+_OPS = re.compile(rf"({_MAX_WORDS})|({_MIN_WORDS})")
+_BETWEEN = [
+    re.compile(rf"between\s*{_CUR}?\s*{_NUM}{_UNIT}?\s*(?:and|&|-|to)\s*{_CUR}?\s*{_NUM}{_UNIT}?"),
+    re.compile(rf"from\s*{_CUR}?\s*{_NUM}{_UNIT}?\s*to\s*{_CUR}?\s*{_NUM}{_UNIT}?"),
+    re.compile(rf"{_CUR}\s*{_NUM}\s*(?:-|–|to)\s*{_CUR}?\s*{_NUM}{_UNIT}?"),
+    re.compile(rf"{_NUM}\s*(?:-|–|to)\s*{_NUM}{_UNIT}"),
+    re.compile(
+        rf"(?:在|介于)?\s*{_CUR}?\s*{_NUM}{_UNIT}?\s*(?:到|至|和|-|~|～)\s*{_CUR}?\s*{_NUM}{_UNIT}?\s*(?:之间|以内|之内)"
+    ),
+    re.compile(rf"{_CUR}?\s*{_NUM}{_UNIT}?\s*(?:到|至)\s*{_CUR}?\s*{_NUM}{_UNIT}"),
+]
+_AROUND = re.compile(
+    rf"(?:around|about|roughly|approximately|大概|大约|差不多)\s*{_CUR}?\s*{_NUM}{_UNIT}?|{_CUR}?\s*{_NUM}{_UNIT}\s*左右"
+)
+_AGE = re.compile(r"(\d+)\s*-?\s*(?:years?|yrs?)[\s-]*old|(\d+)\s*岁")
+_ITEM_ID = re.compile(r"(?<![A-Za-z0-9])(\d{5}[A-Za-z]{0,2}|B0[0-9A-Z]{8})(?![A-Za-z0-9])")
+_SORT_ASC = re.compile(
+    r"cheapest|least expensive|lowest[- ]pric\w*|lowest price|most affordable|最便宜|最实惠|价格最低|最低价|最划算"
+)
+_SORT_DESC = re.compile(
+    r"most expensive|priciest|dearest|highest[- ]pric\w*|most costly|最贵|价格最高|最高价"
+)
+_CHEAPER = re.compile(
+    r"\bcheaper\b|less expensive|lower price|more affordable|更便宜|便宜一?点|便宜些|再便宜|更实惠"
+)
+_DEARER = re.compile(r"more expensive|\bpricier\b|\bdearer\b|更贵|贵一?点|贵些|更高档")
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "1st": 1, "2nd": 2, "3rd": 3,
+    "第一": 1, "第二": 2, "第三": 3, "第四": 4, "第五": 5, "第1": 1, "第2": 2, "第3": 3,
+}  # fmt: skip
+_ORDINAL = re.compile(
+    r"\b(first|second|third|fourth|fifth|1st|2nd|3rd)\b(?: one| item)?|(第[一二三四五123])[个件款]?"
+)
+_PRONOUN = re.compile(
+    r"\b(it|its|it's|this one|that one|this item|that item|they|them|these|those|the same)\b|那个|这个|它|那款|这款|那件|这件|此款|该商品"
+)
+_FOLLOW = re.compile(
+    r"^\s*(?:and|what about|how about|any|anything|in|with|without|also|only|same|but|or|show me)\b|"
+    r"呢[？?。!！]*\s*$|^\s*(?:那|还有|有没有|换成|要|只要)"
+)
+_SEARCH = re.compile(
+    r"\b(?:do you (?:have|sell|stock|carry|do)|have you got|are there|is there|i(?:'m| am) looking for|looking for|"
+    r"i want|i need|show me|recommend|suggest|find me|can i get|do you do|got any|any)\b|有没有|你们有|有卖|卖不卖|想要|想买|推荐|找一?[个些款]|"
+    r"给我看"
+)
+_YES_NO = re.compile(
+    r"^\s*(?:is|are|does|do|can|will|has|have|would|could)\b|吗[？?。!！]*\s*$|是不是|是否|能不能|可不可以|会不会"
+)
+
+#: ``(attribute, pattern)`` in the order they are tried; the first that matches is the fact asked about.
+_ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "pack_count",
+        re.compile(
+            r"how many|pieces? (?:are )?in|in (?:the|a|each|one) (?:pack|set|box|bag|packet)|per pack|pack size|"
+            r"几个|多少个|几件|多少件|几只|多少只|几片|多少片|几支|多少支|几张|多少张|几根|多少根|一套几|一包几|几枚|多少枚|几条"
+        ),
+    ),
+    (
+        "price",
+        re.compile(
+            r"how much|what(?:'s| is) the price|price of|the price|\bcosts?\b|how expensive|what does it cost|"
+            r"多少钱|价格|价钱|几块钱|售价|什么价|卖多少"
+        ),
+    ),
+    (
+        "material",
+        re.compile(
+            r"made (?:of|from|out of)|\bmaterial\b|what is it made|什么材质|材质|材料|什么做的|用什么做"
+        ),
+    ),
+    ("colour", re.compile(r"what colou?rs?|which colou?rs?|\bcolou?rs?\b|什么颜色|啥颜色|哪种颜色|颜色")),
+    (
+        "size",
+        re.compile(
+            r"how big|what size|which size|\bdimensions?\b|how large|how tall|how long|\bsize\b|capacity|how small|"
+            r"多大|尺寸|大小|多高|多长|多宽|容量|尺码"
+        ),
+    ),
+    (
+        "theme",
+        re.compile(
+            r"what (?:design|pattern|motif|print|theme)|which (?:design|pattern)|什么图案|什么花纹|图案是"
+        ),
+    ),
+    (
+        "audience",
+        re.compile(r"suitable for|(?:is|are) (?:it|they|this|that) for|good for (?:a )?|适合|给孩子用|适用"),
+    ),
+    (
+        "type",
+        re.compile(
+            r"what is (?:it|this|that)\b|what kind of (?:thing|product)|what type of product|这是什么|是什么东西"
+        ),
+    ),
+]
+#: Yes/no properties the catalogue rarely states: answered from the item's words, else "I don't know".
+PROPERTIES: dict[str, tuple[re.Pattern[str], tuple[str, ...], str]] = {
+    "waterproof": (
+        re.compile(r"water[- ]?proof|water[- ]resistant|防水"),
+        ("waterproof", "water resistant"),
+        "防水",
+    ),
+    "dishwasher safe": (re.compile(r"dishwasher|洗碗机"), ("dishwasher",), "可用洗碗机清洗"),
+    "microwave safe": (re.compile(r"microwave|微波炉"), ("microwave",), "可用微波炉"),
+    "batteries": (re.compile(r"batter(?:y|ies)|电池"), ("battery", "batteries"), "需要电池"),
+    "washable": (re.compile(r"washable|machine wash|可以洗|能洗|机洗|水洗"), ("washable",), "可水洗"),
+    "handmade": (re.compile(r"hand[- ]?made|手工"), ("handmade", "hand made"), "手工制作"),
+    "in stock": (re.compile(r"in stock|available now|有货|现货|库存"), (), "有货"),
+    "food safe": (re.compile(r"food[- ]safe|food grade|食品级"), ("food safe",), "食品级"),
+    "scented": (
+        re.compile(r"scented|fragrance|smell|香味|有香"),
+        ("scented", "fragrance", "fragranced"),
+        "带香味",
+    ),
+    "weight": (re.compile(r"how heavy|weigh|多重|重量"), (), "重量"),
+    "age": (re.compile(r"what age|how old|几岁|多大年龄"), (), "适用年龄"),
+    "warranty": (re.compile(r"warranty|guarantee|保修|质保"), (), "保修"),
+}
+
+#: Policy intents: each policy id with the phrasings that ask about it (not single shared words like "pounds").
+POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "policy:returns",
+        re.compile(
+            r"\breturn(?:s|ed|ing)?\b(?! (?:to|from) )|refund|send (?:it |them |\w+ )?back|exchange|money back|"
+            r"changed? my mind|退货|退款|退换|换货|退钱|退回|不满意|七天无理由"
+        ),
+    ),
+    (
+        "policy:shipping",
+        re.compile(
+            r"deliver(?:y|ed|ies)?\b|shipping|\bship(?:ped|s)? (?:to|abroad|internationally|overseas)|dispatch|postage|"
+            r"courier|tracking|track my|when will (?:it|my order) arrive|how long (?:does|will) (?:it|the order|shipping) take|"
+            r"运费|配送|发货|快递|邮寄|送货|包邮|多久能?到|几天到|寄到|物流|邮费"
+        ),
+    ),
+    (
+        "policy:payment",
+        re.compile(
+            r"\bpay\b|\bpaying\b|payment|paypal|credit card|debit card|\bvisa\b|mastercard|amex|american express|"
+            r"bank transfer|\bvat\b|which currency|付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税"
+        ),
+    ),
+    (
+        "policy:wholesale",
+        re.compile(
+            r"wholesale|\bbulk\b|large quantit|trade price|for my shop|resell|批发|大量购买|批量|团购|大批"
+        ),
+    ),
+    (
+        "policy:contact",
+        re.compile(
+            r"contact|customer service|email address|phone number|call you|speak to|talk to (?:a|someone)|opening hours|"
+            r"客服|联系|电话|邮箱|人工"
+        ),
+    ),
+]
+
+
+@dataclass
+class Message:
+    """The lexical reading of one message; the catalogue look-up reads :attr:`positive` and :attr:`negative`."""
+
+    text: str
+    lang: str
+    price_min: float | None = None
+    price_max: float | None = None
+    sort: str | None = None  # "price_asc" | "price_desc"
+    relative: str | None = None  # "cheaper" | "dearer"
+    attribute: str | None = None
+    prop: str | None = None
+    yes_no: bool = False
+    search: bool = False
+    follow_up: bool = False
+    pronoun: bool = False
+    ordinal: int | None = None
+    child_age: int | None = None
+    policy: str | None = None
+    off_topic: bool = False
+    item_ids: list[str] = field(default_factory=list)
+    positive: str = ""
+    negative: list[str] = field(default_factory=list)
+
+
+def _zh_int(chars: str) -> int:
+    """A Chinese numeral up to the hundreds ("十五" 15, "二十" 20, "两" 2)."""
+    total, current = 0, 0
+    for ch in chars:
+        if ch == "百":
+            total += (current or 1) * 100
+            current = 0
+        elif ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        else:
+            current = _ZH_DIGITS.get(ch, 0)
+    return total + current
+
+
+def normalise(text: str) -> str:
+    """Lower case, full-width punctuation and digits folded, Chinese numerals before units turned into digits."""
+    text = text.translate(
+        str.maketrans("０１２３４５６７８９￡＄，：；？！（）", "0123456789£$,:;?!()")
+    ).lower()
+    text = _ZH_NUMBER.sub(lambda m: str(_zh_int(m.group(0))), text)
+    return re.sub(r"(\d),(\d{3})", r"\1\2", text)
+
+
+def _blank(text: str, span: tuple[int, int]) -> str:
+    return text[: span[0]] + " " * (span[1] - span[0]) + text[span[1] :]
+
+
+def _read_prices(text: str, msg: Message) -> str:
+    """Set the price bounds of ``msg`` and blank the phrases that gave them."""
+    for pattern in _BETWEEN:
+        m = pattern.search(text)
+        if m:
+            low, high = sorted((float(m.group(1)), float(m.group(2))))
+            msg.price_min, msg.price_max = low, high
+            return _blank(text, m.span())
+    m = _AROUND.search(text)
+    if m:
+        value = float(m.group(1) or m.group(2))
+        msg.price_min, msg.price_max = round(value * 0.7, 2), round(value * 1.3, 2)
+        text = _blank(text, m.span())
+    for m in list(_OPS.finditer(text)):
+        after = re.match(rf"\s*(?:the\s+)?{_CUR}?\s*{_NUM}(\s*(?:p|pence)\b)?{_UNIT}?", text[m.end() :])
+        if not after:
+            continue
+        value = float(after.group(1)) / (100 if after.group(2) else 1)
+        if m.group(1):
+            msg.price_max = value
+        else:
+            msg.price_min = value
+        text = _blank(text, (m.start(), m.end() + after.end()))
+    suffix = re.compile(
+        rf"{_CUR}?\s*{_NUM}{_UNIT}?\s*(以内|以下|之内|内|or less|or under|and under|or cheaper|max|以上|or more|and up|and above|\+|起)"
+    )
+    for m in list(suffix.finditer(text)):
+        if m.group(2) in ("以上", "or more", "and up", "and above", "+", "起"):
+            msg.price_min = float(m.group(1))
+        else:
+            msg.price_max = float(m.group(1))
+        text = _blank(text, m.span())
+    return text
+
+
+_NEG_EN = re.compile(
+    r"\b(?:without|nothing (?:with|that has|featuring|in)|nothing|no|not|none with|except(?: for)?|excluding|but not|avoid|"
+    r"(?:i )?(?:don't|do not|dont) want|don't like|do not like|other than|anything but|that (?:isn't|is not|aren't|are not))\b"
+)
+_NEG_EN_END = re.compile(r"[,.;!?]|\b(?:and|but|under|over|between|for|please|that|which|i)\b")
+_NEG_ZH = re.compile(r"不要有|不要|不想要|不带|不含|除了|别要|别|排除|不喜欢|没有(?!吗)")
+_NEG_ZH_END = re.compile(r"[,，。；;!！?？的但]|只要|要")
+
+
+def _split_negation(text: str, lang: str, msg: Message) -> str:
+    """Move negated spans into ``msg.negative``; return the rest."""
+    out = text
+    if lang == "zh":
+        for m in list(_NEG_ZH.finditer(text)):
+            if m.group(0).startswith("没有") and text[max(0, m.start() - 1) : m.start()] == "有":
+                continue  # 有没有 asks, it does not negate
+            end = _NEG_ZH_END.search(text, m.end())
+            stop = end.start() if end else len(text)
+            msg.negative.append(text[m.end() : stop])
+            out = _blank(out, (m.start(), stop))
+        return out
+    for m in list(_NEG_EN.finditer(text)):
+        if m.group(0) in ("no", "not") and re.match(
+            r"\s*(?:more|less|over|under|above|below)\b", text[m.end() :]
+        ):
+            continue
+        end = _NEG_EN_END.search(text, m.end())
+        stop = end.start() if end else len(text)
+        msg.negative.append(text[m.end() : stop])
+        out = _blank(out, (m.start(), stop))
+    return out
+
+
+def read_message(text: str, lang: str) -> Message:
+    """The lexical reading of one message in ``lang`` ("en" or "zh")."""
+    low = normalise(text)
+    msg = Message(text=text, lang=lang)
+    msg.item_ids = [m.group(1).upper() for m in _ITEM_ID.finditer(text)]
+    low = _ITEM_ID.sub(" ", low)
+    for pid, pattern in POLICY_INTENTS:
+        if pattern.search(low):
+            msg.policy = pid
+            break
+    age = _AGE.search(low)
+    if age:
+        msg.child_age = int(age.group(1) or age.group(2))
+        low = _blank(low, age.span())
+    low = _read_prices(low, msg)
+    if _SORT_ASC.search(low):
+        msg.sort = "price_asc"
+    elif _SORT_DESC.search(low):
+        msg.sort = "price_desc"
+    elif _CHEAPER.search(low):
+        msg.relative = "cheaper"
+    elif _DEARER.search(low):
+        msg.relative = "dearer"
+    for pattern in (_SORT_ASC, _SORT_DESC, _CHEAPER, _DEARER):
+        low = pattern.sub(lambda m: " " * len(m.group(0)), low)
+    for prop, (pattern, _, _) in PROPERTIES.items():
+        if pattern.search(low):
+            msg.attribute, msg.prop = "property", prop
+            break
+    if msg.attribute is None:
+        for name, pattern in _ATTRIBUTES:
+            if pattern.search(low):
+                msg.attribute = name
+                break
+    msg.off_topic = bool(re.match(r"\s*(?:who|why|when|where)\b|.*(?:谁|为什么|哪一年|天气)", low))
+    msg.yes_no = bool(_YES_NO.search(low))
+    msg.search = bool(_SEARCH.search(low))
+    msg.follow_up = bool(_FOLLOW.search(low))
+    msg.pronoun = bool(_PRONOUN.search(low))
+    m = _ORDINAL.search(low)
+    if m:
+        msg.ordinal = _ORDINALS[m.group(1) or m.group(2)[:2]]
+        low = _blank(low, m.span())
+    msg.positive = _split_negation(low, lang, msg)
+    return msg
