@@ -352,6 +352,8 @@ def serve_phases(
         paced300 = lua_paths(tmp / "recs_300.lua", user_paths, KEY, 40)
         out["top10_filtered_paced_300"] = wrk(f"{base}/", paced300, args.duration, 12)
         print(model, "top10 paced ~300/s", out["top10_filtered_paced_300"], flush=True)
+        if args.explain:  # issue 14: the same paced load with explain=true, right after a plain run
+            explain_phases(out, base, tmp, user_paths, args, model)
         paced = lua_paths(tmp / "recs_paced.lua", user_paths, KEY, 18)
         out["top10_filtered_paced"] = wrk(f"{base}/", paced, args.duration, 16)
         print(model, "top10 paced ~800/s", out["top10_filtered_paced"], flush=True)
@@ -374,6 +376,41 @@ def serve_phases(
     return out
 
 
+def explain_phases(
+    out: dict[str, Any], base: str, tmp: Path, user_paths: list[str], args: Any, model: str
+) -> None:
+    """``explain=true`` against the same users (half in English, half in Chinese) at the paced ~300/s load,
+    alternating plain and explained runs; the overhead is the difference of the p99 (and p50) latencies,
+    and the saturated requests/s with and without explanations."""
+    plain = lua_paths(tmp / "recs_300.lua", user_paths, KEY, 40)
+    explained_paths = [f"{u}&explain=true&lang={'zh' if n % 2 else 'en'}" for n, u in enumerate(user_paths)]
+    explained = lua_paths(tmp / "recs_300_explain.lua", explained_paths, KEY, 40)
+    saturated = lua_paths(tmp / "recs_explain.lua", explained_paths, KEY)
+    import httpx
+
+    probe = httpx.get(f"{base}{explained_paths[0]}", headers={"X-API-Key": KEY}, timeout=60)
+    probe.raise_for_status()
+    wrk(f"{base}/", explained, 2, 12)  # warm-up (the ranker's per-leaf attribution tables are built once)
+    runs: dict[str, list[dict[str, Any]]] = {"plain": [], "explain": []}
+    for _ in range(args.explain_rounds):
+        runs["plain"].append(wrk(f"{base}/", plain, args.duration, 12))
+        runs["explain"].append(wrk(f"{base}/", explained, args.duration, 12))
+    med = {
+        k: {m: float(np.median([r[m] for r in v])) for m in ("p50_ms", "p99_ms", "rps")}
+        for k, v in runs.items()
+    }
+    out["explain_paced_300"] = {
+        "runs": runs,
+        "median": med,
+        "p99_overhead_ms": round(med["explain"]["p99_ms"] - med["plain"]["p99_ms"], 2),
+        "p50_overhead_ms": round(med["explain"]["p50_ms"] - med["plain"]["p50_ms"], 2),
+        "errors": sum(r["errors"] for v in runs.values() for r in v),
+    }
+    print(model, "explain paced ~300/s", out["explain_paced_300"]["median"], flush=True)
+    out["top10_filtered_explain"] = wrk(f"{base}/", saturated, args.duration, args.connections)
+    print(model, "top10 explain (saturated)", out["top10_filtered_explain"], flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="amazon-beauty")
@@ -392,6 +429,12 @@ def main() -> None:
         default="item-knn",
         help="serving models, comma-separated registry names (e.g. item-knn,hybrid,auto), served in turn",
     )
+    ap.add_argument(
+        "--explain",
+        action="store_true",
+        help="also measure explain=true (issue 14): p99 overhead at the paced load, saturated requests/s",
+    )
+    ap.add_argument("--explain-rounds", type=int, default=3, help="alternating plain/explain paced runs")
     ap.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "load_test.json")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
