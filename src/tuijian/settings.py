@@ -106,6 +106,31 @@ class Settings(BaseSettings):
         description="largest body of POST /v1/events, /v1/items, /v1/users and /v1/feedback (413)",
     )
 
+    # issue 13: the live strategy bandit (tuijian.service.bandit, docs/bandit.md)
+    bandit: bool = Field(
+        default=False, description="choose the strategy per request with a contextual bandit"
+    )
+    bandit_algorithm: Literal["thompson", "linucb", "uniform"] = "thompson"
+    bandit_strategies: str = Field(
+        default="model,sequential,content,trending,popular",
+        description="the strategies the bandit chooses among, comma-separated",
+    )
+    bandit_alpha: float = Field(default=0.5, ge=0, description="confidence width (LinUCB) or posterior scale")
+    bandit_max_exploration: float = Field(
+        default=0.2, ge=0, le=1, description="most probability of a strategy other than the greedy one"
+    )
+    bandit_min_propensity: float = Field(
+        default=0.01, ge=0, le=0.2, description="least probability per strategy"
+    )
+    bandit_rewards: dict[str, float] = Field(
+        default={"click": 1.0, "add_to_cart": 0.5, "purchase": 1.0},
+        description="reward per feedback event (JSON object in TUIJIAN_BANDIT_REWARDS)",
+    )
+    bandit_sync_seconds: float = Field(default=1.0, gt=0, le=60, description="how often workers learn")
+    bandit_state: Path | None = Field(
+        default=None, description="shared state file (default <home>/run/bandit.sqlite)"
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

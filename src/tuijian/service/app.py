@@ -183,6 +183,9 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
             state, options.poll_seconds, options.impression_flush_seconds
         )
         await run_in_threadpool(experiments.start)
+        from tuijian.service.bandit import start_bandit  # issue 13: live strategy bandit (off by default)
+
+        bandit = await run_in_threadpool(start_bandit, state)
         if options.retrain_every_minutes > 0:
             state.retrainer.schedule(options.retrain_every_minutes)
         log.info(
@@ -195,6 +198,8 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
             state.retrainer.stop()
             state.watcher.stop()
             experiments.close()
+            if bandit is not None:
+                bandit.close()
             state.impressions.close()
             state.store.close()
             log.info("service stopped", extra={"impression_lists_written": state.impressions.written})
@@ -210,6 +215,9 @@ def create_app(settings: Settings | None = None, options: ServiceOptions | None 
     errors.install(app)
     for module in (routes_ops, routes_ingest, routes_recs, routes_admin, routes_experiments):
         app.include_router(module.router)
+    from tuijian.service import bandit as bandit_routes
+
+    app.include_router(bandit_routes.router)
     from tuijian.service import routes_privacy
 
     app.include_router(routes_privacy.router)

@@ -107,14 +107,18 @@ def user_recommendations_body(st: Any, rid: str, user_id: str, query: Any, key: 
     arm = experiment_arm(st, user_id, q)
     if q["explain"]:  # issue 14: the same ranking with reasons, sentence and attributions
         return explained_body(st, rid, user_id, q, arm)
-    snap, ranked, source = (st.engine if arm is None else arm.ranker).rank_user(
-        user_id,
-        q["k"],
-        Filters(q["category"], q["price_min"], q["price_max"]),
-        exclude_purchased=q["exclude_purchased"],
-        session=q["session"],
-    )
-    head = {"request_id": rid, "model_version": snap.version, "source": source, "user": user_id}
+    filters = Filters(q["category"], q["price_min"], q["price_max"])
+    bandit = st.extras.get("bandit") if arm is None else None
+    chosen: dict[str, Any] = {}
+    if bandit is not None:  # issue 13: the live bandit picks the strategy (tuijian.service.bandit)
+        snap, ranked, source, chosen = bandit.rank_user(
+            rid, user_id, q["k"], filters, exclude_purchased=q["exclude_purchased"], session=q["session"]
+        )
+    else:
+        snap, ranked, source = (st.engine if arm is None else arm.ranker).rank_user(
+            user_id, q["k"], filters, exclude_purchased=q["exclude_purchased"], session=q["session"]
+        )
+    head = {"request_id": rid, "model_version": snap.version, "source": source, "user": user_id, **chosen}
     if arm is not None:
         head["experiment"] = arm.expose(rid, user_id)
     body = encode(snap, ranked, head)

@@ -208,6 +208,10 @@ class RecResponse(BaseModel):
     item: str | None = None
     items: list[RecItem]
     unknown_items: list[str] | None = None
+    # issue 13: set when the live strategy bandit chose the list (tuijian.service.bandit)
+    strategy: str | None = Field(default=None, description="strategy the bandit chose (TUIJIAN_BANDIT=1)")
+    exploration: bool | None = Field(default=None, description="true: not the bandit's greedy strategy")
+    propensity: float | None = Field(default=None, description="probability the chosen strategy had")
     language: Literal["en", "zh"] | None = Field(
         default=None, description="explain=true: the sentence language"
     )
