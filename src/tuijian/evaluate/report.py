@@ -15,7 +15,11 @@ from tuijian.exceptions import ConfigError
 
 #: Accuracy metrics shown for every k, then beyond-accuracy metrics shown for the first k.
 ACCURACY_COLUMNS: tuple[str, ...] = ("ndcg", "hr", "recall")
-DETAIL_COLUMNS: tuple[str, ...] = ("precision", "map", "mrr", "coverage", "novelty", "gini", "diversity")
+DETAIL_COLUMNS: tuple[str, ...] = (
+    "precision", "map", "mrr", "coverage", "novelty", "gini", "diversity", "long_tail", "pop_lift",
+)  # fmt: skip
+#: the exposure and popularity-bias columns (:mod:`tuijian.evaluate.exposure`)
+BEYOND_COLUMNS: tuple[str, ...] = ("coverage", "novelty", "gini", "diversity", "long_tail", "pop_lift")
 
 
 def table_columns(result: Mapping[str, Any]) -> list[str]:
@@ -75,7 +79,7 @@ def rich_table(
 def rich_tables(result: Mapping[str, Any]) -> list[Any]:
     """Three narrow tables (accuracy; ranking detail and cost; beyond-accuracy) for an 80-column terminal."""
     detail = detail_columns(result)
-    beyond = [c for c in detail if c.split("@")[0] in ("coverage", "novelty", "gini", "diversity")]
+    beyond = [c for c in detail if c.split("@")[0] in BEYOND_COLUMNS]
     ranking = [c for c in detail if c not in beyond]
     return [
         rich_table(result, accuracy_columns(result)),
@@ -91,6 +95,8 @@ _SHORT = {
     "coverage": "coverage",
     "novelty": "novelty",
     "diversity": "ILD",
+    "long_tail": "tail",
+    "pop_lift": "pop lift",
 }
 
 

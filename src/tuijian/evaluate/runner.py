@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from tuijian.data.vocabulary import Vocabulary
 from tuijian.evaluate import metrics as M
+from tuijian.evaluate.exposure import exposure_metrics
 from tuijian.evaluate.protocols import EvalSplit, Stage, make_protocol
 from tuijian.exceptions import ConfigError
 
@@ -186,6 +187,10 @@ def evaluate_model(
     n_rel = M.n_relevant(rel)
     pop = stage.fit.item_popularity()
     n_fit_users = int((np.diff(stage.fit.matrix.indptr) > 0).sum())
+    # the mean popularity of the items the training users interacted with (what popularity lift compares to)
+    profile_pop = (
+        float(np.asarray(pop, np.float64)[stage.fit.matrix.indices].mean()) if stage.fit.nnz else None
+    )
     out: dict[str, Any] = {}
     for k in ks:
         for name, values in M.metrics_from_hits(h, n_rel, k).items():
@@ -193,6 +198,10 @@ def evaluate_model(
         out[f"coverage@{k}"] = M.catalogue_coverage(ranked, n_items, k)
         out[f"novelty@{k}"] = M.novelty(ranked, pop, max(n_fit_users, 1), k)
         out[f"gini@{k}"] = M.gini_index(ranked, n_items, k)
+        exposure = exposure_metrics(ranked[:, :k], pop, profile_pop)  # issue 14: exposure and popularity bias
+        out[f"long_tail@{k}"] = exposure["long_tail_share"]
+        out[f"arp@{k}"] = exposure["arp"]
+        out[f"pop_lift@{k}"] = exposure["popularity_lift"]
         if item_features is not None:
             out[f"diversity@{k}"] = M.intra_list_diversity(ranked, item_features, k)
     out["score_seconds"] = round(score_seconds, 3)
