@@ -156,7 +156,7 @@ class Matrix:
     item: str
 
     def url(self, path: str) -> str:
-        values = {"user_id": self.user, "item_id": self.item}
+        values = {"user_id": self.user, "item_id": self.item, "experiment_id": "exp-role-matrix"}
 
         def fill(match: re.Match[str]) -> str:
             name = match.group(1).split(":")[0]

@@ -147,6 +147,21 @@ STRINGS: dict[str, tuple[str, str]] = {
     "users": ("Users", "用户"),
     "items": ("Items", "商品"),
     "model_served": ("Model", "模型"),
+    # A/B tests (tuijian.service.web.experiments_page)
+    "experiments": ("A/B tests", "A/B 测试"),
+    "no_experiments": (
+        "No experiments yet. Create one with POST /v1/experiments or `tuijian abtest create spec.json`.",
+        "尚无实验。用 POST /v1/experiments 或 `tuijian abtest create spec.json` 创建。",
+    ),
+    "variant": ("Variant", "实验组"),
+    "exposed_users": ("Exposed users", "曝光用户"),
+    "click_rate": ("Click rate (users)", "点击用户占比"),
+    "revenue_per_user": ("Revenue per user", "人均收入"),
+    "stop_experiment": ("Stop experiment", "停止实验"),
+    "stop_rule": ("Stop rule", "停止规则"),
+    "difference_ci": ("Relative difference vs control, with its interval", "相对对照组的差异及置信区间"),
+    "srm": ("Sample ratio check", "样本比例检查"),
+    "experiment_stopped": ("Experiment stopped.", "实验已停止。"),
 }
 
 
