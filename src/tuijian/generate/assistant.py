@@ -32,7 +32,7 @@ from tuijian.generate.shop import ShopData
 from tuijian.nlp.attributes import request_attributes
 from tuijian.nlp.tokenize import detect_language
 
-_ATTRIBUTE_KINDS = frozenset({"colour", "material", "theme", "audience"})
+_ATTRIBUTE_KINDS = frozenset({"colour", "material", "theme", "audience", "size"})
 
 
 @dataclass
@@ -285,16 +285,16 @@ class ShopAssistant:
             return self._compare(ids, msg, lang, conv)
         target = self._target(msg, reading, ids, conv)
         attribute_kinds = [c for c in reading.concepts if c.kind in _ATTRIBUTE_KINDS]
+        has_type = any(c.kind == "type" for c in reading.concepts)
+        named = has_type and not msg.search
         asks_fact = msg.attribute is not None or (
-            msg.yes_no and target is not None and attribute_kinds and (msg.pronoun or ids or msg.ordinal)
+            msg.yes_no and bool(attribute_kinds) and (msg.pronoun or bool(ids) or bool(msg.ordinal) or named)
         )
         if asks_fact and not (msg.search and target is None) and not (msg.relative or msg.sort):
-            attribute = msg.attribute or _KIND_ATTRIBUTE[attribute_kinds[0].kind]
+            attribute = msg.attribute or _KIND_ATTRIBUTE[attribute_kinds[-1].kind]
+            fresh = target is None
             if target is None and reading.concepts and not reading.head_unknown:
-                spec = _Search(list(reading.concepts), excluded, msg.price_min, msg.price_max, None)
-                found = cat.search(spec.concepts, spec.excluded, spec.price_min, spec.price_max, k=1)
-                if found.positions and not [c for c in found.used if c.strong and not cat.mask(c).any()]:
-                    target = found.positions[0]
+                target = self._named_item(reading, excluded, attribute, msg)
             if target is None:
                 text = (
                     "不知道您问的是哪件商品，请告诉我商品名称或编号。"
@@ -305,17 +305,16 @@ class ShopAssistant:
             fact = answer_fact(
                 cat, target, attribute, lang, self.shop.currency, msg.prop, reading.concepts, msg.yes_no
             )
-            if conv is not None:
-                conv.focus = cat.item_ids[target]
             item = cat.item_ids[target]
-            return Answer(
-                fact.text,
-                fact.value is not None,
-                [item],
-                [Hit(item, "item", 1.0, cat.titles[target])],
-                "fact",
-                fact.to_dict(),
-            )
+            if conv is not None:
+                if fresh or not conv.concepts:
+                    kind = cat.type_concept(target)
+                    conv.concepts = [_concept_dict(kind)] if kind else []
+                    conv.excluded, conv.price_min, conv.price_max, conv.sort = [], None, None, None
+                    conv.shown = [item]
+                conv.focus = item
+            hits = [Hit(item, "item", 1.0, cat.titles[target])]
+            return Answer(fact.text, fact.value is not None, [item], hits, "fact", fact.to_dict())
         if ids and not reading.concepts:
             pos = cat.position[ids[0]]
             fact = answer_fact(cat, pos, "price", lang, self.shop.currency)
@@ -342,6 +341,23 @@ class ShopAssistant:
             return self._dont_know(reading, lang)
         spec = self._search_spec(msg, reading, excluded, conv)
         return self._run_search(spec, lang, k, conv)
+
+    def _named_item(
+        self, reading: Reading, excluded: list[Concept], attribute: str, msg: Message
+    ) -> int | None:
+        """The item a question names ("is the skull lunch box dishwasher safe?"): the best search match.
+
+        When nothing matches every word, the words of the asked attribute are dropped ("is the scottie dog hot
+        water bottle red?" asks whether it is red; it is not part of the name)."""
+        cat = self.catalog_
+        concepts = list(reading.concepts)
+        for attempt in range(2):
+            found = cat.search(concepts, excluded, msg.price_min, msg.price_max, k=1)
+            if found.positions:
+                return found.positions[0]
+            if attempt == 0:
+                concepts = [c for c in concepts if _KIND_ATTRIBUTE.get(c.kind) != attribute]
+        return None
 
     def _target(
         self, msg: Message, reading: Reading, ids: list[str], conv: Conversation | None
@@ -562,4 +578,10 @@ class ShopAssistant:
         return Suggestion(cat.item_ids[pos], item_name(cat, pos, lang), price, score, reasons)
 
 
-_KIND_ATTRIBUTE = {"colour": "colour", "material": "material", "theme": "theme", "audience": "audience"}
+_KIND_ATTRIBUTE = {
+    "colour": "colour",
+    "material": "material",
+    "theme": "theme",
+    "audience": "audience",
+    "size": "size",
+}

@@ -27,7 +27,9 @@ from tuijian.generate.retrieval import BM25, index_tokens
 from tuijian.nlp.lexicon import attribute_lexicon
 from tuijian.nlp.product import ProductRecord, chinese_product_type, understand
 
-STRONG_KINDS = frozenset({"type", "colour", "material", "theme", "audience"})
+STRONG_KINDS = frozenset({"type", "colour", "material", "theme", "audience", "size"})
+#: Strong kinds that give way when nothing matches with them ("a gift for a child who likes dinosaurs").
+_YIELDING = frozenset({"audience", "size"})
 _LEXICON_KINDS = {
     "colour": "colour",
     "material": "material",
@@ -35,6 +37,7 @@ _LEXICON_KINDS = {
     "occasion": "theme",
     "style": "theme",
     "recipient": "audience",
+    "size": "size",
     "product_type": "type",
 }
 #: Words that say how a question is asked, not what is asked for.
@@ -392,11 +395,19 @@ class Vocabulary:
 
     def __init__(self, types: set[str]):
         self.english: dict[tuple[str, ...], Concept] = {}
-        for t in sorted(types):  # the catalogue's own product types first: "lunch box" is not "lunch bag"
+        lexicon = _lexicon_concepts()
+        for (
+            kind,
+            value,
+        ), concept in lexicon.items():  # a colour or material word is that, not a type ("glass")
+            if kind in ("colour", "material"):
+                for alt in concept.alternatives:
+                    self.english.setdefault(alt, concept)
+        for t in sorted(types):  # then the catalogue's own product types: "lunch box" is not "lunch bag"
             toks = tuple(index_tokens(t.replace("-", " ")))
             if toks:
                 self.english.setdefault(toks, Concept("type", t, (toks,), t))
-        for (kind, value), concept in _lexicon_concepts().items():
+        for (kind, value), concept in lexicon.items():
             if kind == "audience" and value != "child":
                 continue  # "for her", "for dad": everyone may buy anything; not a title constraint
             for alt in concept.alternatives:
@@ -404,12 +415,20 @@ class Vocabulary:
         self.max_len = max(len(k) for k in self.english)
         self.chinese: dict[str, Concept] = {}
         extra = _extra_terms()
+        by_value = {(k, v): c for (k, v), c in _lexicon_concepts().items()}
         for kind in ("type", "colour", "material", "audience", "theme"):
             for zh, en in extra.get(kind, {}).items():
+                words = en.split("|")
+                known = by_value.get((kind, words[0]))
                 if kind == "audience":
-                    concept = _lexicon_concepts()[("audience", en)]
+                    concept = by_value[("audience", en)]
+                elif (
+                    known is not None and kind != "type"
+                ):  # the lexicon's English forms too ("polkadot", "spotty")
+                    alts = tuple(dict.fromkeys([*known.alternatives, *_alternatives(words)]))
+                    concept = Concept(kind, known.value, alts, zh)
                 else:
-                    concept = Concept(kind, en.split("|")[0], _alternatives(en.split("|")), zh)
+                    concept = Concept(kind, words[0], _alternatives(words), zh)
                 self.chinese.setdefault(zh, concept)
         for (kind, value), concept in _lexicon_concepts().items():
             if kind == "audience" and value != "child":
@@ -567,9 +586,9 @@ class CatalogIndex:
         for c in excluded:
             ok &= ~self.mask(c)
         used, dropped = [], []
-        for c in sorted(concepts, key=lambda c: (not c.strong, c.kind == "audience")):
+        for c in sorted(concepts, key=lambda c: (not c.strong, c.kind in _YIELDING)):
             m = ok & self.mask(c)
-            if (c.strong and c.kind != "audience") or m.any():  # "for a child" yields to "dinosaur"
+            if (c.strong and c.kind not in _YIELDING) or m.any():  # "for a child" yields to "dinosaur"
                 ok = m
                 used.append(c)
             else:
@@ -595,6 +614,12 @@ class CatalogIndex:
         else:
             order = idx[np.argsort(-score[idx], kind="stable")]
         return SearchResult([int(i) for i in order[:k]], used, dropped, n)
+
+    def type_concept(self, position: int) -> Concept | None:
+        """The product type of an item as a search concept ("any cheaper?" after a question about it)."""
+        t = self.types[position]
+        toks = tuple(index_tokens(t.replace("-", " ")))
+        return Concept("type", t, (toks,), t) if toks else None
 
     def price(self, position: int) -> float | None:
         p = float(self.prices[position])

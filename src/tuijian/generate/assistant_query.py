@@ -84,7 +84,7 @@ _FOLLOW = re.compile(
     r"呢[？?。!！]*\s*$|^\s*(?:那|还有|有没有|换成|要|只要)"
 )
 _SEARCH = re.compile(
-    r"\b(?:do you (?:have|sell|stock|carry|do)|have you got|are there|is there|i(?:'m| am) looking for|looking for|"
+    r"^\s*(?:有|还有|请问有)(?!没有).*吗|\b(?:do you (?:have|sell|stock|carry|do)|have you got|are there|is there|i(?:'m| am) looking for|looking for|"
     r"i want|i need|show me|recommend|suggest|find me|can i get|do you do|got any|any)\b|有没有|你们有|有卖|卖不卖|想要|想买|推荐|找一?[个些款]|"
     r"给我看"
 )
@@ -97,7 +97,7 @@ _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
     (
         "pack_count",
         re.compile(
-            r"how many|pieces? (?:are )?in|in (?:the|a|each|one) (?:pack|set|box|bag|packet)|per pack|pack size|"
+            r"[一每][包套盒袋箱][里中]?有?(?:几|多少)[个件只片张支根枚条]?|how many|pieces? (?:are )?in|in (?:the|a|each|one) (?:pack|set|box|bag|packet)|per pack|pack size|"
             r"几个|多少个|几件|多少件|几只|多少只|几片|多少片|几支|多少支|几张|多少张|几根|多少根|一套几|一包几|几枚|多少枚|几条"
         ),
     ),
@@ -111,7 +111,7 @@ _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
     (
         "material",
         re.compile(
-            r"made (?:of|from|out of)|\bmaterial\b|what is it made|什么材质|材质|材料|什么做的|用什么做"
+            r"made (?:of|from|out of)|\bmaterial\b|what is it made|什么材质|材质|材料|什么做的|用什么做|做的(?=吗|\?|？|$)"
         ),
     ),
     ("colour", re.compile(r"what colou?rs?|which colou?rs?|\bcolou?rs?\b|什么颜色|啥颜色|哪种颜色|颜色")),
@@ -146,8 +146,8 @@ PROPERTIES: dict[str, tuple[re.Pattern[str], tuple[str, ...], str]] = {
         ("waterproof", "water resistant"),
         "防水",
     ),
-    "dishwasher safe": (re.compile(r"dishwasher|洗碗机"), ("dishwasher",), "可用洗碗机清洗"),
-    "microwave safe": (re.compile(r"microwave|微波炉"), ("microwave",), "可用微波炉"),
+    "dishwasher safe": (re.compile(r"dishwasher(?:[- ]safe)?|洗碗机"), ("dishwasher",), "可用洗碗机清洗"),
+    "microwave safe": (re.compile(r"microwave(?:[- ]safe)?|微波炉"), ("microwave",), "可用微波炉"),
     "batteries": (re.compile(r"batter(?:y|ies)|电池"), ("battery", "batteries"), "需要电池"),
     "washable": (re.compile(r"washable|machine wash|可以洗|能洗|机洗|水洗"), ("washable",), "可水洗"),
     "handmade": (re.compile(r"hand[- ]?made|手工"), ("handmade", "hand made"), "手工制作"),
@@ -349,17 +349,19 @@ def read_message(text: str, lang: str) -> Message:
         msg.relative = "dearer"
     for pattern in (_SORT_ASC, _SORT_DESC, _CHEAPER, _DEARER):
         low = pattern.sub(lambda m: " " * len(m.group(0)), low)
+    msg.yes_no = bool(_YES_NO.search(low))
     for prop, (pattern, _, _) in PROPERTIES.items():
         if pattern.search(low):
             msg.attribute, msg.prop = "property", prop
+            low = pattern.sub(lambda m: " " * len(m.group(0)), low)
             break
     if msg.attribute is None:
         for name, pattern in _ATTRIBUTES:
             if pattern.search(low):
                 msg.attribute = name
+                low = pattern.sub(lambda m: " " * len(m.group(0)), low)
                 break
     msg.off_topic = bool(re.match(r"\s*(?:who|why|when|where)\b|.*(?:谁|为什么|哪一年|天气)", low))
-    msg.yes_no = bool(_YES_NO.search(low))
     msg.search = bool(_SEARCH.search(low))
     msg.follow_up = bool(_FOLLOW.search(low))
     msg.pronoun = bool(_PRONOUN.search(low))

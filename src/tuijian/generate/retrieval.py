@@ -13,10 +13,10 @@ from tuijian.nlp.tokenize import tokenize
 
 
 def index_tokens(text: str) -> list[str]:
-    """Content tokens with a light English plural fold (``boxes``/``box``, ``tins``/``tin``)."""
+    """Content tokens with a light English plural fold (``boxes``/``box``, ``glasses``/``glass``, ``cases``/``case``)."""
     out = []
     for t in tokenize(text or "", remove_stopwords=True):
-        if t.isascii() and len(t) > 3 and t.endswith("es") and t[:-2].endswith(("x", "s", "ch", "sh")):
+        if t.isascii() and len(t) > 3 and t.endswith("es") and t[:-2].endswith(("x", "ss", "ch", "sh", "zz")):
             t = t[:-2]
         elif t.isascii() and len(t) > 3 and t.endswith("s") and not t.endswith("ss"):
             t = t[:-1]
