@@ -54,9 +54,7 @@ def test_sentence_in_chinese(client: Any, buyer: dict[str, Any]) -> None:
 
 
 def test_unknown_language_is_422_naming_lang(client: Any, buyer: dict[str, Any]) -> None:
-    r = client.get(
-        f"/v1/users/{buyer['user']}/recommendations", params={"explain": "true", "lang": "fr"}
-    )
+    r = client.get(f"/v1/users/{buyer['user']}/recommendations", params={"explain": "true", "lang": "fr"})
     assert r.status_code == 422
     assert "query.lang" in r.text and "en, zh" in r.text
 
@@ -67,3 +65,21 @@ def test_cold_user_is_explained_by_the_fallback(client: Any) -> None:
     for e in body["items"]:
         assert [r["kind"] for r in e["reasons"]] == ["popular"] and e["reasons"][0]["item_ids"] == []
         assert e["sentence"] == "Popular with shoppers."
+
+
+def test_storefront_shows_the_explanation(client: Any, buyer: dict[str, Any]) -> None:
+    """The storefront's "recommended for you" row shows each item's sentence, in the page's language."""
+    import re
+
+    home = client.get("/", params={"lang": "en"})
+    assert home.status_code == 200
+    csrf = re.search(r'name="csrf" value="([^"]+)"', home.text)
+    assert csrf, "no CSRF token on the storefront"
+    r = client.post(
+        "/shop/shopper", data={"user": buyer["user"], "csrf": csrf.group(1)}, follow_redirects=False
+    )
+    assert r.status_code in (302, 303), r.text
+    page = client.get("/", params={"lang": "en"}).text
+    assert page.count("Because you bought “") >= 5
+    page_zh = client.get("/", params={"lang": "zh"}).text
+    assert page_zh.count("因为您购买过「") >= 5

@@ -97,11 +97,26 @@ def _cards(
                 "price": rec.get("price", e.get("price")),
                 "blurb": copy,
                 "pending": pending,
-                "why": _why(p, list(e.get("reasons") or []), row),
+                # the explanation's sentence (tuijian.explain) where the row was explained, else the code's words
+                "why": e.get("sentence")
+                or _why(p, list(e.get("reason_codes") or e.get("reasons") or []), row),
                 "href": f"/items/{iid}?rid={rid}&pos={pos}",
             }
         )
     return cards
+
+
+def _explained_recs(p: Page, engine: Any) -> dict[str, Any]:
+    """The shopper's top list with an explanation per item in the page's language (issue 14): the same
+    query and ranking as ``recommend_user``, explained by :mod:`tuijian.explain`."""
+    from tuijian.explain.render import explained_items
+
+    snap, query = engine.user_query(p.shopper, ROW_K, session=p.sid[:64])
+    ranked = snap.pipeline.recommend(query, ROW_K)
+    items = explained_items(
+        snap.pipeline, snap.catalog.records, query, ranked, "zh" if p.lang == "zh" else "en"
+    )
+    return {"model_version": snap.version, "source": query.source, "items": items}
 
 
 def _history(p: Page) -> list[dict[str, Any]]:
@@ -195,7 +210,7 @@ def home(p: Page = Depends(shop_page)) -> Any:
     rows: list[dict[str, Any]] = []
     if not engine.ready:
         return p.render("home.html", rows=[], notice=p.t("no_model"), **_base(p, history))
-    recs = engine.recommend_user(p.shopper, ROW_K, session=p.sid[:64])
+    recs = _explained_recs(p, engine)
     rows.append(
         {
             "id": "recs",
