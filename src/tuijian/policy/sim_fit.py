@@ -62,6 +62,7 @@ def fit_report(
         "shoppers": len(shoppers),
         "visits_per_shopper": {
             "real_mean": round(float(real.visits_per_user.mean()), 3),
+            "real_mean_of_these_shoppers": round(float(real.pool_visits[shoppers].mean()), 3),
             "sim_mean": round(float(visits.mean()), 3),
         },
         "return_rate": {"real": round(real.return_rate, 4), "sim": round(float(np.mean(visits >= 2)), 4)},
