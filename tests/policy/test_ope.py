@@ -104,3 +104,46 @@ def test_deterministic_logs_support_only_the_logged_policy(tmp_path) -> None:
     with pytest.raises(ConfigError, match="deterministic policy"):
         evaluate_logs(frame.assign(action=["knn:1"] * 25 + ["x"] * 25), {"knn:1": 0.5, "x": 0.5})
     store.close()
+
+
+def test_ope_on_a_bandit_decision_log(tmp_path) -> None:
+    """The bandit's choices file: strategies drawn with known propensities; 'trending' lists are clicked 30 %."""
+    import sqlite3
+
+    from tuijian.service.bandit import _SCHEMA
+
+    store = _store(tmp_path)
+    path = tmp_path / "bandit.sqlite"
+    db = sqlite3.connect(path)
+    for stmt in _SCHEMA:
+        db.execute(stmt)
+    rng = np.random.default_rng(1)
+    rates = {"model": 0.1, "trending": 0.3}
+    lists, feedback, choices = [], [], []
+    for i in range(3000):
+        x = rng.normal(size=3)
+        p_trend = 0.2 if x[0] < 0 else 0.6  # the logging policy depends on the context
+        strategy = "trending" if rng.random() < p_trend else "model"
+        p = p_trend if strategy == "trending" else 1 - p_trend
+        rid = f"r{i}"
+        lists.append((rid, f"u{i}", "knn:1", i, '["a", "b"]'))
+        choices.append((rid, f"u{i}", strategy, json.dumps(x.tolist()), p, 0, i))
+        if rng.random() < rates[strategy]:
+            feedback.append({"request_id": rid, "item": "a", "event": "click"})
+    db.executemany(
+        "INSERT INTO choices (request_id, user_id, strategy, context, propensity, explored, ts) VALUES (?,?,?,?,?,?,?)",
+        choices,
+    )
+    db.commit()
+    db.close()
+    store.log_impression_lists(lists)
+    store.log_feedback(feedback)
+    frame = decisions_frame(store, None, "click", bandit_log=path)
+    assert len(frame) == 3000 and set(frame["action"]) == {"model", "trending"} and "context" in frame
+    out = evaluate_logs(frame, {"trending": 1.0})
+    for name in ("ips", "snips", "dr"):
+        e = out["estimates"][name]
+        assert e["ci_low"] < 0.3 < e["ci_high"], (name, e)
+    with pytest.raises(ConfigError, match="does not exist"):
+        decisions_frame(store, None, "click", bandit_log=tmp_path / "missing.sqlite")
+    store.close()

@@ -251,6 +251,11 @@ def ope_command(
         None, "--experiment", help="Only the lists served in this experiment."
     ),
     reward: str = typer.Option("click", "--reward", help="click, purchase or revenue per served list."),
+    bandit_log: Path | None = typer.Option(
+        None,
+        "--bandit-log",
+        help="The live bandit's decision log (<home>/run/bandit.sqlite): its choices only.",
+    ),
     alpha: float = typer.Option(0.05, "--alpha"),
     json_path: Path | None = _JSON,
     database_url: str | None = _URL,
@@ -262,7 +267,7 @@ def ope_command(
 
     store = _open(database_url)
     try:
-        frame = decisions_frame(store, experiment, reward)
+        frame = decisions_frame(store, experiment, reward, bandit_log)
     finally:
         store.close()
     out = evaluate_logs(frame, parse_target(target), alpha)

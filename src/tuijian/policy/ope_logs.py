@@ -11,12 +11,16 @@ the context-free reward model of the DR estimate is the per-action mean reward, 
 
 Without a stochastic logging policy only the logged policy itself can be evaluated: a target that puts
 probability on an action the logs never took (or took with propensity 1 while the target mixes) is refused with
-the reason. The bandit (issue 13 item 2) logs real per-list propensities into ``impression_lists.propensity``.
+the reason. The live bandit (issue 13 item 2) keeps its choices with their exact propensities in its own decision
+log (``<home>/run/bandit.sqlite``); ``decisions_frame(..., bandit_log=path)`` reads them
+(``tuijian ope --bandit-log``). ``impression_lists.propensity`` is there for a logging policy that writes it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,8 +34,15 @@ from tuijian.store import tables as t
 REWARDS = ("click", "purchase", "revenue")
 
 
-def decisions_frame(store: Any, experiment_id: str | None = None, reward: str = "click") -> pd.DataFrame:
-    """One row per served list: ``request_id, action, propensity, reward`` (see module docstring)."""
+def decisions_frame(
+    store: Any, experiment_id: str | None = None, reward: str = "click", bandit_log: str | Path | None = None
+) -> pd.DataFrame:
+    """One row per served list: ``request_id, action, propensity, reward`` (see module docstring).
+
+    With ``bandit_log`` (the live bandit's decision file, ``<home>/run/bandit.sqlite``) only the bandit's
+    decisions count: the action is the strategy it drew, with its exact propensity, and a ``context`` column
+    holds its context vector (the DR reward model's features).
+    """
     if reward not in REWARDS:
         raise ConfigError(f"reward must be one of {REWARDS}, got {reward!r}")
     m, x, f, it = t.impression_lists.c, t.exposures.c, t.feedback.c, t.items.c
@@ -61,7 +72,28 @@ def decisions_frame(store: Any, experiment_id: str | None = None, reward: str = 
     else:
         got = fb[fb["event"] == reward].groupby("request_id").size().clip(upper=1)
     frame["reward"] = frame["request_id"].map(got).fillna(0.0).astype(np.float64)
+    if bandit_log is not None:
+        frame = _with_bandit_choices(frame, Path(bandit_log))
     return frame.reset_index(drop=True)
+
+
+def _with_bandit_choices(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    import sqlite3
+
+    if not path.is_file():
+        raise ConfigError(
+            f"bandit decision log {path} does not exist (TUIJIAN_BANDIT_STATE, default <home>/run/bandit.sqlite)"
+        )
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        rows = db.execute(
+            "SELECT request_id, strategy, propensity, context FROM choices ORDER BY id"
+        ).fetchall()
+    choices = pd.DataFrame(rows, columns=["request_id", "strategy", "bandit_propensity", "context"])
+    choices = choices.drop_duplicates("request_id")
+    out = frame.merge(choices, on="request_id", how="inner")
+    out["action"], out["propensity"] = out["strategy"], out["bandit_propensity"].astype(np.float64)
+    out["context"] = [json.loads(c) for c in out["context"]]
+    return out[["request_id", "action", "propensity", "reward", "context"]]
 
 
 def parse_target(text: str) -> dict[str, float]:
@@ -109,7 +141,11 @@ def evaluate_logs(frame: pd.DataFrame, target: dict[str, float], alpha: float = 
     p = frame["propensity"].to_numpy(dtype=np.float64)
     pi = np.array([target.get(x, 0.0) for x in actions])
     folds = 2 if len(frame) >= 4 else len(frame)
-    q = ope.fit_reward_model(np.zeros((len(r), 0)), a, r, len(actions), folds=folds, reg=0.0)
+    if "context" in frame:  # the bandit's context vectors: a ridge reward model per action
+        x, reg = np.asarray(frame["context"].tolist(), dtype=np.float64), 1.0
+    else:  # no context: the per-action mean reward
+        x, reg = np.zeros((len(r), 0)), 0.0
+    q = ope.fit_reward_model(x, a, r, len(actions), folds=folds, reg=reg)
     rows = np.arange(len(r))
     estimates = ope.evaluate(r, p, pi[a], reward_logged=q[rows, a], reward_target=q @ pi, alpha=alpha)
     return {
