@@ -16,9 +16,10 @@ def register(app: Any) -> None:
     """Mount ``/static/web`` and include the storefront and dashboard routes."""
     from starlette.staticfiles import StaticFiles
 
-    from tuijian.service.web import dashboard, experiments_page, storefront
+    from tuijian.service.web import dashboard, experiments_page, explain_page, storefront
 
     app.mount("/static/web", StaticFiles(directory=STATIC_DIR), name="web-static")
     app.include_router(storefront.router)
     app.include_router(dashboard.router)
     app.include_router(experiments_page.router)
+    app.include_router(explain_page.router)
