@@ -115,7 +115,7 @@ def test_round_trip_gives_identical_query_results(store_url: str, target_url: st
     out = tmp_path / "backups" / "tuijian.backup"
     manifest = backup(store_url, out)
     assert out.is_file() and manifest_path(out).is_file()
-    assert manifest["tables"]["events"]["rows"] == 2_000 and manifest["schema_revision"] == "0003"
+    assert manifest["tables"]["events"]["rows"] == 2_000 and manifest["schema_revision"] == "0004"
     assert verify_backup(out)["file_sha256"] == manifest["file_sha256"]
 
     # restore into an empty database: every query answers the same
