@@ -63,3 +63,56 @@ def test_item_copy_is_grounded_and_cached(client):
 
 def test_unknown_item_is_404(client):
     assert client.get("/v1/items/NOPE/copy", headers=HEADERS).status_code == 404
+
+
+def test_conversation_over_http(client):
+    first = client.post("/v1/assistant/ask", json={"question": "dinosaur lunch box"}, headers=HEADERS)
+    assert first.status_code == 200, first.text
+    session = first.json()["session"]
+    assert session and first.json()["citations"][0] == "21561"
+    second = client.post(
+        "/v1/assistant/ask", json={"question": "how much is it?", "session": session}, headers=HEADERS
+    )
+    assert second.status_code == 200, second.text
+    body = second.json()
+    assert body["session"] == session and body["intent"] == "fact"
+    assert body["fact"]["item"] == "21561" and body["fact"]["attribute"] == "price"
+    third = client.post(
+        "/v1/assistant/ask", json={"question": "它防水吗？", "session": session}, headers=HEADERS
+    ).json()
+    assert third["fact"]["value"] is None and "不知道" in third["text"]
+
+
+def test_guide_continues_a_conversation(client):
+    first = client.post("/v1/assistant/guide", json={"request": "lunch box", "k": 5}, headers=HEADERS).json()
+    second = client.post(
+        "/v1/assistant/guide",
+        json={"request": "nothing with skulls", "session": first["session"], "k": 5},
+        headers=HEADERS,
+    )
+    assert second.status_code == 200, second.text
+    titles = [s["title"] for s in second.json()["suggestions"]]
+    assert titles and not any("Skull" in t for t in titles)
+    assert "skull" in second.json()["constraints"]["excluded"]
+
+
+def test_unknown_session_is_404_with_a_reason(client):
+    r = client.post(
+        "/v1/assistant/ask", json={"question": "how much?", "session": "nope-123"}, headers=HEADERS
+    )
+    assert r.status_code == 404
+    assert "omit 'session'" in r.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"question": "   "},
+        {"question": "lunch box", "session": "bad id!"},
+        {"question": "lunch box", "k": 0},
+        {"question": "lunch box", "language": "fr"},
+        {"question": "x" * 2001},
+    ],
+)
+def test_bad_input_is_422(client, body):
+    assert client.post("/v1/assistant/ask", json=body, headers=HEADERS).status_code == 422

@@ -66,9 +66,12 @@ _SORT_DESC = re.compile(
     r"most expensive|priciest|dearest|highest[- ]pric\w*|most costly|最贵|价格最高|最高价"
 )
 _CHEAPER = re.compile(
-    r"\bcheaper\b|less expensive|lower price|more affordable|更便宜|便宜一?点|便宜些|再便宜|更实惠"
+    r"哪个(?:更|比较)?便宜|which (?:one )?is cheap|\bcheaper\b|less expensive|lower price|more affordable|"
+    r"更便宜|便宜一?点|便宜些|再便宜|更实惠"
 )
-_DEARER = re.compile(r"more expensive|\bpricier\b|\bdearer\b|更贵|贵一?点|贵些|更高档")
+_DEARER = re.compile(
+    r"哪个(?:更|比较)?贵|which (?:one )?is (?:dear|expensive)|more expensive|\bpricier\b|\bdearer\b|更贵|贵一?点|贵些|更高档"
+)
 _ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "1st": 1, "2nd": 2, "3rd": 3,
     "第一": 1, "第二": 2, "第三": 3, "第四": 4, "第五": 5, "第1": 1, "第2": 2, "第3": 3,
@@ -105,7 +108,7 @@ _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
         "price",
         re.compile(
             r"how much|what(?:'s| is) the price|price of|the price|\bcosts?\b|how expensive|what does it cost|"
-            r"多少钱|价格|价钱|几块钱|售价|什么价|卖多少"
+            r"多少钱(?:一[包套盒个件只])?|价格|价钱|几块钱|售价|什么价|卖多少"
         ),
     ),
     (
@@ -176,7 +179,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "policy:shipping",
         re.compile(
             r"deliver(?:y|ed|ies)?\b|shipping|\bship(?:ped|s)? (?:to|abroad|internationally|overseas)|dispatch|postage|"
-            r"courier|tracking|track my|when will (?:it|my order) arrive|how long (?:does|will) (?:it|the order|shipping) take|"
+            r"courier|tracking|track my|where is my (?:order|parcel|package)|\bparcel\b|when will (?:it|my order) arrive|how long (?:does|will) (?:it|the order|shipping) take|"
             r"运费|配送|发货|快递|邮寄|送货|包邮|多久能?到|几天到|寄到|物流|邮费"
         ),
     ),
@@ -280,13 +283,15 @@ def _read_prices(text: str, msg: Message) -> str:
             msg.price_min = value
         text = _blank(text, (m.start(), m.end() + after.end()))
     suffix = re.compile(
-        rf"{_CUR}?\s*{_NUM}{_UNIT}?\s*(以内|以下|之内|内|or less|or under|and under|or cheaper|max|以上|or more|and up|and above|\+|起)"
+        rf"{_CUR}?\s*{_NUM}(\s*(?:p|pence)\b)?{_UNIT}?\s*"
+        r"(以内|以下|之内|内|or less|or under|and under|or cheaper|max|以上|or more|and up|and above|\+|起)"
     )
     for m in list(suffix.finditer(text)):
-        if m.group(2) in ("以上", "or more", "and up", "and above", "+", "起"):
-            msg.price_min = float(m.group(1))
+        value = float(m.group(1)) / (100 if m.group(2) else 1)
+        if m.group(3) in ("以上", "or more", "and up", "and above", "+", "起"):
+            msg.price_min = value
         else:
-            msg.price_max = float(m.group(1))
+            msg.price_max = value
         text = _blank(text, m.span())
     return text
 
