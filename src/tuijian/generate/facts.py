@@ -1,7 +1,9 @@
-"""The facts a generator may use about one item: catalogue fields, title attributes and review evidence.
+"""The facts a generator may use about one item: catalogue fields, the structured product record and review
+evidence.
 
-Everything a generated text may claim is derived from an :class:`ItemFacts`; the factuality guard checks
-generated text against :meth:`ItemFacts.source_text` and :meth:`ItemFacts.numbers`.
+Everything a generated text may claim is derived from an :class:`ItemFacts`: what the item *is* comes from its
+:class:`~tuijian.nlp.product.ProductRecord` (``record``), and the factuality guard checks generated text against
+that record, :meth:`ItemFacts.numbers` and the reviews.
 """
 
 from __future__ import annotations
@@ -9,12 +11,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from tuijian.nlp.aspects import aspect_opinions
-from tuijian.nlp.attributes import Attributes, extract_attributes
+from tuijian.nlp.attributes import Attributes
+from tuijian.nlp.product import ProductRecord, understand
+
+if TYPE_CHECKING:
+    from tuijian.generate.naming import Names
 
 CURRENCY_SYMBOLS: dict[str, str] = {"GBP": "£", "USD": "$", "EUR": "€", "CNY": "¥"}
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -40,11 +46,30 @@ class ItemFacts:
     category: str = ""
     price: float | None = None
     currency: str = "GBP"
+    record: ProductRecord = field(default_factory=ProductRecord)
     attributes: Attributes = field(default_factory=Attributes)
     reviews: list[str] = field(default_factory=list)
     ratings: list[float] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     derived: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.record == ProductRecord() and (self.title or self.category):
+            self.record = understand(self.title, self.description or None, self.category or None)
+        if not self.attributes.tags():
+            self.attributes = Attributes.from_record(self.record)
+
+    @property
+    def names(self) -> Names:
+        """What copy calls the item in English and Chinese (built from ``record`` once)."""
+        from tuijian.generate.naming import names_for
+
+        key = (self.title, self.category, id(self.record))
+        memo = self.__dict__.get("_names")
+        if memo is None or memo[0] != key:
+            memo = (key, names_for(self.record, self.display_name, self.category))
+            self.__dict__["_names"] = memo
+        return memo[1]
 
     @property
     def display_name(self) -> str:
@@ -74,8 +99,8 @@ class ItemFacts:
                 continue
         if self.price is not None and math.isfinite(self.price):
             found.add(round(self.price, 2))
-        if self.attributes.pack_count:
-            found.add(float(self.attributes.pack_count))
+        if self.record.pack_count is not None:
+            found.add(float(self.record.pack_count.value))
         found.update(round(float(v), 4) for v in self.derived.values())
         return found
 
@@ -111,17 +136,21 @@ def facts_from_row(
         price_f = None
     title = _clean(row.get("title"))
     brand = _clean(row.get("brand"))
+    description = _clean(row.get("description"))
+    category = _clean(row.get("category"))
+    record = understand(title, description or None, category or None)
     reviews = [r for r in (reviews or []) if isinstance(r, str) and r.strip()]
     ratings = [float(r) for r in (ratings or []) if r is not None and not pd.isna(r)]
     facts = ItemFacts(
         item_id=_clean(row.get("item_id")),
         title=title,
-        description=_clean(row.get("description")),
+        description=description,
         brand=brand,
-        category=_clean(row.get("category")),
+        category=category,
         price=price_f,
         currency=currency,
-        attributes=extract_attributes(title, brand=brand or None),
+        record=record,
+        attributes=Attributes.from_record(record),
         reviews=reviews,
         ratings=ratings,
     )

@@ -1,8 +1,15 @@
-"""Factuality guard: every number, price, brand-like name, colour, material and size word in a generated text
-must come from the item's data or its reviews.
+"""Factuality guard: a generated text may say only what the item's data says, checked by meaning.
 
-:func:`extract_claims` finds the checkable claims of a text (English or Chinese); :func:`check` verifies each
-against an :class:`~tuijian.generate.facts.ItemFacts` and returns the violations.
+Surface claims (:func:`extract_claims`): every number must come from the item data or its reviews, a price must
+be the item's price in its currency, a capitalised name must occur in the item's text. Meaning claims
+(:mod:`tuijian.generate.meaning`) are checked against the item's structured product record, not against the words
+of its title: the product named (a "bottle" is not a "bottle opener", 碎纸机 is not shredder oil, 花环 is not
+bunting), the pack count ("a set of 100" needs a pack of 100; "100 Sheets" is a capacity), the capacity, colour,
+material, size, theme ("Letter Size" is no letter motif) and audience. The shop's own title and the Chinese spec
+line are not claims. A review quote must be a real review's words, and may back only its own polarity: a
+complaint quoted as a pro is rejected (:func:`tuijian.nlp.aspects.aspect_opinions` judges the quote).
+
+:func:`check` is the one entry point: ``check(text, facts, extra_sources=()) -> GuardResult``.
 """
 
 from __future__ import annotations
@@ -33,10 +40,11 @@ _ZH_DIGITS = {
     "九": 9,
     "十": 10,
 }
-_ZH_COUNT = re.compile(r"([一两二三四五六七八九十])\s*(?:件|个|只|支|套|包|盒|条)")
+#: Chinese counts ("三件", "两支"); 一 is left out: 一件好物, 一套6支 use it as an article, not a count.
+_ZH_COUNT = re.compile(r"([两二三四五六七八九十])\s*(?:件|个|只|支|套|包|盒|条)")
 _CAPITALISED = re.compile(r"(?<![\w'’])([A-Z][A-Za-z0-9&'’\-]*[A-Za-z0-9])")
 _CONTRACTION = re.compile(r"['’](?:s|re|ll|ve|d|m|t)$")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;。！？：；“\"(（]\s*)$")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;。！？：；“\"(（|｜–—]\s*)$")
 #: Capitalised words that make no factual claim (the generator's own words and common English).
 _COMMON = frozenset(
     [
@@ -125,6 +133,15 @@ _COMMON = frozenset(
         "new",
         "hello",
         "dear",
+        "pack",
+        "gift",
+        "idea",
+        "capacity",
+        "size",
+        "reviews",
+        "review",
+        "product",
+        "day",
     ]
 )
 
@@ -133,7 +150,8 @@ _COMMON = frozenset(
 class Claim:
     """A checkable statement in a generated text."""
 
-    kind: str  # number | price | currency | brand | colour | material | size
+    kind: str  # number | price | currency | brand | colour | material | size | type | pack_count | capacity
+    #            | theme | audience | quote | quote_polarity
     value: str
     surface: str
 
@@ -175,7 +193,8 @@ def extract_claims(text: str) -> list[Claim]:
     for m in _ZH_COUNT.finditer(text):
         claims.append(Claim("number", str(_ZH_DIGITS[m.group(1)]), m.group(0)))
     for word, code in _ZH_CURRENCY.items():
-        if word in text and not (word == "元" and any(w in text for w in ("美元", "欧元"))):
+        # an amount's unit (12元, 5英镑), not the character inside a word (元素, 单元)
+        if re.search(rf"\d\s*{word}", text) and not (word == "元" and re.search(r"\d\s*(?:美元|欧元)", text)):
             claims.append(Claim("currency", CURRENCY_SYMBOLS[code], word))
     for m in _CAPITALISED.finditer(text):
         word = m.group(1)
@@ -255,16 +274,17 @@ def _grounding(facts: ItemFacts, extra_sources: tuple[str, ...]) -> _Grounding:
 
 
 def check(text: str, facts: ItemFacts, extra_sources: tuple[str, ...] = ()) -> GuardResult:
-    """Check every claim of ``text`` against ``facts`` (and ``extra_sources``, e.g. a vetted reason)."""
+    """Check every claim of ``text`` against ``facts`` (and ``extra_sources``, e.g. a vetted reason): the surface
+    claims of :func:`extract_claims` and the meaning claims of :func:`tuijian.generate.meaning.meaning_claims`."""
+    from tuijian.generate.meaning import meaning_claims
+
     g = _grounding(facts, extra_sources)
     result = GuardResult(claims=extract_claims(text))
     for claim in result.claims:
-        if claim.kind in ("number", "price"):
+        if claim.kind == "number":
             ok = round(float(claim.value), 4) in g.numbers
-            if ok and claim.kind == "price" and facts.price is not None:
-                ok = (
-                    abs(float(claim.value) - facts.price) < 0.005 or round(float(claim.value), 4) in g.numbers
-                )
+        elif claim.kind == "price":
+            ok = facts.price is not None and abs(float(claim.value) - facts.price) < 0.005
         elif claim.kind == "currency":
             ok = claim.value == g.currency
         elif claim.kind == "brand":
@@ -273,7 +293,12 @@ def check(text: str, facts: ItemFacts, extra_sources: tuple[str, ...] = ()) -> G
                 is not None
             )
         else:
-            ok = claim.value in g.values.get(claim.kind, set())
+            continue  # colour, material and size words are checked by meaning, against the record
+        if not ok:
+            result.violations.append(claim)
+    result.claims = [c for c in result.claims if c.kind not in GUARDED_KINDS]
+    for claim, ok in meaning_claims(text, facts, extra_sources):
+        result.claims.append(claim)
         if not ok:
             result.violations.append(claim)
     return result

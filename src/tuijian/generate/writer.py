@@ -1,5 +1,10 @@
 """Grounded copywriting: generate with a backend, check with the guard, retry with another seed, fall back to
-the built-in template generator, cache the result per (item, user segment, language, task)."""
+the built-in template generator, cache the result per (item, user segment, language, task).
+
+Tasks: ``description``, ``ad`` and ``summary`` go to the configured backend (LLM or templates); ``title`` (a title
+line) and ``push`` (a push notification) are written by the templates. ``style`` and ``length`` choose a template
+style (:data:`tuijian.generate.templates.STYLES`) and length; unset, the seed picks them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tuijian.exceptions import TuijianError
+from tuijian.exceptions import ConfigError, DataError, TuijianError
+from tuijian.generate import templates
 from tuijian.generate.backends import Backend, GenerationRequest, Task, TemplateBackend
 from tuijian.generate.cache import CopyCache
 from tuijian.generate.facts import ItemFacts
@@ -47,19 +53,9 @@ def segment_of(interests: list[str], n_tags: int = 2) -> str:
     return "+".join(sorted(interests[:n_tags])) or "all"
 
 
-def reason_text(shared: list[str], language: str) -> str:
-    """A recommendation reason built only from interests the item really has."""
-    if not shared:
-        return "热销好物" if language == "zh" else "popular with shoppers like you"
-    from tuijian.nlp.lexicon import attribute_lexicon, chinese_name
-
-    if language == "zh":
-        names = []
-        for value in shared:
-            kind = next((k for k, vals in attribute_lexicon().items() if value in vals), "")
-            names.append(chinese_name(kind, value))
-        return f"与你喜欢的{'、'.join(names)}相符"
-    return f"it matches your interest in {' and '.join(shared)}"
+#: Every task the writer takes; the last two are written by the templates whatever the backend.
+WRITER_TASKS: tuple[str, ...] = ("description", "ad", "summary", "title", "push")
+_TEMPLATE_ONLY = frozenset({"title", "push"})
 
 
 class CopyWriter:
@@ -79,7 +75,7 @@ class CopyWriter:
 
     def write(
         self,
-        task: Task,
+        task: Task | Literal["title", "push"],
         facts: ItemFacts,
         language: Literal["en", "zh"] = "en",
         *,
@@ -87,34 +83,66 @@ class CopyWriter:
         reason: str | None = None,
         seed: int = 0,
         use_cache: bool = True,
+        style: str | None = None,
+        length: str | None = None,
     ) -> GeneratedCopy:
-        """Write ``task`` copy about ``facts``. A caller-supplied ``reason`` that fails the guard is replaced by
-        one built from the interests the item really shares."""
+        """Write ``task`` copy about ``facts``. A caller-supplied ``reason`` that fails the guard is dropped (the
+        ad then says only what the item shares with the shopper's interests, or nothing personal). A ``summary``
+        of an item without reviews is a :class:`~tuijian.exceptions.DataError`: there is nothing to summarise."""
+        if task not in WRITER_TASKS:
+            raise ConfigError(f"task must be one of {list(WRITER_TASKS)}, got {task!r}")
+        if language not in ("en", "zh"):
+            raise ConfigError(f"language must be 'en' or 'zh', got {language!r}")
+        if style is not None and style not in templates.STYLES[task]:
+            raise ConfigError(
+                f"style for {task} must be one of {list(templates.STYLES[task])}, got {style!r}"
+            )
+        if length is not None and length not in templates.LENGTHS:
+            raise ConfigError(f"length must be one of {list(templates.LENGTHS)}, got {length!r}")
+        if task == "summary" and not facts.reviews:
+            raise DataError(
+                f"item {facts.item_id!r} has no reviews, so there is no review summary to write; "
+                "ask for a description, an ad, a title or a push text instead"
+            )
         interests = list(interests or [])
         if self.cache is None:
             self.cache = CopyCache()
-        key = (facts.item_id, segment_of(interests) if task == "ad" else "all", language, task)
+        variant = task if style is None and length is None else f"{task}:{style or ''}:{length or ''}"
+        personal = task in ("ad", "push")
+        key = (facts.item_id, segment_of(interests) if personal else "all", language, variant)
         if use_cache and reason is None:
             hit = self.cache.get(key)
             if hit is not None:
                 return GeneratedCopy(hit, task, language, "cache", 0, True, cached=True)
-        if task == "ad" and (reason is None or not check(reason, facts).ok):
-            values = facts.attributes.values()
-            shared = list(
-                dict.fromkeys(i.split(":", 1)[-1] for i in interests if i.split(":", 1)[-1] in values)
+        if reason is not None and not check(reason, facts).ok:
+            reason = None
+        if task in _TEMPLATE_ONLY or self.backend is None or isinstance(self.backend, TemplateBackend):
+            text = templates.render(
+                task,
+                facts,
+                language,
+                seed=seed,
+                interests=interests,
+                reason=reason,
+                style=style,
+                length=length,
             )
-            reason = reason_text(shared[:2], language)
-        backend = self.backend or TemplateBackend()
+            result = check(text, facts, (reason,) if reason else ())
+            copy = GeneratedCopy(text, task, language, "template", 1, result.ok, violations=result.violations)
+            if result.ok:
+                self._store(key, copy, use_cache and reason is None)
+            return copy
+        backend = self.backend
         rejected: list[str] = []
         last_violations: list[Claim] = []
         for attempt in range(self.max_attempts):
-            request = GenerationRequest(task, facts, language, interests, reason, seed + attempt)
+            request = GenerationRequest(task, facts, language, interests, reason, seed + attempt)  # type: ignore[arg-type]
             try:
                 text = backend.generate(request)
             except TuijianError as exc:
                 rejected.append(f"<{backend.name} failed: {exc}>")
                 break
-            result = check(text, facts)
+            result = check(text, facts, (reason,) if reason else ())
             if text and not language_matches(text, language):
                 result.violations.append(Claim("language", language, text[:40]))
             if text and result.ok:
@@ -125,14 +153,15 @@ class CopyWriter:
             last_violations = result.violations
             if isinstance(backend, TemplateBackend):
                 break
-        template = TemplateBackend()
-        text = template.generate(GenerationRequest(task, facts, language, interests, reason, seed))
-        result = check(text, facts)
+        text = templates.render(
+            task, facts, language, seed=seed, interests=interests, reason=reason, style=style, length=length
+        )
+        result = check(text, facts, (reason,) if reason else ())
         copy = GeneratedCopy(
             text,
             task,
             language,
-            template.name,
+            "template",
             len(rejected) + 1,
             result.ok,
             violations=result.violations or last_violations,

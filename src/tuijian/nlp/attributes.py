@@ -1,11 +1,14 @@
-"""Attribute extraction from product titles with curated lexicons and rules.
+"""Attributes of a product as flat tags: a view of the structured product record, and the reading of a
+shopper's own words.
 
-Works on shouting catalogue titles ("WHITE HANGING HEART T-LIGHT HOLDER", "SET OF 3 CAKE TINS PANTRY DESIGN")
-and on Amazon-style titles ("BIC Round Stic Ball Pen, Fine Point, 0.8mm, Black, 12 Pens (GSF11-Blk)").
+:func:`extract_attributes` reads a catalogue title with :func:`tuijian.nlp.product.understand` (the one product
+reader) and flattens the record into :class:`Attributes` (``kind:value`` tags for content features and interests).
+Chinese titles, which ``understand`` does not read, and free text (a shopper's request, a review) are scanned
+with the curated lexicon by :func:`request_attributes`.
 
 >>> a = extract_attributes("SET OF 3 CAKE TINS PANTRY DESIGN")
->>> a.pack_count, a.product_type
-(3, 'tin')
+>>> a.pack_count, a.product_type, a.pattern
+(3, 'cake tin', ['pantry'])
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tuijian.nlp.lexicon import ATTRIBUTE_KINDS, chinese_terms, english_matcher
+from tuijian.nlp.lexicon import ATTRIBUTE_KINDS, attribute_lexicon, chinese_terms, english_matcher
+
+if TYPE_CHECKING:
+    from tuijian.nlp.product import ProductRecord
 
 _PACK_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b(?:set|pack|box|bag|tube|pk|card|bundle|case|roll)s?\s*(?:of\s*|/\s*)(\d{1,4})\b"),
@@ -44,6 +50,11 @@ class Attributes:
     pack_count: int | None = None
     dimensions: list[str] = field(default_factory=list)
     raw: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, record: ProductRecord) -> Attributes:
+        """The attributes of a structured product record (see :func:`attributes_from_record`)."""
+        return attributes_from_record(record)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -86,43 +97,74 @@ def _pack_count(text: str) -> int | None:
     return None
 
 
-def extract_attributes(title: str, brand: str | None = None) -> Attributes:
-    """Extract colour, material, size, style, pattern, occasion, recipient, product type, pack count and
-    dimensions from a product title (English or Chinese).
+def attributes_from_record(record: ProductRecord) -> Attributes:
+    """Flatten a :class:`~tuijian.nlp.product.ProductRecord` into :class:`Attributes`: themes go to ``pattern``,
+    ``style`` or ``occasion`` by their kind, the audience to ``recipient``, measured sizes to ``dimensions``."""
+    from tuijian.nlp.product import theme_kind
 
-    ``brand`` (when known) is removed from the title first, so "Paper Mate" is not read as a paper product.
-    """
     attrs = Attributes()
+    if record.product_type is not None:
+        attrs.product_type = str(record.product_type.value)
+        attrs.raw[attrs.product_type] = record.product_type.evidence.text
+    lexicon_sizes = attribute_lexicon()["size"]
+    for fact in record.theme:
+        value = str(fact.value)
+        values = getattr(attrs, theme_kind(value))
+        if value not in values:
+            values.append(value)
+            attrs.raw.setdefault(value, fact.evidence.text)
+    for kind, target in (("colour", "colour"), ("material", "material"), ("audience", "recipient")):
+        for fact in getattr(record, kind):
+            getattr(attrs, target).append(str(fact.value))
+            attrs.raw.setdefault(str(fact.value), fact.evidence.text)
+    for fact in [*record.size, *record.capacity]:
+        value = str(fact.value)
+        (attrs.size if value in lexicon_sizes else attrs.dimensions).append(value)
+    if record.pack_count is not None:
+        attrs.pack_count = int(record.pack_count.value)
+    return attrs
+
+
+def extract_attributes(title: str, brand: str | None = None) -> Attributes:
+    """The attributes of a product title: English titles through :func:`tuijian.nlp.product.understand`,
+    Chinese titles with the lexicon. ``brand`` (when known) is cut from the front of the title first."""
     if not title or not isinstance(title, str):
-        return attrs
+        return Attributes()
     if re.search(r"[\u4e00-\u9fff]", title):
         return _extract_chinese(title)
-    text = normalise_title(title)
-    if brand and isinstance(brand, str) and normalise_title(brand):
-        text = text.replace(normalise_title(brand), " , ")
-    qualifier = re.search(r"\s(?:with|for|in|and)\s", text)
-    head_end = qualifier.start() if qualifier else len(text)
+    from tuijian.nlp.product import understand
+
+    if brand and isinstance(brand, str) and title.lower().startswith(brand.lower()):
+        title = title[len(brand) :].lstrip(" ,-")
+    return attributes_from_record(understand(title))
+
+
+def request_attributes(text: str) -> Attributes:
+    """Attributes a shopper's own words ask for ("a red bag for a child who likes dinosaurs", 红色的闹钟): every
+    lexicon term, the product type as the last product word named (free text has no title structure)."""
+    attrs = Attributes()
+    if not text or not isinstance(text, str):
+        return attrs
+    if re.search(r"[\u4e00-\u9fff]", text):
+        return _extract_chinese(text)
+    low = normalise_title(text)
     pattern, terms = english_matcher()
-    product_hits: list[tuple[int, int, str, str]] = []
-    for m in pattern.finditer(text):
+    product_hits: list[tuple[int, str, str]] = []
+    for m in pattern.finditer(low):
         term = terms[m.lastindex - 1]  # type: ignore[operator]
-        surface = m.group(0)
         if term.kind == "product_type":
-            product_hits.append((m.end(), len(surface), term.value, surface))
+            product_hits.append((m.end(), term.value, m.group(0)))
             continue
         values = getattr(attrs, term.kind)
         if term.value not in values:
             values.append(term.value)
-            attrs.raw.setdefault(term.value, surface)
+            attrs.raw.setdefault(term.value, m.group(0))
     if product_hits:
-        # The head noun of an English noun phrase comes last: prefer the match that ends latest, then the longest.
-        # A trailing "design"/"pack" clause does not hold a product type, so this works for "... PANTRY DESIGN".
-        before = [hit for hit in product_hits if hit[0] <= head_end]
-        end, _, value, surface = max(before or product_hits)
+        _, value, surface = max(product_hits)
         attrs.product_type = value
         attrs.raw.setdefault(value, surface)
-    attrs.pack_count = _pack_count(text)
-    attrs.dimensions = [m.group(0).strip() for m in _DIMENSION.finditer(text)]
+    attrs.pack_count = _pack_count(low)
+    attrs.dimensions = [m.group(0).strip() for m in _DIMENSION.finditer(low)]
     return attrs
 
 

@@ -98,7 +98,10 @@ def _pack_count(r: _Reader, head: str | None) -> Fact | None:
             if toks[m].low == "of" and len(after) > 1:
                 m = after[1]
             count = _number(toks[m])
-            if count is not None and not r.claimed[m] and (low != "s" or m == i + 2):
+            broken = any(
+                t.low in _SEGMENT_BREAK for t in toks[i + 1 : m]
+            )  # "per Pack (3300-A)": a model code
+            if count is not None and not r.claimed[m] and (low != "s" or m == i + 2) and not broken:
                 hits.append((i, m + 1, count))
         elif low == "pair" and after and toks[after[0]].low == "of":
             hits.append((i, after[0] + 1, 2))
@@ -111,7 +114,11 @@ def _pack_count(r: _Reader, head: str | None) -> Fact | None:
                 hits.append((i, end, n))
             elif toks[i + 1 : i + 3] and toks[i + 1].low == "/" and toks[i + 2].low == "pack":
                 hits.append((i, i + 3, n))
-            elif head is not None and (i == 0 or toks[i - 1].low in _SEGMENT_BREAK):
+            elif (
+                head is not None
+                and (i == 0 or toks[i - 1].low in _SEGMENT_BREAK)
+                and not (i + 1 < len(toks) and toks[i + 1].start == toks[i].end and toks[i + 1].low.isalpha())
+            ):  # "3M Address Labels": a number glued to letters is a name, not a count
                 for m in after[:4]:
                     tok = toks[m]
                     if _is_number(tok):
