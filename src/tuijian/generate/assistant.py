@@ -283,9 +283,13 @@ class ShopAssistant:
             return Answer(text, False, intent="unknown")
         if len(ids) >= 2 and (msg.relative or msg.sort or msg.attribute == "price"):
             return self._compare(ids, msg, lang, conv)
+        has_type = any(c.kind == "type" for c in reading.concepts)
+        if msg.attribute is None and msg.yes_no and not msg.search and reading.unknown and (has_type or ids):
+            # "are the party bunting reusable?": a property the catalogue has no word for
+            msg.attribute, msg.prop = "property", reading.unknown[-1]
+            reading.unknown, reading.head_unknown = reading.unknown[:-1], False
         target = self._target(msg, reading, ids, conv)
         attribute_kinds = [c for c in reading.concepts if c.kind in _ATTRIBUTE_KINDS]
-        has_type = any(c.kind == "type" for c in reading.concepts)
         named = has_type and not msg.search
         asks_fact = msg.attribute is not None or (
             msg.yes_no and bool(attribute_kinds) and (msg.pronoun or bool(ids) or bool(msg.ordinal) or named)

@@ -40,6 +40,10 @@ _LEXICON_KINDS = {
     "size": "size",
     "product_type": "type",
 }
+#: Lexicon values that are families of motifs: a shopper who names one member ("owl", "rose") means that one.
+_HYPERNYMS = frozenset(
+    {"bird", "animal", "floral", "fruit", "christmas", "woodland", "circus", "fairy", "easter"}
+)
 #: Words that say how a question is asked, not what is asked for.
 _NOISE_EN_WORDS = """
     sell sold have got stock any anything buy find looking look want need wondering item items product
@@ -58,11 +62,15 @@ _NOISE_ZH_WORDS = """
     东西 商品 图案 样式 款式 价格 多少钱 多少 可以 能不能 是不是 适合 还有 其他 别的 颜色 材质 做的
     喜欢 想要 想买 看看 帮我 给我 送给 用的 大概 左右 之间 以内 以上 以下 英镑 朋友 女儿 儿子 有
     没 卖 吗 呢 吧 啊 的 了 想 要 买 个 款 种 件 只 找 给 送 请 妈妈 爸爸 女士 男士 老婆
-    老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 是 用 还 再 更 便宜 最 贵 点 些 和 或 也
+    老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 是 还 再 更 便宜 最 贵 点 些 和 或 也
     都 能 帮 在 到 元 镑 块 钱 它 岁 印 带 上 面 其 那 这 装 套 包含 一 个 我 你 好 嗯
 """
 _NOISE_ZH = _NOISE_ZH_WORDS.split()
 _SEGMENTS = re.compile(r"\b(?:of|with|for|from|in|on|about|featuring|that|which|who|under|over|between)\b")
+_ZH_NOISE_HEAD = re.compile("(?:" + "|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)) + ")+")
+_ZH_NOISE_TAIL = re.compile(
+    "(?:" + "|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)) + ")+$"
+)
 _ZH_NOISE_RE = re.compile("|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)))
 
 
@@ -164,14 +172,14 @@ class Vocabulary:
             for zh in attribute_lexicon()[_lexicon_kind(kind, value)][value]["zh"]:
                 self.chinese.setdefault(zh, concept)
         for t in sorted(types):
-            zh = chinese_product_type(t)
-            if zh and len(zh) >= 2:
-                old = self.chinese.get(zh)
+            name = chinese_product_type(t)
+            if name and len(name) >= 2:
+                old = self.chinese.get(name)
                 if old is None:
-                    self.chinese[zh] = Concept("type", t, _alternatives([t]), zh)
+                    self.chinese[name] = Concept("type", t, _alternatives([t]), name)
                 elif old.kind == "type":
                     alts = tuple(dict.fromkeys([*old.alternatives, *_alternatives([t])]))
-                    self.chinese[zh] = Concept("type", old.value, alts, zh)
+                    self.chinese[name] = Concept("type", old.value, alts, name)
         self.chinese_re = re.compile("|".join(sorted(map(re.escape, self.chinese), key=len, reverse=True)))
 
     def read(self, text: str, lang: str, known: set[str]) -> Reading:
@@ -205,7 +213,12 @@ class Vocabulary:
         i, order = 0, []
         while i < len(toks):
             for n in range(min(self.max_len, len(toks) - i), 0, -1):
-                concept = self.english.get(tuple(toks[i : i + n]))
+                typed = tuple(toks[i : i + n])
+                concept = self.english.get(typed)
+                if concept is not None and concept.value in _HYPERNYMS and all(t in known for t in typed):
+                    phrase = " ".join(typed)
+                    if phrase not in concept.value:  # "owl" asks for owls, not every bird
+                        concept = Concept(concept.kind, phrase, (typed,), phrase)
                 if concept is not None:
                     reading.concepts.append(concept)
                     order.append(True)
@@ -225,10 +238,22 @@ class Vocabulary:
 
     @staticmethod
     def _unknown_zh(span: str, reading: Reading) -> bool:
-        rest = _ZH_NOISE_RE.sub(" ", span)
-        runs = [r for r in re.findall(r"[\u4e00-\u9fff]+", rest) if len(r) >= 2]
-        reading.unknown.extend(runs)
-        return bool(runs)
+        """Chinese words in ``span`` that are neither vocabulary nor question words (trimmed of those)."""
+        found = False
+        for run in re.findall(r"[\u4e00-\u9fff]+", span):
+            while True:
+                head = _ZH_NOISE_HEAD.match(run)
+                tail = _ZH_NOISE_TAIL.search(run)
+                if head and head.end() > 0:
+                    run = run[head.end() :]
+                elif tail and tail.start() < len(run):
+                    run = run[: tail.start()]
+                else:
+                    break
+            if len(_ZH_NOISE_RE.sub("", run)) >= 2:
+                reading.unknown.append(run)
+                found = True
+        return found
 
 
 def _lexicon_kind(kind: str, value: str) -> str:

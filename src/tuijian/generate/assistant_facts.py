@@ -127,7 +127,7 @@ def answer_fact(
         return FactAnswer(item, attribute, n, text)
     if attribute == "property":
         prop = prop or "waterproof"
-        _, words, prop_zh = PROPERTIES[prop]
+        _, words, prop_zh = PROPERTIES.get(prop, (None, (prop,), prop))
         low = title.lower()
         if words and any(w in low for w in words):
             text = (

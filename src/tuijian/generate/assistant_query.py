@@ -172,7 +172,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "policy:returns",
         re.compile(
             r"\breturn(?:s|ed|ing)?\b(?! (?:to|from) )|refund|send (?:it |them |\w+ )?back|exchange|money back|"
-            r"changed? my mind|退货|退款|退换|换货|退钱|退回|不满意|七天无理由"
+            r"changed? my mind|wrong (?:item|size|colou?r)|退货|退款|退换|换货|退钱|退回|不满意|七天无理由|能换吗|可以换吗|买错"
         ),
     ),
     (
@@ -187,19 +187,21 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "policy:payment",
         re.compile(
             r"\bpay\b|\bpaying\b|payment|paypal|credit card|debit card|\bvisa\b|mastercard|amex|american express|"
-            r"bank transfer|\bvat\b|which currency|付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税"
+            r"bank transfer|\bvat\b|which currency|cards? do you (?:take|accept)|accept cards|"
+            r"付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税"
         ),
     ),
     (
         "policy:wholesale",
         re.compile(
-            r"wholesale|\bbulk\b|large quantit|trade price|for my shop|resell|批发|大量购买|批量|团购|大批"
+            r"wholesale|\bbulk\b|large quantit|trade price|for my shop|resell|\b\d{3,} (?:pieces|units|items|of (?:these|them))|"
+            r"批发|大量购买|批量|团购|大批"
         ),
     ),
     (
         "policy:contact",
         re.compile(
-            r"contact|customer service|email address|phone number|call you|speak to|talk to (?:a|someone)|opening hours|"
+            r"contact|customer service|\be-?mail\b|phone number|call you|speak to|talk to (?:a|someone)|opening hours|"
             r"客服|联系|电话|邮箱|人工"
         ),
     ),
