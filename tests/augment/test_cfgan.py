@@ -30,7 +30,9 @@ def planted(seed: int = 0) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     return m, np.arange(n_users) // BLOCK_USERS, np.asarray(held)
 
 
-FAST = CFGANConfig(epochs=25, hidden=32, n_negatives=40, batch_size=32, learning_rate=1e-2, n_valid_users=40, patience=25)
+FAST = CFGANConfig(
+    epochs=25, hidden=32, n_negatives=40, batch_size=32, learning_rate=1e-2, n_valid_users=40, patience=25
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,9 @@ def fitted() -> tuple[CFGAN, sp.csr_matrix, np.ndarray, np.ndarray]:
     return CFGAN(FAST).fit(m), m, block, held
 
 
-def test_generator_learns_the_planted_blocks(fitted: tuple[CFGAN, sp.csr_matrix, np.ndarray, np.ndarray]) -> None:
+def test_generator_learns_the_planted_blocks(
+    fitted: tuple[CFGAN, sp.csr_matrix, np.ndarray, np.ndarray],
+) -> None:
     gan, m, block, held = fitted
     scores = gan.generate(m)
     assert scores.shape == m.shape and scores.dtype == np.float32
@@ -86,7 +90,9 @@ def test_masks_respect_observed_items() -> None:
     assert (pm[real > 0] == 1).all() and (zr[real > 0] == 0).all()
     unobserved = real == 0
     assert 0.35 < pm[unobserved].mean() < 0.65 and 0.35 < zr[unobserved].mean() < 0.65
-    none = _batch_columns(rows, m.shape[1], CFGANConfig(n_negatives=30, pm_share=0.0, zr_share=0.0), np.random.default_rng(0))
+    none = _batch_columns(
+        rows, m.shape[1], CFGANConfig(n_negatives=30, pm_share=0.0, zr_share=0.0), np.random.default_rng(0)
+    )
     np.testing.assert_array_equal(none[2], none[1])  # no PM sample: D sees exactly the observed items
     assert none[3].sum() == 0
 
@@ -98,7 +104,9 @@ def test_validation_items_are_removed_from_training() -> None:
     assert (m[users, items] == 1).all() and (train[users, items] == 0).all()
 
 
-def test_save_load_roundtrip(fitted: tuple[CFGAN, sp.csr_matrix, np.ndarray, np.ndarray], tmp_path: Path) -> None:
+def test_save_load_roundtrip(
+    fitted: tuple[CFGAN, sp.csr_matrix, np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
     gan, m, _, _ = fitted
     gan.save(tmp_path / "gan")
     assert sorted(p.name for p in (tmp_path / "gan").iterdir()) == ["cfgan.json", "generator.npz"]
@@ -107,7 +115,15 @@ def test_save_load_roundtrip(fitted: tuple[CFGAN, sp.csr_matrix, np.ndarray, np.
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("epochs", 0), ("hidden", -3), ("zr_share", 1.5), ("pm_share", -0.1), ("learning_rate", 0.0), ("input_dropout", 1.0), ("zr_weight", -1.0)],
+    [
+        ("epochs", 0),
+        ("hidden", -3),
+        ("zr_share", 1.5),
+        ("pm_share", -0.1),
+        ("learning_rate", 0.0),
+        ("input_dropout", 1.0),
+        ("zr_weight", -1.0),
+    ],
 )
 def test_bad_config_is_named(field: str, value: object) -> None:
     with pytest.raises(ConfigError, match=field):

@@ -39,7 +39,11 @@ def test_empty_rows_are_not_augmented(gan_and_matrix: tuple[CFGAN, sp.csr_matrix
 
 @pytest.mark.parametrize(
     ("kw", "match"),
-    [({"pseudo_weight": 1.0}, "pseudo_weight"), ({"n_pseudo": 0}, "n_pseudo"), ({"max_history": 0}, "max_history")],
+    [
+        ({"pseudo_weight": 1.0}, "pseudo_weight"),
+        ({"n_pseudo": 0}, "n_pseudo"),
+        ({"max_history": 0}, "max_history"),
+    ],
 )
 def test_bad_params(gan_and_matrix: tuple[CFGAN, sp.csr_matrix], kw: dict, match: str) -> None:
     gan, m = gan_and_matrix

@@ -129,8 +129,9 @@ def _bag(rows: sp.csr_matrix) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def _networks(n_items: int, hidden: int) -> tuple[Any, Any]:
-    torch = _torch()
-    nn = torch.nn
+    _torch()  # a clear error when PyTorch is missing
+    import torch
+    from torch import nn
 
     class Generator(nn.Module):
         """``c_u`` (sparse) -> hidden -> ``sigmoid`` scores over items (all, or the columns asked for)."""
@@ -189,7 +190,9 @@ class CFGAN:
         x = _binary_csr(matrix)
         n_users, n_items = x.shape
         if x.nnz == 0 or n_items < 2:
-            raise ConfigError(f"CFGAN needs a non-empty matrix with >= 2 items, got {n_users}x{n_items}, nnz={x.nnz}")
+            raise ConfigError(
+                f"CFGAN needs a non-empty matrix with >= 2 items, got {n_users}x{n_items}, nnz={x.nnz}"
+            )
         rng = np.random.default_rng(cfg.seed)
         train, val_users, val_items = _carve_validation(x, cfg.n_valid_users, rng)
         active = np.flatnonzero(np.diff(train.indptr) > 0)
@@ -251,7 +254,10 @@ class CFGAN:
                 opt_d.step()
                 # generator step: fool D on the masked vector, zero reconstruction, reconstruction
                 d_fake = disc(fake * pm_t, cols_t, bag)
-                loss_g = cfg.adv_weight * bce(d_fake, torch.ones_like(d_fake)) + cfg.zr_weight * (fake * fake * zr_t).sum(1).mean()
+                loss_g = (
+                    cfg.adv_weight * bce(d_fake, torch.ones_like(d_fake))
+                    + cfg.zr_weight * (fake * fake * zr_t).sum(1).mean()
+                )
                 if cfg.recon_weight > 0:  # multinomial likelihood of the observed items among S
                     log_p = torch.log_softmax(logits, dim=1)
                     recon = -(log_p * real_t).sum(1) / real_t.sum(1).clamp(min=1.0)
@@ -296,7 +302,7 @@ class CFGAN:
         directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
         weights = {k: v.detach().cpu().numpy() for k, v in self.generator_.state_dict().items()}
-        np.savez(directory / "generator.npz", **weights)  # type: ignore[arg-type]
+        np.savez(directory / "generator.npz", **weights)
         info = {
             "config": self.config.to_dict(),
             "n_items": self.n_items_,
@@ -342,7 +348,9 @@ class CFGAN:
         try:
             with torch.no_grad():
                 for s in range(0, x.shape[0], batch_size):
-                    out[s : s + batch_size] = torch.sigmoid(self.generator_(_bag(x[s : s + batch_size]))).numpy()
+                    out[s : s + batch_size] = torch.sigmoid(
+                        self.generator_(_bag(x[s : s + batch_size]))
+                    ).numpy()
         finally:
             torch.set_num_threads(threads)
         return out
@@ -402,7 +410,11 @@ def _recall20(gen: Any, train: sp.csr_matrix, users: np.ndarray, items: np.ndarr
             r = np.repeat(np.arange(part.shape[0]), np.diff(part.indptr))
             scores[r, part.indices] = -np.inf
             target = items[s : s + 1024]
-            kth = np.partition(-scores, 19, axis=1)[:, 19] if scores.shape[1] > 20 else np.full(len(part), np.inf)
+            kth = (
+                np.partition(-scores, 19, axis=1)[:, 19]
+                if scores.shape[1] > 20
+                else np.full(len(part), np.inf)
+            )
             hits += int((scores[np.arange(len(target)), target] >= -kth).sum())
     gen.train()
     return hits / len(users)

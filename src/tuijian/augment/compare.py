@@ -49,7 +49,9 @@ def paired_bootstrap(
     a = np.asarray(before, dtype=np.float64)
     b = np.asarray(after, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
-        raise ConfigError(f"before and after must be 1-D arrays of the same length, got {a.shape} and {b.shape}")
+        raise ConfigError(
+            f"before and after must be 1-D arrays of the same length, got {a.shape} and {b.shape}"
+        )
     if len(a) < 2:
         raise ConfigError(f"the bootstrap needs at least 2 users, got {len(a)}")
     if not 0.0 < alpha < 1.0:

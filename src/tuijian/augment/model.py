@@ -109,7 +109,9 @@ class AugmentedRecommender(Recommender):
             raise ConfigError("base must be another model than 'augment'")
         registry.model_class(self.base)  # unknown names fail here, naming the available ones
         if self.base_params is not None and not isinstance(self.base_params, dict):
-            raise ConfigError(f"base_params must be a dict of the base model's parameters, got {self.base_params!r}")
+            raise ConfigError(
+                f"base_params must be a dict of the base model's parameters, got {self.base_params!r}"
+            )
         check_pseudo_params(self.max_history, self.n_pseudo, self.pseudo_weight)
         if not isinstance(self.min_users, int | np.integer) or self.min_users < 2:
             raise ConfigError(f"min_users must be an integer >= 2, got {self.min_users!r}")
@@ -162,12 +164,15 @@ class AugmentedRecommender(Recommender):
         users = np.flatnonzero((counts >= 1) & (counts <= self.max_history) & (np.diff(targets.indptr) > 0))
         out: dict[str, Any] = {"holdout": h.strategy, "sparse_users": len(users)}
         if len(users) < self.min_users:
-            return {**out, "augment": False, "reason": f"fewer than min_users={self.min_users} sparse users"}
+            reason = f"fewer than min_users={self.min_users} sparse users with a held-out item"
+            return {**out, "augment": False, "chosen": "plain", "reason": reason}
         exclude = None if h.repeats else _binary(inner.matrix)
         plain = per_user_metrics(self._fit_base(inner, augmented=False), users, targets, exclude)
         gan = CFGAN(cfg).fit(inner.matrix)
         params = {k: v for k, v in self.get_params().items() if k not in ("base", "mode")}
-        after = type(self).from_fitted(self._fit_base(self._augment(inner, gan), augmented=True), gan, inner, **params)
+        after = type(self).from_fitted(
+            self._fit_base(self._augment(inner, gan), augmented=True), gan, inner, **params
+        )
         aug = per_user_metrics(after, users, targets, exclude)
         stats = {m: paired_bootstrap(plain[m], aug[m], seed=cfg.seed) for m in plain}
         helps = stats["ndcg@10"]["diff_ci"][0] > 0
@@ -175,21 +180,24 @@ class AugmentedRecommender(Recommender):
             **out,
             "augment": bool(helps),
             "reason": "NDCG@10 difference CI above 0" if helps else "NDCG@10 difference CI not above 0",
+            # the shape `tuijian evaluate` prints: what was chosen and the sparse users' NDCG@10 of each
+            "chosen": "augmented" if helps else "plain",
+            "validation": {"plain": stats["ndcg@10"]["before"], "augmented": stats["ndcg@10"]["after"]},
             **stats,
         }
 
     @classmethod
     def from_fitted(
-        cls, base: Recommender, gan: CFGAN | None, interactions: Interactions, **params: Any
+        cls, base: Recommender, generator: CFGAN | None, interactions: Interactions, **params: Any
     ) -> AugmentedRecommender:
         """A fitted ``augment`` model from its parts: ``base`` already fitted on
-        ``augment_interactions(interactions, gan, ...)`` (or on ``interactions`` when ``gan`` is None).
+        ``augment_interactions(interactions, generator, ...)`` (or on ``interactions`` when ``generator`` is None).
         ``params`` are the other constructor parameters (the pseudo-interaction ones must match)."""
-        model = cls(base=base.name, mode="off" if gan is None else "on", **params)
+        model = cls(base=base.name, mode="off" if generator is None else "on", **params)
         model._check()
         model.interactions_ = interactions
         model._seq_cache = None
-        model.gan_, model.base_, model.augmented_ = gan, base, gan is not None
+        model.gan_, model.base_, model.augmented_ = generator, base, generator is not None
         model.selection_ = {"mode": model.mode}
         return model
 
@@ -230,7 +238,9 @@ class AugmentedRecommender(Recommender):
         model = cls(**info["params"])
         base_cls = registry.model_class(model.base)
         load = getattr(base_cls, "load", None)
-        model.base_ = load(str(directory / "base")) if callable(load) else load_state(base_cls, directory / "base")
+        model.base_ = (
+            load(str(directory / "base")) if callable(load) else load_state(base_cls, directory / "base")
+        )
         model.gan_ = CFGAN.load(directory / "gan") if info["augmented"] else None
         model.augmented_ = bool(info["augmented"])
         model.selection_ = info["selection"]
@@ -247,7 +257,11 @@ class AugmentedRecommender(Recommender):
         if self.gan_ is None:
             return history
         pseudo = pseudo_interactions(
-            self.gan_, history, max_history=self.max_history, n_pseudo=self.n_pseudo, pseudo_weight=self.pseudo_weight
+            self.gan_,
+            history,
+            max_history=self.max_history,
+            n_pseudo=self.n_pseudo,
+            pseudo_weight=self.pseudo_weight,
         )
         return binary_plus(history, pseudo)
 

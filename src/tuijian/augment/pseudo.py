@@ -24,7 +24,9 @@ def check_pseudo_params(max_history: int, n_pseudo: int, pseudo_weight: float) -
     if not isinstance(n_pseudo, int | np.integer) or isinstance(n_pseudo, bool) or n_pseudo < 1:
         raise ConfigError(f"n_pseudo must be a positive integer, got {n_pseudo!r}")
     if not isinstance(pseudo_weight, int | float) or not 0.0 < float(pseudo_weight) < 1.0:
-        raise ConfigError(f"pseudo_weight must be in (0, 1) (a pseudo-interaction counts less than a real one), got {pseudo_weight!r}")
+        raise ConfigError(
+            f"pseudo_weight must be in (0, 1) (a pseudo-interaction counts less than a real one), got {pseudo_weight!r}"
+        )
 
 
 def sparse_rows(matrix: sp.spmatrix, max_history: int) -> np.ndarray:
@@ -84,4 +86,6 @@ def augment_interactions(
     pseudo = pseudo_interactions(
         gan, inter.matrix, max_history=max_history, n_pseudo=n_pseudo, pseudo_weight=pseudo_weight
     )
-    return Interactions(matrix=binary_plus(inter.matrix, pseudo), users=inter.users, items=inter.items, log=inter.log)
+    return Interactions(
+        matrix=binary_plus(inter.matrix, pseudo), users=inter.users, items=inter.items, log=inter.log
+    )

@@ -23,6 +23,7 @@ _REGISTRY: dict[str, str] = {
     "content": "tuijian.models.content:ContentRecommender",
     "sasrec": "tuijian.models.sasrec:SASRec",
     "session-transitions": "tuijian.models.session:SessionTransitions",
+    "augment": "tuijian.augment.model:AugmentedRecommender",
 }
 
 
