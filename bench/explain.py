@@ -11,7 +11,8 @@ explain_ranked`), exactly as ``explain=true`` does. Then:
 * **ranker attributions** (the hybrid): the feature with the largest absolute contribution is taken; its
   stated direction is the sign of the contribution. (a) *contribution removed*: the score minus that
   contribution, others unchanged; the rank must move the stated way (raised items fall, held-back items
-  rise). (b) *feature ablated*: the feature set to missing and the ranker re-run; the score must move
+  rise). (b) *feature ablated*: the feature set to its median over the user's candidates (the local background
+  the attribution is relative to) and the ranker re-run; the score must move
   against the stated direction, and the rank the same way. Both for the served decision-path attributions
   and for exact TreeSHAP.
 
@@ -42,8 +43,8 @@ def load(name: str, args: argparse.Namespace, ds: Any) -> tuple[Any, str]:
 
     if args.artifacts and (Path(args.artifacts) / name).is_dir():
         return load_model(args.artifacts, name), "loaded from artifacts"
-    from tuijian.evaluate.runner import side_info_kwargs
     from tuijian.data.interactions import Interactions, WeightConfig
+    from tuijian.evaluate.runner import side_info_kwargs
     from tuijian.models.holdout import Holdout
 
     params: dict[str, Any] = {}
@@ -166,7 +167,8 @@ def _ranker_checks(model: Any, ev: Any, items: list[int], method: str) -> list[t
         moved = (after > before) if sign > 0 else (after < before)
         not_against = (after >= before) if sign > 0 else (after <= before)
         ablated_feats = feats[[j]].copy()
-        ablated_feats[0, f] = np.nan
+        # "without this feature": its typical value among the user's candidates (the local background)
+        ablated_feats[0, f] = np.nanmedian(feats[:, f]) if np.isfinite(feats[:, f]).any() else np.nan
         new_score = float(model._predict(ablated_feats)[0])
         ablated = pred.copy()
         ablated[j] = new_score

@@ -31,6 +31,33 @@ if TYPE_CHECKING:
 ITEMS_PER_REASON = 2
 
 
+def _block(matrix: sp.spmatrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``matrix[rows][:, cols]`` (``cols`` distinct) as a dense array, read straight from the CSR arrays: one
+    request's few rows, without scipy's fancy indexing."""
+    m = matrix if isinstance(matrix, sp.csr_matrix) else sp.csr_matrix(matrix)
+    out = np.zeros((len(rows), len(cols)), dtype=np.float64)
+    if len(rows) == 0 or len(cols) == 0:
+        return out
+    order = np.argsort(cols, kind="stable")
+    sorted_cols = np.asarray(cols, np.int64)[order]
+    for r, row in enumerate(np.asarray(rows, np.int64).tolist()):
+        a, b = m.indptr[row], m.indptr[row + 1]
+        idx = m.indices[a:b]
+        pos = np.minimum(np.searchsorted(sorted_cols, idx), len(sorted_cols) - 1)
+        hit = sorted_cols[pos] == idx
+        out[r, order[pos[hit]]] = m.data[a:b][hit]
+    return out
+
+
+def _dense_rows(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``matrix[rows]`` restricted to the sorted columns ``cols`` (which hold all their non-zeros), dense."""
+    out = np.zeros((len(rows), len(cols)), dtype=np.float64)
+    for r, row in enumerate(np.asarray(rows, np.int64).tolist()):
+        a, b = matrix.indptr[row], matrix.indptr[row + 1]
+        out[r, np.searchsorted(cols, matrix.indices[a:b])] = matrix.data[a:b]
+    return out
+
+
 def _is_word(term: str) -> bool:
     """A term worth showing a shopper: not a number, and at least two letters (one Chinese character)."""
     return not any(ch.isdigit() for ch in term) and (len(term) >= 2 or not term.isascii())
@@ -57,10 +84,8 @@ def item_item(
     values = np.ones(len(hist), np.float32) if binary else evidence.values
     if len(hist) == 0 or len(items) == 0:
         return [Explanation(int(t), []) for t in items]
-    if sp.issparse(weights):
-        block = sp.csr_matrix(weights)[hist][:, items].toarray()
-    else:
-        block = np.asarray(weights)[np.ix_(hist, items)]
+    dense = not sp.issparse(weights)
+    block = np.asarray(weights)[np.ix_(hist, items)] if dense else _block(weights, hist, items)
     contrib = values[:, None].astype(np.float64) * block
     out = []
     for j, t in enumerate(items.tolist()):
@@ -85,7 +110,7 @@ def weighted_sequence(
         return [Explanation(int(t), []) for t in items]
     w = position_weights(len(seq)).astype(np.float64)
     uniq, inv = np.unique(seq, return_inverse=True)
-    block = sp.csr_matrix(transitions)[uniq][:, items].toarray().astype(np.float64)  # distinct x targets
+    block = _block(transitions, uniq, items).astype(np.float64)  # distinct x targets
     weight_of = np.bincount(inv, weights=w, minlength=len(uniq))  # summed position weights per item
     contrib = weight_of[:, None] * block
     out = []
@@ -157,17 +182,19 @@ def content_profile(model: ContentRecommender, evidence: Evidence, items: np.nda
     terms: list[tuple[str, ...]] = [() for _ in items]
     if w_emb < 1.0:
         for part, (matrix, share) in enumerate(model._text_parts()):
-            mh, mt = matrix[hist], matrix[items]
-            profile = sp.csr_matrix(w[None, :] @ mh)
-            norm = float(np.sqrt(profile.multiply(profile).sum())) or 1.0
-            contrib += (1.0 - w_emb) * share * w[:, None] * (mh @ mt.T).toarray() / norm
+            m = matrix if isinstance(matrix, sp.csr_matrix) else sp.csr_matrix(matrix)
+            used = [m.indices[m.indptr[i] : m.indptr[i + 1]] for i in np.concatenate([hist, items]).tolist()]
+            cols = np.unique(np.concatenate(used)) if used else np.zeros(0, np.int64)
+            mh, mt = _dense_rows(m, hist, cols), _dense_rows(m, items, cols)
+            profile = w @ mh
+            norm = float(np.sqrt(profile @ profile)) or 1.0
+            contrib += (1.0 - w_emb) * share * w[:, None] * (mh @ mt.T) / norm
             if part == 0:  # TF-IDF: the words the profile and the item share
-                shared = mt.multiply(profile).tocsr()
+                shared = mt * profile[None, :]
                 for j in range(len(items)):
-                    a, b = shared.indptr[j], shared.indptr[j + 1]
-                    cols, vals = shared.indices[a:b], shared.data[a:b]
-                    ranked = cols[np.lexsort((cols, -vals))].tolist()
-                    terms[j] = tuple([w for w in (model.terms_[c] for c in ranked) if _is_word(w)][:3])
+                    nz = np.flatnonzero(shared[j] > 0)
+                    ranked = cols[nz[np.lexsort((cols[nz], -shared[j, nz]))]].tolist()
+                    terms[j] = tuple([t for t in (model.terms_[c] for c in ranked) if _is_word(t)][:3])
     if w_emb > 0.0:
         emb = model.item_embeddings_
         profile_e = w @ emb[hist]

@@ -80,6 +80,8 @@ FEATURE_KINDS: dict[str, str | None] = {
     **dict.fromkeys(GENRE_FEATURES, "content"),
     **dict.fromkeys(YEAR_FEATURES, "content"),
 }
+#: attributions kept per item (largest absolute contributions)
+ATTRIBUTIONS_KEPT = 12
 #: history-based retrievers whose own explanation names the history items of a ``history`` reason
 LINEAR = ("item-knn", "ease", "rp3beta")
 
@@ -156,23 +158,17 @@ class PathAttributor:
         self.booster = booster
         self.base = base
         self.offsets = np.asarray(offsets, np.int64)
-        self.leaf_contrib = sp.csr_matrix((vals, (rows, cols)), shape=(total, n_features), dtype=np.float64)
+        contrib = sp.csr_matrix((vals, (rows, cols)), shape=(total, n_features), dtype=np.float64)
+        #: leaves x features (dense: a few thousand leaves x tens of features; one gather per request)
+        self.leaf_contrib = contrib.toarray()
 
     def __call__(self, feats: np.ndarray) -> np.ndarray:
         """``(rows, n_features + 1)`` contributions, the last column the base value."""
-        import scipy.sparse as sp
-
         leaves = np.asarray(self.booster.predict(feats, pred_leaf=True, num_threads=1), np.int64)
-        leaves = (
-            leaves.reshape(len(feats), -1) + self.offsets[None, : leaves.shape[-1] if leaves.ndim > 1 else 1]
-        )
-        n, t = leaves.shape
-        pick = sp.csr_matrix(
-            (np.ones(n * t), leaves.ravel(), np.arange(0, n * t + 1, t)),
-            shape=(n, self.leaf_contrib.shape[0]),
-        )
-        out = np.empty((n, self.leaf_contrib.shape[1] + 1))
-        out[:, :-1] = (pick @ self.leaf_contrib).toarray()
+        leaves = leaves.reshape(len(feats), -1)
+        leaves = leaves + self.offsets[None, : leaves.shape[1]]
+        out = np.empty((len(feats), self.leaf_contrib.shape[1] + 1))
+        out[:, :-1] = self.leaf_contrib[leaves].sum(axis=1)
         out[:, -1] = self.base
         return out
 
@@ -222,20 +218,19 @@ def explain_hybrid(
         rows, cols, feats = model.pair_features(
             np.array([evidence.user], np.int64), evidence.row(model.n_items), [seq]
         )
-    where = {c: j for j, c in enumerate(cols.tolist())}
-    picked = [where.get(t, -1) for t in items.tolist()]
+    # one user's candidate columns come sorted (np.nonzero of its row)
+    pos = np.minimum(np.searchsorted(cols, items), max(len(cols) - 1, 0))
+    picked = [
+        int(p) if len(cols) and cols[p] == t else -1
+        for p, t in zip(pos.tolist(), items.tolist(), strict=True)
+    ]
     cand = [j for j in picked if j >= 0]
     phi = contributions(model, feats[cand], method) if cand else np.zeros((0, feats.shape[1] + 1))
     names = model.feature_names_
-    kinds = [feature_kind(n) for n in names]
-    kind_index = {k: n for n, k in enumerate(KINDS)}
-    group = np.zeros((len(names), len(KINDS)))
-    for f, k in enumerate(kinds):
-        if k is not None:
-            group[f, kind_index[k]] = 1.0
+    kinds, group = _feature_groups(model)
     sums = phi[:, :-1] @ group if len(cand) else np.zeros((0, len(KINDS)))
-    # the retrievers' own explanations, asked once for all items that need them
-    sub = _sub_explanations(model, retriever_ev, items, names, phi, picked)
+    # the retrievers' own explanations, asked once for the items whose reasons need them
+    sub = _sub_explanations(model, retriever_ev, items, names, phi, picked, sums)
     out: list[Explanation] = []
     r = 0
     for n, t in enumerate(items.tolist()):
@@ -243,9 +238,10 @@ def explain_hybrid(
             out.append(_outside(model, retriever_ev, t))
             continue
         row = phi[r]
+        top = np.argsort(-np.abs(row[:-1]), kind="stable")[:ATTRIBUTIONS_KEPT].tolist()
         attrs = [
             Attribution(names[f], float(feats[picked[n], f]), float(row[f]), kinds[f])
-            for f in np.argsort(-np.abs(row[:-1]), kind="stable").tolist()
+            for f in top
             if row[f] != 0
         ]
         reasons = []
@@ -266,6 +262,23 @@ def explain_hybrid(
     return out
 
 
+def _feature_groups(model: HybridRecommender) -> tuple[list[str | None], np.ndarray]:
+    """Per ranker column its reason kind, and the ``columns x KINDS`` 0/1 matrix summing columns into kinds
+    (built once per model)."""
+    cached = getattr(model, "_explain_groups", None)
+    names = model.feature_names_
+    if cached is not None and cached[0] == names:
+        return cached[1], cached[2]
+    kinds = [feature_kind(n) for n in names]
+    kind_index = {k: n for n, k in enumerate(KINDS)}
+    group = np.zeros((len(names), len(KINDS)))
+    for f, k in enumerate(kinds):
+        if k is not None:
+            group[f, kind_index[k]] = 1.0
+    model._explain_groups = (list(names), kinds, group)  # type: ignore[attr-defined]
+    return kinds, group
+
+
 def _sub_explanations(
     model: HybridRecommender,
     evidence: Evidence,
@@ -273,27 +286,34 @@ def _sub_explanations(
     names: list[str],
     phi: np.ndarray,
     picked: list[int],
+    sums: np.ndarray,
 ) -> dict[tuple[str, int], Reason]:
-    """``{(kind, item): the retriever's reason}`` for the ``history``, ``recent`` and ``content`` reasons."""
-    from tuijian.models.base import Explainable
-
+    """``{(kind, item): the retriever's reason}`` for the items whose ``history``, ``recent`` or ``content``
+    reason has a positive weight."""
     out: dict[tuple[str, int], Reason] = {}
     cand_items = [t for t, j in zip(items.tolist(), picked, strict=True) if j >= 0]
     if not cand_items:
         return out
+    col = {k: n for n, k in enumerate(KINDS)}
+    needs = {
+        k: [t for r, t in enumerate(cand_items) if sums[r, col[k]] > 0]
+        for k in ("history", "recent", "content")
+    }
+    rows_of = {t: r for r, t in enumerate(cand_items)}
     # per item, the linear retriever whose own columns contributed most
     linear = [m for m in LINEAR if m in model.models_]
     col_of = {m: [f for f, n in enumerate(names) if n.startswith(m + ":")] for m in linear}
     best: dict[str, list[int]] = {}
-    for r, t in enumerate(cand_items):
+    for t in needs["history"]:
         if linear:
-            share = [phi[r, col_of[m]].sum() for m in linear]
+            share = [phi[rows_of[t], col_of[m]].sum() for m in linear]
             best.setdefault(linear[int(np.argmax(share))], []).append(t)
     asked: list[tuple[str, list[int]]] = list(best.items())
-    asked += [(m, cand_items) for m in ("session-transitions", "sasrec", "content") if m in model.models_]
+    asked += [(m, needs["recent"]) for m in ("session-transitions", "sasrec") if m in model.models_]
+    asked += [("content", needs["content"])] if "content" in model.models_ else []
     for name, targets in asked:
         retriever = model.models_[name]
-        if not isinstance(retriever, Explainable):
+        if not targets or not hasattr(retriever, "explain"):
             continue
         kind = RETRIEVER_KINDS[name]
         for e in retriever.explain(evidence, np.asarray(targets, np.int64)):
@@ -304,8 +324,8 @@ def _sub_explanations(
     sim = model.context_.similarity
     hist = evidence.items
     recent = np.unique(np.asarray(evidence.sequence, np.int64)[-3:])
-    for t in cand_items:
-        for kind, pool in (("history", hist), ("recent", recent)):
+    for kind, pool in (("history", hist), ("recent", recent)):
+        for t in needs[kind]:
             if (kind, t) in out or len(pool) == 0:
                 continue
             s = sim[pool][:, [t]].toarray().ravel()
@@ -318,11 +338,9 @@ def _sub_explanations(
 
 def _outside(model: HybridRecommender, evidence: Evidence, item: int) -> Explanation:
     """An item the ranker did not score: the never-seen item the content retriever placed, or the tail."""
-    from tuijian.models.base import Explainable
-
     log_pop = model.context_.log_pop
     content: Any = model.models_.get("content")
-    if log_pop[item] == 0 and isinstance(content, Explainable):
+    if log_pop[item] == 0 and hasattr(content, "explain"):
         reasons = [r for r in content.explain(evidence, np.array([item]))[0].reasons]
         return Explanation(item, [*reasons, Reason("new", (), 1.0)])
     return Explanation(item, [Reason("popular", (), float(log_pop[item]))])

@@ -1,0 +1,64 @@
+"""The hybrid's ranker attributions (:mod:`tuijian.explain.ranker`): additive decision-path and TreeSHAP
+contributions, features mapped to reason kinds, and explanations naming the user's history."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.models.conformance import checkerboard
+from tests.models.test_hybrid import FIXED, SMALL
+from tuijian.explain.ranker import contributions, feature_kind
+from tuijian.explain.reasons import Evidence
+from tuijian.models.hybrid import HybridRecommender
+from tuijian.models.query import RecQuery
+
+
+@pytest.fixture(scope="module")
+def hybrid() -> HybridRecommender:
+    model = HybridRecommender(
+        retrievers={"item-knn": {"n_neighbors": 10}, "session-transitions": {}, "popularity": {}},
+        **FIXED,
+        **SMALL,
+    )
+    return model.fit(checkerboard().interactions)
+
+
+def test_feature_kinds() -> None:
+    assert feature_kind("ease:score") == feature_kind("item-knn:rank") == "history"
+    assert feature_kind("session-transitions:rel") == feature_kind("sim_last1") == "recent"
+    assert feature_kind("content_sim") == feature_kind("content:score") == "content"
+    assert feature_kind("als:score") == "similar_shoppers"
+    assert feature_kind("recent-popularity:score") == feature_kind("item_trend") == "trending"
+    assert feature_kind("user_hist_len") is None and feature_kind("unknown-thing") is None
+
+
+@pytest.mark.parametrize("method", ["path", "shap"])
+def test_contributions_add_up_to_the_score(hybrid: HybridRecommender, method: str) -> None:
+    seq = hybrid.train_sequence(3)
+    _, _, feats = hybrid.pair_features(np.array([3]), hybrid.interactions_.matrix[[3]], [seq])
+    phi = contributions(hybrid, feats, method)
+    np.testing.assert_allclose(phi.sum(axis=1), hybrid._predict(feats), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="method must be one of"):
+        contributions(hybrid, feats, "lime")
+
+
+def test_explanations_use_the_scored_rows_and_name_the_history(hybrid: HybridRecommender) -> None:
+    query = RecQuery(user=9, history=hybrid.train_sequence(9))
+    ids, _ = hybrid.recommend_query(query, 3)
+    assert query.scratch is not None and query.scratch[0] is hybrid  # the rows the ranker scored
+    explanations = hybrid.explain(Evidence.of(hybrid, query), ids)
+    assert [e.item for e in explanations] == ids.tolist()
+    history = set(query.history.tolist())
+    for e in explanations:
+        assert e.attributions and e.base_value is not None
+        assert abs(e.attributions[0].contribution) >= abs(e.attributions[-1].contribution)
+        for r in e.reasons:
+            assert r.weight > 0
+            if r.kind in ("history", "recent"):
+                assert r.items and set(r.items) <= history
+    # the same explanation without the scratch (features recomputed) is identical
+    again = hybrid.explain(Evidence.of(hybrid, RecQuery(user=9, history=hybrid.train_sequence(9))), ids)
+    assert [[(r.kind, r.items) for r in e.reasons] for e in again] == [
+        [(r.kind, r.items) for r in e.reasons] for e in explanations
+    ]

@@ -1,0 +1,60 @@
+"""Sentences and JSON of explanations (:mod:`tuijian.explain.render`, :mod:`tuijian.explain.reasons`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tuijian.exceptions import ConfigError
+from tuijian.explain.reasons import Explanation, Reason, strongest
+from tuijian.explain.render import check_language, explanation_json, sentence
+
+TITLES = {1: "Green Tea Tin", 2: "Porcelain Teapot", 7: "Running Shoe"}
+
+
+def title(i: int) -> str:
+    return TITLES.get(i, f"item {i}")
+
+
+def item_id(i: int) -> str:
+    return f"i{i:02d}"
+
+
+def test_bought_or_looked_at_never_claims_a_purchase() -> None:
+    e = Explanation(5, [Reason("history", (1, 2), 0.8)])
+    assert (
+        sentence(e, "en", title, bought={1}) == "Because you bought “Green Tea Tin” and “Porcelain Teapot”."
+    )
+    assert sentence(e, "en", title, bought=set()) == (
+        "Because you looked at “Green Tea Tin” and “Porcelain Teapot”."
+    )
+    assert sentence(e, "zh", title, bought={2}) == "因为您购买过「Green Tea Tin」、「Porcelain Teapot」。"
+
+
+def test_two_strongest_reasons_joined_in_each_language() -> None:
+    e = Explanation(5, [Reason("content", (2,), 0.5, ("tea", "porcelain")), Reason("trending", (), 0.2)])
+    assert sentence(e, "en", title, set()) == (
+        "Shares tea, porcelain with “Porcelain Teapot”; popular with shoppers lately."
+    )
+    assert sentence(e, "zh", title, set()) == "与「Porcelain Teapot」有共同特点：tea、porcelain，近期热销。"
+    assert sentence(Explanation(5, []), "en", title, set()) == "Popular with shoppers."
+    flagged = Explanation(5, [Reason("exploration")])
+    assert sentence(flagged, "en", title, set()) == "Something new we are trying out for you."
+
+
+def test_json_shape_and_language_check() -> None:
+    e = Explanation(5, [Reason("history", (7,), 0.123456789)])
+    out = explanation_json(e, "en", title, item_id, bought={7})
+    assert out == {
+        "reasons": [{"kind": "history", "item_ids": ["i07"], "weight": 0.123457}],
+        "sentence": "Because you bought “Running Shoe”.",
+    }
+    assert check_language("zh") == "zh"
+    with pytest.raises(ConfigError, match="lang must be one of en, zh"):
+        check_language("fr")
+
+
+def test_reasons_are_validated_and_ordered() -> None:
+    with pytest.raises(ValueError, match="unknown reason kind"):
+        Reason("because")
+    rs = [Reason("popular", (), 0.1), Reason("history", (1,), 0.5), Reason("recent", (2,), -0.3)]
+    assert [r.kind for r in strongest(rs, 3)] == ["history", "popular"]  # negative weights are not reasons
