@@ -435,6 +435,11 @@ def main() -> None:
         help="also measure explain=true (issue 14): p99 overhead at the paced load, saturated requests/s",
     )
     ap.add_argument("--explain-rounds", type=int, default=3, help="alternating plain/explain paced runs")
+    ap.add_argument(
+        "--no-ingest",
+        action="store_true",
+        help="skip the ingestion phases (leave a prepared --home unchanged)",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "load_test.json")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
@@ -495,10 +500,14 @@ def main() -> None:
     # -------- tuijian serve, one model after the other (the first start prepares data + model)
     models = args.models.split(",")
     for n, model in enumerate(models):  # ingestion last, so that every model trains on the same events
-        results["models"][model] = serve_phases(args, home, env, py, model, ingest=n == len(models) - 1)
+        last = n == len(models) - 1 and not args.no_ingest
+        results["models"][model] = serve_phases(args, home, env, py, model, ingest=last)
         print(model, json.dumps(results["models"][model]), flush=True)
-    results["ingest_direct_sqlite"] = ingest_direct(f"sqlite:///{home / 'tuijian.sqlite'}", 100_000, 10_000)
-    print("ingest_direct", results["ingest_direct_sqlite"], flush=True)
+    if not args.no_ingest:
+        results["ingest_direct_sqlite"] = ingest_direct(
+            f"sqlite:///{home / 'tuijian.sqlite'}", 100_000, 10_000
+        )
+        print("ingest_direct", results["ingest_direct_sqlite"], flush=True)
     bare = results["floor"]
     for out in results["models"].values():
         out["top10_vs_floor"] = round(out["top10_filtered"]["rps"] / bare["rps"], 3)
