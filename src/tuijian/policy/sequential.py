@@ -131,7 +131,9 @@ def sequential_inflation(looks: int, alpha: float = 0.05, power: float = 0.8) ->
     t = np.arange(1, looks + 1) / looks
     bounds = group_sequential_bounds(t, alpha)
     fixed = st.norm.ppf(1 - alpha / 2) + st.norm.ppf(power)
-    drift = optimize.brentq(lambda d: crossing_probability(bounds, t, d) - power, fixed * 0.8, fixed * 1.5)
+    if not alpha < power < 1:
+        raise ConfigError(f"power must be between alpha ({alpha}) and 1, got {power!r}")
+    drift = optimize.brentq(lambda d: crossing_probability(bounds, t, d) - power, 1e-9, fixed * 3 + 1)
     return float((drift / fixed) ** 2)
 
 

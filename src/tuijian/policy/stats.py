@@ -26,6 +26,8 @@ from tuijian.exceptions import ConfigError
 
 #: an SRM p-value below this flags the experiment (the usual, deliberately strict threshold)
 SRM_THRESHOLD = 0.001
+#: larger sample sizes are refused (an effect this small is not worth an experiment)
+MAX_SAMPLE_SIZE = 1e10
 
 
 @dataclass(frozen=True)
@@ -252,8 +254,8 @@ def srm_check(observed: list[int] | np.ndarray, weights: list[float] | np.ndarra
 
 def _z(alpha: float, power: float) -> tuple[float, float]:
     _check_alpha(alpha)
-    if not 0 < power < 1:
-        raise ConfigError(f"power must be in (0, 1), got {power!r}")
+    if not alpha < power < 1:
+        raise ConfigError(f"power must be between alpha ({alpha}) and 1, got {power!r}")
     return float(st.norm.ppf(1 - alpha / 2)), float(st.norm.ppf(power))
 
 
@@ -267,14 +269,22 @@ def sample_size_two_proportions(
     if not 0 < baseline < 1:
         raise ConfigError(f"baseline must be a rate in (0, 1), got {baseline!r}")
     p2 = baseline * (1 + relative_lift)
-    if relative_lift == 0 or not 0 < p2 < 1:
+    if p2 == baseline or not 0 < p2 < 1:
         raise ConfigError(
             f"relative_lift must be non-zero and keep the rate in (0, 1): {baseline} * (1 + {relative_lift}) = {p2}"
         )
     za, zb = _z(alpha, power)
     pbar = (baseline + p2) / 2
     num = za * math.sqrt(2 * pbar * (1 - pbar)) + zb * math.sqrt(baseline * (1 - baseline) + p2 * (1 - p2))
-    return math.ceil(num * num / (p2 - baseline) ** 2)
+    return _finite_size(num * num / (p2 - baseline) ** 2, f"a relative lift of {relative_lift}")
+
+
+def _finite_size(n: float, what: str) -> int:
+    if not math.isfinite(n) or n > MAX_SAMPLE_SIZE:
+        raise ConfigError(
+            f"{what} needs more than {MAX_SAMPLE_SIZE:.0e} units per variant: choose a larger effect"
+        )
+    return math.ceil(n)
 
 
 def sample_size_means(std: float, min_difference: float, alpha: float = 0.05, power: float = 0.8) -> int:
@@ -284,7 +294,10 @@ def sample_size_means(std: float, min_difference: float, alpha: float = 0.05, po
             f"std must be > 0 and min_difference non-zero, got std={std}, min_difference={min_difference}"
         )
     za, zb = _z(alpha, power)
-    return math.ceil(2 * (za + zb) ** 2 * std * std / (min_difference * min_difference))
+    return _finite_size(
+        2 * (za + zb) ** 2 * std * std / (min_difference * min_difference),
+        f"a difference of {min_difference}",
+    )
 
 
 def power_two_proportions(
