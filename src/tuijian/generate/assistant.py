@@ -333,7 +333,8 @@ class ShopAssistant:
             or msg.sort
             or msg.relative
         )
-        if reading.head_unknown or (reading.unknown and not reading.concepts) or not has_request:
+        vague = reading.unknown and not reading.concepts
+        if reading.head_unknown or reading.modifier_unknown or vague or not has_request:
             return self._dont_know(reading, lang)
         no_price = msg.price_max is None and msg.price_min is None
         if (

@@ -62,7 +62,7 @@ _NOISE_ZH_WORDS = """
     东西 商品 图案 样式 款式 价格 多少钱 多少 可以 能不能 是不是 适合 还有 其他 别的 颜色 材质 做的
     喜欢 想要 想买 看看 帮我 给我 送给 用的 大概 左右 之间 以内 以上 以下 英镑 朋友 女儿 儿子 有
     没 卖 吗 呢 吧 啊 的 了 想 要 买 个 款 种 件 只 找 给 送 请 妈妈 爸爸 女士 男士 老婆
-    老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 是 还 再 更 便宜 最 贵 点 些 和 或 也
+    老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 子 是 还 再 更 便宜 最 贵 点 些 和 或 也
     都 能 帮 在 到 元 镑 块 钱 它 岁 印 带 上 面 其 那 这 装 套 包含 一 个 我 你 好 嗯
 """
 _NOISE_ZH = _NOISE_ZH_WORDS.split()
@@ -95,6 +95,7 @@ class Reading:
     concepts: list[Concept] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     head_unknown: bool = False
+    modifier_unknown: bool = False  # "running shoes": the catalogue has shoes, not that kind
 
 
 def _alternatives(words: list[str]) -> tuple[tuple[str, ...], ...]:
@@ -138,7 +139,9 @@ class Vocabulary:
         for (kind, _), concept in lexicon.items():
             if kind in ("colour", "material", "theme"):
                 for alt in concept.alternatives:
-                    self.english.setdefault(alt, concept)
+                    # a motif's own word only: "bunting" (a party word) is still a product type
+                    if kind != "theme" or alt == tuple(index_tokens(concept.value)):
+                        self.english.setdefault(alt, concept)
         for t in sorted(types):  # then the catalogue's own product types: "lunch box" is not "lunch bag"
             toks = tuple(index_tokens(t.replace("-", " ")))
             if toks:
@@ -171,6 +174,8 @@ class Vocabulary:
                 continue
             for zh in attribute_lexicon()[_lexicon_kind(kind, value)][value]["zh"]:
                 self.chinese.setdefault(zh, concept)
+                if zh.endswith("风") and len(zh) >= 3:  # 巴洛克风 is also said 巴洛克
+                    self.chinese.setdefault(zh[:-1], concept)
         for t in sorted(types):
             name = chinese_product_type(t)
             if name and len(name) >= 2:
@@ -192,9 +197,11 @@ class Vocabulary:
         for segment in _SEGMENTS.split(english):
             order = self._read_english(segment, known, reading)
             if order:
-                heads.append(order[-1])
-        if heads and not heads[0]:
+                heads.append(order)
+        if heads and not heads[0][-1]:
             reading.head_unknown = True
+        elif heads and len(heads[0]) >= 2 and not heads[0][-2]:
+            reading.modifier_unknown = True
         if lang == "zh" or re.search(r"[\u4e00-\u9fff]", text):
             pos = 0
             zh_text = re.sub(r"[a-z0-9'\-]+", " ", text.lower())
@@ -204,6 +211,13 @@ class Vocabulary:
                 pos = m.end()
             if self._unknown_zh(zh_text[pos:], reading):  # the head of a Chinese noun phrase comes last
                 reading.head_unknown = True
+            elif (
+                pos
+                and re.match(r"[\u4e00-\u9fff]", zh_text[pos:])
+                and not _ZH_NOISE_HEAD.match(zh_text[pos:])
+            ):
+                reading.head_unknown = True  # 咖啡机 is a machine, not coffee
+                reading.unknown.append(zh_text[pos - 2 : pos + 1])
         reading.concepts = list(dict.fromkeys(reading.concepts))
         return reading
 
