@@ -29,16 +29,10 @@ import time
 import numpy as np
 
 from tuijian.generate.backends import llama_cpp_available, make_backend
-from tuijian.generate.grammar import english_errors, latin_share, names_product_in_chinese
+from tuijian.generate.grammar import distinct_2, english_errors, latin_share, names_product_in_chinese
 from tuijian.generate.guard import check
 from tuijian.generate.shop import load_shop
 from tuijian.generate.writer import CopyWriter
-from tuijian.nlp.tokenize import tokenize
-
-
-def distinct_2(texts: list[str]) -> float:
-    grams = [tuple(t[i : i + 2]) for t in (tokenize(x) for x in texts) for i in range(len(t) - 1)]
-    return len(set(grams)) / max(len(grams), 1)
 
 
 def jobs(n_items: int, n_summaries: int, seed: int) -> list[tuple]:

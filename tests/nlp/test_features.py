@@ -53,6 +53,6 @@ def test_user_interest_tags_weight_purchases_over_views():
     )
     tags = user_interest_tags(events, f, k=5, include_keywords=False)["u1"]
     top = [t for t, _ in tags]
-    assert top[0] == "product_type:lunch bag"
+    assert top[0] == "product_type:lunch box"
     assert abs(sum(w for _, w in tags) - 1.0) < 1e-9
-    assert "lunch bag" in interest_labels(tags)
+    assert "lunch box" in interest_labels(tags)

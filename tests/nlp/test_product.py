@@ -345,3 +345,45 @@ def test_pack_count_and_capacity_accuracy_on_blind3(field: str, floor: float) ->
         got = record.values(field)
         right += (str(got[0]) if got else "") == row[field]
     assert right / len(rows) >= floor
+
+
+# --- the bilingual vocabulary (issue 12, item 2) ----------------------------------------------------------------
+
+
+def test_every_product_type_of_the_labelled_items_has_a_chinese_name() -> None:
+    from tuijian.nlp.product import name_product_type
+
+    lines = [line for line in LABELS.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    catalogues = _catalogues()
+    how: dict[str, list[str]] = {"exact": [], "composed": [], "head": [], "none": []}
+    for row in csv.DictReader(lines):
+        item = catalogues[row["dataset"]].loc[row["item_id"]]
+        record = understand(
+            str(item["title"]), str(item["description"] or "") or None, str(item["category"] or "")
+        )
+        if record.product_type is None:
+            continue
+        named = name_product_type(str(record.product_type.value))
+        how["none" if named is None else named[1]].append(str(record.product_type.value))
+    assert how["none"] == []
+    total = sum(len(v) for v in how.values())
+    assert total >= 600 and len(how["head"]) / total <= 0.02, how["head"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "english", "chinese"),
+    [("theme", "london", "伦敦"), ("theme", "polka dot", "波点"), ("theme", "christmas", "圣诞"),
+     ("colour", "red", "红色"), ("material", "wood", "木质"), ("audience", "child", "儿童")],
+)  # fmt: skip
+def test_themes_colours_materials_and_audiences_in_chinese(kind: str, english: str, chinese: str) -> None:
+    from tuijian.nlp.product import chinese_term, chinese_theme
+
+    assert (chinese_theme(english) if kind == "theme" else chinese_term(kind, english)) == chinese
+
+
+def test_an_unknown_theme_or_kind_is_none_or_a_clear_error() -> None:
+    from tuijian.nlp.product import chinese_term, chinese_theme
+
+    assert chinese_theme("flux capacitor") is None and chinese_term("colour", "octarine") is None
+    with pytest.raises(DataError, match="kind must be"):
+        chinese_term("flavour", "mint")

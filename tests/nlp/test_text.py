@@ -33,24 +33,24 @@ def test_tokenize_english_and_chinese():
             "WHITE HANGING HEART T-LIGHT HOLDER",
             {"product_type": "t-light holder", "colour": ["white"], "pattern": ["heart"]},
         ),
-        ("SET OF 3 CAKE TINS PANTRY DESIGN", {"product_type": "tin", "pack_count": 3}),
+        ("SET OF 3 CAKE TINS PANTRY DESIGN", {"product_type": "cake tin", "pack_count": 3}),
         (
             "KNITTED UNION FLAG HOT WATER BOTTLE",
             {"product_type": "hot water bottle", "material": ["knit"], "pattern": ["union flag"]},
         ),
         (
             "PACK OF 72 RETROSPOT CAKE CASES",
-            {"product_type": "cake cases", "pack_count": 72, "pattern": ["polka dot"]},
+            {"product_type": "cake case", "pack_count": 72, "pattern": ["polka dot"]},
         ),
-        ("JUMBO BAG RED RETROSPOT", {"product_type": "bag", "colour": ["red"], "size": ["jumbo"]}),
-        ("DINOSAUR LUNCH BOX WITH CUTLERY", {"product_type": "lunch bag", "pattern": ["dinosaur"]}),
+        ("JUMBO BAG RED RETROSPOT", {"product_type": "jumbo bag", "colour": ["red"], "pattern": ["polka dot"]}),
+        ("DINOSAUR LUNCH BOX WITH CUTLERY", {"product_type": "lunch box", "pattern": ["dinosaur"]}),
         (
             "BIC Round Stic Ball Pen, Fine Point, 0.8mm, Black, 12 Pens (GSF11-Blk)",
-            {"product_type": "pen", "colour": ["black"], "pack_count": 12, "dimensions": ["0.8mm"]},
+            {"product_type": "ball pen", "colour": ["black"], "pack_count": 12, "dimensions": ["0.8mm"]},
         ),
         (
             "VTECH CS6114 DECT 6.0 Cordless Phone, White/Grey, 1 Handset",
-            {"product_type": "phone", "colour": ["white", "grey"]},
+            {"product_type": "cordless phone", "colour": ["white", "grey"]},
         ),
         (
             "红色纯棉连衣裙 3件套",
@@ -66,7 +66,7 @@ def test_attributes(title, expected):
 
 def test_brand_is_not_read_as_material():
     title = "Paper Mate InkJoy 300 RT Retractable Ballpoint Pens, Assorted Colors, 8 Pack"
-    assert "paper" in extract_attributes(title).material
+    assert "paper" not in extract_attributes(title).material  # the product reader knows Amazon brands
     a = extract_attributes(title, brand="Paper Mate")
     assert a.material == [] and a.colour == ["multicolour"] and a.pack_count == 8
 

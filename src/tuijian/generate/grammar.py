@@ -228,7 +228,27 @@ def measure_word(name_zh: str) -> str:
 
 # ----------------------------------------------------------------------------------------------------- checkers
 _OCCASION_NOUNS = frozenset({"party", "wedding", "picnic", "birthday", "celebration", "gift", "present"})
-_PHRASE_END = frozenset("of with for and in to has have is are holds comes gets was were at on".split())
+_PHRASE_END = frozenset(
+    [
+        "of",
+        "with",
+        "for",
+        "and",
+        "in",
+        "to",
+        "has",
+        "have",
+        "is",
+        "are",
+        "holds",
+        "comes",
+        "gets",
+        "was",
+        "were",
+        "at",
+        "on",
+    ]
+)
 _DETERMINERS = frozenset(
     [
         "a",
@@ -313,9 +333,14 @@ def english_errors(text: str, shop_names: tuple[str, ...] = ()) -> list[str]:
                 or after in singular
                 or (after.isalpha() and len(after) > 3 and after.endswith("s"))
             )
-            if n == 1 and noun in plurals:
-                errors.append(f"{word} {nxt}")
-            elif n > 1 and noun in singular and not modifier and not _glued_unit(text, words, i):
+            if (
+                n == 1
+                and noun in plurals
+                or n > 1
+                and noun in singular
+                and not modifier
+                and not _glued_unit(text, words, i)
+            ):
                 errors.append(f"{word} {nxt}")
         elif low == "for" and nxt.lower() in _OCCASION_NOUNS:
             errors.append(f"{word} {nxt}")
@@ -347,3 +372,11 @@ def latin_share(text: str, item_id: str = "") -> float:
 def names_product_in_chinese(text: str, name_zh: str | None) -> bool:
     """Whether a Chinese text names the product by its Chinese name (outside the spec line)."""
     return bool(name_zh) and name_zh in SPEC_LINE.sub("", text)  # type: ignore[operator]
+
+
+def distinct_2(texts: list[str]) -> float:
+    """Unique token bigrams / all token bigrams over ``texts`` (jieba for Chinese): how varied the copy is."""
+    from tuijian.nlp.tokenize import tokenize
+
+    grams = [tuple(t[i : i + 2]) for t in (tokenize(x) for x in texts) for i in range(len(t) - 1)]
+    return len(set(grams)) / max(len(grams), 1)

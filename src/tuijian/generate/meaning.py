@@ -47,7 +47,7 @@ _PACK_EN = (
     re.compile(r"\b(\d+) [a-z -]{1,40}? in (?:one|a|each|every) (?:pack|set|box)\b"),
 )
 _PACK_ZH = (
-    re.compile(r"(?:一套|每套|每包|每盒|一包|一盒|共)(\d+)"),
+    re.compile(r"(?:一套|每套|每包|每盒|一包|一盒)(\d+)|共(\d+)套"),
     re.compile(r"(\d+)[个只支张本件条把台套片]装"),
 )
 _CAPACITY_EN = re.compile(
@@ -324,6 +324,7 @@ def _chinese_claims(body: str, rec: _Record, claim: type) -> Iterator[tuple[Clai
             yield claim(kind, value, surface), _term_ok(kind, value, rec)
     for pattern in _PACK_ZH:
         for m in pattern.finditer(body):
-            yield claim("pack_count", m.group(1), m.group(0)), rec.pack_count == int(m.group(1))
+            count = next(g for g in m.groups() if g)
+            yield claim("pack_count", count, m.group(0)), rec.pack_count == int(count)
     for m in _CAPACITY_ZH.finditer(body):
         yield claim("capacity", m.group(1), m.group(0)), float(m.group(1)) in rec.capacity

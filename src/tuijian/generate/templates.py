@@ -18,7 +18,7 @@ from tuijian.generate.facts import Evidence, ItemFacts
 from tuijian.generate.grammar import counted, indefinite, join_en, measure_word, plural
 from tuijian.generate.naming import Names
 from tuijian.nlp.aspects import aspect_name
-from tuijian.nlp.product import chinese_theme
+from tuijian.nlp.product import chinese_term, chinese_theme
 
 #: Styles per task (``summary`` has one).
 STYLES: dict[str, tuple[str, ...]] = {
@@ -113,9 +113,15 @@ def description(
     f: ItemFacts, lang: str, rng: random.Random, style: str | None = None, length: str | None = None
 ) -> str:
     """A product description from the record."""
-    style = style or rng.choice(STYLES["description"])
+    style = style or rng.choice(_styles(f, "description"))
     length = length or rng.choice(LENGTHS)
     return (_description_zh if lang == "zh" else _description_en)(f, rng, style, length)
+
+
+def _styles(f: ItemFacts, task: str) -> tuple[str, ...]:
+    """The styles the seed picks from: no gift pitch for office supplies (nobody gifts a shredder)."""
+    styles = STYLES[task]
+    return tuple(s for s in styles if s != "gift") if f.names.domain == "office" else styles
 
 
 def _theme_sentence_en(n: Names, rng: random.Random, subject: str) -> str | None:
@@ -388,21 +394,25 @@ def _shared_en(n: Names, value: str) -> tuple[str, bool]:
 
 _AD_OPEN_EN = {
     "friendly": ("Picked for you: the {name}", "Just for you: the {name}", "You might like the {name}",
-                 "We found the {name} for you", "Have a look at the {name}", "Something for you: the {name}",
-                 "How about the {name}?", "Your next favourite could be the {name}"),
+                 "For you: the {name}", "Have a look at the {name}", "Something for you: the {name}",
+                 "How about the {name}?", "Try the {name}"),
     "direct": ("The {name}", "Now in the shop: the {name}", "In stock: the {name}", "On our shelves: the {name}",
                "Available now: the {name}", "Shop the {name}", "Get the {name}", "Order the {name}"),
-    "playful": ("Psst, have you seen the {name}?", "This one caught our eye: the {name}", "Spotted: the {name}",
-                "Guess what is back in view? The {name}", "Here is something nice: the {name}",
+    "playful": ("Psst, have you seen the {name}?", "Eye-catcher: the {name}", "Spotted: the {name}",
+                "Found it: the {name}", "Nice find: the {name}",
                 "Say yes to the {name}", "Fancy the {name}?", "Look what we found: the {name}"),
 }  # fmt: skip
 _AD_SHARED_EN = {
     "occasion": ("Getting ready for {w} again? The {name} fits right in.",
                  "Your recent {w} picks would go well with the {name}.", "More for your {w} plans: the {name}.",
-                 "Planning for {w}? Add the {name}.", "For {w}, like your last order: the {name}."),
+                 "Planning for {w}? Add the {name}.", "For {w}, like your last order: the {name}.",
+                 "{W} on your list? The {name} belongs there too.", "Your {w} shopping continues: the {name}.",
+                 "One more {w} idea: the {name}.", "Keep {w} going with the {name}."),
     "design": ("You have picked {w} before, and the {name} has one too.", "Since you like {w}, meet the {name}.",
-               "Another one for your {w} collection: the {name}.", "Fond of {w}? So is the {name}.",
-               "More {w}, as in your recent orders: the {name}."),
+               "Another one for your {w} collection: the {name}.", "Fond of {w}? Try the {name}.",
+               "More {w}, as in your recent orders: the {name}.", "Your taste for {w} led us to the {name}.",
+"If {w} are your thing, see the {name}.",
+               "Matching your {w}: the {name}.", "A pick for {w} lovers: the {name}."),
 }  # fmt: skip
 _PRICE_AD_EN = ("Only {p}.", "Just {p}.", "{p}.", "Yours for {p}.", "All for {p}.", "At {p}.", "Price: {p}.",
                 "A mere {p}.")  # fmt: skip
@@ -417,7 +427,9 @@ def _ad_en(
     out: list[str] = []
     if shared:
         what, occasion = _shared_en(n, shared[0])
-        out.append(_pick(rng, _AD_SHARED_EN["occasion" if occasion else "design"], w=what, name=name))
+        out.append(
+            _pick(rng, _AD_SHARED_EN["occasion" if occasion else "design"], w=what, W=_cap(what), name=name)
+        )
     else:
         opener = rng.choice(_AD_OPEN_EN[style]).format(name=name)
         if np and np != n.with_theme_en() and not opener.endswith("?") and length != "short":
@@ -431,13 +443,46 @@ def _ad_en(
                              k=n.pack_count))  # fmt: skip
         elif np and np != n.with_theme_en() and n.with_theme_en() != noun:
             out.append(f"{_cap(np)}.")
+    detail = _detail_en(f, rng)
+    if detail and length != "short":
+        out.append(detail)
     if reason:
         out.append(f"Why we picked it: {reason.rstrip('.')}.")
     price = f.price_text()
     if price:
         out.append(_pick(rng, _PRICE_AD_EN, p=price))
-    out.append(rng.choice(_CTA_EN[style]))
+    if length == "long":
+        out.append(rng.choice(_CTA_EN[style]))
     return " ".join(out)
+
+
+def _detail_en(f: ItemFacts, rng: random.Random) -> str | None:
+    """One short fact of the record: colour, material, size or brand."""
+    n = f.names
+    options = []
+    if n.colours:
+        c = join_en([x.replace("multicolour", "multicoloured") for x in n.colours[:2]])
+        options += [f"Colour: {c}.", f"In {c}.", f"Comes in {c}."]
+    if n.materials:
+        options += [f"Made of {n.materials[0]}.", f"Material: {n.materials[0]}."]
+    if n.sizes:
+        options += [f"Size: {n.sizes[0]}."]
+    if f.brand:
+        options += [f"By {f.brand}.", f"Brand: {f.brand}."]
+    return rng.choice(options) if options else None
+
+
+def _detail_zh(f: ItemFacts, rng: random.Random) -> str | None:
+    """One short fact of the record in Chinese: colour or material (the brand stays in the spec line)."""
+    n = f.names
+    options = []
+    colours = [c for c in (chinese_term("colour", v) for v in n.colours[:2]) if c]
+    if colours:
+        options += [f"颜色：{'、'.join(colours)}。", f"{'、'.join(colours)}款。"]
+    material = next((m for m in (chinese_term("material", v) for v in n.materials[:1]) if m), None)
+    if material:
+        options += [f"{material}材质。", f"材质：{material}。"]
+    return rng.choice(options) if options else None
 
 
 _CTA_EN = {
@@ -458,18 +503,20 @@ _CTA_ZH = {
                 "宠自己一下吧！", "今天就拿下它！"),
 }  # fmt: skip
 _AD_OPEN_ZH = {
-    "friendly": ("为你精选：{x}。", "为你挑选了{this}{x}。", "给你留意了一款{x}。", "{this}{x}也许正合你意。",
-                 "或许你会喜欢{this}{x}。", "给你推荐{this}{x}。", "你可能会喜欢：{x}。"),
+    "friendly": ("为你精选：{x}。", "为你挑选了{this}{x}。", "留意一下：{x}。", "{x}，也许正合你意。",
+                 "你或许会喜欢：{x}。", "给你推荐{this}{x}。", "你可能会喜欢：{x}。"),
     "direct": ("{x}，现已上架。", "推荐：{x}。", "本店有售：{x}。", "{x}，欢迎选购。", "在售：{x}。",
-               "{x}，有货。", "上架好物：{x}。"),
+               "{x}，有货。", "上架好物：{x}。", "选购{x}。", "入手{x}。", "{x}在这里。"),
     "playful": ("发现好物：{x}。", "来看看{this}{x}。", "猜你会喜欢{this}{x}。", "眼前一亮的{x}。", "瞧，{this}{x}！",
-                "{this}{x}有点可爱。", "悄悄告诉你：{x}来了。"),
+                "{this}{x}有点可爱。", "好物：{x}。"),
 }  # fmt: skip
 _AD_SHARED_ZH = {
     "occasion": ("又在为{t}做准备？{this}{x}正合适。", "你最近选购的{t}好物，和{this}{x}很搭。", "{t}清单再添一件：{x}。",
-                 "为{t}准备的你，也许需要{this}{x}。"),
+                 "为{t}准备的你，也许需要{this}{x}。", "{t}清单上，还可以加上{this}{x}。", "备战{t}：{x}。",
+                 "{t}的好帮手：{x}。"),
     "design": ("你喜欢{t}元素，{this}{x}也是{t}主题。", "喜欢{t}的你，可以看看{this}{x}。", "给你的{t}收藏再添一件：{x}。",
-               "你常买{t}款式，{this}{x}也一样。", "同样是{t}元素：{x}。"),
+               "你常买{t}款式，{this}{x}也一样。", "同样是{t}元素：{x}。", "按你的{t}偏好，挑了{this}{x}。",
+               "{t}爱好者的新选择：{x}。", "你买过{t}款式的东西，{this}{x}也许会喜欢。", "{t}控请看：{x}。"),
 }  # fmt: skip
 
 
@@ -487,16 +534,19 @@ def _ad_zh(
         out.append(_pick(rng, _AD_OPEN_ZH[style], x=name, this=_this_zh(n, rng)))
     if length != "short" and n.pack_count:
         out.append(_pack_zh(n.pack_count, name, rng) + "。")
+    detail = _detail_zh(f, rng)
+    if detail and length != "short":
+        out.append(detail)
     if reason:
         out.append(f"推荐理由：{reason.rstrip('。')}。")
     price = f.price_text()
     if price:
+        end = "，" if length == "long" else "。"
         out.append(
-            _pick(
-                rng, ("只要{p}，", "仅需{p}，", "售价{p}，", "到手价{p}，", "现价{p}，", "{p}入手，"), p=price
-            )
+            _pick(rng, ("只要{p}", "仅需{p}", "售价{p}", "到手价{p}", "现价{p}", "{p}入手"), p=price) + end
         )
-    out.append(rng.choice(_CTA_ZH[style]))
+    if length == "long" or not price:
+        out.append(rng.choice(_CTA_ZH[style]))
     return "".join(out)
 
 
@@ -505,7 +555,7 @@ def title_line(
     f: ItemFacts, lang: str, rng: random.Random, style: str | None = None, length: str | None = None
 ) -> str:
     """A product title line for a listing (no sentence, no claims beyond the record and the price)."""
-    style = style or rng.choice(STYLES["title"])
+    style = style or rng.choice(_styles(f, "title"))
     length = length or rng.choice(LENGTHS)
     n = f.names
     price = f.price_text()
@@ -558,8 +608,10 @@ _PUSH_EN = {
 _PUSH_ZH = {
     "nudge": ("还在考虑{this}{x}吗？", "别忘了{this}{x}。", "{this}{x}还在等你哦。", "还记得{this}{x}吗？", "回来看看{this}{x}吧。",
               "那款{x}，你还喜欢吗？"),
-    "news": ("为你推荐：{x}", "看看{this}{x}", "给你挑了一款{x}", "今日推荐：{x}", "新发现：{x}", "猜你喜欢：{x}"),
-    "price": ("{x}", "好价提醒：{x}", "实惠之选：{x}", "值得一看：{x}", "价格速递：{x}"),
+    "news": ("为你推荐：{x}", "看看{this}{x}", "给你挑了一款{x}", "今日推荐：{x}", "新发现：{x}", "猜你喜欢：{x}",
+             "瞧瞧{x}", "有件好东西：{x}"),
+    "price": ("{x}", "好价提醒：{x}", "实惠之选：{x}", "值得一看：{x}", "价格速递：{x}", "看价格：{x}", "{x}来啦",
+              "小预算也能买：{x}", "划算好物：{x}"),
 }  # fmt: skip
 
 
@@ -582,7 +634,8 @@ def push(
         zh_theme = chinese_theme(shared[0]) if shared else None
         if zh_theme:
             suffix = "" if zh_theme.endswith(("风", "节")) else "主题"
-            text = _pick(rng, ("你喜欢的{t}{s}又有新选择：{x}", "{t}{s}的新选择：{x}", "喜欢{t}？看看{this}{x}"),
+            text = _pick(rng, ("你喜欢的{t}{s}又有新选择：{x}", "{t}控看过来：{x}", "喜欢{t}？看看{this}{x}",
+                               "又一件{t}{s}好物：{x}", "{t}{s}推荐：{x}", "给{t}爱好者：{x}"),
                          t=zh_theme, s=suffix, x=name, this=_this_zh(n, rng))  # fmt: skip
         else:
             text = _pick(rng, _PUSH_ZH[style], x=name, this=_this_zh(n, rng))
