@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import optimize
@@ -38,7 +39,7 @@ def obrien_fleming_spending(t: float | np.ndarray, alpha: float = 0.05) -> float
     return float(out) if out.ndim == 0 else out
 
 
-def _check_fractions(fractions: Sequence[float]) -> np.ndarray:
+def _check_fractions(fractions: Sequence[float] | np.ndarray) -> np.ndarray:
     t = np.asarray(fractions, dtype=np.float64)
     if t.ndim != 1 or len(t) < 1 or (t <= 0).any() or (t > 1).any() or (np.diff(t) <= 0).any():
         raise ConfigError(f"information fractions must increase within (0, 1], got {list(fractions)}")
@@ -57,9 +58,9 @@ class _Walk:
     def __init__(self, theta: float) -> None:
         self.theta = theta
         self.t_prev = 0.0
-        self.x: np.ndarray | None = None  # grid on (-b, b) at the previous look
-        self.f: np.ndarray | None = None  # density values there
-        self.w: np.ndarray | None = None  # Simpson weights * step
+        self.x: Any = None  # grid on (-b, b) at the previous look (None before the first)
+        self.f: Any = None  # density values there
+        self.w: Any = None  # Simpson weights * step
 
     def cross(self, t: float, b: float) -> float:
         """P(continue up to the previous look, then |B(t)| >= b)."""
@@ -85,12 +86,12 @@ class _Walk:
         self.x, self.f, self.w, self.t_prev = x, f, w, t
 
 
-def group_sequential_bounds(fractions: Sequence[float], alpha: float = 0.05) -> np.ndarray:
+def group_sequential_bounds(fractions: Sequence[float] | np.ndarray, alpha: float = 0.05) -> np.ndarray:
     """Two-sided z boundaries ``c_k`` at the looks ``fractions`` spending alpha O'Brien-Fleming style."""
     if not 0 < alpha < 1:
         raise ConfigError(f"alpha must be in (0, 1), got {alpha!r}")
     t = _check_fractions(fractions)
-    spent = obrien_fleming_spending(t, alpha)
+    spent = np.asarray(obrien_fleming_spending(t, alpha), dtype=np.float64)
     spent[-1] = alpha if t[-1] == 1 else spent[-1]
     walk = _Walk(0.0)
     bounds = np.empty(len(t))
@@ -110,7 +111,9 @@ def group_sequential_bounds(fractions: Sequence[float], alpha: float = 0.05) -> 
     return bounds
 
 
-def crossing_probability(bounds: Sequence[float], fractions: Sequence[float], drift: float) -> float:
+def crossing_probability(
+    bounds: Sequence[float] | np.ndarray, fractions: Sequence[float] | np.ndarray, drift: float
+) -> float:
     """P(stop at some look) when ``Z`` at the final look has mean ``drift`` (its power for ``drift != 0``)."""
     t = _check_fractions(fractions)
     walk = _Walk(drift)

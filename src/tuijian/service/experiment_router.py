@@ -155,7 +155,7 @@ class ExperimentRouter:
         return engine
 
     def flush(self) -> int:
-        batch = []
+        batch: list[tuple[str, str, str | None, str, float, int]] = []
         while self.queue and len(batch) < 5_000:
             batch.append(self.queue.popleft())
         if not batch:
