@@ -31,6 +31,7 @@ setup-test: $(BIN)/python
 	$(BIN)/pip check
 	bash scripts/setup-services.sh
 	bash scripts/setup-browser.sh
+	bash scripts/setup-java.sh
 
 lock:
 	PY=$(PY) bash scripts/lock.sh

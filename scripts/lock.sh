@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the lock files from a fresh resolution in a throw-away virtualenv (`make lock`).
 #
-#   requirements/lock.txt       everything `make test` and CI install: extras models,serve,nlp,embeddings,browser,dev
+#   requirements/lock.txt       everything `make test` and CI install: extras models,serve,nlp,embeddings,browser,spark,dev
 #   requirements/lock-demo.txt  the subset `make demo` installs: extras models,serve,nlp (same versions as lock.txt)
 #
 # Each file pins every package (pip, setuptools and wheel included) to an exact version, so two machines
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 PY="${PY:-python3.11}"
 TORCH="torch==2.13.0"
-TEST_EXTRAS="models,serve,nlp,embeddings,browser,dev"
+TEST_EXTRAS="models,serve,nlp,embeddings,browser,spark,dev"
 DEMO_EXTRAS="models,serve,nlp"
 
 work="$(mktemp -d)"

@@ -21,7 +21,15 @@ def _register() -> None:
 
     for module in (data_cmds, eval_cmds):
         module.register(app)
-    for name in ("serve_cmds", "nlp_cmds", "model_cmds", "demo_cmds", "privacy_cmds", "abtest_cmds"):
+    for name in (
+        "serve_cmds",
+        "nlp_cmds",
+        "model_cmds",
+        "demo_cmds",
+        "privacy_cmds",
+        "abtest_cmds",
+        "spark_cmds",
+    ):
         try:
             module = __import__(f"tuijian.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:  # a sub-module not present in this build
