@@ -175,3 +175,35 @@ def test_feedback_changes_the_choice_in_every_worker_within_seconds(home: Path) 
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_every_strategy_keeps_exclusions_and_filters(home: Path) -> None:
+    import numpy as np
+
+    from tuijian.service.bandit_strategies import STRATEGIES, Strategies, parse_strategies
+    from tuijian.service.engine import Filters
+
+    with _client(home) as c:
+        engine = c.app.state.tuijian.engine
+        snap = engine.snapshot
+        user = max(_users(c, 60), key=lambda u: len(engine.user_query(u, 10)[1].history))
+        strategies = Strategies()
+        price = snap.catalog.price
+        cheap = float(np.nanmedian(price))
+        for name in STRATEGIES:
+            _, query = engine.user_query(user, 8)
+            ranked = strategies.rank(snap, name, query, 8)
+            ids = [i for i, _, _ in ranked]
+            assert len(ids) == 8 == len(set(ids)), name
+            if name != "model":
+                assert not set(ids) & set(query.history.tolist()), name
+            assert not set(ids) & set(query.exclude.tolist()), name
+            _, fq = engine.user_query(user, 5, Filters(price_max=cheap))
+            assert all(price[i] <= cheap for i, _, _ in strategies.rank(snap, name, fq, 5)), name
+        # popular is the most-bought items the user has not had
+        _, query = engine.user_query(user, 5)
+        pop = snap.pipeline.popularity
+        top = [i for i in np.argsort(-pop, kind="stable") if i not in set(query.history.tolist())][:5]
+        got = [i for i, _, _ in strategies.rank(snap, "popular", query, 5)]
+        assert sorted(pop[got]) == sorted(pop[top])
+    assert parse_strategies(" model , popular ") == ("model", "popular")
