@@ -8,17 +8,49 @@ every other worker within ``poll_seconds`` (:class:`~tuijian.service.experiment_
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from tuijian.service.auth import requires
 from tuijian.service.limits import loads_strict
 from tuijian.service.params import Param, openapi_parameters, parse_query
+from tuijian.service.routes_ingest import _body_doc
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
+
+
+class VariantSpec(BaseModel):
+    """One arm (documentation of the body; :func:`tuijian.policy.abtest.experiment_from_spec` validates it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="1-64 letters, digits, '_', '-' or '.'; the first variant is the control")
+    weight: float = Field(1.0, gt=0, description="share of users, any positive scale")
+    model_version: str | None = Field(None, description="a stored version label; null: the active version")
+    strategy: Literal["model", "fallback", "trending"] = "model"
+    config: dict[str, bool | float] = Field(
+        default_factory=dict, description="request overrides: exclude_purchased (bool), window_days (number)"
+    )
+
+
+class ExperimentSpec(BaseModel):
+    """The body of ``POST /v1/experiments``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=128)
+    description: str = Field("", max_length=2000)
+    variants: list[VariantSpec] = Field(min_length=2, max_length=10)
+    traffic: float = Field(1.0, gt=0, le=1, description="share of users in the experiment")
+    primary_metric: Literal["click_rate", "ctr", "conversion", "revenue_per_user"] = "click_rate"
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    looks: int = Field(5, ge=1, le=20, description="looks of the sequential stop rule")
+    planned_users: int | None = Field(None, ge=10, description="users per variant; null: fixed horizon")
+
 
 SAMPLE_SIZE_PARAMS = (
     Param("baseline", float, 0.05, "control rate of the metric (e.g. click rate)", ge=1e-6, le=0.999999),
@@ -37,7 +69,12 @@ def _state(request: Request) -> Any:
     return request.app.state.tuijian
 
 
-@router.post("", status_code=201, summary="Create and start an experiment (role admin)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create and start an experiment (role admin)",
+    openapi_extra=_body_doc(ExperimentSpec),
+)
 async def create_experiment(request: Request, _role: str = Depends(requires("admin"))) -> JSONResponse:
     from tuijian.policy.abtest import experiment_from_spec
     from tuijian.store.records import now_us
