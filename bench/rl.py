@@ -20,7 +20,7 @@ import numpy as np
 
 from tuijian.policy.rl import Candidates, ReinforceReranker, compare, greedy_policy
 from tuijian.policy.sim_fit import fit_report
-from tuijian.policy.simulator import ShopperSimulator, calibrate
+from tuijian.policy.simulator import ShopperModel, ShopperSimulator, calibrate
 
 
 def main() -> None:
@@ -35,15 +35,20 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--fit-only", action="store_true", help="only the simulator's fit to the real log")
+    ap.add_argument(
+        "--satisfaction", type=float, default=None, help="log-odds of returning per purchase (default 0.5)"
+    )
     args = ap.parse_args()
 
     t0 = time.perf_counter()
     cal = calibrate(args.dataset, args.data_dir, max_users=args.max_users, seed=args.seed)
-    sim = ShopperSimulator(cal, seed=args.seed)
+    model = ShopperModel() if args.satisfaction is None else ShopperModel(satisfaction=args.satisfaction)
+    sim = ShopperSimulator(cal, model, seed=args.seed)
     cand = Candidates(sim)
     out: dict[str, object] = {
         "dataset": args.dataset,
         "shoppers_in_pool": sim.n_shoppers,
+        "satisfaction": sim.model.satisfaction,
         "calibration_seconds": round(time.perf_counter() - t0, 1),
         "fit_popular": fit_report(sim, sim.popular_policy, args.fit_shoppers, args.seed),
         "fit_greedy": fit_report(sim, greedy_policy(cand), args.fit_shoppers, args.seed),
