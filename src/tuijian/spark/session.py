@@ -49,7 +49,7 @@ def spark_session(
     require_pyspark()
     from pyspark.sql import SparkSession
 
-    submitted = "SPARK_SUBMIT_OPTS" in os.environ or os.environ.get("TUIJIAN_SPARK_SUBMITTED") == "1"
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # set by spark-submit for its Python driver
     # the executors' Python must be this one (tuijian and numpy installed) unless the cluster says otherwise
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)

@@ -1,0 +1,312 @@
+"""Scale benchmark (issue 15): a synthetic shop log at 1M / 10M / 50M lines, the local path against the Spark
+path, wall time and peak memory per step.
+
+    nice -n 10 .venv/bin/python bench/scale.py generate --events 1000000 --out var/scale/1m
+    nice -n 10 .venv/bin/python bench/scale.py run --logs var/scale/1m --path local --mem-gb 6 --json var/scale/1m-local.json
+    nice -n 10 .venv/bin/python bench/scale.py run --logs var/scale/1m --path spark --json var/scale/1m-spark.json
+
+The generator writes raw Online Retail-shaped lines (the eight text columns plus ``row``) as Parquet, in
+chunks, so its own memory stays flat: item popularity is a power law (Zipf, exponent 1.1, over
+``12 * sqrt(events)`` items in 40 categories), customers' activity is heavy-tailed (lognormal invoices per
+customer), an invoice (session) has a geometric number of lines (mean 12) mostly from one category, and the
+dirt of the real log is there in realistic shares: 20 % guest invoices without a customer id, 1 % exact
+duplicate lines, 0.5 % postage/fee lines, 2 % cancellation invoices returning earlier purchases, 0.2 % zero
+prices.
+
+``run`` runs one path in a child process and samples the resident memory of its whole process tree (the
+Python driver, the JVM and Spark's Python workers) every 0.2 s; ``--mem-gb`` caps the child's address space
+(local path only: a JVM reserves far more address space than it uses), so running out shows as a
+``MemoryError`` at a named step instead of the machine swapping. Steps, local: read Parquet, clean,
+interactions, ALS fit, top lists; Spark: the steps of :func:`tuijian.spark.pipeline.run_pipeline`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ALS = {"n_factors": 64, "reg": 1.0, "alpha": 10.0, "n_iterations": 10, "random_state": 42}
+START = pd.Timestamp("2024-01-01")
+
+
+# ---------------------------------------------------------------------- the generator
+def generate(n_events: int, out: Path, seed: int = 0, chunk_invoices: int = 200_000) -> dict[str, Any]:
+    """Write about ``n_events`` raw lines to Parquet folder ``out``; returns the generator's figures."""
+    from tuijian.spark.logs import write_raw_parquet
+
+    rng = np.random.default_rng(seed)
+    n_items = int(12 * np.sqrt(n_events))
+    n_customers = max(50, n_events // 120)
+    n_cats = 40
+    ranks = np.arange(1, n_items + 1)
+    pop = 1.0 / ranks**1.1
+    item_cat = rng.integers(0, n_cats, n_items)
+    codes = np.array([f"{10000 + i:05d}" if i < 90000 else f"{10000 + i % 90000:05d}{chr(65 + i // 90000 % 26)}"
+                      for i in range(n_items)])  # fmt: skip
+    titles = np.array([f"ITEM {i} CATEGORY {item_cat[i]}" for i in range(n_items)])
+    prices = np.round(rng.lognormal(1.0, 0.8, n_items), 2)
+    by_cat = [np.flatnonzero(item_cat == c) for c in range(n_cats)]
+    cat_p = [pop[ix] / pop[ix].sum() for ix in by_cat]
+    glob_p = pop / pop.sum()
+    activity = rng.lognormal(0, 1.2, n_customers)
+    cust_p = activity / activity.sum()
+    countries = np.array(["United Kingdom"] * 8 + ["Germany", "France", "EIRE", "Spain"])
+    span = 365 * 86400
+    written = 0
+    invoice_no = 500000
+    row = 0
+    part = 0
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("part-*.parquet"):
+        old.unlink()
+    history: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    while written < n_events:
+        n_inv = min(chunk_invoices, max(1, (n_events - written) // 12 + 1))
+        sizes = rng.geometric(1 / 12, n_inv)
+        cum = np.cumsum(sizes)
+        if written + cum[-1] > n_events:
+            keep = int(np.searchsorted(cum, n_events - written, side="right")) + 1
+            sizes = sizes[:keep]
+            n_inv = len(sizes)
+        total = int(sizes.sum())
+        inv_ids = np.repeat(np.arange(invoice_no, invoice_no + n_inv), sizes)
+        cust = rng.choice(n_customers, n_inv, p=cust_p)
+        guest = rng.random(n_inv) < 0.20
+        t0 = (written / n_events) * span
+        t1 = ((written + total) / n_events) * span
+        inv_t = np.sort(rng.uniform(t0, t1, n_inv)).astype(np.int64)
+        inv_cat = rng.integers(0, n_cats, n_inv)
+        line_cat = np.repeat(inv_cat, sizes)
+        items = rng.choice(n_items, total, p=glob_p)
+        same = rng.random(total) < 0.7
+        for c in np.unique(line_cat[same]):
+            sel = np.flatnonzero(same & (line_cat == c))
+            items[sel] = rng.choice(by_cat[c], len(sel), p=cat_p[c])
+        qty = rng.geometric(0.35, total).astype(np.int64)
+        price = prices[items].copy()
+        price[rng.random(total) < 0.002] = 0.0
+        code = codes[items].astype(object)
+        title = titles[items].astype(object)
+        fee = rng.random(total) < 0.005
+        code[fee] = "POST"
+        title[fee] = "POSTAGE"
+        inv_s = np.char.mod("%d", inv_ids).astype(object)
+        cust_line = np.repeat(cust, sizes)
+        guest_line = np.repeat(guest, sizes)
+        cust_s = np.char.mod("%d", 10000 + cust_line).astype(object)
+        cust_s[guest_line] = None
+        ts = START + pd.to_timedelta(np.repeat(inv_t, sizes), unit="s")
+        frame = pd.DataFrame(
+            {
+                "InvoiceNo": inv_s,
+                "StockCode": code,
+                "Description": title,
+                "Quantity": np.char.mod("%d", qty).astype(object),
+                "InvoiceDate": ts.strftime("%Y-%m-%d %H:%M:%S").astype(object),
+                "UnitPrice": np.char.mod("%.2f", price).astype(object),
+                "CustomerID": cust_s,
+                "Country": countries[cust_line % len(countries)].astype(object),
+            }
+        )
+        # cancellations: 2 % of invoices return a few lines of an earlier invoice of the same customer
+        extra = [frame]
+        n_cancel = int(0.02 * n_inv)
+        if n_cancel:
+            picks = rng.choice(np.flatnonzero(~guest), min(n_cancel, int((~guest).sum())), replace=False)
+            starts = np.concatenate([[0], cum[:-1]])[picks] if len(picks) else np.array([], dtype=np.int64)
+            src = frame.iloc[starts].copy()
+            src["InvoiceNo"] = "C" + src["InvoiceNo"].astype(str)
+            src["Quantity"] = "-" + src["Quantity"].astype(str)
+            later = pd.to_datetime(src["InvoiceDate"]) + pd.to_timedelta(
+                rng.integers(3600, 30 * 86400, len(src)), unit="s"
+            )
+            src["InvoiceDate"] = later.dt.strftime("%Y-%m-%d %H:%M:%S")
+            extra.append(src)
+        dups = frame.sample(frac=0.01, random_state=int(rng.integers(1 << 31)))
+        extra.append(dups)
+        chunk = pd.concat(extra, ignore_index=True)
+        chunk["row"] = np.arange(row, row + len(chunk), dtype=np.int64)
+        write_raw_parquet(chunk, out / f"chunk-{part:04d}", rows_per_file=len(chunk) + 1)
+        (out / f"chunk-{part:04d}" / "part-00000.parquet").rename(out / f"part-{part:05d}.parquet")
+        (out / f"chunk-{part:04d}").rmdir()
+        row += len(chunk)
+        written += len(chunk)
+        invoice_no += n_inv
+        part += 1
+        del history
+        history = {}
+    return {"lines": row, "items": n_items, "customers": n_customers, "files": part}
+
+
+# ---------------------------------------------------------------------- the two paths (child process)
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_local(logs: Path) -> dict[str, Any]:
+    from tuijian.data.cleaning import clean_online_retail
+    from tuijian.data.interactions import Interactions, WeightConfig
+    from tuijian.data.schema import EVENT_COLUMNS
+    from tuijian.models.mf import ALS as LocalALS
+    from tuijian.models.toplists import precompute_top_lists
+    from tuijian.spark.logs import read_raw_pandas
+
+    steps: dict[str, Any] = {}
+    t = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t
+        steps[name] = {"seconds": round(time.perf_counter() - t, 2), "max_rss_mb": round(_rss_mb())}
+        print(json.dumps({"step": name, **steps[name]}), flush=True)
+        t = time.perf_counter()
+
+    raw = read_raw_pandas(logs)
+    lap("read")
+    events, _, report = clean_online_retail(raw, dataset="synthetic")
+    del raw
+    lap("clean")
+    inter = Interactions.from_events(events[list(EVENT_COLUMNS)], WeightConfig())
+    del events
+    lap("interactions")
+    model = LocalALS(**ALS, num_threads=2).fit(inter)
+    lap("als")
+    precompute_top_lists(model, 200)
+    lap("top_lists")
+    return {
+        "steps": steps,
+        "kept_rows": report.kept_rows,
+        "users": inter.n_users,
+        "items": inter.n_items,
+        "nnz": inter.nnz,
+    }
+
+
+def run_spark(logs: Path, home: Path, driver_memory: str) -> dict[str, Any]:
+    from tuijian.spark.pipeline import run_pipeline
+    from tuijian.spark.session import spark_session
+
+    spark = spark_session("local[2]", driver_memory=driver_memory)
+    out = run_pipeline(logs, home=home, dataset="synthetic", spark=spark, als_params=ALS, item_knn=False)
+    return {"steps": out["seconds"], "kept_rows": out["cleaning"]["kept_rows"], **out["interactions"]}
+
+
+# ---------------------------------------------------------------------- the parent: time and memory
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        rss[int(entry)] = int(fields[21])
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo.extend(children.get(p, []))
+    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "child", "--logs", str(args.logs), "--path", args.path,
+           "--driver-memory", args.driver_memory, "--home", str(args.home)]  # fmt: skip
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+
+    def limit() -> None:
+        if args.path == "local" and args.mem_gb:
+            cap = int(args.mem_gb * 2**30)
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True, preexec_fn=limit)
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+
+    threading.Thread(target=sample, daemon=True).start()
+    out_text, _ = proc.communicate()
+    done.set()
+    wall = time.perf_counter() - started
+    lines = [json.loads(x) for x in out_text.splitlines() if x.startswith("{")]
+    result = next((x for x in lines if "result" in x), None)
+    return {
+        "logs": str(args.logs),
+        "path": args.path,
+        "ok": proc.returncode == 0 and result is not None,
+        "returncode": proc.returncode,
+        "wall_seconds": round(wall, 1),
+        "peak_tree_rss_mb": round(peak[0]),
+        "mem_cap_gb": args.mem_gb if args.path == "local" else None,
+        "driver_memory": args.driver_memory if args.path == "spark" else None,
+        "steps_done": [x for x in lines if "step" in x],
+        "result": result["result"] if result else None,
+        "error": (lines[-1].get("error") if lines and "error" in lines[-1] else None),
+    }
+
+
+def child(args: argparse.Namespace) -> None:
+    try:
+        if args.path == "local":
+            res = run_local(args.logs)
+        else:
+            res = run_spark(args.logs, args.home, args.driver_memory)
+    except MemoryError:
+        print(json.dumps({"error": "MemoryError (address-space cap reached)"}), flush=True)
+        raise SystemExit(3) from None
+    print(json.dumps({"result": res}), flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("generate")
+    g.add_argument("--events", type=int, required=True)
+    g.add_argument("--out", type=Path, required=True)
+    g.add_argument("--seed", type=int, default=0)
+    for name in ("run", "child"):
+        r = sub.add_parser(name)
+        r.add_argument("--logs", type=Path, required=True)
+        r.add_argument("--path", choices=("local", "spark"), required=True)
+        r.add_argument("--mem-gb", type=float, default=6.0)
+        r.add_argument("--driver-memory", default="3g")
+        r.add_argument("--home", type=Path, default=Path("var/scale/home"))
+        r.add_argument("--json", type=Path, default=None)
+    args = p.parse_args()
+    if args.cmd == "generate":
+        t = time.perf_counter()
+        info = generate(args.events, args.out, args.seed)
+        info["seconds"] = round(time.perf_counter() - t, 1)
+        print(json.dumps(info))
+    elif args.cmd == "child":
+        child(args)
+    else:
+        res = measure(args)
+        text = json.dumps(res, indent=2)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(text + "\n")
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
