@@ -283,3 +283,19 @@ def test_bad_language_and_k_are_clear_errors(assistant):
         assistant.ask("red mug", language="fr")
     with pytest.raises(ConfigError, match="k must be"):
         assistant.ask("red mug", k=0)
+
+
+def test_office_catalogue_without_prices():
+    from tuijian.generate.assistant import ShopAssistant
+    from tuijian.generate.shop import load_shop
+
+    office = ShopAssistant(load_shop("amazon-office")).fit()
+    conversation = Conversation()
+    found = office.ask("shredders", conversation=conversation)
+    assert found.found and found.citations
+    capacity = office.ask("how many sheets can it take?", conversation=conversation)
+    assert capacity.fact["attribute"] == "size" and capacity.fact["item"] == found.citations[0]
+    price = office.ask("how much is it?", conversation=conversation)
+    assert price.fact["value"] is None and "don't know" in price.text
+    cheapest = office.ask("the cheapest stapler")
+    assert not cheapest.found and "no prices" in cheapest.text

@@ -201,8 +201,10 @@ class ShopAssistant:
         """The search this message asks for, merged with the previous turn's when it is a follow-up."""
         has_type = any(c.kind == "type" for c in reading.concepts)
         previous = [_concept_from(d) for d in conv.concepts] if conv else []
+        # "do you sell laptops?" after a search is a new search; "in red?" / "do you have it in red?" refines
+        new_subject = has_type or (msg.search and any(c.kind == "word" for c in reading.concepts))
         refine = bool(conv and (conv.concepts or conv.shown)) and (
-            not has_type or (msg.follow_up and not reading.concepts)
+            not new_subject or (msg.follow_up and not reading.concepts)
         )
         if refine and conv is not None:
             kinds = {c.kind for c in reading.concepts if c.kind in ("colour", "material")}
@@ -443,6 +445,12 @@ class ShopAssistant:
             conv.concepts = [_concept_dict(c) for c in result.used or spec.concepts]
             conv.excluded = [_concept_dict(c) for c in spec.excluded]
             conv.price_min, conv.price_max, conv.sort = spec.price_min, spec.price_max, spec.sort
+        by_price = spec.sort or spec.price_min is not None or spec.price_max is not None
+        if not result.positions and by_price and np.isnan(cat.prices).all():
+            text = (
+                "不知道：这个商品目录没有价格信息。" if zh else "I don't know: this catalogue has no prices."
+            )
+            return Answer(text, False, intent=intent, constraints=described)
         if not result.positions:
             text = (
                 "抱歉，没有符合这些条件的商品。"

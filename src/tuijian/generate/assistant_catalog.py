@@ -342,8 +342,12 @@ class CatalogIndex:
         allowed: np.ndarray | None = None,
     ) -> SearchResult:
         """Items matching every strong concept and as many plain words as possible, ranked (or sorted by price)."""
-        prices = np.nan_to_num(self.prices, nan=-1.0)
-        ok = prices > 0
+        # items without a price (the Office catalogue has none) can be found, but not by price
+        priced = ~np.isnan(self.prices)
+        prices = np.nan_to_num(self.prices, nan=0.0)
+        ok = ~priced | (prices > 0)
+        if price_max is not None or price_min is not None or sort is not None:
+            ok &= priced
         if allowed is not None:
             ok &= allowed
         if price_max is not None:

@@ -97,6 +97,7 @@ _YES_NO = re.compile(
 
 #: ``(attribute, pattern)`` in the order they are tried; the first that matches is the fact asked about.
 _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
+    ("size", re.compile(r"how many (?:sheets|pages)|sheet capacity|(?:能|可以)?[碎装]?几张纸|多少页")),
     (
         "pack_count",
         re.compile(
