@@ -41,3 +41,14 @@ def test_ask_without_a_question_is_a_clear_error():
     result = CliRunner().invoke(app, ["ask"])
     assert result.exit_code != 0
     assert "--interactive" in result.output or "--interactive" in str(result.exception)
+
+
+def test_guide_continues_from_a_session_file(tmp_path, retail_shop):
+    session = tmp_path / "guide.json"
+    first = CliRunner().invoke(app, ["guide", "lunch box", "--session", str(session), "--k", "3"])
+    assert first.exit_code == 0, first.output
+    second = CliRunner().invoke(app, ["guide", "nothing with skulls", "--session", str(session), "--k", "9"])
+    assert second.exit_code == 0, second.output
+    reply = _answers(second.output)[0]
+    assert reply["suggestions"] and not any("Skull" in s["title"] for s in reply["suggestions"])
+    assert "skull" in reply["constraints"]["excluded"]

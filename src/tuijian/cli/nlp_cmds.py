@@ -177,14 +177,31 @@ def register(app: typer.Typer) -> None:
     def guide(
         request: str = typer.Argument(..., help='e.g. "A gift under £10 for a child who likes dinosaurs"'),
         dataset: str = typer.Option("online-retail"),
-        k: int = typer.Option(5),
+        k: int = typer.Option(5, min=1, max=50),
         lang: str | None = typer.Option(None),
+        session: Path | None = typer.Option(
+            None,
+            "--session",
+            help="conversation file shared with `tuijian ask --session` (read, then written)",
+        ),
         data_dir: str | None = typer.Option(None),
     ) -> None:
         """Conversational shopping guide: parsed constraints and suggestions with reasons."""
+        from tuijian.exceptions import ConfigError
         from tuijian.generate.assistant import ShopAssistant
+        from tuijian.generate.assistant_session import Conversation
         from tuijian.generate.shop import load_shop
 
-        _echo_json(
-            ShopAssistant(load_shop(dataset, data_dir)).guide(request, k=k, language=lang).to_dict(), None
-        )
+        conversation = Conversation()
+        if session is not None and session.exists():
+            try:
+                conversation = Conversation.from_dict(json.loads(session.read_text(encoding="utf-8")))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"--session {session}: not a conversation file ({exc})") from exc
+        assistant = ShopAssistant(load_shop(dataset, data_dir))
+        _echo_json(assistant.guide(request, k=k, language=lang, conversation=conversation).to_dict(), None)
+        if session is not None:
+            session.parent.mkdir(parents=True, exist_ok=True)
+            session.write_text(
+                json.dumps(conversation.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8"
+            )
