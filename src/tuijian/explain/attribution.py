@@ -32,20 +32,38 @@ ITEMS_PER_REASON = 2
 
 
 def _block(matrix: sp.spmatrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``matrix[rows][:, cols]`` (``cols`` distinct) as a dense array, read straight from the CSR arrays: one
-    request's few rows, without scipy's fancy indexing."""
+    """``matrix[rows][:, cols]`` (``cols`` distinct) as a dense array, gathered straight from the CSR arrays in
+    one vectorised pass (one request's few rows, without scipy's fancy indexing)."""
     m = matrix if isinstance(matrix, sp.csr_matrix) else sp.csr_matrix(matrix)
     out = np.zeros((len(rows), len(cols)), dtype=np.float64)
     if len(rows) == 0 or len(cols) == 0:
         return out
+    rows = np.asarray(rows, np.int64)
+    starts, ends = m.indptr[rows], m.indptr[rows + 1]
+    lens = ends - starts
+    total = int(lens.sum())
+    if total == 0:
+        return out
+    offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(total)
+    idx = m.indices[offs]
     order = np.argsort(cols, kind="stable")
     sorted_cols = np.asarray(cols, np.int64)[order]
-    for r, row in enumerate(np.asarray(rows, np.int64).tolist()):
-        a, b = m.indptr[row], m.indptr[row + 1]
-        idx = m.indices[a:b]
-        pos = np.minimum(np.searchsorted(sorted_cols, idx), len(sorted_cols) - 1)
-        hit = sorted_cols[pos] == idx
-        out[r, order[pos[hit]]] = m.data[a:b][hit]
+    pos = np.minimum(np.searchsorted(sorted_cols, idx), len(sorted_cols) - 1)
+    hit = sorted_cols[pos] == idx
+    out[np.repeat(np.arange(len(rows)), lens)[hit], order[pos[hit]]] = m.data[offs][hit]
+    return out
+
+
+def _top_rows(contrib: np.ndarray, keys: np.ndarray, n: int) -> list[tuple[np.ndarray, float]]:
+    """Per column of ``contrib`` (rows keyed by ascending ``keys``): the keys of its ``n`` largest positive
+    entries (ties: lower key first) and their sum, in one vectorised sort."""
+    order = np.argsort(-contrib, axis=0, kind="stable")[:n]  # stable: equal values keep the ascending keys
+    vals = np.take_along_axis(contrib, order, axis=0)
+    keep = vals > 0
+    out = []
+    for j in range(contrib.shape[1]):
+        k = keep[:, j]
+        out.append((keys[order[k, j]], float(vals[k, j].sum())))
     return out
 
 
@@ -87,12 +105,11 @@ def item_item(
     dense = not sp.issparse(weights)
     block = np.asarray(weights)[np.ix_(hist, items)] if dense else _block(weights, hist, items)
     contrib = values[:, None].astype(np.float64) * block
-    out = []
-    for j, t in enumerate(items.tolist()):
-        idx, vals = _top_terms(contrib[:, j], hist, ITEMS_PER_REASON)
-        reasons = [Reason(kind, tuple(hist[idx].tolist()), float(vals.sum()))] if len(idx) else []
-        out.append(Explanation(t, reasons))
-    return out
+    tops = _top_rows(contrib, hist, ITEMS_PER_REASON)  # history items come ascending
+    return [
+        Explanation(t, [Reason(kind, tuple(named.tolist()), total)] if len(named) else [])
+        for t, (named, total) in zip(items.tolist(), tops, strict=True)
+    ]
 
 
 def weighted_sequence(
@@ -113,12 +130,11 @@ def weighted_sequence(
     block = _block(transitions, uniq, items).astype(np.float64)  # distinct x targets
     weight_of = np.bincount(inv, weights=w, minlength=len(uniq))  # summed position weights per item
     contrib = weight_of[:, None] * block
-    out = []
-    for j, t in enumerate(items.tolist()):
-        idx, vals = _top_terms(contrib[:, j], uniq, ITEMS_PER_REASON)
-        reasons = [Reason(kind, tuple(uniq[idx].tolist()), float(vals.sum()))] if len(idx) else []
-        out.append(Explanation(t, reasons))
-    return out
+    tops = _top_rows(contrib, uniq, ITEMS_PER_REASON)
+    return [
+        Explanation(t, [Reason(kind, tuple(named.tolist()), total)] if len(named) else [])
+        for t, (named, total) in zip(items.tolist(), tops, strict=True)
+    ]
 
 
 def occlusion(

@@ -53,6 +53,7 @@ KINDS: tuple[str, ...] = (
     "popular",
     "exploration",
 )
+_KIND_ORDER = {k: n for n, k in enumerate(KINDS)}
 #: the reason code a reranker (the bandit) puts on an item it shows to explore; mapped to ``exploration``
 EXPLORATION_CODE = "explore"
 
@@ -94,7 +95,7 @@ class Explanation:
 
 def strongest(reasons: list[Reason], top_n: int) -> list[Reason]:
     """The ``top_n`` reasons with positive weight, strongest first (kinds in :data:`KINDS` order on ties)."""
-    order = {k: n for n, k in enumerate(KINDS)}
+    order = _KIND_ORDER
     keep = [r for r in reasons if r.weight > 0 or r.kind == "exploration"]
     keep.sort(key=lambda r: (-r.weight, order[r.kind]))
     return keep[:top_n]
