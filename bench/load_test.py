@@ -379,9 +379,9 @@ def serve_phases(
 def explain_phases(
     out: dict[str, Any], base: str, tmp: Path, user_paths: list[str], args: Any, model: str, pid: int
 ) -> None:
-    """``explain=true`` against the same users (half in English, half in Chinese) at the paced ~300/s load,
-    alternating plain and explained runs; the overhead is the difference of the p99 (and p50) latencies,
-    and the saturated requests/s with and without explanations."""
+    """``explain=true`` against the same users (half in English, half in Chinese) at a paced load
+    (``--explain-delay-ms``), alternating plain and explained runs; the overhead is the difference of the p99
+    (and p50) latencies; then saturated, with the server CPU per request with and without explanations."""
     delay = args.explain_delay_ms
     plain = lua_paths(tmp / "recs_paced_plain.lua", user_paths, KEY, delay)
     explained_paths = [f"{u}&explain=true&lang={'zh' if n % 2 else 'en'}" for n, u in enumerate(user_paths)]
