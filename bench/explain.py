@@ -35,12 +35,19 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+_LOADED: dict[str, Any] = {}
+
 
 def load(name: str, args: argparse.Namespace, ds: Any) -> tuple[Any, str]:
     """The model ``name``: from the artifacts when saved there, else trained on all events."""
     from tuijian.models import registry
     from tuijian.models.artifacts import load_model
 
+    parent, _, part = name.partition("/")
+    if part and args.artifacts and (Path(args.artifacts) / parent).is_dir():  # e.g. auto/ease: a retriever
+        if parent not in _LOADED:
+            _LOADED[parent] = load_model(args.artifacts, parent)
+        return _LOADED[parent].models_[part], f"the {parent} model's {part} retriever (fitted on all events)"
     if args.artifacts and (Path(args.artifacts) / name).is_dir():
         return load_model(args.artifacts, name), "loaded from artifacts"
     from tuijian.data.interactions import Interactions, WeightConfig
