@@ -141,9 +141,10 @@ def meaning_claims(
     from tuijian.generate.guard import Claim
 
     rec = _record_of(facts, extra_sources)
-    text = _blank(
-        text, _shop_words(text, facts)
-    )  # the spec line and the title may hold inch marks (14" x 14")
+    # the spec line, the title and the record's own sizes may hold inch marks (14" x 14"): no quotes, no claims
+    text = _blank(text, _shop_words(text, facts))
+    for value in rec.phrases:  # "letter size", "medium point", '14" x 14"'
+        text = _blank(text, [m.span() for m in re.finditer(re.escape(value), text, re.IGNORECASE)])
     quotes = list(_QUOTE.finditer(text))
     for m in quotes:
         quote = m.group(1) or m.group(2)
@@ -154,10 +155,7 @@ def meaning_claims(
             contrary = bool(got) and all(p == -wanted for p in got)
             yield Claim("quote_polarity", "praise" if wanted > 0 else "complaint", quote), not contrary
     body = _blank(text, [m.span() for m in quotes])
-    for value in rec.phrases:  # the record's own sizes and capacities ("letter size", "medium point")
-        body = _blank(body, [m.span() for m in re.finditer(re.escape(value), body, re.IGNORECASE)])
     if rec.type_norm is not None:  # the record's own product name is no claim to check ("adhesive roll")
-        yield Claim("type", rec.type_norm, rec.type_norm), True
         words = r"[\s-]+".join(re.escape(w) for w in rec.type_norm.split())
         body = _blank(
             body, [m.span() for m in re.finditer(rf"(?<![a-z]){words}(?:e?s)?(?![a-z])", body, re.I)]

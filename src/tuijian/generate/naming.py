@@ -39,6 +39,16 @@ _OCCASION_ZH = {"garden": "花园", "baking": "烘焙", "tea time": "下午茶",
 _WEAR = ("dress", "skirt", "top", "blouse", "jacket", "sweater", "pants", "jeans", "coat", "knit", "shirt")
 
 
+#: Words English writes with a capital: festivals, places and the styles named after them.
+_PROPER = {w: w.title() for w in ("christmas", "easter", "halloween", "london", "paris", "french", "english",
+                                  "scandinavian", "victorian", "edwardian", "regency")}  # fmt: skip
+
+
+def proper(text: str) -> str:
+    """ "christmas cracker" -> "Christmas cracker", "french style" -> "French style"."""
+    return " ".join(_PROPER.get(w, w) for w in text.split(" "))
+
+
 @dataclass
 class Names:
     """The words copy uses for one item."""
@@ -70,7 +80,7 @@ class Names:
         """Colour and material before the noun: "white metal t-light holder"."""
         parts = [c.replace("multicolour", "multicoloured") for c in self.colours[:2]] + self.materials[:1]
         adjectives = " and ".join(parts[:2]) if len(parts) == 2 and not self.materials else " ".join(parts)
-        return f"{adjectives} {self.noun()}".strip()
+        return proper(f"{adjectives} {self.noun()}".strip())
 
     def with_theme_en(self) -> str:
         """ "bottle opener with a dog design", "mug in a vintage style"."""
@@ -79,7 +89,7 @@ class Names:
             out += f" with {indefinite(join_en(self.motifs[:2]) + ' design')}"
         elif self.styles:
             out += f" in {indefinite(self.styles[0] + ' style')}"
-        return out
+        return proper(out)
 
     def occasion_en(self) -> str | None:
         return _OCCASION_EN.get(self.occasions[0]) if self.occasions else None

@@ -16,7 +16,7 @@ from collections import Counter
 
 from tuijian.generate.facts import Evidence, ItemFacts
 from tuijian.generate.grammar import counted, indefinite, join_en, measure_word, plural
-from tuijian.generate.naming import Names
+from tuijian.generate.naming import Names, proper
 from tuijian.nlp.aspects import aspect_name
 from tuijian.nlp.product import chinese_term, chinese_theme
 
@@ -126,7 +126,7 @@ def _styles(f: ItemFacts, task: str) -> tuple[str, ...]:
 
 def _theme_sentence_en(n: Names, rng: random.Random, subject: str) -> str | None:
     if n.motifs:
-        motif = join_en(n.motifs[:2])
+        motif = proper(join_en(n.motifs[:2]))
         return _pick(
             rng,
             (
@@ -160,10 +160,10 @@ def _theme_sentence_en(n: Names, rng: random.Random, subject: str) -> str | None
             ),
             S=subject,
             be="are" if n.plural else "is",
-            a_style=indefinite(f"{n.styles[0]} style"),
-            A_style=_cap(indefinite(n.styles[0])),
-            style=n.styles[0],
-            Style=_cap(n.styles[0]),
+            a_style=indefinite(proper(f"{n.styles[0]} style")),
+            A_style=_cap(indefinite(proper(n.styles[0]))),
+            style=proper(n.styles[0]),
+            Style=_cap(proper(n.styles[0])),
             it="them" if n.plural else "it",
         )
     return None
@@ -214,7 +214,7 @@ def _description_en(f: ItemFacts, rng: random.Random, style: str, length: str) -
                 rng,
                 ("{They} come{s} as a set of {n}.", "Each pack holds {items}.", "You get {items} in each pack.",
                  "A pack has {items}.", "Sold as a set of {n}.", "{n} to a pack.", "Pack size: {n}.",
-                 "{Items} per pack.", "Buy {n} at once."),
+                 "{Items} per pack."),
                 They=they, s="" if n.plural else "s", n=n.pack_count, items=counted(n.pack_count, noun),
                 Items=_cap(counted(n.pack_count, noun)),
             )
@@ -223,7 +223,7 @@ def _description_en(f: ItemFacts, rng: random.Random, style: str, length: str) -
         out.append(_pick(rng, ("Capacity: {c}.", "{They} take{s} up to {c}.", "Up to {c} at a time."), c=n.capacity[0],
                          They=they, s="" if n.plural else "s"))  # fmt: skip
     if n.sizes and length == "long":
-        out.append(_pick(rng, ("Size: {z}.", "It comes in {z}.", "Made in {z}."), z=n.sizes[0]))
+        out.append(f"Size: {n.sizes[0]}.")
     occasion = n.occasion_en()
     if occasion and length != "short":
         out.append(_pick(rng, ("Just right for {o}.", "Made for {o}.", "A good fit for {o}.", "Think {o}.",
@@ -389,7 +389,7 @@ def _shared_en(n: Names, value: str) -> tuple[str, bool]:
     if value in n.occasions:
         return {"valentine": "Valentine's Day"}.get(value, value.title() if value in (
             "christmas", "easter", "halloween") else value), True  # fmt: skip
-    return f"{value} designs", False
+    return proper(f"{value} designs"), False
 
 
 _AD_OPEN_EN = {
@@ -476,11 +476,12 @@ def _detail_zh(f: ItemFacts, rng: random.Random) -> str | None:
     """One short fact of the record in Chinese: colour or material (the brand stays in the spec line)."""
     n = f.names
     options = []
+    name = _zh_name(n)
     colours = [c for c in (chinese_term("colour", v) for v in n.colours[:2]) if c]
-    if colours:
+    if colours and not any(c.rstrip("色") in name for c in colours):  # 红色活页夹 says it already
         options += [f"颜色：{'、'.join(colours)}。", f"{'、'.join(colours)}款。"]
     material = next((m for m in (chinese_term("material", v) for v in n.materials[:1]) if m), None)
-    if material:
+    if material and material not in name:
         options += [f"{material}材质。", f"材质：{material}。"]
     return rng.choice(options) if options else None
 
@@ -628,6 +629,8 @@ def push(
     length = length or rng.choice(LENGTHS)
     n = f.names
     price = f.price_text()
+    if style == "price" and not price:  # a price push needs a price
+        style = "news"
     shared = _shared_themes(f, interests or [])
     if lang == "zh":
         name = _zh_name(n)
