@@ -58,3 +58,10 @@ def test_reasons_are_validated_and_ordered() -> None:
         Reason("because")
     rs = [Reason("popular", (), 0.1), Reason("history", (1,), 0.5), Reason("recent", (2,), -0.3)]
     assert [r.kind for r in strongest(rs, 3)] == ["history", "popular"]  # negative weights are not reasons
+
+
+def test_repeat_says_bought_before_only_for_the_users_own_item() -> None:
+    own = Explanation(5, [Reason("repeat", (5,), 1.0)])
+    general = Explanation(5, [Reason("repeat", (), 1.0)])
+    assert sentence(own, "en", title, {5}) == "You bought this before."
+    assert sentence(general, "en", title, set()) == "Often bought again."

@@ -231,6 +231,7 @@ def explain_hybrid(
     sums = phi[:, :-1] @ group if len(cand) else np.zeros((0, len(KINDS)))
     # the retrievers' own explanations, asked once for the items whose reasons need them
     sub = _sub_explanations(model, retriever_ev, items, names, phi, picked, sums)
+    had = set(evidence.items.tolist())
     out: list[Explanation] = []
     r = 0
     for n, t in enumerate(items.tolist()):
@@ -252,7 +253,9 @@ def explain_hybrid(
             reasons.append(
                 Reason(
                     k,
-                    found.items if found else ((t,) if k == "repeat" else ()),
+                    # repeat names the item only when the user had it ("you bought this before"); otherwise
+                    # it is the item's own repeat rate ("often bought again")
+                    found.items if found else ((t,) if k == "repeat" and t in had else ()),
                     w,
                     found.terms if found else (),
                 )
