@@ -34,7 +34,7 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "repeat": ("you bought this before", "您以前买过"),
     "repeat_item": ("often bought again", "常被回购"),
     "similar_shoppers": ("shoppers with tastes like yours chose it", "与您品味相似的顾客选择了它"),
-    "price": ("in the price range you usually buy", "在您常买的价位"),
+    "price": ("at a price that suits you", "价格合适"),
     "new": ("new in the shop", "新品上架"),
     "trending": ("popular with shoppers lately", "近期热销"),
     "popular": ("popular with shoppers", "很多顾客都在买"),
