@@ -196,7 +196,6 @@ def explain_hybrid(
     model: HybridRecommender, evidence: Evidence, items: np.ndarray, method: str = "path"
 ) -> list[Explanation]:
     """One explanation per item of ``items`` (see module docstring)."""
-    from tuijian.models.base import Explainable
 
     items = np.asarray(items, np.int64)
     seq = np.asarray(evidence.sequence, np.int64)
@@ -204,10 +203,8 @@ def explain_hybrid(
         seq = evidence.items  # as HybridRecommender._score_rows: the history row stands in for the sequence
     retriever_ev = Evidence(-1, evidence.items, evidence.values, seq)  # what each retriever is scored from
     if model.served_ != "ranker":  # the gate chose one retriever: it explains itself
-        served = model.models_[model.served_]
-        if isinstance(served, Explainable):
-            return served.explain(retriever_ev, items)
-        return [Explanation(int(t), []) for t in items]
+        explain = getattr(model.models_[model.served_], "explain", None)
+        return explain(retriever_ev, items) if callable(explain) else [Explanation(int(t), []) for t in items]
     log_pop = model.context_.log_pop
     if len(seq) == 0:
         return [Explanation(int(t), [Reason("popular", (), float(log_pop[t]))]) for t in items]
