@@ -117,7 +117,7 @@ class Evidence:
     def of(cls, model: Recommender, query: RecQuery) -> Evidence:
         """The evidence of ``query`` for ``model``: the same row and sequence ``recommend_query`` scores."""
         items, values = query.history_vector(model)
-        user = query.user if query.trained else -1
+        user = query.user  # as RecQuery.model_inputs passes it (a known user with fresh events keeps its index)
         return cls(
             user, np.asarray(items, np.int64), np.asarray(values, np.float32), query.sequence, query.scratch
         )
