@@ -31,7 +31,8 @@ subclass may override:
   the number of unseen block items).
 
 Tests for optional abilities (:class:`~tuijian.models.base.SimilarItems`,
-:class:`~tuijian.models.base.Persistable`) run only where the model has them.
+:class:`~tuijian.models.base.Persistable`, :class:`~tuijian.models.base.Explainable`) run only where the
+model has them.
 """
 
 from __future__ import annotations
