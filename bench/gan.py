@@ -99,13 +99,17 @@ def run(
         for base in BASES:
             t0 = time.perf_counter()
             aug_base = registry.create(base, binary=False).fit(aug_inter)
-            after_model = AugmentedRecommender.from_fitted(
-                aug_base,
-                gan,
-                stage.fit,
-                max_history=MAX_HISTORY,
-                n_pseudo=N_PSEUDO,
-                pseudo_weight=PSEUDO_WEIGHT,
+            after_model: Any = (
+                AugmentedRecommender.from_fitted(
+                    aug_base,
+                    gan,
+                    stage.fit,
+                    max_history=MAX_HISTORY,
+                    n_pseudo=N_PSEUDO,
+                    pseudo_weight=PSEUDO_WEIGHT,
+                )
+                if history == "augmented"
+                else _RealHistory(aug_base, stage.fit)
             )
             after = per_user_metrics(after_model, users, stage.targets, stage.exclude)
             del aug_base, after_model
