@@ -49,3 +49,5 @@ def test_repeat_and_exploration_codes_become_reasons() -> None:
     tagged = ranked[:-1] + [(item, score, [*codes, EXPLORATION_CODE])]
     last = explain_ranked(pipe, query, tagged)[-1]
     assert last.reasons[0].kind == "exploration"
+    # the scorer's own reasons stay (the tag is not the step that chose the item)
+    assert last.reasons[1:] == explained[-1].reasons[: len(last.reasons) - 1]

@@ -83,3 +83,34 @@ def test_storefront_shows_the_explanation(client: Any, buyer: dict[str, Any]) ->
     assert page.count("Because you bought “") >= 5
     page_zh = client.get("/", params={"lang": "zh"}).text
     assert page_zh.count("因为您购买过「") >= 5
+
+
+def test_bandit_lists_are_explained_with_their_strategy_and_flag_exploration(home: Any) -> None:
+    """With the live bandit on, explain=true explains the strategy it drew (its own chain) and flags the
+    lists it shows to explore with an ``exploration`` reason first."""
+    from fastapi.testclient import TestClient
+
+    from tests.service.conftest import ADMIN, make_options, make_settings
+    from tuijian.data.datasets import load_dataset
+    from tuijian.service.app import create_app
+
+    settings = make_settings(home).model_copy(
+        update={"bandit": True, "bandit_max_exploration": 0.5, "bandit_min_propensity": 0.05}
+    )
+    users = load_dataset("online-retail-demo").events["user"].astype(str).unique().tolist()[:30]
+    with TestClient(create_app(settings, make_options())) as c:
+        c.headers["X-API-Key"] = ADMIN
+        strategies, explored = set(), 0
+        for u in users:
+            body = c.get(f"/v1/users/{u}/recommendations", params={"k": 5, "explain": "true"}).json()
+            strategies.add(body["strategy"])
+            for it in body["items"]:
+                assert it["sentence"] and it["reasons"]
+                assert (it["reasons"][0]["kind"] == "exploration") == body["exploration"]
+                kinds = {r["kind"] for r in it["reasons"]}
+                if body["strategy"] == "trending":
+                    assert kinds & {"trending", "popular"}
+                if body["strategy"] == "popular":
+                    assert "popular" in kinds
+            explored += body["exploration"]
+        assert len(strategies) >= 3 and explored >= 1

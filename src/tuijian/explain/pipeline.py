@@ -10,8 +10,11 @@ entry from the code that put it there:
 * fill items (codes ``popular``, ``trending``, ``session``, ``content``): the fallback step's own numbers
   (popularity counts, recent counts, the session and content profiles' terms);
 * ``repeat`` (bought before, shown again) adds a ``repeat`` reason naming the item;
-* ``explore`` (:data:`~tuijian.explain.reasons.EXPLORATION_CODE`), put on an item by an exploring
-  reranker such as a bandit, adds an ``exploration`` reason, always shown: the hook for the bandit.
+* ``exploration`` (:data:`~tuijian.explain.reasons.EXPLORATION_CODE`), put on the items of a list the live
+  bandit shows to explore, adds an ``exploration`` reason, always shown first.
+
+A list ranked by another fallback chain (a bandit strategy's) is explained with that chain and the sequence
+it started from (``fallback=``, ``sequence=``).
 """
 
 from __future__ import annotations
@@ -30,25 +33,32 @@ _MODEL_CODES = ("similar_to:", "personalized")
 
 
 def explain_ranked(
-    pipeline: Pipeline, query: RecQuery, ranked: Ranked, top_n: int = TOP_REASONS
+    pipeline: Pipeline,
+    query: RecQuery,
+    ranked: Ranked,
+    top_n: int = TOP_REASONS,
+    *,
+    fallback: FallbackChain | None = None,
+    sequence: np.ndarray | None = None,
 ) -> list[Explanation]:
     """One explanation per entry of ``ranked`` (see module docstring), reasons strongest first."""
     model = pipeline.model
-    by_model = [n for n, (_, _, codes) in enumerate(ranked) if codes and codes[-1].startswith(_MODEL_CODES)]
+    by_model = [n for n, (_, _, codes) in enumerate(ranked) if _source(codes).startswith(_MODEL_CODES)]
     own: dict[int, Explanation] = {}
     explain = getattr(model, "explain", None)  # Explainable (a cheaper check than isinstance on a Protocol)
     if by_model and callable(explain):
         evidence = Evidence.of(model, query)
         items = np.asarray([ranked[n][0] for n in by_model], np.int64)
         own = {e.item: e for e in explain(evidence, items)}
-    seq = query.sequence
+    seq = query.sequence if sequence is None else np.asarray(sequence, np.int64)
+    chain = pipeline.fallback if fallback is None else fallback
     out: list[Explanation] = []
     for item, score, codes in ranked:
-        code = codes[-1] if codes else ""
+        code = _source(codes)
         if code.startswith(_MODEL_CODES):
             e = own.get(item) or Explanation(item, _knn_code(pipeline, code, score))
         else:
-            e = Explanation(item, _fallback_reasons(pipeline.fallback, code, seq, item, score))
+            e = Explanation(item, _fallback_reasons(chain, code, seq, item, score))
         reasons = list(e.reasons)
         if "repeat" in codes:
             reasons.append(Reason("repeat", (item,), max(abs(score), 1.0)))
@@ -59,6 +69,14 @@ def explain_ranked(
             )
         )
     return out
+
+
+def _source(codes: list[str]) -> str:
+    """The code of the step that chose the item (the last one that is not a tag such as repeat or exploration)."""
+    for code in reversed(codes):
+        if code not in ("repeat", EXPLORATION_CODE):
+            return code
+    return ""
 
 
 def _knn_code(pipeline: Pipeline, code: str, score: float) -> list[Reason]:

@@ -54,8 +54,9 @@ KINDS: tuple[str, ...] = (
     "exploration",
 )
 _KIND_ORDER = {k: n for n, k in enumerate(KINDS)}
-#: the reason code a reranker (the bandit) puts on an item it shows to explore; mapped to ``exploration``
-EXPLORATION_CODE = "explore"
+#: the reason code the live bandit (:mod:`tuijian.service.bandit`) adds to the items of a list it shows to
+#: explore; it becomes an ``exploration`` reason, always shown first
+EXPLORATION_CODE = "exploration"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,9 @@ class Evidence:
     def of(cls, model: Recommender, query: RecQuery) -> Evidence:
         """The evidence of ``query`` for ``model``: the same row and sequence ``recommend_query`` scores."""
         items, values = query.history_vector(model)
-        user = query.user  # as RecQuery.model_inputs passes it (a known user with fresh events keeps its index)
+        user = (
+            query.user
+        )  # as RecQuery.model_inputs passes it (a known user with fresh events keeps its index)
         return cls(
             user, np.asarray(items, np.int64), np.asarray(values, np.float32), query.sequence, query.scratch
         )

@@ -142,15 +142,21 @@ def bought_items(codes_source: str, exclude: Sequence[int], repeats: Sequence[in
 
 
 def explained_items(
-    pipeline: Pipeline, records: Sequence[dict[str, Any]], query: RecQuery, ranked: Ranked, lang: str
+    pipeline: Pipeline,
+    records: Sequence[dict[str, Any]],
+    query: RecQuery,
+    ranked: Ranked,
+    lang: str,
+    **how: Any,
 ) -> list[dict[str, Any]]:
     """The response entries of ``ranked`` with explanations: each item's catalogue record, ``score``,
     ``reason_codes`` (the plain codes), ``reasons`` (structured), ``sentence`` and, for the hybrid's ranker,
-    ``attributions``."""
+    ``attributions``. ``how``: :func:`~tuijian.explain.pipeline.explain_ranked`'s ``fallback`` and ``sequence``
+    for a list another chain ranked."""
     from tuijian.explain.pipeline import explain_ranked
 
     check_language(lang)
-    explanations = explain_ranked(pipeline, query, ranked)
+    explanations = explain_ranked(pipeline, query, ranked, **how)
     bought = bought_items(query.source, query.exclude.tolist(), query.repeats.tolist())
 
     def title(i: int) -> str:

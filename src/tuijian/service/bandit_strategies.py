@@ -88,6 +88,15 @@ class Strategies:
         extra = self.chain(snap, strategy).fill(recent, k, exclude, allowed)
         return [(i, float(s), [reason]) for i, s, reason in extra]
 
+    def explain_inputs(self, snap: Any, strategy: str, query: RecQuery) -> dict[str, Any]:
+        """What :func:`tuijian.explain.pipeline.explain_ranked` needs to explain a list :meth:`rank` gave: the
+        strategy's chain and the items it started from (none for ``model``: the pipeline explains it)."""
+        if strategy not in _STEPS:
+            return {}
+        history = np.asarray(query.sequence, np.int64)
+        recent = history[-RECENT_ITEMS:] if strategy in ("sequential", "content") else history
+        return {"fallback": self.chain(snap, strategy), "sequence": recent}
+
 
 def item_text_vectors(snap: Any) -> Any:
     """TF-IDF rows of each item's title and categories (an all-zero row for an item without text)."""

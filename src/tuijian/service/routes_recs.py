@@ -193,22 +193,26 @@ def explained_body(st: Any, rid: str, user_id: str, q: dict[str, Any], arm: Any 
     filters = Filters(q["category"], q["price_min"], q["price_max"])
     ranker = st.engine if arm is None else arm.ranker
     engine = ranker if hasattr(ranker, "user_query") else st.engine
-    snap, rec_query = engine.user_query(
-        user_id, q["k"], filters, exclude_purchased=q["exclude_purchased"], session=q["session"]
-    )
-    if engine is ranker:
+    opts = {"exclude_purchased": q["exclude_purchased"], "session": q["session"]}
+    snap, rec_query = engine.user_query(user_id, q["k"], filters, **opts)
+    bandit = st.extras.get("bandit") if arm is None else None
+    chosen: dict[str, Any] = {}
+    how: dict[str, Any] = {}
+    if bandit is not None:  # the live bandit's strategy, explained with that strategy's own chain
+        snap, ranked, _, chosen = bandit.rank_user(rid, user_id, q["k"], filters, **opts)
+        how = bandit.strategies.explain_inputs(snap, chosen["strategy"], rec_query)
+    elif engine is ranker:
         ranked = snap.pipeline.recommend(rec_query, q["k"])
     else:
-        snap, ranked, _ = ranker.rank_user(
-            user_id, q["k"], filters, exclude_purchased=q["exclude_purchased"], session=q["session"]
-        )
-    items = explained_items(snap.pipeline, snap.catalog.records, rec_query, ranked, q["lang"])
+        snap, ranked, _ = ranker.rank_user(user_id, q["k"], filters, **opts)
+    items = explained_items(snap.pipeline, snap.catalog.records, rec_query, ranked, q["lang"], **how)
     out = {
         "request_id": rid,
         "model_version": snap.version,
         "source": rec_query.source,
         "user": user_id,
         "language": q["lang"],
+        **chosen,
         "items": items,
     }
     if arm is not None:
