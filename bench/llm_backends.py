@@ -32,7 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from tuijian.generate.backends import Backend, LlamaCppBackend, OpenAIChatBackend, TemplateBackend
+from tuijian.generate.backends import (
+    Backend,
+    BackendError,
+    GenerationRequest,
+    LlamaCppBackend,
+    OpenAIChatBackend,
+    TemplateBackend,
+    chat_messages,
+    prompt_echo,
+)
 from tuijian.generate.guard import check
 from tuijian.generate.llm_models import PACKAGED_MODELS, model_installed
 from tuijian.generate.llm_prompt import product_name, product_record
@@ -41,6 +50,7 @@ from tuijian.generate.shop import load_shop
 from tuijian.generate.writer import CopyWriter, language_matches
 
 _LATIN = re.compile(r"[A-Za-z]")
+MAX_TOKENS = 100  # --max-tokens
 
 
 def jobs(n_items: int, seed: int) -> list[tuple[str, Any, str, list[str]]]:
@@ -78,7 +88,7 @@ def make(spec: str, stack: ExitStack, threads: int) -> tuple[Backend | None, str
     kind, _, model = spec.partition(":")
     if spec.startswith("openai@"):
         url, _, name = spec[len("openai@") :].partition("#")
-        return OpenAIChatBackend(url, model=name or "default", timeout=300, max_tokens=160), spec
+        return OpenAIChatBackend(url, model=name or "default", timeout=300, max_tokens=MAX_TOKENS), spec
     if model not in PACKAGED_MODELS:
         raise SystemExit(f"unknown model {model!r} in {spec!r}; known: {sorted(PACKAGED_MODELS)}")
     if not model_installed(model):
@@ -86,28 +96,76 @@ def make(spec: str, stack: ExitStack, threads: int) -> tuple[Backend | None, str
     if kind == "openai":
         server = stack.enter_context(LocalLLMServer(model, n_threads=threads, startup_timeout=300))
         label = f"openai → llama_cpp.server ({PACKAGED_MODELS[model].summary})"
-        return OpenAIChatBackend(
-            server.base_url, model=server.model_alias, timeout=300, max_tokens=160
-        ), label
+        # both languages, also for a model that the library asks only in English: this measures the model
+        backend = OpenAIChatBackend(
+            server.base_url,
+            model=server.model_alias,
+            timeout=300,
+            max_tokens=MAX_TOKENS,
+            system_role=server.system_role,
+            languages=("en", "zh"),
+        )
+        return backend, label
     if kind == "llama-cpp":
-        return LlamaCppBackend(
-            model=model, n_threads=threads, max_tokens=160
-        ), f"llama-cpp in process ({model})"
+        backend = LlamaCppBackend(
+            model=model, n_threads=threads, max_tokens=MAX_TOKENS, languages=("en", "zh")
+        )
+        return backend, f"llama-cpp in process ({model})"
     raise SystemExit(
         f"unknown backend {spec!r}: template, openai:<model>, llama-cpp:<model> or openai@URL#MODEL"
     )
 
 
-def run(backend: Backend, work: list[tuple[str, Any, str, list[str]]]) -> tuple[dict[str, Any], list[dict]]:
-    writer = CopyWriter(backend, max_attempts=1)
+class Recording:
+    """Wraps a backend and keeps its last reply, also one it refused for repeating the prompt."""
+
+    def __init__(self, backend: Backend):
+        self.backend, self.name, self.last = backend, backend.name, ""
+
+    def generate(self, request: GenerationRequest) -> str:
+        self.last = ""
+        try:
+            self.last = self.backend.generate(request)
+        except BackendError as exc:
+            self.last = exc.reply or ""
+            raise
+        return self.last
+
+
+class Replay:
+    """Replays the replies a model gave in an earlier run (``--rescore``): the guard, the prompt-echo check and
+    the writer are re-applied with the current code, without running the model again."""
+
+    def __init__(self, name: str, rows: list[dict], system_role: bool):
+        self.name, self.rows, self.system_role, self.i = name, rows, system_role, 0
+
+    def generate(self, request: GenerationRequest) -> str:
+        row = self.rows[self.i]
+        self.i += 1
+        reply = row.get("reply") or ("" if row["failed"] else row["raw"])
+        if row["failed"] and not reply:
+            raise BackendError(row["raw"])
+        echoed = prompt_echo(reply, chat_messages(request, self.system_role))
+        if echoed is not None:
+            raise BackendError(f"the model repeated its prompt ({echoed!r})", reply=reply)
+        return reply
+
+
+def run(
+    backend: Backend, work: list[tuple[str, Any, str, list[str]]], seconds_of: list[float] | None = None
+) -> tuple[dict[str, Any], list[dict]]:
+    recorder = Recording(backend)
+    writer = CopyWriter(recorder, max_attempts=1)
     rows = []
     for i, (task, facts, lang, interests) in enumerate(work):
         t = time.perf_counter()
         copy = writer.write(task, facts, lang, interests=interests, seed=i, use_cache=False)
-        seconds = time.perf_counter() - t
+        seconds = seconds_of[i] if seconds_of else time.perf_counter() - t
         raw = copy.text if copy.backend == backend.name else (copy.rejected[0] if copy.rejected else "")
         failed = raw.startswith(f"<{backend.name} failed")
-        guard = check(raw, facts) if raw and not failed else None
+        echo = failed and "repeated its prompt" in raw
+        reply = recorder.last  # the model's own words (also when refused as a prompt echo)
+        guard = check(reply, facts) if reply else None
         record = product_record(facts)
         zh_name = product_name(record, facts, "zh") if record.product_type is not None else None
         rows.append(
@@ -117,17 +175,20 @@ def run(backend: Backend, work: list[tuple[str, Any, str, list[str]]]) -> tuple[
                 "task": task,
                 "lang": lang,
                 "raw": raw,
+                "reply": reply,
+                "echo": echo,
                 "delivered": copy.text,
                 "delivered_by": copy.backend,
                 "failed": failed,
                 "guard_ok": bool(guard and guard.ok),
                 "violations": [f"{v.kind}:{v.value}" for v in guard.violations] if guard else [],
-                "language_ok": bool(raw) and not failed and language_matches(raw, lang),
+                # an echoed prompt is Chinese, but it is not copy: it counts as neither
+                "language_ok": bool(reply) and not failed and language_matches(reply, lang),
                 "accepted": copy.backend == backend.name,
                 "delivered_grounded": check(copy.text, facts).ok,
                 "zh_name": zh_name,
-                "names_product_zh": bool(zh_name and zh_name != "商品" and zh_name in raw),
-                "latin_share": latin_share(raw),
+                "names_product_zh": bool(zh_name and zh_name != "商品" and not failed and zh_name in reply),
+                "latin_share": latin_share(reply),
                 "seconds": seconds,
             }
         )
@@ -141,7 +202,8 @@ def run(backend: Backend, work: list[tuple[str, Any, str, list[str]]]) -> tuple[
     secs = [r["seconds"] for r in rows]
     summary = {
         "n_texts": len(rows),
-        "failed": sum(r["failed"] for r in rows),
+        "failed": sum(r["failed"] and not r["echo"] for r in rows),
+        "prompt_echo": share("echo", rows),
         "guard_pass": share("guard_ok", rows),
         "guard_pass_en": share("guard_ok", en),
         "guard_pass_zh": share("guard_ok", zh),
@@ -164,8 +226,35 @@ def main() -> None:
     ap.add_argument("--backends", default="template,openai:smollm2-135m,openai:gemma3-270m")
     ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads (1 on a busy 2-core machine)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-tokens", type=int, default=100, help="reply length cap (2-3 sentences fit in 100)")
     ap.add_argument("--json", default=None, help="write the summaries and every text here")
+    ap.add_argument(
+        "--rescore",
+        default=None,
+        help="re-apply guard and writer to the replies saved in this JSON (no model)",
+    )
     args = ap.parse_args()
+    global MAX_TOKENS
+    MAX_TOKENS = args.max_tokens
+    if args.rescore:
+        with open(args.rescore, encoding="utf-8") as fh:
+            saved = json.load(fh)
+        work = jobs(saved["n_items"], saved["seed"])
+        for entry in saved["backends"]:
+            label, rows = entry["summary"]["backend"], entry["texts"]
+            if label == "template":
+                continue
+            replay = Replay("openai", rows, system_role="gemma" not in label.lower())
+            summary, entry["texts"] = run(replay, work, [r["seconds"] for r in rows])  # type: ignore[arg-type]
+            entry["summary"] = {
+                "backend": label,
+                "startup_seconds": entry["summary"]["startup_seconds"],
+                **summary,
+            }
+            print(json.dumps(entry["summary"], ensure_ascii=False), flush=True)
+        with open(args.json or args.rescore, "w", encoding="utf-8") as fh:
+            json.dump(saved, fh, ensure_ascii=False, indent=1)
+        return
     work = jobs(args.n_items, args.seed)
     report: dict[str, Any] = {"n_items": args.n_items, "seed": args.seed, "backends": []}
     for spec in args.backends.split(","):

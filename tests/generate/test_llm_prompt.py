@@ -6,7 +6,7 @@ import pytest
 
 from tuijian.generate.backends import GenerationRequest, chat_messages, fact_sheet
 from tuijian.generate.facts import facts_from_row
-from tuijian.generate.llm_prompt import product_name, product_record, record_lines, zh_value
+from tuijian.generate.llm_prompt import product_name, product_record, prompt_echo, record_lines, zh_value
 
 
 def _facts(title: str, price: float = 2.5, **extra: str):
@@ -63,3 +63,20 @@ def test_every_task_has_a_prompt_in_both_languages(task):
         system, user = chat_messages(GenerationRequest(task, holder, lang))  # type: ignore[arg-type]
         assert system["role"] == "system" and user["role"] == "user"
         assert ("茶蜡烛台" if lang == "zh" else "t-light holder") in user["content"]
+
+
+def test_a_reply_that_repeats_the_prompt_is_recognised():
+    holder = _facts("WHITE HANGING HEART T-LIGHT HOLDER", 2.55)
+    zh = chat_messages(GenerationRequest("description", holder, "zh"))
+    en = chat_messages(GenerationRequest("description", holder, "en"), system_role=False)
+    assert len(en) == 1 and en[0]["role"] == "user" and en[0]["content"].startswith("You write copy")
+    # real replies of the pre-trained Gemma 3 270M, which continues the prompt instead of answering it
+    assert (
+        prompt_echo("<<SYS>> 请用中文写一段简短的商品描述（2-3句），商品名称用“茶蜡烛台”。", zh) == "请用中文"
+    )
+    assert prompt_echo("is a candle. shop title: WHITE HANGING HEART T-LIGHT HOLDER", en) == "shop title:"
+    task = "Write a short product description of this t-light holder (2-3 sentences)."
+    assert prompt_echo(f"OK. {task}", en) is not None
+    # copy that merely names the product, its facts or a spec line is not an echo
+    assert prompt_echo("这款白色爱心茶蜡烛台售价£2.55，适合装点家居。", zh) is None
+    assert prompt_echo("A white t-light holder with a heart motif, £2.55.", en) is None

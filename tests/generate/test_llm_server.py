@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tuijian.exceptions import ConfigError, ModelNotFoundError
-from tuijian.generate.backends import GenerationRequest, OpenAIChatBackend
+from tuijian.generate.backends import BackendError, GenerationRequest, OpenAIChatBackend
 from tuijian.generate.guard import check
 from tuijian.generate.llm_models import DEFAULT_MODEL
 from tuijian.generate.llm_server import LocalLLMServer, ServerStartError, local_server_available
@@ -64,7 +64,9 @@ def server():
 
 @pytest.fixture(scope="module")
 def backend(server):
-    return OpenAIChatBackend(server.base_url, model=server.model_alias, timeout=300, max_tokens=64)
+    return OpenAIChatBackend(
+        server.base_url, model=server.model_alias, timeout=300, max_tokens=64, system_role=server.system_role
+    )
 
 
 @needs_server
@@ -77,7 +79,11 @@ def test_real_server_lists_the_packaged_model(server):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_real_model_output_is_guarded_before_it_is_delivered(retail_shop, backend, lang):
     holder = retail_shop.facts("85123A")  # WHITE HANGING HEART T-LIGHT HOLDER
-    raw = backend.generate(GenerationRequest("description", holder, lang, seed=3))
+    try:
+        raw = backend.generate(GenerationRequest("description", holder, lang, seed=3))
+    except BackendError as exc:  # the model only repeated its prompt: refused, with its words kept
+        assert "repeated its prompt" in str(exc) and exc.reply, exc
+        raw = exc.reply
     assert raw and "**" not in raw  # the model really answered, and the reply was tidied
     copy = CopyWriter(backend, max_attempts=1).write("description", holder, lang, seed=3, use_cache=False)
     # the server's reply is published only if the guard passes it and it is in the asked language; otherwise
@@ -88,16 +94,20 @@ def test_real_model_output_is_guarded_before_it_is_delivered(retail_shop, backen
     else:
         assert copy.backend == "template" and len(copy.rejected) == 1
         reply = copy.rejected[0]
-        assert not check(reply, holder).ok or not language_matches(reply, lang), reply
+        refused = reply.startswith("<openai failed: the model repeated its prompt")
+        assert refused or not check(reply, holder).ok or not language_matches(reply, lang), reply
 
 
 @needs_server
 def test_a_real_reply_with_an_invented_fact_is_rejected(retail_shop, backend):
     holder = retail_shop.facts("85123A")
-    raw = backend.generate(GenerationRequest("ad", holder, "en", ["pattern:heart"], seed=4))
-    tampered = f"{raw} Made of solid oak, a set of 7 for £99."
+    try:
+        raw = backend.generate(GenerationRequest("ad", holder, "en", ["pattern:heart"], seed=4))
+    except BackendError as exc:
+        raw = exc.reply or ""
+    tampered = f"{raw} Made of glass, in red, a set of 7 for £99."
     kinds = {c.kind for c in check(tampered, holder).violations}
-    assert {"material", "number", "price"} <= kinds
+    assert {"material", "colour", "number", "price"} <= kinds
 
 
 def test_unreachable_server_falls_back_to_the_template(retail_shop):
@@ -105,3 +115,18 @@ def test_unreachable_server_falls_back_to_the_template(retail_shop):
     gone = OpenAIChatBackend("http://127.0.0.1:9/v1", timeout=2)  # port 9 (discard): nothing listens
     copy = CopyWriter(gone).write("description", holder, "zh", use_cache=False)
     assert copy.backend == "template" and copy.grounded and "failed" in copy.rejected[0]
+
+
+def test_a_model_is_not_asked_for_a_language_it_cannot_write(retail_shop):
+    holder = retail_shop.facts("85123A")
+    smollm2, gemma = LocalLLMServer("smollm2-135m"), LocalLLMServer("gemma3-270m")
+    assert smollm2.languages == ("en",) and gemma.languages == ("en", "zh")
+    assert smollm2.system_role and not gemma.system_role  # Gemma has no system turn: the rules go to the user
+    assert "--chat_format" not in smollm2.command(Path("s.gguf"))
+    cmd = gemma.command(Path("g.gguf"))
+    assert cmd[cmd.index("--chat_format") + 1] == "gemma"  # its GGUF carries no chat template
+    english_only = OpenAIChatBackend("http://127.0.0.1:9/v1", languages=smollm2.languages, timeout=2)
+    with pytest.raises(BackendError, match="does not write 'zh'"):  # refused before any request is sent
+        english_only.generate(GenerationRequest("description", holder, "zh"))
+    copy = CopyWriter(english_only).write("description", holder, "zh", use_cache=False)
+    assert copy.backend == "template" and copy.attempts == 2 and copy.grounded

@@ -24,12 +24,23 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from tuijian.exceptions import ConfigError, ModelNotFoundError, TuijianError
 from tuijian.generate import templates
 from tuijian.generate.facts import ItemFacts
-from tuijian.generate.llm_models import DEFAULT_MODEL, model_installed, packaged_model_path
-from tuijian.generate.llm_prompt import chat_messages, fact_sheet
+from tuijian.generate.llm_models import (
+    DEFAULT_MODEL,
+    PACKAGED_MODELS,
+    PackagedModel,
+    model_installed,
+    packaged_model_path,
+)
+from tuijian.generate.llm_prompt import chat_messages, fact_sheet, prompt_echo
 
 
 class BackendError(TuijianError):
-    """A generation backend failed (endpoint unreachable, bad reply); the writer falls back to templates."""
+    """A generation backend failed (endpoint unreachable, bad reply); the writer falls back to templates.
+    ``reply`` holds the model's text when there was one (a reply that only repeated the prompt)."""
+
+    def __init__(self, message: str, reply: str | None = None):
+        super().__init__(message)
+        self.reply = reply
 
 
 Task = Literal["description", "ad", "summary"]
@@ -114,6 +125,22 @@ def _clean_output(text: str, truncated: bool = False) -> str:
     return text
 
 
+def _check_language(request: GenerationRequest, languages: tuple[str, ...], model: object) -> None:
+    """A model is not asked to write a language it cannot (the writer then uses the template at once)."""
+    if request.language not in languages:
+        raise BackendError(f"model {model} does not write {request.language!r} (languages={list(languages)})")
+
+
+def _not_an_echo(text: str, messages: list[dict[str, str]]) -> str:
+    """``text``, unless it repeats the prompt (then :class:`BackendError`, and the writer falls back)."""
+    echoed = prompt_echo(text, messages)
+    if echoed is not None:
+        raise BackendError(
+            f"the model repeated its prompt ({echoed!r}) instead of writing copy: {text[:80]!r}"
+        )
+    return text
+
+
 # ----------------------------------------------------------------------------- local GGUF model
 def packaged_gguf(model: str = DEFAULT_MODEL) -> Path:
     """The ``.gguf`` file of an installed packaged model (default: the ``llm`` extra's model); never downloaded.
@@ -146,6 +173,9 @@ class LlamaCppBackend:
         max_tokens: int = 160,
         temperature: float = 0.7,
         n_threads: int | None = None,
+        chat_format: str | None = None,
+        system_role: bool | None = None,
+        languages: tuple[str, ...] | None = None,
     ):
         self.model_path = model_path
         self.model = model
@@ -153,6 +183,19 @@ class LlamaCppBackend:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.n_threads = n_threads
+        self.chat_format = chat_format
+        self.system_role = system_role
+        self.languages = languages
+
+    def _packaged(self) -> PackagedModel | None:
+        return None if self.model_path else PACKAGED_MODELS.get(self.model)
+
+    def uses_system_role(self) -> bool:
+        """``system_role``, or by default what the packaged model supports (True for a ``model_path``)."""
+        if self.system_role is not None:
+            return self.system_role
+        packaged = self._packaged()
+        return packaged.system_role if packaged else True
 
     def threads(self) -> int:
         """``n_threads``, or by default half the CPU cores (llama.cpp threads spin while waiting, so using every
@@ -174,29 +217,44 @@ class LlamaCppBackend:
             path = Path(self.model_path) if self.model_path else packaged_gguf(self.model)
             if not path.exists():
                 raise ModelNotFoundError(f"model_path {path} does not exist")
+            packaged = self._packaged()
+            chat_format = self.chat_format or (packaged.chat_format if packaged else None)
             self.model_ = Llama(
-                model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads(), verbose=False
+                model_path=str(path),
+                n_ctx=self.n_ctx,
+                n_threads=self.threads(),
+                chat_format=chat_format,
+                verbose=False,
             )
         return self.model_
 
     def generate(self, request: GenerationRequest) -> str:
+        packaged = self._packaged()
+        languages = self.languages or (packaged.languages if packaged else ("en", "zh"))
+        _check_language(request, languages, self.model_path or self.model)
         model = self._model()
         # forget the previous prompt: reusing its KV-cache prefix changes the logits slightly, and then the same
         # seed no longer gives the same text (re-reading the short prompt costs little)
         model.reset()
+        messages = chat_messages(request, self.uses_system_role())
         out = model.create_chat_completion(
-            messages=chat_messages(request),
+            messages=messages,
             max_tokens=self.max_tokens,
             temperature=self.temperature,
             seed=request.seed,
         )
         choice = out["choices"][0]
-        return _clean_output(choice["message"]["content"] or "", choice.get("finish_reason") == "length")
+        text = _clean_output(choice["message"]["content"] or "", choice.get("finish_reason") == "length")
+        return _not_an_echo(text, messages)
 
 
 # ----------------------------------------------------------------------------- OpenAI-compatible endpoint
 class OpenAIChatBackend:
-    """Any OpenAI-compatible chat endpoint: ``POST {base_url}/chat/completions`` with a bearer key."""
+    """Any OpenAI-compatible chat endpoint: ``POST {base_url}/chat/completions`` with a bearer key.
+
+    ``system_role=False`` puts the rules into the user message, for models without a system turn (Gemma).
+    ``languages`` are the languages the model is asked to write; a request in another one raises
+    :class:`BackendError` without a call, so the writer uses the template."""
 
     name = "openai"
 
@@ -208,6 +266,8 @@ class OpenAIChatBackend:
         timeout: float = 30.0,
         temperature: float = 0.7,
         max_tokens: int = 200,
+        system_role: bool = True,
+        languages: tuple[str, ...] = ("en", "zh"),
     ):
         self.base_url = base_url
         self.api_key = api_key
@@ -215,16 +275,20 @@ class OpenAIChatBackend:
         self.timeout = timeout
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.system_role = system_role
+        self.languages = languages
 
     def generate(self, request: GenerationRequest) -> str:
         import httpx
 
+        _check_language(request, self.languages, self.model)
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base_url must start with http:// or https://, got {self.base_url!r}")
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        messages = chat_messages(request, self.system_role)
         payload = {
             "model": self.model,
-            "messages": chat_messages(request),
+            "messages": messages,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "seed": request.seed,
@@ -234,9 +298,10 @@ class OpenAIChatBackend:
             response = httpx.post(url, json=payload, headers=headers, timeout=self.timeout)
             response.raise_for_status()
             choice = response.json()["choices"][0]
-            return _clean_output(choice["message"]["content"] or "", choice.get("finish_reason") == "length")
-        except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
+            text = _clean_output(choice["message"]["content"] or "", choice.get("finish_reason") == "length")
+        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
             raise BackendError(f"chat endpoint {url} failed: {exc}") from exc
+        return _not_an_echo(text, messages)
 
 
 def make_backend(name: str, **options: Any) -> Backend:

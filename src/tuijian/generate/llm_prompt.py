@@ -142,8 +142,9 @@ def fact_sheet(request: GenerationRequest, max_quotes: int = 4) -> str:
     return "\n".join(lines)
 
 
-def chat_messages(request: GenerationRequest) -> list[dict[str, str]]:
-    """System and user messages for a chat model: the rules, the fact sheet, the task."""
+def chat_messages(request: GenerationRequest, system_role: bool = True) -> list[dict[str, str]]:
+    """System and user messages for a chat model: the rules, the fact sheet, the task. With
+    ``system_role=False`` (models without a system turn, such as Gemma) the rules open the user message."""
     record = product_record(request.facts)
     name = product_name(record, request.facts, request.language)
     if request.language == "zh":
@@ -152,4 +153,42 @@ def chat_messages(request: GenerationRequest) -> list[dict[str, str]]:
     else:
         system, task = _SYSTEM_EN, _TASK_EN[request.task].format(product=name)
         user = f"Facts:\n{fact_sheet(request)}\n\n{task}"
+    if not system_role:
+        return [{"role": "user", "content": f"{system}\n\n{user}"}]
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+#: Words of the prompt itself: a reply that contains one repeats its instructions instead of writing copy
+#: (a pre-trained model without chat tuning continues the prompt rather than answering it).
+_PROMPT_MARKERS = (
+    "Facts:",
+    "shop title:",
+    "Write a short product description",
+    "Write a one-sentence advert",
+    "Use only the facts given",
+    "事实：",
+    "商品标题（英文",
+    "仅作规格行",
+    "请用中文",
+    "不要照抄",
+    "只能使用给出的事实",
+    "主题/图案：",
+    "<start_of_turn>",
+    "<|im_start|>",
+    "[INST]",
+    "<<SYS>>",
+)
+
+
+def prompt_echo(reply: str, messages: list[dict[str, str]]) -> str | None:
+    """The piece of the prompt that ``reply`` repeats (an instruction, a fact-sheet label, a chat-template
+    token, or a whole task line), or ``None`` when the reply reads as copy."""
+    low = reply.lower()
+    for marker in _PROMPT_MARKERS:
+        if marker.lower() in low:
+            return marker
+    for message in messages:
+        last = message["content"].strip().splitlines()[-1].strip()  # the task sentence
+        if len(last) >= 12 and last.lower() in low:
+            return last
+    return None

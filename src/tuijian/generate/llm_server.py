@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tuijian.exceptions import ConfigError, ModelNotFoundError, TuijianError
-from tuijian.generate.llm_models import DEFAULT_MODEL, packaged_model_path
+from tuijian.generate.llm_models import DEFAULT_MODEL, PACKAGED_MODELS, packaged_model_path
 
 
 class ServerStartError(TuijianError):
@@ -63,6 +63,8 @@ class LocalLLMServer:
     port: 0 picks a free port.
     n_threads: llama.cpp threads (default: half the CPU cores; its threads spin while waiting, so all the cores
         of a busy machine are slower than half).
+    chat_format: a llama-cpp-python chat format (``"chatml"``, ``"gemma"``, …) for a GGUF file without a chat
+        template; packaged models bring their own.
     startup_timeout: seconds to wait for the first answer.
     """
 
@@ -75,6 +77,7 @@ class LocalLLMServer:
         port: int = 0,
         n_ctx: int = 2048,
         n_threads: int | None = None,
+        chat_format: str | None = None,
         startup_timeout: float = 120.0,
     ):
         self.model = model
@@ -83,8 +86,21 @@ class LocalLLMServer:
         self.port = port
         self.n_ctx = n_ctx
         self.n_threads = n_threads
+        self.chat_format = chat_format
         self.startup_timeout = startup_timeout
         self.process_: subprocess.Popen[bytes] | None = None
+
+    @property
+    def system_role(self) -> bool:
+        """Whether the served model has a system turn (pass it to ``OpenAIChatBackend(system_role=...)``)."""
+        packaged = None if self.model_path else PACKAGED_MODELS.get(self.model)
+        return packaged.system_role if packaged else True
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the served model writes (pass it to ``OpenAIChatBackend(languages=...)``)."""
+        packaged = None if self.model_path else PACKAGED_MODELS.get(self.model)
+        return packaged.languages if packaged else ("en", "zh")
 
     @property
     def model_alias(self) -> str:
@@ -103,6 +119,8 @@ class LocalLLMServer:
         threads = self.n_threads if self.n_threads is not None else max(1, (os.cpu_count() or 2) // 2)
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ConfigError(f"n_threads must be a positive integer or None, got {self.n_threads!r}")
+        packaged = None if self.model_path else PACKAGED_MODELS.get(self.model)
+        chat_format = self.chat_format or (packaged.chat_format if packaged else None)
         return [
             sys.executable,
             "-m",
@@ -121,6 +139,7 @@ class LocalLLMServer:
             str(threads),
             "--n_threads_batch",
             str(threads),
+            *(["--chat_format", chat_format] if chat_format else []),
         ]
 
     def start(self) -> str:
