@@ -62,3 +62,24 @@ def test_explanations_use_the_scored_rows_and_name_the_history(hybrid: HybridRec
     assert [[(r.kind, r.items) for r in e.reasons] for e in again] == [
         [(r.kind, r.items) for r in e.reasons] for e in explanations
     ]
+
+
+def test_the_dashboard_can_ask_for_exact_treeshap(hybrid: HybridRecommender) -> None:
+    from tuijian.explain.ranker import attribution_method
+
+    query = RecQuery(user=9, history=hybrid.train_sequence(9))
+    ids, _ = hybrid.recommend_query(query, 2)
+    ev = Evidence.of(hybrid, query)
+    _, cols, feats = hybrid.pair_features(np.array([9]), hybrid.interactions_.matrix[[9]], [query.history])
+    rows = [int(np.flatnonzero(cols == t)[0]) for t in ids]
+    for method in ("path", "shap"):
+        want = contributions(hybrid, feats[rows], method)
+        with attribution_method(method):
+            got = hybrid.explain(ev, ids)
+        for e, phi in zip(got, want, strict=True):
+            assert e.base_value == pytest.approx(phi[-1], abs=1e-6)
+            top = e.attributions[0]
+            assert top.contribution == pytest.approx(phi[hybrid.feature_names_.index(top.feature)], abs=1e-6)
+            assert abs(top.contribution) == pytest.approx(np.abs(phi[:-1]).max(), abs=1e-6)
+    with pytest.raises(ValueError, match="method must be one of"), attribution_method("lime"):
+        pass

@@ -24,6 +24,9 @@ popularity-ordered tail (``popular``), or are the never-seen item the content re
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -106,6 +109,20 @@ def feature_kind(name: str) -> str | None:
 #: lookup per tree) or ``"shap"`` (exact TreeSHAP, LightGBM's ``pred_contrib``; 20-40 ms per booster for
 #: ten items, used by the benchmark and the dashboard)
 METHODS = ("path", "shap")
+#: the method :func:`explain_hybrid` uses when none is passed (the dashboard sets ``"shap"`` for its requests)
+ATTRIBUTION_METHOD: contextvars.ContextVar[str] = contextvars.ContextVar("attribution_method", default="path")
+
+
+@contextlib.contextmanager
+def attribution_method(method: str) -> Iterator[None]:
+    """Within the block, the hybrid's explanations use ``method`` (see :data:`METHODS`)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    token = ATTRIBUTION_METHOD.set(method)
+    try:
+        yield
+    finally:
+        ATTRIBUTION_METHOD.reset(token)
 
 
 class PathAttributor:
@@ -193,9 +210,11 @@ def contributions(model: HybridRecommender, feats: np.ndarray, method: str = "pa
 
 
 def explain_hybrid(
-    model: HybridRecommender, evidence: Evidence, items: np.ndarray, method: str = "path"
+    model: HybridRecommender, evidence: Evidence, items: np.ndarray, method: str | None = None
 ) -> list[Explanation]:
-    """One explanation per item of ``items`` (see module docstring)."""
+    """One explanation per item of ``items`` (see module docstring); ``method``: see :data:`METHODS`
+    (default: :data:`ATTRIBUTION_METHOD`, ``"path"`` unless set)."""
+    method = ATTRIBUTION_METHOD.get() if method is None else method
 
     items = np.asarray(items, np.int64)
     seq = np.asarray(evidence.sequence, np.int64)

@@ -109,15 +109,18 @@ def exposure_audit(snap: Any, lists: list[tuple[str, str | None, list[str], str 
 
 
 def user_attributions(p: Page, user: str) -> list[dict[str, Any]]:
-    """The served list of ``user`` with its explanations (as ``explain=true`` returns them)."""
+    """The served list of ``user`` with its explanations as ``explain=true`` returns them, except that a ranker's
+    attributions are exact TreeSHAP here (the API serves the faster decision-path split; docs/explain.md)."""
+    from tuijian.explain.ranker import attribution_method
     from tuijian.explain.render import explained_items
 
     engine = p.ctx.state.engine
     snap, query = engine.user_query(user, 10)
     ranked = snap.pipeline.recommend(query, 10)
-    return explained_items(
-        snap.pipeline, snap.catalog.records, query, ranked, "zh" if p.lang == "zh" else "en"
-    )
+    with attribution_method("shap"):
+        return explained_items(
+            snap.pipeline, snap.catalog.records, query, ranked, "zh" if p.lang == "zh" else "en"
+        )
 
 
 @router.get("/dashboard/explain")
