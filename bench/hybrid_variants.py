@@ -26,6 +26,8 @@ TASKS = {
     "retail-time": ("online-retail", "time", "ease"),
     "office": ("amazon-office", "loo", "session-transitions"),
     "beauty": ("amazon-beauty", "loo", "session-transitions"),
+    "ml1m": ("movielens-1m", "recbole", "ease"),
+    "ml100k": ("movielens-100k", "recbole", "ease"),
 }
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
