@@ -42,7 +42,10 @@ def test_tokenize_english_and_chinese():
             "PACK OF 72 RETROSPOT CAKE CASES",
             {"product_type": "cake case", "pack_count": 72, "pattern": ["polka dot"]},
         ),
-        ("JUMBO BAG RED RETROSPOT", {"product_type": "jumbo bag", "colour": ["red"], "pattern": ["polka dot"]}),
+        (
+            "JUMBO BAG RED RETROSPOT",
+            {"product_type": "jumbo bag", "colour": ["red"], "pattern": ["polka dot"]},
+        ),
         ("DINOSAUR LUNCH BOX WITH CUTLERY", {"product_type": "lunch box", "pattern": ["dinosaur"]}),
         (
             "BIC Round Stic Ball Pen, Fine Point, 0.8mm, Black, 12 Pens (GSF11-Blk)",

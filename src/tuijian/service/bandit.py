@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from tuijian.policy.bandit import LinearBandit
+from tuijian.service.auth import requires
 from tuijian.service.bandit_strategies import Strategies, parse_strategies
 from tuijian.store.records import now_us
 
@@ -305,12 +306,10 @@ router = APIRouter(prefix="/v1", tags=["recommendations"])
 
 
 @router.get("/bandit", summary="What this worker's strategy bandit has learned (role read)")
-async def bandit_state(request: Request) -> dict[str, Any]:
+async def bandit_state(request: Request, _role: str = Depends(requires("read"))) -> dict[str, Any]:
     from tuijian.exceptions import ConfigError
-    from tuijian.service.auth import HEADER
 
     st = request.app.state.tuijian
-    st.auth.require(request.headers.get(HEADER), "read")
     bandit = st.extras.get("bandit")
     if bandit is None:
         raise ConfigError("the strategy bandit is off; start the service with TUIJIAN_BANDIT=1")
