@@ -61,6 +61,21 @@ def test_item_copy_is_grounded_and_cached(client):
     assert again["cached"] and again["text"] == body["text"]
 
 
+def test_item_copy_title_and_push_with_style_and_length(client):
+    for task, style in (("title", "gift"), ("push", "price")):
+        r = client.get(
+            "/v1/items/21561/copy",
+            params={"lang": "en", "task": task, "style": style, "length": "short"},
+            headers=HEADERS,
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["task"] == task and body["style"] == style and body["grounded"] and body["text"]
+    bad = client.get("/v1/items/21561/copy", params={"task": "push", "style": "sonnet"}, headers=HEADERS)
+    assert bad.status_code == 400 and "style" in bad.text
+    assert client.get("/v1/items/21561/copy", params={"length": "epic"}, headers=HEADERS).status_code == 422
+
+
 def test_unknown_item_is_404(client):
     assert client.get("/v1/items/NOPE/copy", headers=HEADERS).status_code == 404
 

@@ -122,7 +122,13 @@ async def item_copy(
     item_id: str,
     user: str | None = Query(default=None, max_length=128),
     lang: Literal["en", "zh"] = "en",
-    task: Literal["description", "ad", "summary"] = "description",
+    task: Literal["description", "ad", "title", "push", "summary"] = "description",
+    style: str | None = Query(
+        default=None,
+        max_length=32,
+        description="a style of the task (see docs/generation.md); default: varied",
+    ),
+    length: Literal["short", "medium", "long"] | None = None,
     _role: str = Depends(requires("read")),
 ) -> dict[str, Any]:
     assistant = await run_in_threadpool(_assistant, request)
@@ -142,13 +148,15 @@ async def item_copy(
             interests = shop.interests(stored) if stored else []
         except UnknownIdError:
             interests = []
-        return writer.write(task, facts, lang, interests=interests)
+        return writer.write(task, facts, lang, interests=interests, style=style, length=length)
 
     copy = await run_in_threadpool(write)
     return {
         "item": item_id,
         "language": lang,
         "task": task,
+        "style": style,
+        "length": length,
         "text": copy.text,
         "backend": copy.backend,
         "grounded": copy.grounded,
