@@ -68,6 +68,12 @@ def test_each_response_says_its_strategy_and_the_choice_is_logged(home: Path) ->
                 break
             assert time.monotonic() < deadline, state
             time.sleep(0.1)
+        # the served list's impression row carries the same propensity (what `tuijian ope` reads)
+        st = c.app.state.tuijian
+        st.impressions.flush()
+        with st.store.engine.connect() as conn:
+            logged = dict(conn.exec_driver_sql("SELECT request_id, propensity FROM impression_lists").fetchall())
+        assert {r: round(p, 6) for r, p in logged.items() if r in seen} == {r: v[1] for r, v in seen.items()}
     db = sqlite3.connect(home / "run" / "bandit.sqlite")
     rows = db.execute("SELECT request_id, strategy, propensity, explored, context FROM choices").fetchall()
     assert {r[0]: (r[1], round(r[2], 6), bool(r[3])) for r in rows} == seen

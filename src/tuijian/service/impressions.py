@@ -30,7 +30,7 @@ class ImpressionLog:
         self.store = store
         self.flush_seconds = flush_seconds
         self.max_batch = max_batch
-        self._queue: deque[tuple[str, str | None, str | None, int, str]] = deque()
+        self._queue: deque[tuple[str, str | None, str | None, int, str, float | None]] = deque()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="tuijian-impressions", daemon=True)
@@ -40,23 +40,39 @@ class ImpressionLog:
     def start(self) -> None:
         self._thread.start()
 
-    def log(self, request_id: str, user: str | None, items: list[str], model_version: str | None) -> None:
-        """Queue one served list (``items`` in position order); nothing is queued for an empty list."""
+    def log(
+        self,
+        request_id: str,
+        user: str | None,
+        items: list[str],
+        model_version: str | None,
+        propensity: float | None = None,
+    ) -> None:
+        """Queue one served list (``items`` in position order); nothing is queued for an empty list.
+        ``propensity`` is the probability with which a stochastic policy (the bandit) chose this list;
+        None (stored NULL) means a deterministic policy."""
         if items:
-            self._queue.append((request_id, user, model_version, now_us(), _dumps([str(i) for i in items])))
+            self._queue.append(
+                (request_id, user, model_version, now_us(), _dumps([str(i) for i in items]), propensity)
+            )
 
     def log_ranked(
-        self, request_id: str, user: str | None, snap: Any, ranked: list[tuple[int, float, list[str]]]
+        self,
+        request_id: str,
+        user: str | None,
+        snap: Any,
+        ranked: list[tuple[int, float, list[str]]],
+        propensity: float | None = None,
     ) -> None:
         """Queue a list the engine ranked (item indices of ``snap``)."""
         if ranked:
             ids = snap.catalog.id_json
             items = "[" + ",".join([ids[r[0]] for r in ranked]) + "]"
-            self._queue.append((request_id, user, snap.version, now_us(), items))
+            self._queue.append((request_id, user, snap.version, now_us(), items, propensity))
 
     def flush(self) -> int:
         with self._lock:
-            batch: list[tuple[str, str | None, str | None, int, str]] = []
+            batch: list[tuple[str, str | None, str | None, int, str, float | None]] = []
             while self._queue and len(batch) < self.max_batch:
                 batch.append(self._queue.popleft())
             if not batch:

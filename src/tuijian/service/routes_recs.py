@@ -122,7 +122,7 @@ def user_recommendations_body(st: Any, rid: str, user_id: str, query: Any, key: 
     if arm is not None:
         head["experiment"] = arm.expose(rid, user_id)
     body = encode(snap, ranked, head)
-    st.impressions.log_ranked(rid, user_id, snap, ranked)
+    st.impressions.log_ranked(rid, user_id, snap, ranked, chosen.get("propensity"))
     return body
 
 

@@ -45,8 +45,15 @@ class BookkeepingMixin:
             )
         return len(items)
 
-    def log_impression_lists(self, rows: Sequence[tuple[str, str | None, str | None, int, str]]) -> int:
-        """Bulk-log served lists: ``(request_id, user, model_version, ts_us, items as a JSON array)`` each.
+    def log_impression_lists(
+        self,
+        rows: Sequence[
+            tuple[str, str | None, str | None, int, str]
+            | tuple[str, str | None, str | None, int, str, float | None]
+        ],
+    ) -> int:
+        """Bulk-log served lists: ``(request_id, user, model_version, ts_us, items as a JSON array)`` each,
+        optionally with a sixth field, the logging policy's propensity for the list (NULL when absent).
 
         One multi-row ``INSERT … VALUES (…), (…), …`` per chunk of lists, through the plain DBAPI: the
         service logs every response, SQLAlchemy's per-row rendering cost more CPU than the recommendation
@@ -59,9 +66,11 @@ class BookkeepingMixin:
         if key is not None:
             rows = [(r[0], None if r[1] is None else key(r[1]), *r[2:]) for r in rows]
         mark = "?" if self.engine.dialect.name == "sqlite" else "%s"
-        one = f"({', '.join([mark] * 5)})"
-        head = "INSERT INTO impression_lists (request_id, user_id, model_version, ts, items) VALUES "
-        rows = list(rows)
+        one = f"({', '.join([mark] * 6)})"
+        head = (
+            "INSERT INTO impression_lists (request_id, user_id, model_version, ts, items, propensity) VALUES "
+        )
+        rows = [r if len(r) == 6 else (*r, None) for r in rows]
         with self._begin() as conn:
             for start in range(0, len(rows), IMPRESSION_CHUNK):
                 chunk = rows[start : start + IMPRESSION_CHUNK]
