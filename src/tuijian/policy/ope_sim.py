@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
+from tuijian.exceptions import ConfigError
 from tuijian.policy.ope import doubly_robust, fit_reward_model, ips, snips
 from tuijian.policy.rl import Candidates
 from tuijian.policy.simulator import ShopperSimulator, ShopperState
@@ -59,7 +60,7 @@ def constant(probs: list[float] | tuple[float, ...]) -> PolicyProbs:
     """The same mix for every request (e.g. uniform logging)."""
     vec = np.asarray(probs, np.float64)
     if vec.shape != (len(ACTIONS),) or (vec < 0).any() or not np.isclose(vec.sum(), 1.0):
-        raise ValueError(f"probs must be {len(ACTIONS)} non-negative numbers summing to 1, got {probs!r}")
+        raise ConfigError(f"probs must be {len(ACTIONS)} non-negative numbers summing to 1, got {probs!r}")
     return lambda x: vec
 
 
