@@ -15,7 +15,6 @@ checks that text with the factuality guard and falls back to the template backen
 from __future__ import annotations
 
 import os
-import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,13 +79,14 @@ class TemplateBackend:
     name = "template"
 
     def generate(self, request: GenerationRequest) -> str:
-        rng = random.Random(f"{request.seed}:{request.facts.item_id}:{request.task}:{request.language}")
-        f, lang = request.facts, request.language
-        if request.task == "description":
-            return templates.description(f, lang, rng)
-        if request.task == "ad":
-            return templates.ad_copy(f, lang, rng, request.interests, request.reason)
-        return templates.review_summary(f, lang, rng)
+        return templates.render(
+            request.task,
+            request.facts,
+            request.language,
+            seed=request.seed,
+            interests=request.interests,
+            reason=request.reason,
+        )
 
 
 # ----------------------------------------------------------------------------- prompts for LLM backends

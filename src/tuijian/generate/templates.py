@@ -64,6 +64,13 @@ def title_case(title: str) -> str:
     return title
 
 
+def _shuffle_tail(out: list[str], start: int, rng: random.Random) -> None:
+    """Put the fact sentences after ``out[start]`` (each stands on its own) in a seeded order, for variety."""
+    tail = out[start:]
+    rng.shuffle(tail)
+    out[start:] = tail
+
+
 def _pick(rng: random.Random, options: tuple[str, ...] | list[str], **values: object) -> str:
     return rng.choice(options).format(**values)
 
@@ -180,9 +187,12 @@ _OPEN_EN = {
              "Spoil a friend with the {name}"),
 }  # fmt: skip
 _BODY_EN = ("{it} {be} {np}.", "This is {np}.", "{np_cap}, in short.", "Think {np}.", "Simply {np}.",
-            "{it} {be} {np} for everyday use.", "What it is: {np}.")  # fmt: skip
+            "{it} {be} {np} for everyday use.", "What it is: {np}.", "In one line: {np}.",
+            "Put simply, {it_l} {be} {np}.", "Basically, {it_l} {be} {np}.")  # fmt: skip
 _PRICE_EN = ("Yours for {p}.", "Priced at {p}.", "Only {p}.", "The price: {p}.", "All for {p}.", "Just {p}.",
-             "On sale at {p}.", "It costs {p}.", "Pay {p}.", "{p} and it is yours.", "Ours to you at {p}.")  # fmt: skip
+             "On sale at {p}.", "Pay {p}.", "{p} and it is yours.", "Ours to you at {p}.",
+             "Available for {p}.", "Take it home for {p}.", "Listed at {p}.", "Sells for {p}.",
+             "A fair {p}.", "Buy it for {p}.", "Yours today for {p}.")  # fmt: skip
 
 
 def _description_en(f: ItemFacts, rng: random.Random, style: str, length: str) -> str:
@@ -199,12 +209,13 @@ def _description_en(f: ItemFacts, rng: random.Random, style: str, length: str) -
     else:
         out.append(opener + ("" if opener.endswith("?") else "."))
         if n.noun_en is not None:
-            body = _pick(rng, _BODY_EN, it=they, be=be, np=np, np_cap=_cap(np))
+            body = _pick(rng, _BODY_EN, it=they, it_l=they.lower(), be=be, np=np, np_cap=_cap(np))
             out.append(
                 body.replace("This is", "These are").replace("What it is", "What they are")
                 if n.plural
                 else body
             )
+    mid = len(out)
     theme = _theme_sentence_en(n, rng, they)
     if theme and length != "short":
         out.append(theme)
@@ -219,6 +230,9 @@ def _description_en(f: ItemFacts, rng: random.Random, style: str, length: str) -
                 Items=_cap(counted(n.pack_count, noun)),
             )
         )  # fmt: skip
+    detail = _detail_en(f, rng, sizes=False)
+    if detail and length != "short" and rng.random() < 0.8:
+        out.append(detail)
     if n.capacity:
         out.append(_pick(rng, ("Capacity: {c}.", "{They} take{s} up to {c}.", "Up to {c} at a time."), c=n.capacity[0],
                          They=they, s="" if n.plural else "s"))  # fmt: skip
@@ -227,9 +241,11 @@ def _description_en(f: ItemFacts, rng: random.Random, style: str, length: str) -
     occasion = n.occasion_en()
     if occasion and length != "short":
         out.append(_pick(rng, ("Just right for {o}.", "Made for {o}.", "A good fit for {o}.", "Think {o}.",
-                               "Ready for {o}."), o=occasion))  # fmt: skip
+                               "Ready for {o}.", "Perfect timing for {o}.", "Bring it out for {o}.",
+                               "A natural choice for {o}.", "Plan ahead for {o}."), o=occasion))  # fmt: skip
     if f.brand and style == "practical":
         out.append(_pick(rng, ("Made by {b}.", "Brand: {b}.", "From {b}."), b=f.brand))
+    _shuffle_tail(out, mid, rng)
     price = f.price_text()
     if price:
         out.append(_pick(rng, _PRICE_EN, p=price))
@@ -251,6 +267,12 @@ _CLOSE_EN = {
         "Treat yourself or someone dear.",
         "One of those little things that make a home.",
         "Pretty and practical at once.",
+        "A bright touch in any room.",
+        "Easy to love and easy to gift.",
+        "Adds a friendly touch wherever it goes.",
+        "Nice to have around.",
+        "A lovely little extra for the home.",
+        "The kind of detail guests notice.",
     ),
     "office": (
         "Handy at work and at home.",
@@ -260,6 +282,11 @@ _CLOSE_EN = {
         "Useful at school, at work and at home.",
         "Worth keeping within reach.",
         "Made for everyday use.",
+        "A dependable part of any desk.",
+        "Helps keep work in order.",
+        "A sensible choice for home offices.",
+        "Good to have on hand for any task.",
+        "Keeps things simple at work.",
     ),
     "wear": (
         "Easy to wear and easy to love.",
@@ -277,6 +304,10 @@ _CLOSE_ZH = {
         "给家里添一点好心情。",
         "实用又好看。",
         "自己用或送人都合适。",
+        "小物件，大心意。",
+        "放在哪里都好看。",
+        "让家里多一分温暖。",
+        "日常用着很顺手。",
     ),
     "office": (
         "办公桌上的得力帮手。",
@@ -286,6 +317,9 @@ _CLOSE_ZH = {
         "学习办公的好帮手。",
         "放在手边随时取用。",
         "日常办公少不了它。",
+        "让桌面更整洁有序。",
+        "家里办公室各备一份也不错。",
+        "用起来省心又方便。",
     ),
     "wear": ("日常穿着很方便。", "为衣橱添一件好单品。", "轻松穿出好心情。"),
 }
@@ -297,7 +331,8 @@ def _description_zh(f: ItemFacts, rng: random.Random, style: str, length: str) -
     out: list[str] = []
     if style == "gift":
         out.append(_pick(rng, ("想找一份礼物？不妨看看{this}{x}。", "送礼之选：{this}{x}。", "挑礼物时，可以考虑{this}{x}。",
-                               "正在挑礼物？{this}{x}值得考虑。", "把{this}{x}送给朋友吧。", "{this}{x}拿来送人很合适。"), x=name, this=_this_zh(n, rng)))  # fmt: skip
+                               "正在挑礼物？{this}{x}值得考虑。", "把{this}{x}送给朋友吧。", "{this}{x}拿来送人很合适。",
+                               "礼物清单上可以加上{this}{x}。", "给亲友的心意：{this}{x}。"), x=name, this=_this_zh(n, rng)))  # fmt: skip
     elif style == "practical":
         out.append(
             _pick(
@@ -308,6 +343,9 @@ def _description_zh(f: ItemFacts, rng: random.Random, style: str, length: str) -
                     "本品是一款{x}。",
                     "商品名称：{x}。",
                     "简单介绍一下{this}{x}。",
+                    "品名：{x}。",
+                    "在售商品：{x}。",
+                    "{this}{x}的基本信息如下。",
                 ),
                 x=name,
                 this=_this_zh(n, rng),
@@ -315,15 +353,39 @@ def _description_zh(f: ItemFacts, rng: random.Random, style: str, length: str) -
         )
     else:
         out.append(_pick(rng, ("{this}{x}讨人喜欢。", "来看看{this}{x}。", "为你介绍{this}{x}。", "{this}{x}值得一看。",
-                               "新发现：{this}{x}。", "今天想推荐{this}{x}。", "{this}{x}，你会喜欢的。"), x=name, this=_this_zh(n, rng)))  # fmt: skip
+                               "新发现：{this}{x}。", "今天想推荐{this}{x}。", "{this}{x}，你会喜欢的。", "给你看看{this}{x}。",
+                               "一眼就喜欢上的{x}。", "{this}{x}，越看越喜欢。"), x=name, this=_this_zh(n, rng)))  # fmt: skip
+    mid = len(out)
     themes = n.themes_zh()
     if themes and length != "short":
         motifs = [z for z in (chinese_theme(m) for m in n.motifs) if z]
         theme = "和".join((motifs or themes)[:2])
         if motifs:
-            out.append(_pick(rng, ("以{t}为主题。", "{t}图案，一眼就能认出。", "{t}元素很讨喜。"), t=theme))
+            out.append(
+                _pick(
+                    rng,
+                    (
+                        "以{t}为主题。",
+                        "{t}图案，一眼就能认出。",
+                        "{t}元素很讨喜。",
+                        "饰有{t}图案。",
+                        "设计上用了{t}元素。",
+                        "主题是{t}。",
+                    ),
+                    t=theme,
+                )
+            )
         else:
-            out.append(_pick(rng, ("带有{t}格调。", "整体是{t}风格。"), t=theme.rstrip("风")))
+            out.append(
+                _pick(
+                    rng,
+                    ("带有{t}格调。", "整体是{t}风格。", "走的是{t}路线。", "{t}风格的设计。"),
+                    t=theme.rstrip("风"),
+                )
+            )
+    detail = _detail_zh(f, rng)
+    if detail and length != "short" and rng.random() < 0.8:
+        out.append(detail)
     if n.pack_count:
         out.append(_pack_zh(n.pack_count, name, rng) + "。")
     if n.capacity:
@@ -333,12 +395,24 @@ def _description_zh(f: ItemFacts, rng: random.Random, style: str, length: str) -
     occasion = _zh_occasion(n)
     if occasion and length != "short":
         out.append(rng.choice(_OCCASION_USE_ZH[occasion]) + "。")
+    _shuffle_tail(out, mid, rng)
     price = f.price_text()
     if price:
         out.append(
             _pick(
                 rng,
-                ("售价{p}。", "仅需{p}。", "只要{p}。", "价格{p}。", "到手价{p}。", "{p}就能带回家。"),
+                (
+                    "售价{p}。",
+                    "仅需{p}。",
+                    "只要{p}。",
+                    "价格{p}。",
+                    "到手价{p}。",
+                    "{p}就能带回家。",
+                    "现价{p}。",
+                    "标价{p}。",
+                    "{p}即可入手。",
+                    "一口价{p}。",
+                ),
                 p=price,
             )
         )
@@ -415,7 +489,8 @@ _AD_SHARED_EN = {
                "Matching your {w}: the {name}.", "A pick for {w} lovers: the {name}."),
 }  # fmt: skip
 _PRICE_AD_EN = ("Only {p}.", "Just {p}.", "{p}.", "Yours for {p}.", "All for {p}.", "At {p}.", "Price: {p}.",
-                "A mere {p}.")  # fmt: skip
+                "A mere {p}.", "Now {p}.", "Priced at {p}.", "Take it home for {p}.", "Yours today for {p}.",
+                "It costs {p}.", "Available for {p}.")  # fmt: skip
 
 
 def _ad_en(
@@ -446,6 +521,7 @@ def _ad_en(
     detail = _detail_en(f, rng)
     if detail and length != "short":
         out.append(detail)
+    _shuffle_tail(out, 1, rng)
     if reason:
         out.append(f"Why we picked it: {reason.rstrip('.')}.")
     price = f.price_text()
@@ -456,19 +532,20 @@ def _ad_en(
     return " ".join(out)
 
 
-def _detail_en(f: ItemFacts, rng: random.Random) -> str | None:
+def _detail_en(f: ItemFacts, rng: random.Random, sizes: bool = True) -> str | None:
     """One short fact of the record: colour, material, size or brand."""
     n = f.names
     options = []
     if n.colours:
         c = join_en([x.replace("multicolour", "multicoloured") for x in n.colours[:2]])
-        options += [f"Colour: {c}.", f"In {c}.", f"Comes in {c}."]
+        options += [f"Colour: {c}.", f"In {c}.", f"Comes in {c}.", f"Finished in {c}.", f"The colour is {c}."]
     if n.materials:
-        options += [f"Made of {n.materials[0]}.", f"Material: {n.materials[0]}."]
-    if n.sizes:
+        m = n.materials[0]
+        options += [f"Made of {m}.", f"Material: {m}.", f"Crafted from {m}.", f"The material is {m}."]
+    if n.sizes and sizes:
         options += [f"Size: {n.sizes[0]}."]
     if f.brand:
-        options += [f"By {f.brand}.", f"Brand: {f.brand}."]
+        options += [f"By {f.brand}.", f"Brand: {f.brand}.", f"Made by {f.brand}."]
     return rng.choice(options) if options else None
 
 
@@ -479,29 +556,37 @@ def _detail_zh(f: ItemFacts, rng: random.Random) -> str | None:
     name = _zh_name(n)
     colours = [c for c in (chinese_term("colour", v) for v in n.colours[:2]) if c]
     if colours and not any(c.rstrip("色") in name for c in colours):  # 红色活页夹 says it already
-        options += [f"颜色：{'、'.join(colours)}。", f"{'、'.join(colours)}款。"]
+        options += [
+            f"颜色：{'、'.join(colours)}。",
+            f"{'、'.join(colours)}款。",
+            f"采用{'、'.join(colours)}配色。",
+        ]
     material = next((m for m in (chinese_term("material", v) for v in n.materials[:1]) if m), None)
     if material and material not in name:
-        options += [f"{material}材质。", f"材质：{material}。"]
+        options += [f"{material}材质。", f"材质：{material}。", f"选用{material}制成。"]
     return rng.choice(options) if options else None
 
 
 _CTA_EN = {
     "friendly": ("Add it to your basket today.", "Why not make it yours?", "Take a closer look now.",
                  "Have a look while you are here.", "See it in the shop.", "It is waiting for you.",
-                 "Take it home soon.", "We hope you love it."),
+                 "Take it home soon.", "We hope you love it.", "Pop it in your basket.",
+                 "Come and see it for yourself.", "Happy shopping!", "Save it for later or order now."),
     "direct": ("Order now.", "Add it to your basket.", "Buy it today.", "Get yours now.", "Order today.",
-               "Buy now.", "One click and it is yours."),
+               "Buy now.", "One click and it is yours.", "Order yours today.", "Order it now.",
+               "Secure yours today."),
     "playful": ("Go on, treat yourself.", "Your basket is waiting.", "You know you want to.",
                 "Tap, add, smile.", "Your future self says thanks.", "Treat time.", "No regrets.",
-                "Why wait?"),
+                "Why wait?", "Go on, add it.", "Your shelf will thank you.", "Make today a good day.",
+                "A little treat never hurts."),
 }  # fmt: skip
 _CTA_ZH = {
     "friendly": ("立即加入购物车吧！", "快来看看吧！", "现在就带它回家吧！", "点开看看详情吧。", "欢迎进店看看。",
-                 "希望你喜欢。", "有空来店里逛逛。"),
-    "direct": ("立即下单。", "马上加入购物车。", "现在购买。", "点击购买。", "即刻下单。", "一键加购。"),
+                 "希望你喜欢。", "有空来店里逛逛。", "喜欢的话就收下吧。", "先收藏，慢慢挑。", "祝你购物愉快！"),
+    "direct": ("立即下单。", "马上加入购物车。", "现在购买。", "点击购买。", "即刻下单。", "一键加购。", "今天就下单吧。",
+               "现在下单，早日到手。", "点击即可购买。"),
     "playful": ("犒劳一下自己吧！", "购物车正等着它呢！", "心动不如行动！", "别犹豫啦！", "喜欢就带走吧！",
-                "宠自己一下吧！", "今天就拿下它！"),
+                "宠自己一下吧！", "今天就拿下它！", "快把它带回家！", "购物车里给它留个位置吧！", "好东西不等人哦！"),
 }  # fmt: skip
 _AD_OPEN_ZH = {
     "friendly": ("为你精选：{x}。", "为你挑选了{this}{x}。", "留意一下：{x}。", "{x}，也许正合你意。",
@@ -538,13 +623,30 @@ def _ad_zh(
     detail = _detail_zh(f, rng)
     if detail and length != "short":
         out.append(detail)
+    _shuffle_tail(out, 1, rng)
     if reason:
         out.append(f"推荐理由：{reason.rstrip('。')}。")
     price = f.price_text()
     if price:
         end = "，" if length == "long" else "。"
         out.append(
-            _pick(rng, ("只要{p}", "仅需{p}", "售价{p}", "到手价{p}", "现价{p}", "{p}入手"), p=price) + end
+            _pick(
+                rng,
+                (
+                    "只要{p}",
+                    "仅需{p}",
+                    "售价{p}",
+                    "到手价{p}",
+                    "现价{p}",
+                    "{p}入手",
+                    "{p}即可拥有",
+                    "{p}就能带回家",
+                    "标价{p}",
+                    "一口价{p}",
+                ),
+                p=price,
+            )
+            + end
         )
     if length == "long" or not price:
         out.append(rng.choice(_CTA_ZH[style]))
@@ -601,16 +703,20 @@ def title_line(
 
 _PUSH_EN = {
     "nudge": ("Still thinking about the {x}?", "Don't forget the {x}.", "The {x} is still here for you.",
-              "Remember the {x}?", "Come back to the {x}.", "The {x} misses you.", "Ready for the {x}?"),
+              "Remember the {x}?", "Come back to the {x}.", "The {x} misses you.", "Ready for the {x}?",
+              "One more look at the {x}?", "Your {x} is waiting.", "Back for the {x}?", "Still keen on the {x}?"),
     "news": ("Picked for you: the {x}.", "Take a look at the {x}.", "Today's pick: the {x}.",
-             "We thought of you: the {x}.", "Have you seen the {x}?", "Fresh idea: the {x}.", "Meet the {x}."),
-    "price": ("The {x}", "Price tip: the {x}", "Worth a look: the {x}", "Good value: the {x}"),
+             "We thought of you: the {x}.", "Have you seen the {x}?", "Fresh idea: the {x}.", "Meet the {x}.",
+             "New in your feed: the {x}.", "Our tip today: the {x}.", "Just in: the {x}.",
+             "Worth a look: the {x}."),
+    "price": ("The {x}", "Price tip: the {x}", "Worth a look: the {x}", "Good value: the {x}",
+              "Price news: the {x}", "Budget pick: the {x}", "Today's price on the {x}", "Deal watch: the {x}"),
 }  # fmt: skip
 _PUSH_ZH = {
     "nudge": ("还在考虑{this}{x}吗？", "别忘了{this}{x}。", "{this}{x}还在等你哦。", "还记得{this}{x}吗？", "回来看看{this}{x}吧。",
-              "那款{x}，你还喜欢吗？"),
+              "那款{x}，你还喜欢吗？", "再看一眼{this}{x}？", "{this}{x}给你留着呢。", "心动过的{x}还在。"),
     "news": ("为你推荐：{x}", "看看{this}{x}", "给你挑了一款{x}", "今日推荐：{x}", "新发现：{x}", "猜你喜欢：{x}",
-             "瞧瞧{x}", "有件好东西：{x}"),
+             "瞧瞧{x}", "有件好东西：{x}", "今天的小发现：{x}", "给你的灵感：{x}"),
     "price": ("{x}", "好价提醒：{x}", "实惠之选：{x}", "值得一看：{x}", "价格速递：{x}", "看价格：{x}", "{x}来啦",
               "小预算也能买：{x}", "划算好物：{x}"),
 }  # fmt: skip
@@ -645,11 +751,33 @@ def push(
         if price:
             if text.endswith(("？", "。")):
                 text += _pick(
-                    rng, ("只要{p}。", "售价{p}。", "现价{p}。", "{p}就能带走。", "到手{p}。"), p=price
+                    rng,
+                    (
+                        "只要{p}。",
+                        "售价{p}。",
+                        "现价{p}。",
+                        "{p}就能带走。",
+                        "到手{p}。",
+                        "仅需{p}。",
+                        "{p}即可入手。",
+                        "标价{p}。",
+                    ),
+                    p=price,
                 )
             else:
                 text += _pick(
-                    rng, ("，只要{p}。", "，{p}带回家。", "，售价{p}。", "，到手价{p}。", "，{p}。"), p=price
+                    rng,
+                    (
+                        "，只要{p}。",
+                        "，{p}带回家。",
+                        "，售价{p}。",
+                        "，到手价{p}。",
+                        "，{p}。",
+                        "，仅需{p}。",
+                        "，现价{p}。",
+                        "，{p}即可入手。",
+                    ),
+                    p=price,
                 )
         elif not text.endswith(("。", "？")):
             text += "。"
@@ -666,14 +794,19 @@ def push(
         text = _pick(rng, _PUSH_EN[style], x=n.short_title)
     if price:
         if text.endswith(("?", ".")):
-            text += " " + _pick(rng, ("Only {p}.", "Just {p}.", "{p} today.", "Now {p}.", "{A} for {p}."),
+            text += " " + _pick(rng, ("Only {p}.", "Just {p}.", "{p} today.", "Now {p}.", "{A} for {p}.",
+                                      "Yours for {p}.", "Priced at {p}.", "Take it home for {p}.",
+                                      "All yours for {p}."),
                                 p=price, A=_cap(indefinite(noun)) if not n.plural else _cap(noun))  # fmt: skip
         else:
-            text += _pick(rng, (", {p}.", " for {p}.", " at {p}."), p=price)
+            text += _pick(
+                rng, (", {p}.", " for {p}.", " at {p}.", ", now {p}.", ", only {p}.", ", just {p}."), p=price
+            )
     elif not text.endswith(("?", ".")):
         text += "."
     if length == "long" and n.pack_count:
-        text += f" {_cap(counted(n.pack_count, noun))} in a pack."
+        text += " " + _pick(rng, ("{c} in a pack.", "{c} per pack.", "Packed {k} at a time.", "Sold in packs of {k}."),
+                            c=_cap(counted(n.pack_count, noun)), k=n.pack_count)  # fmt: skip
     return text
 
 
