@@ -230,7 +230,7 @@ def _description_en(f: ItemFacts, rng: random.Random, style: str, length: str) -
                 Items=_cap(counted(n.pack_count, noun)),
             )
         )  # fmt: skip
-    detail = _detail_en(f, rng, sizes=False)
+    detail = _detail_en(f, rng, sizes=False, brand=style != "practical")
     if detail and length != "short" and rng.random() < 0.8:
         out.append(detail)
     if n.capacity:
@@ -532,7 +532,7 @@ def _ad_en(
     return " ".join(out)
 
 
-def _detail_en(f: ItemFacts, rng: random.Random, sizes: bool = True) -> str | None:
+def _detail_en(f: ItemFacts, rng: random.Random, sizes: bool = True, brand: bool = True) -> str | None:
     """One short fact of the record: colour, material, size or brand."""
     n = f.names
     options = []
@@ -544,7 +544,7 @@ def _detail_en(f: ItemFacts, rng: random.Random, sizes: bool = True) -> str | No
         options += [f"Made of {m}.", f"Material: {m}.", f"Crafted from {m}.", f"The material is {m}."]
     if n.sizes and sizes:
         options += [f"Size: {n.sizes[0]}."]
-    if f.brand:
+    if f.brand and brand:
         options += [f"By {f.brand}.", f"Brand: {f.brand}.", f"Made by {f.brand}."]
     return rng.choice(options) if options else None
 
