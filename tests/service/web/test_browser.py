@@ -222,3 +222,35 @@ def test_review_becomes_insights(browser_page: tuple[Any, ConsoleErrors]) -> Non
     assert errors.messages == []
     page.wait_for_selector("body[data-copy-ready]")
     screenshot(page, "item-reviews-en.png")
+
+
+def chart_ids(page: Any) -> list[str]:
+    return page.evaluate("() => Object.keys(window.tuijianCharts || {})")
+
+
+def test_experiment_and_explain_pages_draw_their_charts(
+    browser_page: tuple[Any, ConsoleErrors], web_server: WebServer
+) -> None:
+    page, errors = browser_page
+    headers = {"X-API-Key": web_server.admin_key}
+    spec = {"name": "browser", "variants": [{"name": "A"}, {"name": "B", "strategy": "trending"}]}
+    r = httpx.post(web_server.url + "/v1/experiments", json=spec, headers=headers)
+    assert r.status_code < 300, r.text
+    eid = r.json()["id"]
+    try:
+        for i in range(30):
+            got = httpx.get(
+                f"{web_server.url}/v1/users/browser-user-{i}/recommendations?k=3", headers=headers
+            )
+            assert got.status_code == 200, got.text
+        time.sleep(1.0)  # exposures and impressions are flushed every 0.25 s
+        login(page, web_server)
+        page.goto("/dashboard/experiments")
+        page.wait_for_function("() => window.tuijianCharts && window.tuijianCharts['chart-diffs']")
+        assert {"chart-exposures", "chart-rates", "chart-diffs"} <= set(chart_ids(page))
+    finally:
+        httpx.post(f"{web_server.url}/v1/experiments/{eid}/stop", headers=headers)
+    page.goto("/dashboard/explain")
+    page.wait_for_function("() => window.tuijianCharts && window.tuijianCharts['chart-lorenz']")
+    assert {"chart-lorenz", "chart-deciles"} <= set(chart_ids(page))
+    assert errors.messages == []

@@ -2,20 +2,9 @@
 // window.tuijianCharts by canvas id, as on the main dashboard.
 (function () {
   "use strict";
-  var data = JSON.parse(document.getElementById("dash-data").textContent);
-  var i18n = JSON.parse(document.getElementById("dash-i18n").textContent);
-  var charts = window.tuijianCharts = {};
+  var kit = window.tuijianChartKit, data = kit.data, charts = kit.charts, make = kit.make, title = kit.title;
+  var i18n = kit.json("dash-i18n");
   var palette = ["#1971c2", "#d9480f", "#2b8a3e", "#862e9c", "#e67700", "#0b7285", "#c2255c", "#5f3dc4"];
-  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
-  Chart.defaults.animation = false;
-  Chart.defaults.maintainAspectRatio = false;
-  function make(id, config) {
-    var canvas = document.getElementById(id);
-    if (!canvas) { return null; }
-    charts[id] = new Chart(canvas, config);
-    return charts[id];
-  }
-  function title(text) { return {display: true, text: text, font: {size: 14, weight: "600"}}; }
   var variants = data.variants;
 
   make("chart-exposures", {
