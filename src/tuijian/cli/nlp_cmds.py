@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from tuijian.generate.assistant_session import Conversation
 
 
 def _echo_json(data: object, out: Path | None) -> None:
@@ -14,6 +18,25 @@ def _echo_json(data: object, out: Path | None) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text + "\n", encoding="utf-8")
     typer.echo(text)
+
+
+def _load_conversation(session: Path | None) -> Conversation:
+    """The conversation kept in ``--session`` (a new one when the option is absent or the file is new)."""
+    from tuijian.exceptions import ConfigError
+    from tuijian.generate.assistant_session import Conversation
+
+    if session is None or not session.exists():
+        return Conversation()
+    try:
+        return Conversation.from_dict(json.loads(session.read_text(encoding="utf-8")))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--session {session}: not a conversation file ({exc})") from exc
+
+
+def _save_conversation(session: Path | None, conversation: Conversation) -> None:
+    if session is not None:
+        session.parent.mkdir(parents=True, exist_ok=True)
+        session.write_text(json.dumps(conversation.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def register(app: typer.Typer) -> None:
@@ -130,17 +153,11 @@ def register(app: typer.Typer) -> None:
         """Answer a customer question (facts, prices, sorting, policies; "I don't know" when the data does not say)."""
         from tuijian.exceptions import ConfigError
         from tuijian.generate.assistant import ShopAssistant
-        from tuijian.generate.assistant_session import Conversation
         from tuijian.generate.shop import load_shop
 
         if not interactive and not question:
             raise ConfigError("give a question, or --interactive to read questions from stdin")
-        conversation = Conversation()
-        if session is not None and session.exists():
-            try:
-                conversation = Conversation.from_dict(json.loads(session.read_text(encoding="utf-8")))
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"--session {session}: not a conversation file ({exc})") from exc
+        conversation = _load_conversation(session)
         assistant = ShopAssistant(load_shop(dataset, data_dir)).fit()
 
         def reply(text: str) -> None:
@@ -167,11 +184,7 @@ def register(app: typer.Typer) -> None:
                     break
                 if text:
                     reply(text)
-        if session is not None:
-            session.parent.mkdir(parents=True, exist_ok=True)
-            session.write_text(
-                json.dumps(conversation.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8"
-            )
+        _save_conversation(session, conversation)
 
     @app.command("guide")
     def guide(
@@ -187,21 +200,10 @@ def register(app: typer.Typer) -> None:
         data_dir: str | None = typer.Option(None),
     ) -> None:
         """Conversational shopping guide: parsed constraints and suggestions with reasons."""
-        from tuijian.exceptions import ConfigError
         from tuijian.generate.assistant import ShopAssistant
-        from tuijian.generate.assistant_session import Conversation
         from tuijian.generate.shop import load_shop
 
-        conversation = Conversation()
-        if session is not None and session.exists():
-            try:
-                conversation = Conversation.from_dict(json.loads(session.read_text(encoding="utf-8")))
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"--session {session}: not a conversation file ({exc})") from exc
+        conversation = _load_conversation(session)
         assistant = ShopAssistant(load_shop(dataset, data_dir))
         _echo_json(assistant.guide(request, k=k, language=lang, conversation=conversation).to_dict(), None)
-        if session is not None:
-            session.parent.mkdir(parents=True, exist_ok=True)
-            session.write_text(
-                json.dumps(conversation.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8"
-            )
+        _save_conversation(session, conversation)
