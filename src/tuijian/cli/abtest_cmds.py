@@ -192,12 +192,13 @@ def sample_size(
     """Users per variant for a two-proportion test (fixed horizon and with the sequential stop rule)."""
     from tuijian.policy.abtest_sim import plan
 
-    out = plan(baseline, lift, alpha, power, looks)
+    out = plan(baseline, lift, alpha, power, looks, hash_split=True)
     _emit(
         out,
         json_path,
         f"{out['users_per_variant']} users per variant (fixed horizon); "
-        f"{out['sequential_users_per_variant']} with {looks} looks (O'Brien-Fleming, x{out['sequential_inflation']})",
+        f"{out['sequential_users_per_variant']} with {looks} looks (O'Brien-Fleming, x{out['sequential_inflation']}); "
+        f"exact power {out['exact_power']:.4f} (hash split {out['exact_power_hash_split']:.4f})",
     )
 
 
