@@ -1,6 +1,7 @@
 # Tuijian: the two commands.
 #   make demo   — set up a virtualenv, install, and run the main job on the embedded demo data
-#   make test   — set up a virtualenv, install everything the tests need, and run the whole suite
+#   make test   — set up a virtualenv, install everything the tests need (the `llm` extra included: its
+#                 llama-cpp-python wheel is compiled once, ~8 min, and cached), and run the whole suite
 SHELL := /bin/bash
 PY ?= python3.11
 VENV ?= .venv
@@ -32,6 +33,7 @@ setup-test: $(BIN)/python
 	bash scripts/setup-services.sh
 	bash scripts/setup-browser.sh
 	bash scripts/setup-java.sh
+	bash scripts/build-llm-wheel.sh
 
 lock:
 	PY=$(PY) bash scripts/lock.sh

@@ -44,6 +44,14 @@ version="${LLAMA#*==}"
 mkdir -p "$CACHE"
 cached="$CACHE/llama_cpp_python-${version}-py3-none-linux_x86_64.whl"  # loads its C library via ctypes
 if [[ $REBUILD -eq 1 || ! -f "$cached" ]]; then
+  if ! command -v cmake >/dev/null || ! command -v c++ >/dev/null; then
+    if command -v apt-get >/dev/null; then  # as setup-browser.sh does for Chromium: Debian's packages
+      echo "installing cmake and g++ (needed once to compile llama-cpp-python)"
+      SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ >/dev/null
+    fi
+  fi
   for tool in cmake c++; do
     command -v "$tool" >/dev/null || { echo "error: '$tool' is needed to compile llama-cpp-python; install it (e.g. apt-get install cmake g++)" >&2; exit 1; }
   done
