@@ -137,6 +137,34 @@ def test_chinese_product_questions_find_the_items(assistant, question, item):
     assert answer.found and answer.citations[0] == item and "不知道" not in answer.text
 
 
+def test_chinese_head_noun_covers_longer_names_and_one_character_words_inside_unknown_words(assistant):
+    # 伞 is 雨伞 and 遮阳伞 (umbrella, parasol); 鸡 inside 鸡尾酒 is not a chicken; 24个装 picks the box of 24
+    answer = assistant.ask("24个装的鸡尾酒小伞一盒几个？")
+    assert answer.fact == {"item": "84692", "attribute": "pack_count", "value": 24}
+    reading = assistant.catalog_.vocabulary.read("鸡尾酒小伞", "zh", assistant.catalog_.known)
+    assert "chicken" not in {c.value for c in reading.concepts} and "鸡尾酒" in reading.unknown
+    # a record's Chinese theme name made of known words is read word by word (复古 + 厨房), not as one motif
+    assert assistant.ask("红色复古厨房挂钟多少钱？").fact["item"] == "23429"
+
+
+def test_price_of_the_cheapest_is_a_price_fact(assistant, retail_shop):
+    conversation = Conversation()
+    assistant.ask("茶巾", conversation=conversation)
+    answer = assistant.ask("最便宜的多少钱？", conversation=conversation)
+    towels = retail_shop.items[retail_shop.items["title"].str.contains("TEA TOWEL")]
+    assert answer.intent == "fact" and answer.fact["attribute"] == "price"
+    assert answer.fact["value"] == towels["price"][towels["price"] > 0].min()
+    assert answer.fact["item"] == answer.citations[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "pack"),
+    [("box of 24 cocktail parasols", 24), ("24个装的鸡尾酒小伞", 24), ("六只装的杯子", 6), ("red mug", None)],
+)
+def test_pack_size_in_the_name(text, pack):
+    assert read_message(text, "zh" if "装" in text else "en").pack == pack
+
+
 def test_yes_no_and_count_questions_are_answered_not_listed(assistant):
     conversation = Conversation()
     assistant.ask("red alarm clock", conversation=conversation)

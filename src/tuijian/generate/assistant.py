@@ -149,6 +149,7 @@ class _Search:
     price_min: float | None
     price_max: float | None
     sort: str | None
+    pack: int | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -221,6 +222,7 @@ class ShopAssistant:
                 spec.excluded = list(dict.fromkeys([*map(_concept_from, conv.excluded), *excluded]))
         if msg.price_min is not None or msg.price_max is not None:
             spec.price_min, spec.price_max = msg.price_min, msg.price_max
+        spec.pack = msg.pack
         focus = self.catalog_.position.get(conv.focus) if conv and conv.focus else None
         if msg.relative and focus is not None and self.catalog_.price(focus) is not None:
             price = float(self.catalog_.prices[focus])
@@ -347,7 +349,13 @@ class ShopAssistant:
         ):
             return self._dont_know(reading, lang)
         spec = self._search_spec(msg, reading, excluded, conv)
-        return self._run_search(spec, lang, k, conv)
+        answer = self._run_search(spec, lang, k, conv)
+        if answer.found and spec.sort and msg.attribute == "price":
+            # "how much is the cheapest one?" asks a price: the sorted answer, with the first item's price as the fact
+            answer.intent = "fact"
+            answer.fact = {"item": answer.citations[0], "attribute": "price",
+                           "value": cat.price(cat.position[answer.citations[0]])}  # fmt: skip
+        return answer
 
     def _named_item(
         self, reading: Reading, excluded: list[Concept], attribute: str, msg: Message
@@ -359,7 +367,7 @@ class ShopAssistant:
         cat = self.catalog_
         concepts = list(reading.concepts)
         for attempt in range(2):
-            found = cat.search(concepts, excluded, msg.price_min, msg.price_max, k=1)
+            found = cat.search(concepts, excluded, msg.price_min, msg.price_max, k=1, pack=msg.pack)
             if found.positions:
                 return found.positions[0]
             if attempt == 0:
@@ -438,7 +446,9 @@ class ShopAssistant:
     def _run_search(self, spec: _Search, lang: str, k: int, conv: Conversation | None) -> Answer:
         cat = self.catalog_
         zh = lang == "zh"
-        result = cat.search(spec.concepts, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k)
+        result = cat.search(
+            spec.concepts, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
+        )
         intent = "sort" if spec.sort else "search"
         described = spec.describe()
         if conv is not None:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from tuijian.generate.retrieval import BM25, index_tokens
 from tuijian.nlp.lexicon import attribute_lexicon
-from tuijian.nlp.product import ProductRecord, chinese_product_type, understand
+from tuijian.nlp.product import ProductRecord, chinese_product_type, chinese_theme, understand
 
 STRONG_KINDS = frozenset({"type", "colour", "material", "theme", "audience", "size"})
 #: Strong kinds that give way when nothing matches with them ("a gift for a child who likes dinosaurs").
@@ -132,7 +132,7 @@ def _lexicon_concepts() -> dict[tuple[str, str], Concept]:
 class Vocabulary:
     """English phrases and Chinese words that name concepts, built from the catalogue's own product types."""
 
-    def __init__(self, types: set[str]):
+    def __init__(self, types: set[str], themes: set[str] | frozenset[str] = frozenset()):
         self.english: dict[tuple[str, ...], Concept] = {}
         lexicon = _lexicon_concepts()
         # a colour, material or motif word is that, not a product type ("glass", "dog", "heart")
@@ -185,7 +185,35 @@ class Vocabulary:
                 elif old.kind == "type":
                     alts = tuple(dict.fromkeys([*old.alternatives, *_alternatives([t])]))
                     self.chinese[name] = Concept("type", old.value, alts, name)
+        # the Chinese names of the records' head nouns and themes ("tea towel" has the head towel, 毛巾; the motif
+        # owl is 猫头鹰): a shopper names the thing, not always the catalogue's compound type
+        # (only names not made of words already known: 复古厨房 is read as retro + kitchen, not as one motif)
+        known_zh = [w for w in self.chinese if len(w) >= 2]
+        named = [
+            (chinese_product_type(t.split()[-1]), "type", t.split()[-1]) for t in sorted(types) if " " in t
+        ]
+        named += [(chinese_theme(theme), "theme", theme) for theme in sorted(themes)]
+        for name, kind, value in named:
+            if name and len(name) >= 2 and not any(w in name for w in known_zh):
+                self.chinese.setdefault(name, Concept(kind, value, _alternatives([value]), name))
+        self._widen_chinese_heads()
         self.chinese_re = re.compile("|".join(sorted(map(re.escape, self.chinese), key=len, reverse=True)))
+
+    def _widen_chinese_heads(self) -> None:
+        """A Chinese type word also names the types whose Chinese name ends with it (the head of a Chinese noun
+        comes last): 伞 is 雨伞 and 遮阳伞, so "umbrella" and "parasol"; 钟 is 闹钟 and 挂钟."""
+        types = {zh: c for zh, c in self.chinese.items() if c.kind == "type"}
+        for zh, concept in types.items():
+            alts = list(concept.alternatives)
+            for other, c in types.items():
+                if (
+                    len(other) > len(zh)
+                    and other.endswith(zh)
+                    and not _ZH_NOISE_HEAD.fullmatch(other[: -len(zh)])
+                ):
+                    alts += [a for a in c.alternatives if a not in alts]
+            if len(alts) > len(concept.alternatives):
+                self.chinese[zh] = Concept("type", concept.value, tuple(alts), zh)
 
     def read(self, text: str, lang: str, known: set[str]) -> Reading:
         """Concepts named in ``text``; words outside the catalogue's vocabulary ``known`` go to ``unknown``."""
@@ -205,7 +233,7 @@ class Vocabulary:
         if lang == "zh" or re.search(r"[\u4e00-\u9fff]", text):
             pos = 0
             zh_text = re.sub(r"[a-z0-9'\-]+", " ", text.lower())
-            for m in self.chinese_re.finditer(zh_text):
+            for m in self._chinese_words(zh_text):
                 self._unknown_zh(zh_text[pos : m.start()], reading)
                 reading.concepts.append(self.chinese[m.group(0)])
                 pos = m.end()
@@ -249,6 +277,21 @@ class Vocabulary:
                         order.append(False)
                 i += 1
         return order
+
+    def _chinese_words(self, text: str) -> list[re.Match[str]]:
+        """Vocabulary words in ``text``, less a one-character word that starts an unknown word of three or more
+        characters: 鸡 in 鸡尾酒 (cocktail) is not a chicken; 小 in 小伞 still means small."""
+        found = list(self.chinese_re.finditer(text))
+        keep = []
+        for n, m in enumerate(found):
+            stop = found[n + 1].start() if n + 1 < len(found) else len(text)
+            after = re.match(r"[\u4e00-\u9fff]*", text[m.end() : stop])
+            glued = (
+                after is not None and len(after.group(0)) >= 2 and not _ZH_NOISE_HEAD.match(after.group(0))
+            )
+            if not (len(m.group(0)) == 1 and glued):
+                keep.append(m)
+        return keep
 
     @staticmethod
     def _unknown_zh(span: str, reading: Reading) -> bool:
@@ -303,6 +346,7 @@ class CatalogIndex:
             understand(t, d or None, c or None)
             for t, d, c in zip(self.titles, descriptions, categories, strict=True)
         ]
+        self.packs = np.array([r.pack_count.value if r.pack_count is not None else 0 for r in self.records])
         self.tokens = [frozenset(index_tokens(t.replace("-", " "))) for t in self.titles]
         postings: dict[str, list[int]] = {}
         for i, toks in enumerate(self.tokens):
@@ -312,7 +356,8 @@ class CatalogIndex:
         self.known = set(self.postings)
         types = {str(r.product_type.value) for r in self.records if r.product_type is not None}
         self.types = [str(r.product_type.value) if r.product_type is not None else "" for r in self.records]
-        self.vocabulary = Vocabulary(types)
+        themes = {str(v) for r in self.records for v in r.values("theme")}
+        self.vocabulary = Vocabulary(types, themes)
         self.bm25 = BM25().fit([t.replace("-", " ") for t in self.titles])
         self.popularity = popularity
 
@@ -340,8 +385,10 @@ class CatalogIndex:
         sort: str | None = None,
         k: int = 5,
         allowed: np.ndarray | None = None,
+        pack: int | None = None,
     ) -> SearchResult:
-        """Items matching every strong concept and as many plain words as possible, ranked (or sorted by price)."""
+        """Items matching every strong concept and as many plain words as possible, ranked (or sorted by price);
+        with ``pack`` ("box of 24", 24个装), the items of that pack size when some match."""
         # items without a price (the Office catalogue has none) can be found, but not by price
         priced = ~np.isnan(self.prices)
         prices = np.nan_to_num(self.prices, nan=0.0)
@@ -364,6 +411,8 @@ class CatalogIndex:
                 used.append(c)
             else:
                 dropped.append(c)
+        if pack is not None and (ok & (self.packs == pack)).any():
+            ok &= self.packs == pack
         n = int(ok.sum())
         if not n:
             return SearchResult([], used, dropped, 0)

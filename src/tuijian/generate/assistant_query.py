@@ -58,6 +58,11 @@ _AROUND = re.compile(
     rf"(?:around|about|roughly|approximately|大概|大约|差不多)\s*{_CUR}?\s*{_NUM}{_UNIT}?|{_CUR}?\s*{_NUM}{_UNIT}\s*左右"
 )
 _AGE = re.compile(r"(\d+)\s*-?\s*(?:years?|yrs?)[\s-]*old|(\d+)\s*岁")
+#: A pack size named as part of an item's name: "box of 24", "set of 2", "12 pack", 24个装, 6只装, 12片一包.
+_PACK = re.compile(
+    r"\b(?:pack|box|set|bag|packet|tin|tube|pot|roll|card|sheet|bundle|strand)s? of (\d+)\b|\b(\d+)[- ]?(?:pack|piece|pc)s?\b|"
+    r"(\d+)\s*[个只件片张支根枚条块]?(?:装|一套|一包|一盒|一袋|一组)"
+)
 _ITEM_ID = re.compile(r"(?<![A-Za-z0-9])(\d{5}[A-Za-z]{0,2}|B0[0-9A-Z]{8})(?![A-Za-z0-9])")
 _SORT_ASC = re.compile(
     r"cheapest|least expensive|lowest[- ]pric\w*|lowest price|most affordable|最便宜|最实惠|价格最低|最低价|最划算"
@@ -230,6 +235,7 @@ class Message:
     policy: str | None = None
     off_topic: bool = False
     item_ids: list[str] = field(default_factory=list)
+    pack: int | None = None
     positive: str = ""
     negative: list[str] = field(default_factory=list)
 
@@ -342,6 +348,9 @@ def read_message(text: str, lang: str) -> Message:
         if pattern.search(low):
             msg.policy = pid
             break
+    pack = _PACK.search(low)
+    if pack:
+        msg.pack = int(pack.group(1) or pack.group(2) or pack.group(3))
     age = _AGE.search(low)
     if age:
         msg.child_age = int(age.group(1) or age.group(2))
