@@ -19,6 +19,8 @@ from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from tuijian.models.hybrid import DEFAULT_RETRIEVERS  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 #: task: (dataset, protocol, the model ``default`` is compared with: the bar's reference or the best other)
 TASKS = {
@@ -46,7 +48,23 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "fixed": {"labels": {"kind": "time", "days": 15.0, "n_sets": 8}, "features": {}, "refit": False},
     # the retriever set chosen on the hybrid's own holdout
     "prune": {"prune_retrievers": True},
+    # the setup the default chose on retail-repeats (time 15d x8, repeat+rating+genre, refit) and the retrievers
+    # prune kept, fixed, no selection and no gate: a fast base to compare ranker changes on (issue 10)
+    "pfix": {
+        "retrievers": {
+            **{k: v for k, v in DEFAULT_RETRIEVERS.items()},
+            "repeat-popular": {},
+        },
+        "labels": {"kind": "time", "days": 15.0, "n_sets": 8},
+        "features": {"repeat": True, "rating": True, "genre": True},
+        "refit": True,
+        "gate": False,
+    },
 }
+# the same fixed setup, run after the repeat group gained its purchase-occasion features (``pfix`` was run before)
+VARIANTS["pfix-occ"] = dict(VARIANTS["pfix"])
+# and the user's own past items always among the ranker's negatives
+VARIANTS["pfix-occ-hneg"] = {**VARIANTS["pfix"], "ranker": {"history_negatives": True}}
 
 
 def main() -> None:

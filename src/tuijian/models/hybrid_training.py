@@ -138,9 +138,14 @@ def carve_labels(
 
 
 def negative_sample(
-    rows: np.ndarray, y: np.ndarray, n_negatives: int, rng: np.random.Generator
+    rows: np.ndarray,
+    y: np.ndarray,
+    n_negatives: int,
+    rng: np.random.Generator,
+    always: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Mask keeping every positive and at most ``n_negatives`` random negatives per row group."""
+    """Mask keeping every positive and at most ``n_negatives`` random negatives per row group (plus the
+    rows where ``always`` is true)."""
     key = rng.random(len(rows))
     neg = ~y
     order = np.lexsort((key, rows))
@@ -154,7 +159,7 @@ def negative_sample(
     keep_sorted = ~neg_sorted | (rank_sorted < n_negatives)
     keep = np.empty(len(rows), dtype=bool)
     keep[order] = keep_sorted
-    return keep
+    return keep if always is None else keep | always
 
 
 def retrieve_candidates(
