@@ -68,12 +68,8 @@ def understand(title: str, description: str | None = None, category: str | None 
     record = ProductRecord()
     r = _Reader(title, "title")
     _capacity_and_size(r, record)
-    record.product_type = _product_type(r)
-    head = None
-    if record.product_type is not None:
-        head = str(record.product_type.value).split()[-1]
-        head = _singular(head)
-    elif category and ">" in category:
+    record.product_type = _product_type(r, accessories=not (category and ">" in category))
+    if record.product_type is None and category and ">" in category:
         for part in reversed([p for p in category.split(">") if p.strip()]):
             c = _Reader(part.strip(), "category")
             fact = _product_type(c)
@@ -85,6 +81,13 @@ def understand(title: str, description: str | None = None, category: str | None 
                     fact.value, Evidence("category", ev.start + offset, ev.end + offset, ev.text)
                 )
                 break
+        if (
+            record.product_type is None
+        ):  # nothing in the category either: the "with ..." phrase is all there is
+            record.product_type = _product_type(r)
+    head = None
+    if record.product_type is not None and record.product_type.evidence.source == "title":
+        head = _singular(str(record.product_type.value).split()[-1])
     record.pack_count = _pack_count(r, head)
     _terms(r, "size", record.size)
     _terms(r, "theme", record.theme)  # before colour: "ICE CREAM DESIGN" is a theme, not a cream colour

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tuijian.nlp.product.reader import (
+    _ACCESSORY_QUALIFIER,
     _ADJECTIVE_ENDINGS,
     _NOT_HEAD,
     _PACK_NOUN,
@@ -97,8 +98,11 @@ def _counted(r: _Reader, pool: list[tuple[int, int, str, bool]]) -> tuple[int, i
     return None
 
 
-def _with_modifier(r: _Reader, start: int, end: int, value: str) -> tuple[int, str]:
-    """ "UMBRELLA STAND", "SEWING KIT": a product noun right before a one-word head makes a compound."""
+def _with_modifier(
+    r: _Reader, start: int, end: int, value: str, pool: list[tuple[int, int, str, bool]]
+) -> tuple[int, str]:
+    """ "UMBRELLA STAND", "SEWING KIT": a product noun right before a one-word head makes a compound; so does a
+    known compound right before it ("RECIPE BOOK BOX" -> "recipe book box", "T-LIGHT CANDLES" -> "t-light candle")."""
     lex = _lexicon()
     p = start - 1
     if (
@@ -109,6 +113,10 @@ def _with_modifier(r: _Reader, start: int, end: int, value: str) -> tuple[int, s
         or r.toks[p].end == r.toks[start].start
     ):
         return start, value
+    shouting = r.text.upper() == r.text
+    for c in pool:
+        if shouting and c[1] == start and c[0] < p and c[2] != value and r.toks[p].low == r.toks[p].norm:
+            return c[0], f"{c[2]} {value}"
     modifier = r.toks[p].norm
     singular = r.toks[p].low == modifier  # noun modifiers are singular: "FIGURES TINS" is not a "figure tin"
     if singular and modifier in lex.modifiers and modifier != value:
@@ -116,11 +124,67 @@ def _with_modifier(r: _Reader, start: int, end: int, value: str) -> tuple[int, s
     return start, value
 
 
-def _product_type(r: _Reader) -> Fact | None:
+def _pack_phrase(r: _Reader, c: tuple[int, int, str, bool]) -> bool:
+    """ "Box of 30", "PACK OF 12": a pack noun followed by "of <number>" says how the item is sold, not what it is."""
+    words = r.words(c[1])
+    return (
+        c[1] - c[0] == 1
+        and r.toks[c[0]].norm in _PACK_NOUN
+        and len(words) >= 2
+        and r.toks[words[0]].low == "of"
+        and _is_number(r.toks[words[1]])
+    )
+
+
+# "Dispenser and Refill": after "and" in a mixed-case title these name what comes with the product.
+_ACCESSORY_HEADS = frozenset(
+    {"refill", "charger", "cable", "case", "cover", "stand", "handset", "paper", "ink"}
+)
+
+
+def _listed_last(r: _Reader, segments: list[tuple[int, int, int]]) -> int | None:
+    """ "Cross-Cut Paper, CD, and Credit Card Shredder": a comma list of uses ends in the segment that starts
+    with "and"/"or" and holds the head; the index of that segment, when the items before it are short."""
+    for k in range(1, len(segments)):
+        lo, _, hi = segments[k]
+        words = r.words(lo, hi)
+        if not words or r.norm(words[0]) not in ("and", "or"):
+            continue
+        between = segments[1:k]
+        # "Printer, Scanner, and Copier" lists what the product does: the listed items are products themselves
+        if all(len(r.words(a, b)) <= 3 and not _head_candidates(r, a, b) for a, _, b in between):
+            return k
+        return None
+    return None
+
+
+def _product_type(r: _Reader, accessories: bool = True) -> Fact | None:
+    """The head noun phrase of the title; ``accessories=False``: not from a "with ..." phrase alone (the caller
+    tries the category first: "PG-240XL/CL-241XL with ... Photo Paper" is ink, not photo paper)."""
     segments = r.segments()
-    per_segment = [_head_candidates(r, lo, cut) for lo, cut, _ in segments]
-    if not any(per_segment):  # "BA II Plus Professional Financial Calculator": the qualifier was not one
-        per_segment = [_head_candidates(r, cut, hi) for _, cut, hi in segments]
+    per_segment = [
+        [c for c in _head_candidates(r, lo, cut) if not _pack_phrase(r, c)] for lo, cut, _ in segments
+    ]
+    if not any(c[3] for cands in per_segment for c in cands):
+        # "BA II Plus Professional Financial Calculator": the qualifier was not one; "BIC For Her ... Ball Pen,
+        # ..., Assorted-Fashion Ink": a product noun after it beats a motif or weak noun in a later part
+        tails = []
+        for _, cut, hi in segments:
+            qualifier = r.toks[cut].low if cut < hi else ""
+            tails.append(
+                []
+                if not accessories and qualifier in _ACCESSORY_QUALIFIER
+                else [c for c in _head_candidates(r, cut, hi) if not _pack_phrase(r, c)]
+            )
+        strong_tail = r.mixed_case and any(c[3] for cands in tails for c in cands)  # "HEART WITH BELL": heart
+        if any(tails) and (not any(per_segment) or strong_tail):
+            per_segment = tails
+    if not any(per_segment):
+        per_segment = [_head_candidates(r, lo, hi) for lo, _, hi in segments] if accessories else []
+    listed = _listed_last(r, segments)
+    from_list = listed is not None and any(c[3] for c in per_segment[listed])
+    if listed is not None and from_list:
+        per_segment = [per_segment[listed], *per_segment]
     chosen = None
     for cands in per_segment:
         strong = [c for c in cands if c[3]]
@@ -146,13 +210,20 @@ def _product_type(r: _Reader) -> Fact | None:
     if last is not None:
         chosen = (last, last + 1, r.toks[last].norm, True)
     start, end, value, _ = chosen
-    start, value = _with_modifier(r, start, end, value)
+    if not from_list:  # in "Paper, CD, and Credit Card Shredder" the words before the head are uses too
+        start, value = _with_modifier(r, start, end, value, pool)
     # "CUP & SAUCER", "NECKLACE+BRACELET", "DESK AND CHAIR": two heads joined by "and" name one product.
     words = r.words(0, start)
     if len(words) >= 2 and r.norm(words[-1]) == "and":
         for c in pool:
             if c[1] == words[-2] + 1 and c[3]:
-                start, value = c[0], f"{c[2]} and {value}"
+                if shouting:
+                    start, value = c[0], f"{c[2]} and {value}"
+                elif value.split()[-1] in _ACCESSORY_HEADS:  # "Dispenser and Refill": the dispenser
+                    start, end, value = c[0], c[1], c[2]
+                    start, value = _with_modifier(r, start, end, value, pool)
+                elif " " not in value:  # "Wireless Remote and Laser Pointer": the compound names it
+                    start, value = c[0], f"{c[2]} and {value}"
     return r.fact(value, start, end)
 
 

@@ -15,7 +15,10 @@ from tuijian.nlp.product.record import Evidence, Fact, Source
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+(?:'[a-z]+)?|[^\sa-z0-9]", re.IGNORECASE)
 _SEGMENT_BREAK = frozenset(",;:()[]{}|")
 _CONNECTOR = frozenset("&+")
-_QUALIFIER = frozenset({"with", "for", "in", "w", "plus", "featuring", "including", "includes", "fits"})
+_QUALIFIER = frozenset(
+    {"with", "without", "for", "in", "w", "plus", "featuring", "including", "includes", "fits"}
+)
+_ACCESSORY_QUALIFIER = frozenset({"with", "w", "featuring", "including", "includes"})
 _PACK_NOUN = frozenset(
     {"set", "pack", "box", "bag", "tube", "pk", "bundle", "case", "roll", "packet", "tin", "jar", "s"}
 )
@@ -78,6 +81,7 @@ _NOT_HEAD = frozenset(
         "design",
         "style",
         "pro",
+        "solution",
         "plus",
         "deluxe",
         "premium",
@@ -217,6 +221,10 @@ class _Reader:
         self.source: Source = source
         self.toks = _tokens(self.text)
         self.claimed = [False] * len(self.toks)
+        # "Scotch Printed Message FRAGILE ...", not "ESSENTIAL BALM 3.5g TIN": words of 3+ letters in lower case
+        self.mixed_case = any(
+            t.text.isalpha() and len(t.text) >= 3 and not t.text.isupper() for t in self.toks
+        )
 
     def fact(self, value: str | int, start: int, end: int, *, claim: bool = True) -> Fact:
         if claim:
@@ -254,7 +262,17 @@ class _Reader:
             for i in range(lo + 1, hi):
                 spaced = self.toks[i].start > self.toks[i - 1].end
                 all_in_one = self.toks[i].low == "in" and self.toks[i - 1].low == "all"
-                if self.toks[i].low in _QUALIFIER and spaced and not self._joined(i) and not all_in_one:
+                # "Binder Plus ...", not "DECT 6.0 PLUS", "TI-84 Plus": "plus" qualifies only a product noun
+                kept = self.toks[i].low == "plus" and self.toks[i - 1].norm not in _lexicon().heads
+                # "FRAGILE HANDLE WITH CARE Box Sealing Tape": a capitalised word in a mixed-case title is text
+                kept = kept or (self.toks[i].text.isupper() and self.mixed_case)
+                if (
+                    self.toks[i].low in _QUALIFIER
+                    and spaced
+                    and not self._joined(i)
+                    and not all_in_one
+                    and not kept
+                ):
                     cut = i
                     break
             heads.append((lo, cut, hi))
