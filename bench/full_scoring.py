@@ -1,36 +1,45 @@
-"""In-process cost of a request that no stored list answers: an anonymous 5-item session scored in full.
+"""In-process cost of requests, without HTTP.
 
-Loads a saved version (``--root``, ``--model``, ``--version``; e.g. the home the Beauty load test prepared), builds
-40 random 5-item session queries with the serving ``Pipeline`` and times ``model.recommend_query`` on each
-(after one warm-up), then prints the 30 most expensive calls under cProfile.
+Default: a request that no stored list answers, an anonymous 5-item session scored in full. Loads a saved
+version (``--root``, ``--model``, ``--version``; e.g. the home the Beauty load test prepared), builds 40 random
+5-item session queries with the serving ``Pipeline`` and times ``model.recommend_query`` on each (after one
+warm-up), then prints the 30 most expensive calls under cProfile.
 
     .venv/bin/python bench/full_scoring.py --root <home>/artifacts/amazon-beauty --model auto --version v0001
+
+``--explain-home HOME``: the personalised route's own function (``user_recommendations_body``, what the HTTP
+route and the hot path call: auth, parameters, ranking, explanation, JSON bytes, impression log) for known
+users of the home's active version, plain and with ``explain=true`` alternating request by request (same
+users, half ``lang=en``, half ``lang=zh``, with the load test's category filter unless ``--no-filter``);
+prints p50 / p99 of each and the difference as JSON. HOME must be a *copy* (the impression log writes to
+its database):
+
+    nice -n 10 .venv/bin/python bench/full_scoring.py --explain-home <copy of a prepared home> \
+        --dataset amazon-beauty --requests 1000
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+KEY = "bench-admin-key-" + "x" * 16
 
-def main() -> None:
+
+def session_scoring(args: argparse.Namespace) -> None:
     from tuijian.models.artifacts import load_model
     from tuijian.models.pipeline import Pipeline
 
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--root", type=Path, required=True)
-    ap.add_argument("--model", default="auto")
-    ap.add_argument("--version", default="v0001")
-    ap.add_argument("--requests", type=int, default=40)
-    args = ap.parse_args()
     model = load_model(args.root, args.model, args.version)
     pipe = Pipeline(model)
     rng = np.random.default_rng(0)
@@ -48,6 +57,99 @@ def main() -> None:
         model.recommend_query(q, 10)
     prof.disable()
     pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+
+
+def explained_route(args: argparse.Namespace) -> dict[str, Any]:
+    """p50 / p99 of the user route's function, plain and ``explain=true`` (see module docstring)."""
+    from fastapi.testclient import TestClient
+
+    from tuijian.service.app import create_app
+    from tuijian.service.options import ServiceOptions
+    from tuijian.service.routes_recs import user_recommendations_body
+    from tuijian.settings import Settings
+
+    settings = Settings(
+        home=args.explain_home, dataset=args.dataset, admin_key=KEY, log_level="warning", env="test"
+    )
+    app = create_app(settings, ServiceOptions(bootstrap=False, access_log=False, poll_seconds=3600))
+    with TestClient(app):
+        st = app.state.tuijian
+        snap = st.engine.snapshot
+        category = None
+        if not args.no_filter:  # the load test's filter: the most common category
+            from tuijian.data.datasets import load_dataset
+
+            items = load_dataset(args.dataset).items
+            if items is not None:
+                cats = items["category"].str.split("|").explode()
+                category = str(cats[cats != ""].value_counts().index[0])
+        model = snap.pipeline.model
+        users = model.interactions_.users
+        rng = np.random.default_rng(args.seed)
+        picked = rng.choice(model.interactions_.n_users, args.requests, replace=True).tolist()
+        times: dict[str, list[float]] = {"plain": [], "explain": []}
+        for n, u in enumerate([picked[0], *picked]):  # the first: warm-up (lazy caches), not timed
+            base = {"k": "10", **({"category": category} if category else {})}
+            for kind, query in (
+                ("plain", base),
+                ("explain", {**base, "explain": "true", "lang": "zh" if n % 2 else "en"}),
+            ):
+                start = time.perf_counter()
+                user_recommendations_body(st, f"bench-{n}", str(users.ids[u]), query, KEY)
+                if n:
+                    times[kind].append((time.perf_counter() - start) * 1000)
+        out: dict[str, Any] = {
+            "version": snap.version,
+            "requests": args.requests,
+            "category": category,
+            "load_avg": os.getloadavg(),
+        }
+        for kind, ts in times.items():
+            out[kind] = {
+                "p50_ms": round(float(np.percentile(ts, 50)), 3),
+                "p99_ms": round(float(np.percentile(ts, 99)), 3),
+                "mean_ms": round(float(np.mean(ts)), 3),
+            }
+        out["added_p50_ms"] = round(out["explain"]["p50_ms"] - out["plain"]["p50_ms"], 3)
+        out["added_p99_ms"] = round(out["explain"]["p99_ms"] - out["plain"]["p99_ms"], 3)
+        if args.profile:
+            prof = cProfile.Profile()
+            prof.enable()
+            for n, u in enumerate(picked[:200]):
+                query = {"k": "10", "explain": "true", "lang": "zh" if n % 2 else "en"}
+                if category:
+                    query["category"] = category
+                user_recommendations_body(st, f"prof-{n}", str(users.ids[u]), query, KEY)
+            prof.disable()
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--root", type=Path, help="artifacts root of the dataset (session scoring)")
+    ap.add_argument("--model", default="auto")
+    ap.add_argument("--version", default="v0001")
+    ap.add_argument("--requests", type=int, default=None, help="default: 40 sessions / 1,000 users")
+    ap.add_argument("--explain-home", type=Path, help="time the user route, plain vs explain=true")
+    ap.add_argument("--dataset", default="amazon-beauty")
+    ap.add_argument("--no-filter", action="store_true", help="without the category filter")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--profile", action="store_true", help="also profile 200 explained requests")
+    ap.add_argument("--out", type=Path, help="write the route timings as JSON")
+    args = ap.parse_args()
+    if args.explain_home is not None:
+        args.requests = args.requests or 1000
+        out = explained_route(args)
+        print(json.dumps(out, indent=2))
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(out, indent=2))
+        return
+    if args.root is None:
+        ap.error("--root (session scoring) or --explain-home (route timing) is required")
+    args.requests = args.requests or 40
+    session_scoring(args)
 
 
 if __name__ == "__main__":

@@ -65,3 +65,38 @@ def test_repeat_says_bought_before_only_for_the_users_own_item() -> None:
     general = Explanation(5, [Reason("repeat", (), 1.0)])
     assert sentence(own, "en", title, {5}) == "You bought this before."
     assert sentence(general, "en", title, set()) == "Often bought again."
+
+
+def test_bytes_parse_to_the_json_dict() -> None:
+    """:func:`explanation_bytes` (the service's encoder) parses to exactly :func:`explanation_json`: reasons
+    with items and terms, attributions with a missing value and a user-only kind, quotes and Chinese."""
+    import json
+
+    from tuijian.explain.reasons import Attribution
+    from tuijian.explain.render import explanation_bytes
+
+    TITLES[3] = 'The "best" 茶壶\n'
+    cases = [
+        Explanation(5, []),
+        Explanation(5, [Reason("history", (1, 3), 0.1234565), Reason("popular", (), 12345.0)]),
+        Explanation(5, [Reason("content", (2,), 0.5, ("tea", 'po"rce', "茶")), Reason("repeat", (5,), 1.0)]),
+        Explanation(
+            5,
+            [Reason("recent", (3,), 2.5e-7), Reason("trending", (), 1 / 3)],
+            [
+                Attribution("sim_last1", 0.123456789, -0.0000004, "recent"),
+                Attribution("user_hist_len", float("nan"), 3.14159265, None),
+                *[Attribution(f"extra:f{n}", n / 7, n / 11, "content") for n in range(10)],
+            ],
+            -0.75,
+        ),
+    ]
+    for e in cases:
+        for lang in ("en", "zh"):
+            want = explanation_json(e, lang, title, item_id, bought={1})
+            got = explanation_bytes(e, lang, title, lambda i: json.dumps(item_id(i)).encode(), bought={1})
+            assert json.loads(b"{" + got) == want
+    with pytest.raises(ValueError, match="non-finite"):
+        explanation_bytes(
+            Explanation(5, [Reason("popular", (), float("inf"))]), "en", title, str.encode, set()
+        )

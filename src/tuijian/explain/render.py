@@ -8,6 +8,7 @@ claims a purchase that did not happen.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -134,6 +135,63 @@ def explanation_json(
     return out
 
 
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+#: per reason kind / feature name / feature kind, its pre-encoded JSON pieces (a few dozen strings)
+_KIND_BYTES: dict[str, bytes] = {}
+_FEATURE_BYTES: dict[tuple[str, str | None], tuple[bytes, bytes]] = {}
+
+
+def _number(x: float) -> bytes:
+    """``x`` as JSON with six decimals: parses to exactly ``round(x, 6)`` (both round the binary value
+    correctly to six decimals), which is what :func:`explanation_json` gives."""
+    if x - x != 0:  # nan or ±inf: JSON has no such number
+        raise ValueError(f"non-finite number {x!r} in an explanation")
+    return b"%.6f" % x
+
+
+def explanation_bytes(
+    explanation: Explanation,
+    lang: str,
+    title: Callable[[int], str],
+    item_id: Callable[[int], bytes],
+    bought: set[int],
+    n_attributions: int = TOP_ATTRIBUTIONS,
+) -> bytes:
+    """:func:`explanation_json` written straight to UTF-8 JSON, without its opening brace (``"reasons":...}``;
+    the service appends it to an item's entry, :func:`tuijian.service.encode.encode_explained`).
+
+    Parses to exactly :func:`explanation_json`'s dict (``tests/explain/test_render.py`` checks it); only the
+    spelling of numbers differs (``0.500000``, not ``0.5``). ``item_id``: an item's id as a JSON string.
+    """
+    flat = [b'"reasons":[']
+    for n, r in enumerate(explanation.reasons):
+        kind = _KIND_BYTES.get(r.kind)
+        if kind is None:
+            kind = _KIND_BYTES[r.kind] = b'{"kind":' + _dumps(r.kind).encode() + b',"item_ids":['
+        ids = b",".join([item_id(i) for i in r.items])
+        terms = b',"terms":' + _dumps(list(r.terms)).encode() if r.terms else b""
+        weight = _number(float(r.weight))
+        flat.append((b"," if n else b"") + kind + ids + b'],"weight":' + weight + terms + b"}")
+    flat.append(b'],"sentence":' + _dumps(sentence(explanation, lang, title, bought)).encode())
+    if explanation.attributions:
+        flat.append(b',"attributions":[')
+        for n, a in enumerate(explanation.attributions[:n_attributions]):
+            key = (a.feature, a.kind)
+            pre = _FEATURE_BYTES.get(key)
+            if pre is None:
+                pre = _FEATURE_BYTES[key] = (
+                    b'{"feature":' + _dumps(a.feature).encode() + b',"value":',
+                    b',"kind":' + _dumps(a.kind).encode() + b"}",
+                )
+            value = b"null" if a.value != a.value else _number(a.value)
+            flat.append(
+                (b"," if n else b"") + pre[0] + value + b',"contribution":' + _number(a.contribution) + pre[1]
+            )
+        flat.append(b'],"base_value":' + _number(float(explanation.base_value or 0.0)))
+    flat.append(b"}")
+    return b"".join(flat)
+
+
 def bought_items(codes_source: str, exclude: Sequence[int], repeats: Sequence[int]) -> set[int]:
     """Items a user query says were bought: its exclusions (bought items) and repeats; none for a session."""
     if codes_source != "history":
@@ -153,11 +211,7 @@ def explained_items(
     ``reason_codes`` (the plain codes), ``reasons`` (structured), ``sentence`` and, for the hybrid's ranker,
     ``attributions``. ``how``: :func:`~tuijian.explain.pipeline.explain_ranked`'s ``fallback`` and ``sequence``
     for a list another chain ranked."""
-    from tuijian.explain.pipeline import explain_ranked
-
-    check_language(lang)
-    explanations = explain_ranked(pipeline, query, ranked, **how)
-    bought = bought_items(query.source, query.exclude.tolist(), query.repeats.tolist())
+    explanations, bought = _explained(pipeline, query, ranked, lang, **how)
 
     def title(i: int) -> str:
         return str(records[i].get("title") or records[i]["item_id"])
@@ -174,3 +228,40 @@ def explained_items(
         }
         for (i, score, codes), e in zip(ranked, explanations, strict=True)
     ]
+
+
+def explained_item_bytes(
+    pipeline: Pipeline,
+    records: Sequence[dict[str, Any]],
+    query: RecQuery,
+    ranked: Ranked,
+    lang: str,
+    **how: Any,
+) -> list[bytes]:
+    """Per entry of ``ranked``, the end of its :func:`explained_items` entry as UTF-8 JSON, from
+    ``"reasons"`` on (:func:`explanation_bytes`): what the service writes after the item's pre-encoded
+    catalogue part, score and reason codes (:func:`tuijian.service.encode.encode_explained`)."""
+    explanations, bought = _explained(pipeline, query, ranked, lang, **how)
+
+    def title(i: int) -> str:
+        return str(records[i].get("title") or records[i]["item_id"])
+
+    ids: dict[int, bytes] = {}
+
+    def item_id(i: int) -> bytes:
+        out = ids.get(i)
+        if out is None:
+            out = ids[i] = _dumps(str(records[i]["item_id"])).encode()
+        return out
+
+    return [explanation_bytes(e, lang, title, item_id, bought) for e in explanations]
+
+
+def _explained(
+    pipeline: Pipeline, query: RecQuery, ranked: Ranked, lang: str, **how: Any
+) -> tuple[list[Explanation], set[int]]:
+    from tuijian.explain.pipeline import explain_ranked
+
+    check_language(lang)
+    explanations = explain_ranked(pipeline, query, ranked, **how)
+    return explanations, bought_items(query.source, query.exclude.tolist(), query.repeats.tolist())

@@ -46,3 +46,22 @@ def encode(snap: Snapshot, ranked: list[tuple[int, float, list[str]]], head: dic
         entries.append(frags[i] + b"%.6f" % score + _reasons(reasons))
     start = _dumps(head).encode()[:-1] + (b',"items":[' if head else b'"items":[')
     return start + b",".join(entries) + b"]}"
+
+
+def encode_explained(
+    snap: Snapshot, ranked: list[tuple[int, float, list[str]]], explained: list[bytes], head: dict[str, Any]
+) -> bytes:
+    """The ``explain=true`` body: ``head``, then per entry of ``ranked`` its catalogue part, score,
+    ``reason_codes`` and its explanation (``explained``: :func:`tuijian.explain.render.explained_item_bytes`,
+    from ``"reasons"`` on). Parses to exactly the dict of :func:`tuijian.explain.render.explained_items`
+    under ``head`` (``tests/service/test_explain_route.py`` checks it)."""
+    frags = snap.catalog.fragments
+    entries = []
+    for (i, score, codes), tail in zip(ranked, explained, strict=True):
+        if score - score != 0:  # nan or ±inf: JSON has no such number
+            raise ValueError(f"non-finite score {score!r} for item {i}")
+        entries.append(
+            frags[i] + b"%.6f" % score + b',"reason_codes":' + _dumps(codes).encode() + b"," + tail
+        )
+    start = _dumps(head).encode()[:-1] + (b',"items":[' if head else b'"items":[')
+    return start + b",".join(entries) + b"]}"

@@ -7,7 +7,6 @@ which avoids a thread-pool hop per request; query strings go through the lean pa
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from tuijian.exceptions import DataError
 from tuijian.service.auth import HEADER, requires
-from tuijian.service.encode import encode
+from tuijian.service.encode import encode, encode_explained
 from tuijian.service.engine import Filters
 from tuijian.service.experiment_router import experiment_arm
 from tuijian.service.params import Param, openapi_parameters, parse_query
@@ -177,7 +176,7 @@ def explained_body(st: Any, rid: str, user_id: str, q: dict[str, Any], arm: Any 
     for the hybrid, the very feature rows that were scored. ``arm``: the user's A/B variant (its ranker when
     that is an engine; a strategy ranker's list is explained from the served engine's query).
     """
-    from tuijian.explain.render import LANGUAGES, explained_items
+    from tuijian.explain.render import LANGUAGES, explained_item_bytes
 
     if q["lang"] not in LANGUAGES:
         raise DataError(
@@ -205,18 +204,17 @@ def explained_body(st: Any, rid: str, user_id: str, q: dict[str, Any], arm: Any 
         ranked = snap.pipeline.recommend(rec_query, q["k"])
     else:
         snap, ranked, _ = ranker.rank_user(user_id, q["k"], filters, **opts)
-    items = explained_items(snap.pipeline, snap.catalog.records, rec_query, ranked, q["lang"], **how)
-    out = {
+    tails = explained_item_bytes(snap.pipeline, snap.catalog.records, rec_query, ranked, q["lang"], **how)
+    head = {
         "request_id": rid,
         "model_version": snap.version,
         "source": rec_query.source,
         "user": user_id,
         "language": q["lang"],
         **chosen,
-        "items": items,
     }
     if arm is not None:
-        out["experiment"] = arm.expose(rid, user_id)
-    body = json.dumps(out, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+        head["experiment"] = arm.expose(rid, user_id)
+    body = encode_explained(snap, ranked, tails, head)
     st.impressions.log_ranked(rid, user_id, snap, ranked)
     return body
