@@ -218,6 +218,9 @@ def test_forget_user_deletes_everything_about_them(store: Store, store_url: str)
     )
     store.log_impressions("r1", "alice", ["i1", "i2"], "v1")
     store.log_impressions("r2", "bob", ["i1"], "v1")
+    store.log_exposures(
+        [("exp1", "b", "alice", "r1", 0.5, 1_700_000_000_000_000), ("exp1", "a", "bob", "r2", 0.5, 1)]
+    )
     copy = SqlCopyStore(normalize_url(store_url))
     copy.put_copy("i3|all|en|summary", "reviews say: lovely")
     copy.put_copy("i4|all|en|summary", "untouched")
@@ -227,6 +230,9 @@ def test_forget_user_deletes_everything_about_them(store: Store, store_url: str)
         and exported["profile"] == {"n": 1}
         and len(exported["served_lists"]) == 1
     )
+    assert [
+        (x["experiment_id"], x["variant"], x["request_id"]) for x in exported["experiment_exposures"]
+    ] == [("exp1", "b", "r1")]
     before = store.events_frame()
 
     out = store.forget_user("alice", actor="admin-key")
@@ -234,7 +240,7 @@ def test_forget_user_deletes_everything_about_them(store: Store, store_url: str)
         out["events"] == 4 and out["profile"] == 1 and out["feedback"] == 1 and out["impression_lists"] == 1
     )
     assert out["generated_copy"] == 1 and out["first_event_id"] == int(before["id"].min())
-    assert "alice" not in _all_user_columns(store)
+    assert "alice" not in _all_user_columns(store) and out["exposures"] == 1
     assert copy.get_copy("i3|all|en|summary") is None and copy.get_copy("i4|all|en|summary") == "untouched"
     after = store.events_frame()
     pd.testing.assert_frame_equal(after, before[before["user"] != "alice"].reset_index(drop=True))

@@ -130,6 +130,9 @@ class BanditService:
         db.execute("PRAGMA synchronous=NORMAL")
         for sql in _SCHEMA:
             db.execute(sql)
+        # Data minimisation: the choice log keys on request ids only. It lives beside the store, so a user id
+        # here would escape `DELETE /v1/users/{id}`, the export and retention; clear any an older version wrote.
+        db.execute("UPDATE choices SET user_id = NULL WHERE user_id IS NOT NULL")
         # feedback older than the state file belongs to no choice of it: start reading after it
         db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('feedback_start', ?)",
@@ -172,10 +175,9 @@ class BanditService:
         ranked = self.strategies.rank(snap, choice.arm, query, k)
         if choice.explored:
             ranked = [(i, s, [*r, "exploration"]) for i, s, r in ranked]
-        self._queue.append(
+        self._queue.append(  # no user id: the choice log is outside the store's erasure and export (below)
             (
                 request_id,
-                user,
                 choice.arm,
                 json.dumps(x.round(6).tolist()),
                 choice.propensity,
@@ -227,8 +229,8 @@ class BanditService:
         rows = []
         ts = now_us()
         while self._queue:
-            rid, user, arm, x, p, explored = self._queue.popleft()
-            rows.append((rid, user, arm, x, p, int(explored), ts))
+            rid, arm, x, p, explored = self._queue.popleft()
+            rows.append((rid, None, arm, x, p, int(explored), ts))
         self._db.executemany(
             "INSERT INTO choices (request_id, user_id, strategy, context, propensity, explored, ts) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",

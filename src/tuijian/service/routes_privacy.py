@@ -112,7 +112,7 @@ async def export_user(
 ) -> dict[str, Any]:
     st = request.app.state.tuijian
     data = await run_in_threadpool(st.store.user_data, user_id)
-    counts = {k: len(data[k]) for k in ("events", "feedback", "served_lists")}
+    counts = {k: len(data[k]) for k in ("events", "feedback", "served_lists", "experiment_exposures")}
     await run_in_threadpool(
         st.store.audit, actor_from_request(request), "user_export", data["stored_id"], counts
     )

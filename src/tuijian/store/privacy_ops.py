@@ -260,10 +260,10 @@ class PrivacyMixin:
 
     # ------------------------------------------------------------------ export, erasure, retention
     def user_data(self, user_id: str) -> dict[str, Any]:
-        """Everything stored about one user (profile decrypted, events, feedback, served lists) as JSON-ready
-        data. :class:`UnknownIdError` when nothing is stored."""
+        """Everything stored about one user (profile decrypted, events, feedback, served lists, A/B exposures)
+        as JSON-ready data. :class:`UnknownIdError` when nothing is stored."""
         key = self.user_key(user_id)
-        e, f, m = t.events.c, t.feedback.c, t.impression_lists.c
+        e, f, m, x = t.events.c, t.feedback.c, t.impression_lists.c, t.exposures.c
         with self._begin() as conn:
             events = conn.execute(
                 select(e.event_id, e.item_id, e.kind, e.value, e.ts, e.text, e.session)
@@ -278,8 +278,13 @@ class PrivacyMixin:
             lists = conn.execute(
                 select(m.request_id, m.model_version, m.ts, m["items"]).where(m.user_id == key).order_by(m.id)
             ).all()
+            exposures = conn.execute(
+                select(x.experiment_id, x.variant, x.request_id, x.propensity, x.ts)
+                .where(x.user_id == key)
+                .order_by(x.id)
+            ).all()
         profile = self.user_profile(user_id)
-        if profile is None and not events and not feedback and not lists:
+        if profile is None and not events and not feedback and not lists and not exposures:
             raise UnknownIdError(f"nothing is stored about user {user_id!r}")
 
         def iso(us: int) -> str:
@@ -315,6 +320,16 @@ class PrivacyMixin:
             "served_lists": [
                 {"request_id": r[0], "model_version": r[1], "ts": iso(r[2]), "items": json.loads(r[3])}
                 for r in lists
+            ],
+            "experiment_exposures": [
+                {
+                    "experiment_id": r[0],
+                    "variant": r[1],
+                    "request_id": r[2],
+                    "propensity": r[3],
+                    "ts": iso(r[4]),
+                }
+                for r in exposures
             ],
         }
 
