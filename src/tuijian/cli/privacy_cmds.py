@@ -77,7 +77,7 @@ def export(
     store = _open(database_url)
     try:
         data = store.user_data(user)
-        counts = {k: len(data[k]) for k in ("events", "feedback", "served_lists")}
+        counts = {k: len(data[k]) for k in ("events", "feedback", "served_lists", "experiment_exposures")}
         store.audit(
             cli_actor(), "user_export", data["stored_id"], {**counts, "out": str(out) if out else "stdout"}
         )
