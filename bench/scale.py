@@ -23,9 +23,11 @@ interactions, ALS fit, top lists; Spark: the steps of :func:`tuijian.spark.pipel
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -192,13 +194,52 @@ def run_local(logs: Path) -> dict[str, Any]:
     }
 
 
-def run_spark(logs: Path, home: Path, driver_memory: str) -> dict[str, Any]:
+def run_spark(logs: Path, home: Path, driver_memory: str, shuffle_partitions: int | None) -> dict[str, Any]:
+    import logging
+
     from tuijian.spark.pipeline import run_pipeline
     from tuijian.spark.session import spark_session
 
-    spark = spark_session("local[2]", driver_memory=driver_memory)
-    out = run_pipeline(logs, home=home, dataset="synthetic", spark=spark, als_params=ALS, item_knn=False)
+    class Steps(logging.Handler):  # the pipeline's step log lines, as the local path prints them
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage() == "spark step done":
+                step = {"seconds": record.seconds, "max_rss_mb": round(_rss_mb())}  # type: ignore[attr-defined]
+                print(json.dumps({"step": record.step, **step}), flush=True)  # type: ignore[attr-defined]
+
+    spark_log = logging.getLogger("tuijian.spark")
+    spark_log.setLevel(logging.INFO)
+    spark_log.addHandler(Steps())
+    spark = spark_session("local[2]", driver_memory=driver_memory, shuffle_partitions=shuffle_partitions)
+    try:
+        scratch = home / "scratch"
+        scratch.mkdir(parents=True, exist_ok=True)
+        out = run_pipeline(
+            logs, home=home, dataset="synthetic", spark=spark, als_params=ALS, item_knn=False, scratch=scratch
+        )
+    finally:
+        spark.stop()
     return {"steps": out["seconds"], "kept_rows": out["cleaning"]["kept_rows"], **out["interactions"]}
+
+
+def run_load(home: Path) -> dict[str, Any]:
+    """What ``tuijian serve`` does with the artifact: load the model and its top lists, answer a request."""
+    from tuijian.models.artifacts import load_model, load_top_lists
+
+    t = time.perf_counter()
+    root = home / "artifacts" / "synthetic"
+    model = load_model(root, "als")
+    lists = load_top_lists(root, "als", model=model)
+    if lists is None:
+        raise SystemExit(f"{root}: the ALS version has no top lists")
+    ids, _ = model.recommend(0, 10)
+    return {
+        "load_seconds": round(time.perf_counter() - t, 2),
+        "max_rss_mb": round(_rss_mb()),
+        "users": model.interactions_.n_users,
+        "items": model.n_items,
+        "top_lists": [int(lists.ids.shape[0]), int(lists.ids.shape[1])],
+        "user0_top10": [int(x) for x in ids],
+    }
 
 
 # ---------------------------------------------------------------------- the parent: time and memory
@@ -224,9 +265,32 @@ def _tree_rss_mb(pid: int) -> float:
     return total * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    children.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except OSError:
+                continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Run one path (or the artifact load) in a child and watch its process tree: peak resident memory
+    overall and per step, and with ``--budget-gb`` the budget enforced on the tree: when its sampled
+    resident memory exceeds the budget, every process of the tree is killed (``SIGKILL``), whatever the path.
+    """
     cmd = [sys.executable, __file__, "child", "--logs", str(args.logs), "--path", args.path,
-           "--driver-memory", args.driver_memory, "--home", str(args.home)]  # fmt: skip
+           "--driver-memory", args.driver_memory, "--home", str(args.home),
+           "--shuffle-partitions", str(args.shuffle_partitions or 0)]  # fmt: skip
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
 
     def limit() -> None:
@@ -234,21 +298,39 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             cap = int(args.mem_gb * 2**30)
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
+    budget_mb = args.budget_gb * 1024 if args.budget_gb else None
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True, preexec_fn=limit)
-    peak = [0.0]
+    peak, step_peak, killed = [0.0], [0.0], [""]
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(0.2):
-            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+            rss = _tree_rss_mb(proc.pid)
+            peak[0], step_peak[0] = max(peak[0], rss), max(step_peak[0], rss)
+            if budget_mb and rss > budget_mb and not killed[0]:
+                killed[0] = f"tree resident memory {rss:.0f} MB > budget {budget_mb:.0f} MB"
+                for pid in reversed(_tree(proc.pid)):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
 
     threading.Thread(target=sample, daemon=True).start()
-    out_text, _ = proc.communicate()
+    lines: list[dict[str, Any]] = []
+    assert proc.stdout is not None
+    for text in proc.stdout:
+        if not text.startswith("{"):
+            continue
+        line = json.loads(text)
+        if "step" in line:
+            line["tree_peak_mb"] = round(step_peak[0])
+            step_peak[0] = 0.0
+        lines.append(line)
+        print(json.dumps(line), file=sys.stderr, flush=True)
+    proc.wait()
     done.set()
     wall = time.perf_counter() - started
-    lines = [json.loads(x) for x in out_text.splitlines() if x.startswith("{")]
     result = next((x for x in lines if "result" in x), None)
+    steps = [x for x in lines if "step" in x]
     return {
         "logs": str(args.logs),
         "path": args.path,
@@ -256,20 +338,27 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "returncode": proc.returncode,
         "wall_seconds": round(wall, 1),
         "peak_tree_rss_mb": round(peak[0]),
+        "budget_gb": args.budget_gb,
+        "killed": killed[0] or None,
         "mem_cap_gb": args.mem_gb if args.path == "local" else None,
         "driver_memory": args.driver_memory if args.path == "spark" else None,
-        "steps_done": [x for x in lines if "step" in x],
+        "shuffle_partitions": args.shuffle_partitions if args.path == "spark" else None,
+        "steps_done": steps,
+        "failed_in": None if result else {"after": steps[-1]["step"] if steps else None,
+                                          "tree_peak_mb": round(step_peak[0])},
         "result": result["result"] if result else None,
         "error": (lines[-1].get("error") if lines and "error" in lines[-1] else None),
-    }
+    }  # fmt: skip
 
 
 def child(args: argparse.Namespace) -> None:
     try:
         if args.path == "local":
             res = run_local(args.logs)
+        elif args.path == "load":
+            res = run_load(args.home)
         else:
-            res = run_spark(args.logs, args.home, args.driver_memory)
+            res = run_spark(args.logs, args.home, args.driver_memory, args.shuffle_partitions or None)
     except MemoryError:
         print(json.dumps({"error": "MemoryError (address-space cap reached)"}), flush=True)
         raise SystemExit(3) from None
@@ -285,10 +374,14 @@ def main() -> None:
     g.add_argument("--seed", type=int, default=0)
     for name in ("run", "child"):
         r = sub.add_parser(name)
-        r.add_argument("--logs", type=Path, required=True)
-        r.add_argument("--path", choices=("local", "spark"), required=True)
-        r.add_argument("--mem-gb", type=float, default=6.0)
+        r.add_argument("--logs", type=Path, default=Path("-"))
+        r.add_argument("--path", choices=("local", "spark", "load"), required=True)
+        r.add_argument("--mem-gb", type=float, default=0.0, help="address-space cap (local path only)")
+        r.add_argument(
+            "--budget-gb", type=float, default=0.0, help="kill the tree above this resident memory"
+        )
         r.add_argument("--driver-memory", default="3g")
+        r.add_argument("--shuffle-partitions", type=int, default=0, help="Spark; 0: 4 per core")
         r.add_argument("--home", type=Path, default=Path("var/scale/home"))
         r.add_argument("--json", type=Path, default=None)
     args = p.parse_args()

@@ -239,11 +239,8 @@ def clean_online_retail(
         F.sum("net_qty").alias("units"),
     ).first()
     changed = {r: int(row[r] or 0) for r in CHANGE_RULES}
-    items_sp = kept.groupBy("code").agg(
-        F.first("title", ignorenulls=True).alias("title"),
-        F.sort_array(F.collect_list("price")).alias("prices"),
-        F.count("*").alias("n_lines"),
-    )
+    # one row per (item, distinct price) with its count: the exact median without holding every line's price
+    items_sp = kept.groupBy("code", "title", "price").agg(F.count("*").alias("n"))
     items = _catalog(items_sp.toPandas())
     nonprod = [(r["nonprod"], int(r["n"])) for r in groups if r["reason"] == "non_product_code"]
     details["non_product_codes"] = dict(sorted(nonprod, key=lambda kv: (-kv[1], kv[0])))
@@ -307,15 +304,26 @@ def _catalog(items: pd.DataFrame) -> pd.DataFrame:
     """The item catalog as the local cleaner builds it (sorted ids, title, category, median price)."""
     from tuijian.data.cleaning import derive_category
 
-    items = items.sort_values("code").reset_index(drop=True)
-    out = pd.DataFrame({"item_id": items["code"].astype(object)})
-    out["title"] = items["title"].fillna("").astype(str).str.strip()
+    items = items.sort_values(["code", "price"]).reset_index(drop=True)
+    per_code = items.groupby("code", sort=True)
+    out = pd.DataFrame({"item_id": pd.Series(list(per_code.groups), dtype=object)})
+    out["title"] = per_code["title"].first().fillna("").astype(str).str.strip().to_numpy()
     out["description"] = ""
     out["brand"] = ""
     out["category"] = out["title"].map(derive_category)
-    out["price"] = [float(np.median(p)) if len(p) else np.nan for p in items["prices"]]
-    out["n_lines"] = items["n_lines"].astype("int64")
+    out["price"] = [_median(g["price"].to_numpy(float), g["n"].to_numpy(np.int64)) for _, g in per_code]
+    out["n_lines"] = per_code["n"].sum().astype("int64").to_numpy()
     return out
+
+
+def _median(values: np.ndarray, counts: np.ndarray) -> float:
+    """``np.median`` of ``values`` repeated ``counts`` times (``values`` sorted), without repeating them."""
+    total = int(counts.sum())
+    if total == 0:
+        return float("nan")
+    ends = np.cumsum(counts)
+    middle = [(total - 1) // 2, total // 2]
+    return float(np.median(values[np.searchsorted(ends, middle, side="right")]))
 
 
 def cleaning_counts(report: CleaningReport) -> dict[str, int]:

@@ -44,9 +44,12 @@ def run_pipeline(
     database_url: str | None = None,
     activate: bool = True,
     item_knn: bool = True,
+    scratch: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run the whole Spark path over the raw log at ``logs``; returns what was written and how long each
-    step took. ``spark``: an existing session (else one is built for ``master``)."""
+    step took. ``spark``: an existing session (else one is built for ``master``). ``scratch``: where Spark
+    writes the sorted log and the top lists for the driver to read back in batches (default: the system's
+    temporary folder; on a cluster, a folder the driver and the executors share)."""
     from pyspark import StorageLevel
 
     from tuijian.models.artifacts import save_model
@@ -71,7 +74,7 @@ def run_pipeline(
     cleaned = clean_online_retail(read_raw(spark, logs), dataset=dataset)
     events = cleaned.events.persist(StorageLevel.MEMORY_AND_DISK)
     lap("clean")
-    inter = T.build_interactions(events, WeightConfig())
+    inter = T.build_interactions(events, WeightConfig(), scratch=scratch)
     events.unpersist()
     lap("interactions")
     ratings = T.matrix_frame(spark, inter.matrix).persist(StorageLevel.MEMORY_AND_DISK)
@@ -81,7 +84,7 @@ def run_pipeline(
     )
     model = T.als_model(inter, user_f, item_f, params)
     lap("als")
-    lists = T.top_lists(spark, model, top_n)
+    lists = T.top_lists(spark, model, top_n, scratch=scratch)
     lap("top_lists")
 
     home = Path(home)

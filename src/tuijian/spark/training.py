@@ -22,8 +22,12 @@ MLlib's ALS differs from ``implicit``'s in two parameters: confidence is ``1 + a
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,10 +41,14 @@ from tuijian.exceptions import ConfigError
 log = logging.getLogger("tuijian.spark")
 
 
-def build_interactions(events: Any, weights: WeightConfig | None = None) -> Interactions:
+def build_interactions(
+    events: Any, weights: WeightConfig | None = None, *, scratch: str | Path | None = None
+) -> Interactions:
     """The :class:`Interactions` of a Spark events frame (columns ``user``, ``item``, ``kind``, ``value``,
     ``ts`` and ``raw_row`` for the order), identical to ``Interactions.from_events`` on the same events
-    sorted by (``ts``, ``raw_row``)."""
+    sorted by (``ts``, ``raw_row``). The weighted, sorted log is written by Spark to Parquet under
+    ``scratch`` and read back one batch at a time into compact arrays (int ids, int8 kinds): the driver
+    never collects rows."""
     from pyspark.sql import functions as F
 
     weights = weights or WeightConfig()
@@ -73,14 +81,68 @@ def build_interactions(events: Any, weights: WeightConfig | None = None) -> Inte
         w = w * F.pow(
             F.lit(0.5), (F.lit(newest) - F.col("ts")) / F.lit(86400.0) / F.lit(weights.half_life_days)
         )
+    kind_names = sorted(kinds)
+    kind_code = F.create_map(*[x for n, k in enumerate(kind_names) for x in (F.lit(k), F.lit(n))])
     logged = (
         ev.join(F.broadcast(u_map), "user")
         .join(F.broadcast(i_map), "item")
-        .select("u", "i", "ts", "kind", "value", w.alias("weight"), "raw_row")
+        .select(
+            F.col("u").cast("int").alias("u"),
+            F.col("i").cast("int").alias("i"),
+            "ts",
+            kind_code[F.col("kind")].cast("byte").alias("kind"),
+            "value",
+            w.alias("weight"),
+            "raw_row",
+        )
     )
-    frame = logged.orderBy("u", "ts", "raw_row").drop("raw_row").toPandas()
-    frame["kind"] = frame["kind"].astype(object)
+    sorted_log = logged.orderBy("u", "ts", "raw_row").drop("raw_row")
+    with _scratch(scratch) as folder:
+        frame = _read_log(_write(sorted_log, folder / "log"), np.array(kind_names, dtype=object))
     return Interactions.from_log(frame, users, items, weights.aggregation)
+
+
+@contextmanager
+def _scratch(folder: str | Path | None) -> Iterator[Path]:
+    """A fresh folder for the Parquet files the driver reads back (removed afterwards): under ``folder``,
+    else the system's temporary folder. On a cluster it must be a path the driver and executors share."""
+    path = Path(tempfile.mkdtemp(prefix="tuijian-spark-", dir=folder))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _write(frame: Any, path: Path) -> list[Path]:
+    """Write ``frame`` as Parquet (one file per partition, partition order = file name order); its files."""
+    frame.write.mode("overwrite").parquet(str(path))
+    return sorted(path.glob("part-*.parquet"))
+
+
+def _read_log(files: list[Path], kind_names: np.ndarray) -> pd.DataFrame:
+    """The sorted log from ``files``, read one record batch at a time into arrays allocated once (the
+    driver never holds more than the final columns and one batch)."""
+    import pyarrow.parquet as pq
+
+    n = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    cols = {
+        "u": np.empty(n, np.int64),
+        "i": np.empty(n, np.int64),
+        "ts": np.empty(n, np.int64),
+        "kind": np.empty(n, np.int8),
+        "value": np.empty(n, np.float64),
+        "weight": np.empty(n, np.float64),
+    }
+    at = 0
+    for f in files:
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=200_000, columns=list(cols)):
+            m = batch.num_rows
+            for name, out in cols.items():
+                out[at : at + m] = batch.column(name).to_numpy(zero_copy_only=False)
+            at += m
+    frame = pd.DataFrame({k: v for k, v in cols.items() if k != "kind"})
+    frame.insert(3, "kind", kind_names[cols.pop("kind")])
+    return frame
 
 
 def _vocabulary(ev: Any, col: str, order: Any) -> Vocabulary:
@@ -231,8 +293,14 @@ def item_knn_model(inter: Interactions, similarity: sp.csr_matrix, n_neighbors: 
     return model
 
 
+#: users scored per matrix product on an executor: bounds a Python worker's scores to
+#: ``SCORE_ROWS x n_items`` floats (256 x 1M items = 1 GB) whatever Arrow's batch size
+SCORE_ROWS = 256
+
+
 def _top_rows(batches: Any, item_factors: Any, n: int, per_user: bool) -> Any:
-    """mapInPandas body: each user's ``n`` best items by ``user_vec @ item_factors.T`` (float32)."""
+    """mapInPandas body: each user's ``n`` best items by ``user_vec @ item_factors.T`` (float32), in
+    products of :data:`SCORE_ROWS` users (one at a time if ``per_user``)."""
     from tuijian.models.base import topk
 
     items = item_factors.value
@@ -240,21 +308,22 @@ def _top_rows(batches: Any, item_factors: Any, n: int, per_user: bool) -> Any:
         if pdf.empty:
             continue
         vecs = np.stack(pdf["features"].to_numpy()).astype(np.float32)
-        if per_user:
-            parts = [topk(vecs[r : r + 1] @ items.T, n) for r in range(len(vecs))]
-            ids = np.concatenate([p[0] for p in parts])
-            scores = np.concatenate([p[1] for p in parts])
-        else:
-            ids, scores = topk(vecs @ items.T, n)
+        step = 1 if per_user else SCORE_ROWS
+        parts = [topk(vecs[r : r + step] @ items.T, n) for r in range(0, len(vecs), step)]
+        ids = np.concatenate([p[0] for p in parts])
+        scores = np.concatenate([p[1] for p in parts])
         yield pd.DataFrame(
             {"id": pdf["id"].to_numpy(), "ids": list(ids.astype(np.int32)), "scores": list(scores)}
         )
 
 
-def top_lists(spark: Any, model: Any, n: int, *, check_users: int = 32) -> Any:
+def top_lists(
+    spark: Any, model: Any, n: int, *, check_users: int = 32, scratch: str | Path | None = None
+) -> Any:
     """Every trained user's top ``n`` (``recommend(users, n, exclude_seen=False)``) scored on Spark, as the
     :class:`~tuijian.models.toplists.TopLists` that ``save_model`` stores; checked bit for bit against the
-    model for ``check_users`` sampled users, else scored again one user at a time."""
+    model for ``check_users`` sampled users, else scored again one user at a time. The lists are written
+    to Parquet under ``scratch`` and read back a batch at a time into the two ``users x n`` arrays."""
     from tuijian.models.toplists import TopLists
 
     n_users, n_items = model.interactions_.n_users, model.n_items
@@ -263,16 +332,13 @@ def top_lists(spark: Any, model: Any, n: int, *, check_users: int = 32) -> Any:
     users = spark.createDataFrame(factors).repartition(max(1, spark.sparkContext.defaultParallelism))
     bcast = spark.sparkContext.broadcast(model.item_factors_)
     schema = "id long, ids array<int>, scores array<float>"
+    ids = np.full((n_users, n), -1, dtype=np.int32)
+    scores = np.full((n_users, n), -np.inf, dtype=np.float32)
     try:
         for how in ("batch", "per-user"):
-            rows = users.mapInPandas(
-                lambda it, per=(how == "per-user"): _top_rows(it, bcast, n, per), schema
-            ).toPandas()
-            ids = np.full((n_users, n), -1, dtype=np.int32)
-            scores = np.full((n_users, n), -np.inf, dtype=np.float32)
-            order = rows["id"].to_numpy(np.int64)
-            ids[order] = np.stack(rows["ids"].to_numpy())
-            scores[order] = np.stack(rows["scores"].to_numpy())
+            rows = users.mapInPandas(lambda it, per=(how == "per-user"): _top_rows(it, bcast, n, per), schema)
+            with _scratch(scratch) as folder:
+                _read_top(_write(rows, folder / "top"), n, ids, scores)
             check = np.unique(np.linspace(0, n_users - 1, min(check_users, n_users)).astype(np.int64))
             if all(_same(model, int(u), n, ids[u], scores[u]) for u in check.tolist()):
                 return TopLists(ids=ids, scores=scores, n_items=n_items, scored=how)
@@ -280,6 +346,17 @@ def top_lists(spark: Any, model: Any, n: int, *, check_users: int = 32) -> Any:
     finally:
         bcast.unpersist()
     raise ConfigError("Spark top lists differ from the model's own scores even one user at a time")
+
+
+def _read_top(files: list[Path], n: int, ids: np.ndarray, scores: np.ndarray) -> None:
+    """Fill ``ids`` and ``scores`` (``users x n``) from the top-list files, one record batch at a time."""
+    import pyarrow.parquet as pq
+
+    for f in files:
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=20_000):
+            rows = batch.column("id").to_numpy()
+            ids[rows] = batch.column("ids").flatten().to_numpy().reshape(len(rows), n)
+            scores[rows] = batch.column("scores").flatten().to_numpy().reshape(len(rows), n)
 
 
 def _same(model: Any, user: int, n: int, ids: np.ndarray, scores: np.ndarray) -> bool:
