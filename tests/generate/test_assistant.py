@@ -157,6 +157,41 @@ def test_price_of_the_cheapest_is_a_price_fact(assistant, retail_shop):
     assert answer.fact["item"] == answer.citations[0]
 
 
+def test_assistant_word_list_has_no_duplicate_or_conflicting_words():
+    # a JSON object with a repeated key keeps the last silently; a word listed as type and material reads as a type
+    from importlib import resources
+
+    def no_repeats(pairs):
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+        return dict(pairs)
+
+    text = resources.files("tuijian.generate").joinpath("templates/assistant_zh.json").read_text("utf-8")
+    terms = json.loads(text, object_pairs_hook=no_repeats)["terms"]
+    assert not set(terms["type"]) & (set(terms["material"]) | set(terms["colour"]))
+
+
+def test_policy_phrasings_and_colloquial_amounts():
+    assert read_message("the mug arrived broken, what do I do?", "en").policy == "policy:returns"
+    assert read_message("30天内还能退吗", "zh").policy == "policy:returns"
+    assert read_message("can I order 200 doormats at a discount?", "en").policy == "policy:wholesale"
+    assert read_message("价格含税吗？", "zh").policy == "policy:payment"
+    assert read_message("bunting over a fiver", "en").price_min == 5.0
+    assert read_message("mugs under 1 pound 50", "en").price_max == 1.5
+
+
+def test_do_you_have_it_in_a_colour_is_a_search(assistant, retail_shop):
+    conversation = Conversation()
+    assistant.ask("alarm clocks", conversation=conversation)
+    answer = assistant.ask("do you have it in green?", conversation=conversation)
+    assert answer.intent == "search" and answer.citations
+    assert all("GREEN" in retail_shop.items.loc[i, "title"] for i in answer.citations)
+    assert (
+        assistant.ask("cheapest door mat").citations[0]
+        in retail_shop.items.index[retail_shop.items["title"].str.contains("DOORMAT")]
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "pack"),
     [("box of 24 cocktail parasols", 24), ("24个装的鸡尾酒小伞", 24), ("六只装的杯子", 6), ("red mug", None)],

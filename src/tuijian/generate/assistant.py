@@ -295,8 +295,11 @@ class ShopAssistant:
         target = self._target(msg, reading, ids, conv)
         attribute_kinds = [c for c in reading.concepts if c.kind in _ATTRIBUTE_KINDS]
         named = has_type and not msg.search
+        # "is it green?" asks a fact; "do you have it in green?" / 有绿色的吗 asks for a green one (a search)
         asks_fact = msg.attribute is not None or (
-            msg.yes_no and bool(attribute_kinds) and (msg.pronoun or bool(ids) or bool(msg.ordinal) or named)
+            msg.yes_no
+            and bool(attribute_kinds)
+            and (bool(ids) or ((msg.pronoun or bool(msg.ordinal) or named) and not msg.search))
         )
         if asks_fact and not (msg.search and target is None) and not (msg.relative or msg.sort):
             attribute = msg.attribute or _KIND_ATTRIBUTE[attribute_kinds[-1].kind]

@@ -55,6 +55,7 @@ _NOISE_EN_WORDS = """
     friend friends little big new get make ideas idea interested hey thanks thank ok okay else other another
     instead colour color colours colors design designed pattern motif print printed theme themed style styled
     made material size sizes large small mini big dimension dimensions similar same version versions
+    pls plz thx ya ur ve ll
 """
 _NOISE_EN = frozenset(_NOISE_EN_WORDS.split())
 _NOISE_ZH_WORDS = """
@@ -63,7 +64,7 @@ _NOISE_ZH_WORDS = """
     喜欢 想要 想买 看看 帮我 给我 送给 用的 大概 左右 之间 以内 以上 以下 英镑 朋友 女儿 儿子 有
     没 卖 吗 呢 吧 啊 的 了 想 要 买 个 款 种 件 只 找 给 送 请 妈妈 爸爸 女士 男士 老婆
     老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 子 是 还 再 更 便宜 最 贵 点 些 和 或 也
-    都 能 帮 在 到 元 镑 块 钱 它 岁 印 带 上 面 其 那 这 装 套 包含 一 个 我 你 好 嗯
+    都 能 帮 在 到 元 镑 块 钱 它 岁 印 带 上 面 其 那 这 装 套 包含 一 个 我 你 好 嗯 里
 """
 _NOISE_ZH = _NOISE_ZH_WORDS.split()
 _SEGMENTS = re.compile(r"\b(?:of|with|for|from|in|on|about|featuring|that|which|who|under|over|between)\b")
@@ -220,7 +221,7 @@ class Vocabulary:
         reading = Reading()
         # English (also inside Chinese messages: "red retrospot" may be typed as is). The head of the request is
         # the last content word before the first "of/with/for…": "capital of France" is about a capital.
-        english = re.sub(r"'s\b|[^a-z0-9\- ]", " ", text.lower()).replace("-", " ")
+        english = re.sub(r"[’']\s*(?:s|ve|ll|re|d|m)\b|[^a-z0-9\- ]", " ", text.lower()).replace("-", " ")
         heads = []
         for segment in _SEGMENTS.split(english):
             order = self._read_english(segment, known, reading)
@@ -261,6 +262,12 @@ class Vocabulary:
                     phrase = " ".join(typed)
                     if phrase not in concept.value:  # "owl" asks for owls, not every bird
                         concept = Concept(concept.kind, phrase, (typed,), phrase)
+                if concept is not None and concept.kind == "type" and len(typed) > 1:
+                    # "door mat" asks for doormats, not for every mat the type's looser forms cover
+                    alts = tuple(
+                        a for a in concept.alternatives if not (len(a) < n and typed[-len(a) :] == a)
+                    )
+                    concept = Concept(concept.kind, concept.value, alts, concept.surface)
                 if concept is not None:
                     reading.concepts.append(concept)
                     order.append(True)

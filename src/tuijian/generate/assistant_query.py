@@ -178,7 +178,9 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "policy:returns",
         re.compile(
             r"\breturn(?:s|ed|ing)?\b(?! (?:to|from) )|refund|send (?:it |them |\w+ )?back|exchange|money back|"
-            r"changed? my mind|wrong (?:item|size|colou?r)|退货|退款|退换|换货|退钱|退回|不满意|七天无理由|能换吗|可以换吗|买错"
+            r"changed? my mind|wrong (?:item|size|colou?r)|(?:arrived|came|is|was|got here) (?:broken|damaged|faulty|cracked|smashed)|"
+            r"\b(?:broken|damaged|faulty|defective) (?:item|mug|parcel|product|one)|"
+            r"退货|退款|退换|换货|退钱|退回|不满意|七天无理由|能换吗|可以换吗|买错|[能可]以?退|还能退|退吗|坏的|坏了|破损|损坏|碎了|质量问题"
         ),
     ),
     (
@@ -194,13 +196,14 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\bpay\b|\bpaying\b|payment|paypal|credit card|debit card|\bvisa\b|mastercard|amex|american express|"
             r"bank transfer|\bvat\b|which currency|cards? do you (?:take|accept)|accept cards|"
-            r"付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税"
+            r"付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税|含税|税费"
         ),
     ),
     (
         "policy:wholesale",
         re.compile(
             r"wholesale|\bbulk\b|large quantit|trade price|for my shop|resell|\b\d{3,} (?:pieces|units|items|of (?:these|them))|"
+            r"\b(?:order|buy|get|need|want|purchase)(?:ing)? \d{3,}\b|(?:trade|bulk|quantity|volume) discount|"
             r"批发|大量购买|批量|团购|大批"
         ),
     ),
@@ -261,6 +264,9 @@ def normalise(text: str) -> str:
         str.maketrans("０１２３４５６７８９￡＄，：；？！（）", "0123456789£$,:;?!()")
     ).lower()
     text = _ZH_NUMBER.sub(lambda m: str(_zh_int(m.group(0))), text)
+    text = re.sub(r"\ba fiver\b", "£5", text)
+    text = re.sub(r"\ba tenner\b", "£10", text)
+    text = re.sub(r"\b(\d+) (?:pounds?|quid) (\d{2})\b", r"£\1.\2", text)  # "1 pound 50" is £1.50
     return re.sub(r"(\d),(\d{3})", r"\1\2", text)
 
 
