@@ -130,3 +130,10 @@ def test_report_without_data_explains_itself() -> None:
     rep = analyse(exp, empty, out)
     assert rep["users"] == 0 and all("note" in c for c in rep["comparisons"])
     assert rep["sequential"]["decision"] == "fixed_horizon"
+
+
+def test_variant_strategies_are_the_bandits_plus_fallback() -> None:
+    from tuijian.policy.abtest import STRATEGIES
+    from tuijian.service.bandit_strategies import STRATEGIES as LIST_STRATEGIES
+
+    assert set(STRATEGIES) == set(LIST_STRATEGIES) | {"fallback"}

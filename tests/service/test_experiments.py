@@ -167,3 +167,28 @@ def test_experiment_bad_input_is_a_clear_4xx(server: Any) -> None:
     assert r.status_code == 201, r.text
     body = c.get("/v1/users/x-new-user/recommendations").json()
     assert body["experiment"]["variant"] in ("a", "b") and body["model_version"] == version
+
+
+def test_strategy_variant_serves_the_bandits_strategy(server: Any) -> None:
+    """A ``sequential`` variant answers with the live bandit's strategy code on the user's own query."""
+    from tuijian.service.bandit_strategies import Strategies
+    from tuijian.service.engine import Filters
+
+    c = httpx.Client(base_url=server.url, headers={"X-API-Key": ADMIN}, timeout=30)
+    spec = {
+        "name": "seq",
+        "variants": [{"name": "a", "weight": 1e-9}, {"name": "b", "weight": 1, "strategy": "sequential"}],
+    }
+    assert c.post("/v1/experiments", json=spec).status_code == 201
+    engine = server.server.config.app.state.tuijian.engine
+    checked = 0
+    for user in _users(server, 12):
+        body = c.get(f"/v1/users/{user}/recommendations", params={"k": 5}).json()
+        if body["experiment"]["variant"] != "b":
+            continue
+        assert body["source"] == "sequential"
+        snap, query = engine.user_query(user, 5, Filters())
+        want = [str(snap.item_ids[i]) for i, _, _ in Strategies().rank(snap, "sequential", query, 5)]
+        assert [it["item_id"] for it in body["items"]] == want
+        checked += 1
+    assert checked >= 10

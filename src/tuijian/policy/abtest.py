@@ -26,7 +26,10 @@ import numpy as np
 
 from tuijian.exceptions import ConfigError
 
-STRATEGIES = ("model", "fallback", "trending")
+#: what serves a variant: the model's pipeline, the fallback chain alone, or one of the live bandit's list
+#: strategies (the names of :data:`tuijian.service.bandit_strategies.STRATEGIES`, same code; a test keeps the
+#: two lists in step)
+STRATEGIES = ("model", "fallback", "sequential", "content", "trending", "popular")
 #: request settings a variant may override, with their types
 CONFIG_KEYS: dict[str, type] = {"exclude_purchased": bool, "window_days": float}
 METRICS = ("click_rate", "ctr", "conversion", "revenue_per_user")

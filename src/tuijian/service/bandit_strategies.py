@@ -7,6 +7,9 @@
 ``trending``    the items most bought in the last 30 days of the training log;
 ``popular``     the items most users bought.
 
+The same strategies serve A/B experiment variants (``strategy`` of a variant,
+:class:`tuijian.service.experiment_router.StrategyRanker`), so a strategy means one thing in both.
+
 Every strategy keeps the request's exclusions, filters and the model's business rules, never returns an item
 of the user's history, and is completed from popularity when it cannot justify ``k`` items. The chains behind
 them are fitted once per served model version, when a strategy is first asked for.
@@ -50,30 +53,37 @@ class Strategies:
     """Ranks a user query with a named strategy (see module docstring); thread-safe."""
 
     def __init__(self) -> None:
-        self._chains: dict[tuple[str, str], Any] = {}
+        self._chains: dict[tuple[str, str, float | None], Any] = {}
         self._lock = threading.Lock()
 
-    def chain(self, snap: Any, strategy: str) -> Any:
-        key = (snap.version, strategy)
+    def chain(self, snap: Any, strategy: str, recent_days: float | None = None) -> Any:
+        """The fitted chain of ``strategy`` on ``snap``'s model version (``recent_days``: the ``trending``
+        window, days before the end of the training log; None = the chain's default)."""
+        key = (snap.version, strategy, recent_days)
         got = self._chains.get(key)
         if got is None:
             with self._lock:
                 got = self._chains.get(key)
                 if got is None:
-                    got = self._fit(snap, strategy)
+                    got = self._fit(snap, strategy, recent_days)
                     self._chains = {k: v for k, v in self._chains.items() if k[0] == snap.version}
                     self._chains[key] = got
         return got
 
-    def _fit(self, snap: Any, strategy: str) -> Any:
+    def _fit(self, snap: Any, strategy: str, recent_days: float | None = None) -> Any:
         from tuijian.models.fallback import FallbackChain
 
         inter = snap.model.interactions_
         content = item_text_vectors(snap) if strategy == "content" else None
-        return FallbackChain(steps=_STEPS[strategy]).fit(inter, content)
+        chain = FallbackChain(steps=_STEPS[strategy])
+        if recent_days is not None:
+            chain.recent_days = float(recent_days)
+        return chain.fit(inter, content)
 
-    def rank(self, snap: Any, strategy: str, query: RecQuery, k: int) -> Ranked:
-        """The top ``k`` of ``strategy`` for ``query``."""
+    def rank(
+        self, snap: Any, strategy: str, query: RecQuery, k: int, recent_days: float | None = None
+    ) -> Ranked:
+        """The top ``k`` of ``strategy`` for ``query`` (``recent_days``: see :meth:`chain`)."""
         pipe = snap.pipeline
         if strategy == "model":
             return pipe.recommend(query, k)
@@ -85,17 +95,19 @@ class Strategies:
         allowed = query.allowed
         if pipe.rules is not None:
             allowed = pipe.rules if allowed is None else allowed & pipe.rules
-        extra = self.chain(snap, strategy).fill(recent, k, exclude, allowed)
+        extra = self.chain(snap, strategy, recent_days).fill(recent, k, exclude, allowed)
         return [(i, float(s), [reason]) for i, s, reason in extra]
 
-    def explain_inputs(self, snap: Any, strategy: str, query: RecQuery) -> dict[str, Any]:
+    def explain_inputs(
+        self, snap: Any, strategy: str, query: RecQuery, recent_days: float | None = None
+    ) -> dict[str, Any]:
         """What :func:`tuijian.explain.pipeline.explain_ranked` needs to explain a list :meth:`rank` gave: the
         strategy's chain and the items it started from (none for ``model``: the pipeline explains it)."""
         if strategy not in _STEPS:
             return {}
         history = np.asarray(query.sequence, np.int64)
         recent = history[-RECENT_ITEMS:] if strategy in ("sequential", "content") else history
-        return {"fallback": self.chain(snap, strategy), "sequence": recent}
+        return {"fallback": self.chain(snap, strategy, recent_days), "sequence": recent}
 
 
 def item_text_vectors(snap: Any) -> Any:

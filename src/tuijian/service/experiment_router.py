@@ -10,7 +10,7 @@ sync; a crash loses at most the last ``flush_seconds``).
 For a request, :func:`experiment_arm` hashes the user into a variant (:meth:`Experiment.assign`, the same in
 every worker), applies the variant's request settings, and returns an :class:`Arm` whose ``ranker`` answers
 ``rank_user`` like :class:`~tuijian.service.engine.Engine` does: the served engine, an engine on another model
-version, or a strategy (fallback chain, trending). ``Arm.expose`` queues the exposure and gives the
+version, or a strategy (the fallback chain, or one of the live bandit's strategies). ``Arm.expose`` queues the exposure and gives the
 ``experiment`` field of the response.
 """
 
@@ -27,6 +27,7 @@ import numpy as np
 from tuijian.exceptions import ModelNotFoundError
 from tuijian.models.pipeline import Ranked
 from tuijian.policy.abtest import Experiment, Variant, experiment_from_dict
+from tuijian.service.bandit_strategies import Strategies
 from tuijian.service.engine import Engine, Filters, _check_k
 from tuijian.service.snapshot import Snapshot
 from tuijian.store.records import now_us
@@ -35,11 +36,17 @@ log = logging.getLogger("tuijian.service")
 
 
 class StrategyRanker:
-    """``rank_user`` for a non-model strategy: ``fallback`` (the fallback chain alone) or ``trending``."""
+    """``rank_user`` for a non-model strategy: ``fallback`` (the fallback chain alone, from no history) or one
+    of the live bandit's list strategies (``sequential``, ``content``, ``trending``, ``popular``), ranked by the
+    same code the bandit serves (:class:`~tuijian.service.bandit_strategies.Strategies`) on the user's query.
+    ``window_days`` is the ``trending`` window (days before the end of the training log; None = 30)."""
 
-    def __init__(self, engine: Engine, strategy: str, window_days: float = 7.0) -> None:
+    def __init__(
+        self, engine: Engine, strategy: str, strategies: Strategies, window_days: float | None = None
+    ) -> None:
         self.engine = engine
         self.strategy = strategy
+        self.strategies = strategies
         self.window_days = window_days
 
     def rank_user(
@@ -51,19 +58,21 @@ class StrategyRanker:
         exclude_purchased: bool = True,
         session: str | None = None,
     ) -> tuple[Snapshot, Ranked, str]:
-        snap = self.engine.snapshot
-        mask = filters.mask(snap)
-        _check_k(k)
-        ranked: Ranked = []
-        if self.strategy == "trending":
-            for item, n in self.engine._trending_counts(self.window_days):
-                i = snap.item_index(item)
-                if i >= 0 and (mask is None or mask[i]):
-                    ranked.append((i, float(n), ["trending"]))
-                if len(ranked) >= k:
-                    break
-        ranked = snap.pipeline.fill(ranked, np.zeros(0, np.int64), k, None, mask)
-        return snap, ranked, self.strategy
+        if self.strategy == "fallback":
+            snap = self.engine.snapshot
+            _check_k(k)
+            ranked = snap.pipeline.fill([], np.zeros(0, np.int64), k, None, filters.mask(snap))
+            return snap, ranked, self.strategy
+        snap, query = self.engine.user_query(
+            user, k, filters, exclude_purchased=exclude_purchased, session=session
+        )
+        return snap, self.strategies.rank(snap, self.strategy, query, k, self.window_days), self.strategy
+
+    def explain_inputs(self, snap: Snapshot, query: Any) -> dict[str, Any]:
+        """The chain and start items that explain :meth:`rank_user`'s list (see ``Strategies.explain_inputs``)."""
+        if self.strategy == "fallback":
+            return {}
+        return self.strategies.explain_inputs(snap, self.strategy, query, self.window_days)
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,7 @@ class ExperimentRouter:
         self.last_error: str | None = None
         self.written = 0
         self._engines: dict[str, Engine] = {}
+        self.strategies = Strategies()  # the strategy variants' chains, fitted once per model version
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tuijian-experiments", daemon=True)
@@ -134,7 +144,8 @@ class ExperimentRouter:
         engine = self.state.engine if v.model_version is None else self._engine(v.model_version)
         if v.strategy == "model":
             return engine
-        return StrategyRanker(engine, v.strategy, float(v.config.get("window_days", 7.0)))
+        window = v.config.get("window_days")
+        return StrategyRanker(engine, v.strategy, self.strategies, None if window is None else float(window))
 
     def _engine(self, label: str) -> Engine:
         cached = self._engines.get(label)
