@@ -332,6 +332,9 @@ def clean_online_retail(
     if missing:
         raise SchemaError(f"raw Online Retail frame lacks column(s) {missing}; got {list(raw.columns)}")
     df = raw[list(RAW_COLUMNS)].reset_index(drop=True).copy()
+    for col in RAW_COLUMNS:  # a columnar read's category columns: the same values as objects (strings shared)
+        if isinstance(df[col].dtype, pd.CategoricalDtype):
+            df[col] = df[col].astype(object).where(df[col].notna(), None)
     n = len(df)
     reason = np.full(n, "", dtype=object)
     details: dict[str, Any] = {}

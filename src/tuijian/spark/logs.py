@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tuijian.data.cleaning import RAW_COLUMNS
@@ -56,11 +57,17 @@ def read_raw(spark: Any, path: str | Path) -> Any:
 
 
 def read_raw_pandas(path: str | Path) -> pd.DataFrame:
-    """The same log for the local cleaner: text columns in ``row`` order (index 0..n-1)."""
-    frame = pd.read_parquet(path)
-    _check_columns(list(frame.columns), path)
-    frame = frame.sort_values(ROW, kind="stable").reset_index(drop=True)
-    return frame[list(RAW_COLUMNS)].astype(object).where(frame[list(RAW_COLUMNS)].notna(), None)
+    """The same log for the local cleaner: the text columns in ``row`` order (index 0..n-1), read column by
+    column as dictionary-encoded (``category``) columns, so each distinct text is one Python string and a
+    line costs a 4-byte code per column (:func:`~tuijian.data.cleaning.clean_online_retail` takes them)."""
+    import pyarrow.parquet as pq
+
+    _check_columns(list(pq.ParquetDataset(str(path)).schema.names), path)
+    table = pq.read_table(str(path), columns=[*RAW_COLUMNS, ROW], read_dictionary=list(RAW_COLUMNS))
+    order = np.argsort(table.column(ROW).to_numpy(), kind="stable")
+    frame = table.drop_columns([ROW]).to_pandas()
+    del table
+    return frame.take(order).reset_index(drop=True)
 
 
 def _check_columns(columns: list[str], path: str | Path) -> None:
