@@ -180,6 +180,23 @@ def test_policy_phrasings_and_colloquial_amounts():
     assert read_message("mugs under 1 pound 50", "en").price_max == 1.5
 
 
+def test_colloquial_questions(assistant, retail_shop):
+    titles = retail_shop.items["title"]
+    assert assistant.ask("蛋糕架怎么卖").fact["attribute"] == "price"  # 怎么卖 asks the price
+    assert assistant.ask("jam jar with a pink lid price?").fact == {
+        "item": "22962", "attribute": "price", "value": 0.85
+    }  # fmt: skip
+    red_cups = assistant.ask("红色波点的杯子有吗")  # ...有吗 asks for them, it is not a yes/no fact
+    assert red_cups.intent == "search" and all("RED" in titles[i] for i in red_cups.citations)
+    arent = assistant.ask("do u have any tea towels that arent red")
+    assert arent.citations and not any("RED" in titles[i] for i in arent.citations)
+    conversation = Conversation()
+    assistant.ask("闹钟", conversation=conversation)
+    pink = assistant.ask("粉色的多少钱", conversation=conversation)  # the pink one's price, not the focus's
+    assert "PINK" in titles[pink.fact["item"]] and "ALARM CLOCK" in titles[pink.fact["item"]]
+    assert assistant.ask("a present for my nan under a tenner, maybe a mug").citations
+
+
 def test_do_you_have_it_in_a_colour_is_a_search(assistant, retail_shop):
     conversation = Conversation()
     assistant.ask("alarm clocks", conversation=conversation)

@@ -294,6 +294,13 @@ class ShopAssistant:
             reading.unknown, reading.head_unknown = reading.unknown[:-1], False
         target = self._target(msg, reading, ids, conv)
         attribute_kinds = [c for c in reading.concepts if c.kind in _ATTRIBUTE_KINDS]
+        if target is not None and conv is not None and not ids and not msg.ordinal and not msg.pronoun:
+            # "粉色的多少钱？" after clocks asks the price of the pink clock, not of the clock in focus
+            other = [c for c in attribute_kinds if _KIND_ATTRIBUTE[c.kind] != msg.attribute]
+            if other and not all(cat.mask(c)[target] for c in other):
+                previous = [_concept_from(d) for d in conv.concepts]
+                found = cat.search([*previous, *reading.concepts], excluded, k=1)
+                target = found.positions[0] if found.positions else target
         named = has_type and not msg.search
         # "is it green?" asks a fact; "do you have it in green?" / 有绿色的吗 asks for a green one (a search)
         asks_fact = msg.attribute is not None or (

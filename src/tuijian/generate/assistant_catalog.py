@@ -55,7 +55,9 @@ _NOISE_EN_WORDS = """
     friend friends little big new get make ideas idea interested hey thanks thank ok okay else other another
     instead colour color colours colors design designed pattern motif print printed theme themed style styled
     made material size sizes large small mini big dimension dimensions similar same version versions
-    pls plz thx ya ur ve ll
+    pls plz thx ya ur ve ll nan nana nanna gran granny grandma grandad grandpa mum mom mummy mother dad daddy
+    father sister brother wife husband girlfriend boyfriend aunt auntie uncle niece nephew teacher colleague boss
+    son daughter kids kid
 """
 _NOISE_EN = frozenset(_NOISE_EN_WORDS.split())
 _NOISE_ZH_WORDS = """
@@ -63,7 +65,7 @@ _NOISE_ZH_WORDS = """
     东西 商品 图案 样式 款式 价格 多少钱 多少 可以 能不能 是不是 适合 还有 其他 别的 颜色 材质 做的
     喜欢 想要 想买 看看 帮我 给我 送给 用的 大概 左右 之间 以内 以上 以下 英镑 朋友 女儿 儿子 有
     没 卖 吗 呢 吧 啊 的 了 想 要 买 个 款 种 件 只 找 给 送 请 妈妈 爸爸 女士 男士 老婆
-    老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 子 是 还 再 更 便宜 最 贵 点 些 和 或 也
+    老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 子 是 还 再 更 便宜 最 贵 点 些 和 或 也 怎么 怎样 如何 来
     都 能 帮 在 到 元 镑 块 钱 它 岁 印 带 上 面 其 那 这 装 套 包含 一 个 我 你 好 嗯 里
 """
 _NOISE_ZH = _NOISE_ZH_WORDS.split()

@@ -94,7 +94,7 @@ _FOLLOW = re.compile(
 _SEARCH = re.compile(
     r"^\s*(?:有|还有|请问有)(?!没有).*吗|\b(?:do you (?:have|sell|stock|carry|do)|have you got|are there|is there|i(?:'m| am) looking for|looking for|"
     r"i want|i need|show me|recommend|suggest|find me|can i get|do you do|got any|any)\b|有没有|你们有|有卖|卖不卖|想要|想买|推荐|找一?[个些款]|"
-    r"给我看"
+    r"给我看|有吗[？?。!！]*\s*$|有卖吗|来[个一][个件只款]?"
 )
 _YES_NO = re.compile(
     r"^\s*(?:is|are|does|do|can|will|has|have|would|could)\b|吗[？?。!！]*\s*$|是不是|是否|能不能|可不可以|会不会"
@@ -113,8 +113,8 @@ _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
     (
         "price",
         re.compile(
-            r"how much|what(?:'s| is) the price|price of|the price|\bcosts?\b|how expensive|what does it cost|"
-            r"多少钱(?:一[包套盒个件只])?|价格|价钱|几块钱|售价|什么价|卖多少"
+            r"how much|what(?:'s| is) the price|price of|the price|\bcosts?\b|how expensive|what does it cost|\bprice\s*\??\s*$|"
+            r"多少钱(?:一[包套盒个件只])?|价格|价钱|几块钱|售价|什么价|卖多少|[怎咋]么?卖|贵不贵"
         ),
     ),
     (
@@ -313,7 +313,8 @@ def _read_prices(text: str, msg: Message) -> str:
 
 _NEG_EN = re.compile(
     r"\b(?:without|nothing (?:with|that has|featuring|in)|nothing|no|not|none with|except(?: for)?|excluding|but not|avoid|"
-    r"(?:i )?(?:don't|do not|dont) want|don't like|do not like|other than|anything but|that (?:isn't|is not|aren't|are not))\b"
+    r"(?:i )?(?:don't|do not|dont) want|don't like|do not like|other than|anything but|"
+    r"(?:that|which|who) (?:isn't|isnt|is not|aren't|arent|are not|don't have|dont have|do not have))\b"
 )
 _NEG_EN_END = re.compile(r"[,.;!?]|\b(?:and|but|under|over|between|for|please|that|which|i)\b")
 _NEG_ZH = re.compile(r"不要有|不要|不想要|不带|不含|除了|别要|别|排除|不喜欢|没有(?!吗)")
