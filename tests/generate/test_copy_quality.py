@@ -28,6 +28,18 @@ from tuijian.generate.templates import LENGTHS, STYLES
 from tuijian.generate.writer import CopyWriter
 
 ALL = [(task, lang) for task in ("description", "ad", "title", "push") for lang in ("en", "zh")]
+#: distinct-2 reached per task and language on the 140 items of ``texts`` (0.5 asked; ads and push texts in
+#: English are short of it, see bench/RESULTS.md)
+DISTINCT_2_FLOOR = {
+    ("description", "en"): 0.53,
+    ("description", "zh"): 0.63,
+    ("ad", "en"): 0.47,
+    ("ad", "zh"): 0.48,
+    ("title", "en"): 0.63,
+    ("title", "zh"): 0.54,
+    ("push", "en"): 0.47,
+    ("push", "zh"): 0.52,
+}
 
 
 @pytest.fixture(scope="module")
@@ -189,13 +201,10 @@ def test_at_least_1000_texts_grounded_grammatical_and_chinese(texts):
     assert named / len(zh) >= 0.95
     assert max(latin_share(text, f.item_id) for f, text in zh) <= 0.10
     assert not any(re.search(r"[（(][A-Za-z ]{4,}[)）]", text.split("规格：")[0]) for _, text in zh)
-    for task in ("description", "ad", "title", "push"):
-        for lang in ("en", "zh"):
-            # measured on these 140 items; bench/generation.py --quality reports the 300-item figure
-            assert distinct_2([t for tk, lg, _, t in texts if tk == task and lg == lang]) >= 0.45, (
-                task,
-                lang,
-            )
+    for (task, lang), floor in DISTINCT_2_FLOOR.items():
+        # measured on these 140 items; bench/generation.py --quality reports the 300-item figure
+        score = distinct_2([t for tk, lg, _, t in texts if tk == task and lg == lang])
+        assert score >= floor, (task, lang, score)
 
 
 # --- personalisation, reviews and the writer's API ------------------------------------------------------------------
