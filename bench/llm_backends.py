@@ -165,7 +165,7 @@ def run(
         failed = raw.startswith(f"<{backend.name} failed")
         echo = failed and "repeated its prompt" in raw
         reply = recorder.last  # the model's own words (also when refused as a prompt echo)
-        guard = check(reply, facts) if reply else None
+        guard = check(reply, facts, free_text=True) if reply else None
         record = product_record(facts)
         zh_name = product_name(record, facts, "zh") if record.product_type is not None else None
         rows.append(

@@ -9,7 +9,9 @@ material, size, theme ("Letter Size" is no letter motif) and audience. The shop'
 line are not claims. A review quote must be a real review's words, and may back only its own polarity: a
 complaint quoted as a pro is rejected (:func:`tuijian.nlp.aspects.aspect_opinions` judges the quote).
 
-:func:`check` is the one entry point: ``check(text, facts, extra_sources=()) -> GuardResult``.
+:func:`check` is the one entry point: ``check(text, facts, extra_sources=(), *, free_text=False) -> GuardResult``.
+A model's reply is checked with ``free_text=True``: then every content word must also be backed by the item's
+data, and meta text, Chinese character soup and repeated sentences are refused (:mod:`tuijian.generate.support`).
 """
 
 from __future__ import annotations
@@ -151,7 +153,7 @@ class Claim:
     """A checkable statement in a generated text."""
 
     kind: str  # number | price | currency | brand | colour | material | size | type | pack_count | capacity
-    #            | theme | audience | quote | quote_polarity
+    #            | theme | audience | quote | quote_polarity; free text: unsupported | meta | fluency | repetition
     value: str
     surface: str
 
@@ -273,9 +275,15 @@ def _grounding(facts: ItemFacts, extra_sources: tuple[str, ...]) -> _Grounding:
     return g
 
 
-def check(text: str, facts: ItemFacts, extra_sources: tuple[str, ...] = ()) -> GuardResult:
+def check(
+    text: str, facts: ItemFacts, extra_sources: tuple[str, ...] = (), *, free_text: bool = False
+) -> GuardResult:
     """Check every claim of ``text`` against ``facts`` (and ``extra_sources``, e.g. a vetted reason): the surface
-    claims of :func:`extract_claims` and the meaning claims of :func:`tuijian.generate.meaning.meaning_claims`."""
+    claims of :func:`extract_claims` and the meaning claims of :func:`tuijian.generate.meaning.meaning_claims`.
+
+    ``free_text=True`` (a model's reply, not a template's) adds the checks of :mod:`tuijian.generate.support`:
+    every content word backed by the item's data (``unsupported``), no text about the writing (``meta``), a
+    Chinese fluency floor (``fluency``) and no repeated sentence (``repetition``)."""
     from tuijian.generate.meaning import meaning_claims
 
     g = _grounding(facts, extra_sources)
@@ -300,5 +308,13 @@ def check(text: str, facts: ItemFacts, extra_sources: tuple[str, ...] = ()) -> G
     for claim, ok in meaning_claims(text, facts, extra_sources):
         result.claims.append(claim)
         if not ok:
+            result.violations.append(claim)
+    if free_text:
+        from tuijian.generate.support import free_text_claims
+
+        for claim, ok in free_text_claims(text, facts, extra_sources):
+            if ok:
+                continue
+            result.claims.append(claim)
             result.violations.append(claim)
     return result

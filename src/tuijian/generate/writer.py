@@ -142,7 +142,10 @@ class CopyWriter:
             except TuijianError as exc:
                 rejected.append(f"<{backend.name} failed: {exc}>")
                 break
-            result = check(text, facts, (reason,) if reason else ())
+            # a model's reply is free text: every content word must be backed too (tuijian.generate.support)
+            result = check(
+                text, facts, (reason,) if reason else (), free_text=not isinstance(backend, TemplateBackend)
+            )
             if text and not language_matches(text, language):
                 result.violations.append(Claim("language", language, text[:40]))
             if text and result.ok:
