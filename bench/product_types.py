@@ -1,6 +1,6 @@
 """Product-type accuracy of :func:`tuijian.nlp.product.understand` on the hand-labelled items (issue 12, item 1).
 
-    nice -n 10 .venv/bin/python bench/product_types.py [--split dev|heldout|blind|blind2|blind3|all] [--errors N]
+    nice -n 10 .venv/bin/python bench/product_types.py [--split dev|heldout|blind|blind2|blind3|blind4|all] [--errors N]
 
 The labels and the labelling rule are in ``tests/nlp/data/product_types.csv`` (160 Online Retail items, 160 Amazon
 Office items, each split 80 dev / 80 held-out, plus 60 + 60 ``blind`` items labelled before the rules first ran). Office titles are read from ``../shared/datasets`` (only ids and
@@ -115,7 +115,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--split", default="all", choices=["dev", "heldout", "blind", "blind2", "blind3", "all"]
+        "--split", default="all", choices=["dev", "heldout", "blind", "blind2", "blind3", "blind4", "all"]
     )
     parser.add_argument("--errors", type=int, default=10, help="how many errors to print")
     parser.add_argument(
@@ -127,7 +127,9 @@ def main() -> None:
     rows = load_items()
     count_accuracy(rows)
     results = [(row, predict(row)) for row in rows]
-    splits = ["dev", "heldout", "blind", "blind2", "blind3"] if args.split == "all" else [args.split]
+    splits = (
+        ["dev", "heldout", "blind", "blind2", "blind3", "blind4"] if args.split == "all" else [args.split]
+    )
     for split in [*splits, "all"] if args.split == "all" else splits:
         for dataset in ("online-retail", "amazon-office", "both"):
             chosen = [
