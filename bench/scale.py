@@ -243,26 +243,32 @@ def run_load(home: Path) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- the parent: time and memory
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and all its descendants (from /proc)."""
+def _tree_rss(pid: int) -> dict[str, float]:
+    """Resident memory (MB) of ``pid`` and all its descendants (from /proc), by part: ``driver`` (the
+    child itself), ``jvm`` (java processes), ``python_workers`` (every other descendant)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    names: dict[int, str] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                head, tail = f.read().rsplit(")", 1)
         except OSError:
             continue
+        fields = tail.split()
         children.setdefault(int(fields[1]), []).append(int(entry))
         rss[int(entry)] = int(fields[21])
-    total, todo = 0, [pid]
+        names[int(entry)] = head.split("(", 1)[-1]
+    page = os.sysconf("SC_PAGE_SIZE") / 2**20
+    parts = {"driver": rss.get(pid, 0) * page, "jvm": 0.0, "python_workers": 0.0}
+    todo = list(children.get(pid, []))
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
+        parts["jvm" if names.get(p) == "java" else "python_workers"] += rss.get(p, 0) * page
         todo.extend(children.get(p, []))
-    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return parts
 
 
 def _tree(pid: int) -> list[int]:
@@ -302,12 +308,18 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True, preexec_fn=limit)
     peak, step_peak, killed = [0.0], [0.0], [""]
+    at_peak: list[dict[str, int]] = [{}]
+    step_parts: list[dict[str, int]] = [{}]
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(0.2):
-            rss = _tree_rss_mb(proc.pid)
-            peak[0], step_peak[0] = max(peak[0], rss), max(step_peak[0], rss)
+            parts = _tree_rss(proc.pid)
+            rss = sum(parts.values())
+            if rss > peak[0]:
+                peak[0], at_peak[0] = rss, {k: round(v) for k, v in parts.items()}
+            if rss > step_peak[0]:
+                step_peak[0], step_parts[0] = rss, {k: round(v) for k, v in parts.items()}
             if budget_mb and rss > budget_mb and not killed[0]:
                 killed[0] = f"tree resident memory {rss:.0f} MB > budget {budget_mb:.0f} MB"
                 for pid in reversed(_tree(proc.pid)):
@@ -322,8 +334,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             continue
         line = json.loads(text)
         if "step" in line:
-            line["tree_peak_mb"] = round(step_peak[0])
-            step_peak[0] = 0.0
+            line["tree_peak_mb"], line["tree_peak_parts_mb"] = round(step_peak[0]), step_parts[0]
+            step_peak[0], step_parts[0] = 0.0, {}
         lines.append(line)
         print(json.dumps(line), file=sys.stderr, flush=True)
     proc.wait()
@@ -338,6 +350,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "returncode": proc.returncode,
         "wall_seconds": round(wall, 1),
         "peak_tree_rss_mb": round(peak[0]),
+        "peak_parts_mb": at_peak[0],
         "budget_gb": args.budget_gb,
         "killed": killed[0] or None,
         "mem_cap_gb": args.mem_gb if args.path == "local" else None,
@@ -345,7 +358,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "shuffle_partitions": args.shuffle_partitions if args.path == "spark" else None,
         "steps_done": steps,
         "failed_in": None if result else {"after": steps[-1]["step"] if steps else None,
-                                          "tree_peak_mb": round(step_peak[0])},
+                                          "tree_peak_mb": round(step_peak[0]),
+                                          "tree_peak_parts_mb": step_parts[0]},
         "result": result["result"] if result else None,
         "error": (lines[-1].get("error") if lines and "error" in lines[-1] else None),
     }  # fmt: skip
