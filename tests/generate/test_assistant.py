@@ -197,6 +197,26 @@ def test_colloquial_questions(assistant, retail_shop):
     assert assistant.ask("a present for my nan under a tenner, maybe a mug").citations
 
 
+def test_negation_after_the_noun_and_before_a_preposition():
+    assert read_message("首饰盒，陶瓷的不要", "zh").negative == ["陶瓷"]
+    assert read_message("gift bags that aren't for christmas", "en").negative[0].strip() == "christmas"
+
+
+def test_more_phrasings(assistant, retail_shop):
+    titles = retail_shop.items["title"]
+    assert read_message("what if the doorstop arrives damaged?", "en").policy == "policy:returns"
+    assert read_message("满多少免邮？", "zh").policy == "policy:shipping"
+    assert read_message("which currencies do you charge in?", "en").policy == "policy:payment"
+    assert read_message("which handbag costs the most?", "en").sort == "price_desc"
+    assert assistant.ask("拖鞋哪双最便宜").intent == "sort"
+    conversation = Conversation()
+    assistant.ask("ribbons under £2", conversation=conversation)
+    festive = assistant.ask("anything christmassy?", conversation=conversation)  # -y adjective of a motif
+    assert festive.citations and all("CHRISTMAS" in titles[i] for i in festive.citations)
+    latex = assistant.ask("are the 12 coloured party balloons made of latex?")  # latex is asked, not named
+    assert latex.fact == {"item": "22436", "attribute": "material", "value": None}
+
+
 def test_do_you_have_it_in_a_colour_is_a_search(assistant, retail_shop):
     conversation = Conversation()
     assistant.ask("alarm clocks", conversation=conversation)

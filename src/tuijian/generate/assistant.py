@@ -191,6 +191,15 @@ class ShopAssistant:
         cat = self.catalog_
         msg = read_message(text, lang)
         reading = cat.vocabulary.read(msg.positive, lang, cat.known)
+        asked = re.search(r"made (?:of|from|out of) (\w+)\W*$", msg.text.lower())
+        if (
+            msg.attribute == "material"
+            and asked
+            and reading.unknown
+            and reading.unknown[-1] == asked.group(1)
+        ):
+            # "is it made of latex?": the asked material, not a word of the item's name
+            reading.unknown, reading.head_unknown = reading.unknown[:-1], False
         if msg.child_age is not None and msg.child_age < 14:
             reading.concepts.append(cat.vocabulary.english[("child",)])
         excluded = [c for seg in msg.negative for c in cat.vocabulary.read(seg, lang, cat.known).concepts]

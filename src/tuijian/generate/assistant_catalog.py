@@ -66,6 +66,7 @@ _NOISE_ZH_WORDS = """
     喜欢 想要 想买 看看 帮我 给我 送给 用的 大概 左右 之间 以内 以上 以下 英镑 朋友 女儿 儿子 有
     没 卖 吗 呢 吧 啊 的 了 想 要 买 个 款 种 件 只 找 给 送 请 妈妈 爸爸 女士 男士 老婆
     老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 子 是 还 再 更 便宜 最 贵 点 些 和 或 也 怎么 怎样 如何 来
+    哪双 哪件 哪条 哪只 哪种 哪一个 哪一款 双
     都 能 帮 在 到 元 镑 块 钱 它 岁 印 带 上 面 其 那 这 装 套 包含 一 个 我 你 好 嗯 里
 """
 _NOISE_ZH = _NOISE_ZH_WORDS.split()
@@ -277,6 +278,13 @@ class Vocabulary:
                     break
             else:
                 t = toks[i]
+                stems = [tuple(index_tokens(t[:-k])) for k in (2, 1)] if t.endswith("y") else []
+                stem = next((st for st in stems if st in self.english), None)
+                if stem is not None and t not in known:  # "christmassy" is Christmas, "flowery" flowers
+                    reading.concepts.append(self.english[stem])
+                    order.append(True)
+                    i += 1
+                    continue
                 if t not in _NOISE_EN and len(t) > 1:
                     if t in known:
                         reading.concepts.append(Concept("word", t, ((t,),), t))

@@ -65,10 +65,10 @@ _PACK = re.compile(
 )
 _ITEM_ID = re.compile(r"(?<![A-Za-z0-9])(\d{5}[A-Za-z]{0,2}|B0[0-9A-Z]{8})(?![A-Za-z0-9])")
 _SORT_ASC = re.compile(
-    r"cheapest|least expensive|lowest[- ]pric\w*|lowest price|most affordable|最便宜|最实惠|价格最低|最低价|最划算"
+    r"cheapest|least expensive|costs? the least|costing the least|lowest[- ]pric\w*|lowest price|most affordable|最便宜|最实惠|价格最低|最低价|最划算"
 )
 _SORT_DESC = re.compile(
-    r"most expensive|priciest|dearest|highest[- ]pric\w*|most costly|最贵|价格最高|最高价"
+    r"most expensive|priciest|dearest|costs? the most|costing the most|highest[- ]pric\w*|most costly|最贵|价格最高|最高价"
 )
 _CHEAPER = re.compile(
     r"哪个(?:更|比较)?便宜|which (?:one )?is cheap|\bcheaper\b|less expensive|lower price|more affordable|"
@@ -178,8 +178,8 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "policy:returns",
         re.compile(
             r"\breturn(?:s|ed|ing)?\b(?! (?:to|from) )|refund|send (?:it |them |\w+ )?back|exchange|money back|"
-            r"changed? my mind|wrong (?:item|size|colou?r)|(?:arrived|came|is|was|got here) (?:broken|damaged|faulty|cracked|smashed)|"
-            r"\b(?:broken|damaged|faulty|defective) (?:item|mug|parcel|product|one)|"
+            r"changed? my mind|wrong (?:item|size|colou?r)|(?:arriv\w*|came|comes|is|was|got here) (?:broken|damaged|faulty|cracked|smashed)|"
+            r"\b(?:broken|damaged|faulty|defective|cracked|smashed)\b|"
             r"退货|退款|退换|换货|退钱|退回|不满意|七天无理由|能换吗|可以换吗|买错|[能可]以?退|还能退|退吗|坏的|坏了|破损|损坏|碎了|质量问题"
         ),
     ),
@@ -188,15 +188,15 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"deliver(?:y|ed|ies)?\b|shipping|\bship(?:ped|s)? (?:to|abroad|internationally|overseas)|dispatch|postage|"
             r"courier|tracking|track my|where is my (?:order|parcel|package)|\bparcel\b|when will (?:it|my order) arrive|how long (?:does|will) (?:it|the order|shipping) take|"
-            r"运费|配送|发货|快递|邮寄|送货|包邮|多久能?到|几天到|寄到|物流|邮费"
+            r"运费|配送|发货|快递|邮寄|送货|包邮|免邮|免运费|多久能?到|几天到|寄到|物流|邮费"
         ),
     ),
     (
         "policy:payment",
         re.compile(
             r"\bpay\b|\bpaying\b|payment|paypal|credit card|debit card|\bvisa\b|mastercard|amex|american express|"
-            r"bank transfer|\bvat\b|which currency|cards? do you (?:take|accept)|accept cards|"
-            r"付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税|含税|税费"
+            r"bank transfer|\bvat\b|\bcurrenc(?:y|ies)\b|cards? do you (?:take|accept)|accept cards|"
+            r"付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税|含税|税费|转账|万事达|运通|维萨"
         ),
     ),
     (
@@ -318,6 +318,9 @@ _NEG_EN = re.compile(
 )
 _NEG_EN_END = re.compile(r"[,.;!?]|\b(?:and|but|under|over|between|for|please|that|which|i)\b")
 _NEG_ZH = re.compile(r"不要有|不要|不想要|不带|不含|除了|别要|别|排除|不喜欢|没有(?!吗)")
+_NEG_ZH_AFTER = re.compile(
+    r"(?<![^\s,，。；;!！?？])([^\s,，。；;!！?？]+?)的?(?:不要|别要|不想要|不需要)(?:了|啦)?(?=\s*(?:[,，。；;!！?？]|$))"
+)
 _NEG_ZH_END = re.compile(r"[,，。；;!！?？的但]|只要|要")
 
 
@@ -325,6 +328,9 @@ def _split_negation(text: str, lang: str, msg: Message) -> str:
     """Move negated spans into ``msg.negative``; return the rest."""
     out = text
     if lang == "zh":
+        for m in list(_NEG_ZH_AFTER.finditer(text)):  # 陶瓷的不要: the refused thing comes first
+            msg.negative.append(m.group(1))
+            text = out = _blank(out, m.span())
         for m in list(_NEG_ZH.finditer(text)):
             if m.group(0).startswith("没有") and text[max(0, m.start() - 1) : m.start()] == "有":
                 continue  # 有没有 asks, it does not negate
@@ -338,9 +344,11 @@ def _split_negation(text: str, lang: str, msg: Message) -> str:
             r"\s*(?:more|less|over|under|above|below)\b", text[m.end() :]
         ):
             continue
-        end = _NEG_EN_END.search(text, m.end())
+        lead = re.match(r"(?:\s*\b(?:for|with|in|of|a|an|the|any)\b)*", text[m.end() :])
+        begin = m.end() + (lead.end() if lead else 0)
+        end = _NEG_EN_END.search(text, begin)
         stop = end.start() if end else len(text)
-        msg.negative.append(text[m.end() : stop])
+        msg.negative.append(text[begin:stop])
         out = _blank(out, (m.start(), stop))
     return out
 
