@@ -250,21 +250,19 @@ def explain_hybrid(
     # the retrievers' own explanations, asked once for the items whose reasons need them
     sub = _sub_explanations(model, retriever_ev, items, names, phi, picked, sums)
     had = set(evidence.items.tolist())
+    # per row, its largest absolute contributions (a stable sort per row, all rows at once) as Python floats
+    tops = np.argsort(-np.abs(phi[:, :-1]), axis=1, kind="stable")[:, :ATTRIBUTIONS_KEPT].tolist()
+    phi_rows, sum_rows, feat_rows = phi.tolist(), sums.tolist(), feats[cand].tolist()
     out: list[Explanation] = []
     r = 0
     for n, t in enumerate(items.tolist()):
         if picked[n] < 0:
             out.append(_outside(model, retriever_ev, t))
             continue
-        row = phi[r]
-        top = np.argsort(-np.abs(row[:-1]), kind="stable")[:ATTRIBUTIONS_KEPT].tolist()
-        attrs = [
-            Attribution(names[f], float(feats[picked[n], f]), float(row[f]), kinds[f])
-            for f in top
-            if row[f] != 0
-        ]
+        row, values = phi_rows[r], feat_rows[r]
+        attrs = [Attribution(names[f], values[f], row[f], kinds[f]) for f in tops[r] if row[f] != 0]
         reasons = []
-        for k, w in zip(KINDS, sums[r].tolist(), strict=True):
+        for k, w in zip(KINDS, sum_rows[r], strict=True):
             if w <= 0:
                 continue
             found = sub.get((k, t))
@@ -278,7 +276,7 @@ def explain_hybrid(
                     found.terms if found else (),
                 )
             )
-        out.append(Explanation(t, reasons, attrs, float(row[-1])))
+        out.append(Explanation(t, reasons, attrs, row[-1]))
         r += 1
     return out
 
@@ -316,19 +314,16 @@ def _sub_explanations(
     if not cand_items:
         return out
     col = {k: n for n, k in enumerate(KINDS)}
-    needs = {
-        k: [t for r, t in enumerate(cand_items) if sums[r, col[k]] > 0]
-        for k in ("history", "recent", "content")
-    }
-    rows_of = {t: r for r, t in enumerate(cand_items)}
-    # per item, the linear retriever whose own columns contributed most
+    cand_arr = np.asarray(cand_items, np.int64)
+    needs = {k: cand_arr[sums[:, col[k]] > 0].tolist() for k in ("history", "recent", "content")}
+    # per item, the linear retriever whose own columns contributed most (first on ties, as np.argmax)
     linear = [m for m in LINEAR if m in model.models_]
-    col_of = {m: [f for f, n in enumerate(names) if n.startswith(m + ":")] for m in linear}
     best: dict[str, list[int]] = {}
-    for t in needs["history"]:
-        if linear:
-            share = [phi[rows_of[t], col_of[m]].sum() for m in linear]
-            best.setdefault(linear[int(np.argmax(share))], []).append(t)
+    if linear and needs["history"]:
+        rows = np.flatnonzero(sums[:, col["history"]] > 0)
+        share = np.stack([_row_sums(phi[rows][:, _columns_of(model, names, m)]) for m in linear])
+        for t, b in zip(needs["history"], np.argmax(share, axis=0).tolist(), strict=True):
+            best.setdefault(linear[b], []).append(t)
     asked: list[tuple[str, list[int]]] = list(best.items())
     asked += [(m, needs["recent"]) for m in ("session-transitions", "sasrec") if m in model.models_]
     asked += [("content", needs["content"])] if "content" in model.models_ else []
@@ -355,6 +350,21 @@ def _sub_explanations(
             if len(top):
                 out[(kind, t)] = Reason(kind, tuple(pool[top].tolist()), float(s[top].sum()))
     return out
+
+
+def _columns_of(model: HybridRecommender, names: list[str], retriever: str) -> list[int]:
+    """The ranker columns of ``retriever`` (``<name>:...``), cached per model."""
+    cache = model.__dict__.setdefault("_explain_columns", {})
+    key = (retriever, tuple(names))
+    if key not in cache:
+        cache[key] = [f for f, n in enumerate(names) if n.startswith(retriever + ":")]
+    return cache[key]
+
+
+def _row_sums(block: np.ndarray) -> np.ndarray:
+    """Each row's sum, exactly as ``block[r].sum()`` of a one-dimensional copy gives it (numpy sums a
+    contiguous row the same way either way)."""
+    return np.ascontiguousarray(block).sum(axis=1)
 
 
 def _outside(model: HybridRecommender, evidence: Evidence, item: int) -> Explanation:
