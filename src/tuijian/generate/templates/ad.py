@@ -18,6 +18,7 @@ from tuijian.generate.templates.common import (
     features_zh,
     material_colour_en,
     pick,
+    shared_designs_en,
     shared_en,
     shared_themes,
     this_zh,
@@ -45,21 +46,18 @@ def ad_copy(
 
 
 _OPEN_EN = {
-    "friendly": (
-        "Picked for you: the {t}{x}.",
-        "You might like the {t}{x}.",
-        "Something for you: the {t}{x}.",
-    ),
-    "direct": ("Now in the shop: the {t}{x}.", "In stock: the {t}{x}.", "Shop the {t}{x}."),
-    "playful": ("Spotted: the {t}{x}.", "Look what we found: the {t}{x}.", "Nice find: the {t}{x}."),
-}
+    "friendly": ("For you: the {t}{x}.", "You might like the {t}{x}.", "Chosen for you: the {t}{x}.",
+                 "Take a look at the {t}{x}."),
+    "direct": ("{T}{x}.", "In stock: the {t}{x}.", "Shop the {t}{x}.", "Get the {t}{x}."),
+    "playful": ("Spotted: the {t}{x}.", "Nice find: the {t}{x}.", "Eye-catcher: the {t}{x}.", "Found it: the {t}{x}."),
+}  # fmt: skip
+#: The personal line: the theme or occasion the item shares with the shopper's recent orders.
 _SHARED_EN = {
-    "occasion": ("For your {w} shopping: the {t}{x}.", "Getting ready for {w} again? See the {t}{x}."),
-    "design": (
-        "More {w} designs, like your recent orders: the {t}{x}.",
-        "For your {w} collection: the {t}{x}.",
-    ),
-}
+    "occasion": ("For your {w} shopping: the {t}{x}.", "Getting ready for {w} again? See the {t}{x}.",
+                 "Another {w} idea after your recent orders: the {t}{x}."),
+    "design": ("More {d}, like your recent orders: the {t}{x}.", "For your {w} collection: the {t}{x}.",
+               "You ordered {d} lately; here is the {t}{x}."),
+}  # fmt: skip
 _CTA_EN = ("Order {it} today.", "Add {it} to your basket.")
 
 
@@ -73,9 +71,18 @@ def _ad_en(
     x = what_en(n, themed=not shared or occasion, described=length != "short") if n.noun_en else ""
     x = f", {x}" if x and adds_to_title(n, x) else ""
     if shared:
-        out = [pick(rng, _SHARED_EN["occasion" if occasion else "design"], w=what, t=title, x=x)]
+        out = [
+            pick(
+                rng,
+                _SHARED_EN["occasion" if occasion else "design"],
+                w=what,
+                d=shared_designs_en(n, shared[0]),
+                t=title,
+                x=x,
+            )
+        ]
     else:
-        out = [pick(rng, _OPEN_EN[style], t=title, x=x)]
+        out = [pick(rng, _OPEN_EN[style], t=title, T=title, x=x)]
     if length != "short":
         look = material_colour_en(n)
         if look and not x and adds_to_title(n, look):
@@ -91,27 +98,22 @@ def _ad_en(
         out.append(f"Why we picked it: {reason.rstrip('.')}.")
     price = f.price_text()
     if price:
-        out.append(pick(rng, ("{p}.", "Only {p}.", "Yours for {p}."), p=price))
+        out.append(f"{price}.")
     if length == "long" and style == "direct":
         out.append(pick(rng, _CTA_EN, it="them" if n.plural or n.pack_count else "it"))
     return " ".join(out)
 
 
 _OPEN_ZH = {
-    "friendly": ("为你挑选：{x}。", "你也许会喜欢{this}{x}。", "推荐给你：{x}。", "给你推荐：{x}。",
-                 "你可能会喜欢：{x}。", "为你精选：{x}。"),
-    "direct": ("{x}，现已上架。", "本店有售：{x}。", "{x}，欢迎选购。", "在售：{x}。", "上架好物：{x}。", "{x}有货。"),
-    "playful": ("发现好物：{x}。", "瞧，{this}{x}！", "眼前一亮的{x}。", "好物推荐：{x}。", "猜你会喜欢：{x}。",
-                "新发现：{x}。"),
+    "friendly": ("为你挑选：{x}。", "你也许会喜欢{this}{x}。", "推荐：{x}。", "给你看看{this}{x}。", "推荐给你：{x}。"),
+    "direct": ("{x}，现已上架。", "本店有售：{x}。", "{x}，欢迎选购。", "在售：{x}。", "选购{x}。"),
+    "playful": ("发现好物：{x}。", "瞧，{this}{x}！", "眼前一亮的{x}。", "新发现：{x}。", "好物来了：{x}。"),
 }  # fmt: skip
+#: The personal line: the theme or occasion the item shares with the shopper's recent orders.
 _SHARED_ZH = {
-    "occasion": ("又在为{t}做准备？{this}{x}正合适。", "为{t}再添一件：{x}。"),
-    "design": (
-        "你最近买过{t}{kind}的商品，看看{x}。",
-        "喜欢{t}{kind}？看看{this}{x}。",
-        "又一件{t}{kind}好物：{x}。",
-    ),
-}
+    "occasion": ("又在为{t}做准备？{x}正合适。", "为{t}再添一件：{x}。", "你最近在准备{t}，看看{x}。"),
+    "design": ("你最近买过{t}{kind}的商品，看看{x}。", "喜欢{t}{kind}？看看{x}。", "{t}{kind}再添一件：{x}。"),
+}  # fmt: skip
 _CTA_ZH = {
     "friendly": ("喜欢就加入购物车吧。", "点开看看详情吧。"),
     "direct": ("立即下单。", "马上加入购物车。"),
@@ -133,14 +135,17 @@ def _ad_zh(
                     this=this_zh(n, rng))]  # fmt: skip
     else:
         out = [pick(rng, _OPEN_ZH[style], x=name, this=this_zh(n, rng))]
-    if reason:
-        out.append(f"推荐理由：{reason.rstrip('。')}。")
-    tail = features_zh(n, rng, motif=not zh_shared, look=length != "short")
+    # the facts the name does not say and the price, in the lead sentence's second clause
+    tail = features_zh(n, rng, motif=not zh_shared)
     price = f.price_text()
     if price:
-        tail.append(pick(rng, ("售价{p}", "只要{p}", "{p}"), p=price))
-    if tail:
-        out.append("，".join(tail) + "。")
-    if length == "long":
+        tail.append(price)
+    if tail and out[-1].endswith("。"):
+        out[-1] = out[-1][:-1] + "，" + "，".join(tail) + "。"
+    elif tail:
+        out.append("，".join(tail[:-1] + [f"售价{price}" if price else tail[-1]]) + "。")
+    if reason:
+        out.append(f"推荐理由：{reason.rstrip('。')}。")
+    if length == "long" and style == "direct":
         out.append(rng.choice(_CTA_ZH[style]))
     return "".join(out)

@@ -33,6 +33,8 @@ _CAPACITY_ZH = {
     "cups": "杯",
     "gallons": "加仑",
 }
+AUDIENCE_EN = {"child": "children", "kids": "children", "baby": "babies"}
+_AUDIENCE_ZH = {"child": "儿童", "kids": "儿童", "baby": "宝宝"}
 #: How a Chinese sentence says an occasion ("for Christmas"): 为圣诞节, 野餐时.
 OCCASION_FOR_ZH = {
     "christmas": "圣诞节",
@@ -167,6 +169,11 @@ def shared_en(n: Names, value: str) -> tuple[str, bool]:
     return proper(value), False
 
 
+def shared_designs_en(n: Names, value: str) -> str:
+    """ "polka dot designs" (a motif), "vintage-style pieces" (a style)."""
+    return proper(f"{value} designs" if value in n.motifs else f"{value}-style pieces")
+
+
 # --------------------------------------------------------------------------------------------------- Chinese
 def zh_name(n: Names) -> str:
     """The product's Chinese name (这件商品 when the record has no type)."""
@@ -214,8 +221,11 @@ def material_zh(n: Names) -> str | None:
     return material if material and material not in zh_name(n) else None
 
 
-def features_zh(n: Names, rng: random.Random, *, motif: bool = True, look: bool = True) -> list[str]:
-    """The facts the Chinese name does not hold, as short phrases: 骷髅图案, 红色配色, 陶瓷材质, 6只装, 容量100张."""
+def features_zh(
+    n: Names, rng: random.Random, *, motif: bool = True, look: bool = True, audience: bool = True
+) -> list[str]:
+    """The facts the Chinese name does not hold, as short phrases: 骷髅图案, 红色配色, 陶瓷材质, 大号, 6只装,
+    容量100张, 适合儿童."""
     name = zh_name(n)
     out: list[str] = []
     theme = motif_zh(n) if motif else None
@@ -236,6 +246,9 @@ def features_zh(n: Names, rng: random.Random, *, motif: bool = True, look: bool 
         c = capacity_zh(n.capacity[0])
         if c:
             out.append(f"容量{c}")
+    who = next((_AUDIENCE_ZH[a] for a in n.audience if a in _AUDIENCE_ZH), None) if audience else None
+    if who and who not in name:
+        out.append(f"适合{who}")
     return out
 
 

@@ -12,18 +12,15 @@ import random
 
 from tuijian.generate.facts import ItemFacts
 from tuijian.generate.templates.common import (
+    AUDIENCE_EN,
     LENGTHS,
     adds_to_title,
     brand_news,
     cap,
-    capacity_zh,
-    colours_zh,
+    features_zh,
     material_colour_en,
-    material_zh,
-    motif_zh,
     noun_first_en,
     occasion_zh,
-    pack_zh,
     pick,
     quote,
     shared_en,
@@ -34,9 +31,6 @@ from tuijian.generate.templates.common import (
     zh_name,
 )
 from tuijian.nlp.aspects import aspect_name
-
-_AUDIENCE_EN = {"child": "children", "kids": "children", "baby": "babies"}
-_AUDIENCE_ZH = {"child": "儿童", "kids": "儿童", "baby": "宝宝"}
 
 
 def description(
@@ -86,7 +80,7 @@ def _description_en(f: ItemFacts, rng: random.Random, style: str, length: str) -
         if n.occasions and style != "gift":
             o = n.occasion_en()
             facts.append(pick(rng, ("Ready for {o}.", "Made for {o}.", "Just right for {o}."), o=o))
-        audience = next((_AUDIENCE_EN[a] for a in n.audience if a in _AUDIENCE_EN), None)
+        audience = next((AUDIENCE_EN[a] for a in n.audience if a in AUDIENCE_EN), None)
         if audience:
             facts.append(f"Made for {audience}.")
         brand = brand_news(f)
@@ -120,25 +114,7 @@ def _description_zh(f: ItemFacts, rng: random.Random, style: str, length: str) -
         out = [f"{occasion}礼物之选：{this_zh(n, rng)}{name}。"]
     else:
         out = [pick(rng, _LEAD_ZH[style], x=name, this=this_zh(n, rng))]
-    features: list[str] = []
-    motif = motif_zh(n)
-    if motif and motif not in name:
-        features.append(f"{motif}图案" if n.motifs else f"{motif.rstrip('风')}风格")
-    if length != "short":
-        colour, material = colours_zh(n), material_zh(n)
-        if colour:
-            features.append(f"{colour}配色")
-        if material:
-            features.append(f"{material}材质")
-    if n.pack_count:
-        features.append(pack_zh(n.pack_count, name, rng))
-    if n.capacity:
-        c = capacity_zh(n.capacity[0])
-        if c:
-            features.append(f"容量{c}")
-    audience = next((_AUDIENCE_ZH[a] for a in n.audience if a in _AUDIENCE_ZH), None)
-    if audience and length != "short":
-        features.append(f"适合{audience}")
+    features = features_zh(n, rng, look=length != "short", audience=length != "short")
     if features:
         out.append("，".join(features) + "。")
     if occasion and length != "short" and style != "gift":

@@ -14,16 +14,19 @@ from tuijian.generate.grammar import counted, indefinite
 from tuijian.generate.templates.common import (
     LENGTHS,
     STYLES,
+    adds_to_title,
     cap,
     features_zh,
     motif_zh,
     occasion_zh,
     pack_zh,
     pick,
+    shared_designs_en,
     shared_en,
     shared_themes,
     theme_en,
     this_zh,
+    what_en,
     zh_name,
 )
 from tuijian.nlp.product import chinese_theme
@@ -47,11 +50,9 @@ def push(
 
 
 _PLAIN_EN = {
-    "nudge": ("Still thinking about the {t}?", "Remember the {t}?", "One more look at the {t}?",
-              "Back for the {t}?", "Still keen on the {t}?", "Ready for the {t}?"),
-    "news": ("Picked for you: the {t}.", "Today's pick: the {t}.", "Have you seen the {t}?", "Just in: the {t}.",
-             "Worth a look: the {t}.", "Our tip today: the {t}."),
-    "price": ("Price tip: the {t}.", "Good value: the {t}.", "Budget pick: the {t}.", "Deal watch: the {t}."),
+    "nudge": ("Still thinking about the {t}?", "Remember the {t}?", "Back for the {t}?", "Still keen on the {t}?"),
+    "news": ("For you: the {t}.", "Today's pick: the {t}.", "Have you seen the {t}?", "Worth a look: the {t}."),
+    "price": ("Good value: the {t}.", "Budget pick: the {t}.", "Deal watch: the {t}."),
 }  # fmt: skip
 
 
@@ -59,49 +60,39 @@ def _push_en(f: ItemFacts, rng: random.Random, shared: list[str], style: str, le
     n = f.names
     title, noun, price = n.short_title, n.noun(), f.price_text()
     theme = theme_en(n)
-    said_pack = False
+    said_pack = described = False
     if shared:
         what, occasion = shared_en(n, shared[0])
         text = pick(rng, ("For your {w} shopping: the {t}.", "Getting ready for {w}? The {t}.") if occasion else
-                    ("More {w} designs, like your recent orders: the {t}.", "For your {w} collection: the {t}."),
-                    w=what, t=title)  # fmt: skip
+                    ("More {d}, like your recent orders: the {t}.", "For your {w} collection: the {t}."),
+                    w=what, d=shared_designs_en(n, shared[0]), t=title)  # fmt: skip
     elif style == "price" and n.pack_count and n.noun_en:
         text, said_pack = f"{cap(counted(n.pack_count, noun))} for {price}: the {title}.", True
         price = None
     elif n.occasions and style != "price":
         text = pick(rng, ("Ready for {o}? The {t}.", "For {o}: the {t}."), o=n.occasion_en(), t=title)
     elif n.motifs and theme and n.noun_en and style == "news":
-        text = f"{cap(indefinite(noun) if not n.plural else noun)} {theme}: the {title}."
+        text, described = f"{cap(indefinite(noun) if not n.plural else noun)} {theme}: the {title}.", True
     else:
         text = pick(rng, _PLAIN_EN[style], t=title)
+    if length != "short" and not (said_pack or described) and n.noun_en and text.endswith(f"the {title}."):
+        what = what_en(n, themed=not shared)  # what the item is, when the title does not say it
+        if adds_to_title(n, what):
+            text, said_pack = f"{text[:-1]}, {what}.", bool(n.pack_count)
     if price:
         if text.endswith("?"):
             text += " " + pick(rng, ("Now {p}.", "Only {p}."), p=price)
         else:
-            text = text[:-1] + pick(rng, (", {p}.", ", now {p}.", ", only {p}."), p=price)
-    if length == "long" and n.pack_count and n.noun_en and not said_pack:
-        text += f" {cap(counted(n.pack_count, noun))} in a pack."
+            text = f"{text[:-1]}, {price}."
+    if length == "long" and n.pack_count and n.noun_en and not said_pack and str(n.pack_count) not in title:
+        text += f" Pack of {n.pack_count}."
     return text
 
 
 _PLAIN_ZH = {
-    "nudge": (
-        "还在考虑{this}{x}吗？",
-        "再看一眼{this}{x}？",
-        "{x}还在等你。",
-        "还记得{this}{x}吗？",
-        "别忘了{x}。",
-        "心动过的{x}还在。",
-    ),
-    "news": (
-        "为你推荐：{x}。",
-        "今日推荐：{x}。",
-        "瞧瞧{x}。",
-        "新发现：{x}。",
-        "猜你喜欢：{x}。",
-        "今天的小发现：{x}。",
-    ),
-    "price": ("好价：{x}。", "实惠之选：{x}。", "值得一看：{x}。", "划算好物：{x}。", "价格速递：{x}。"),
+    "nudge": ("还在考虑{x}吗？", "再看一眼{this}{x}？", "{x}还在等你。", "还记得{x}吗？"),
+    "news": ("推荐：{x}。", "今日推荐：{x}。", "瞧瞧{x}。", "新发现：{x}。"),
+    "price": ("好价：{x}。", "实惠之选：{x}。", "划算好物：{x}。"),
 }
 
 
@@ -117,7 +108,7 @@ def _push_zh(f: ItemFacts, rng: random.Random, shared: list[str], style: str, le
                         this=this_zh(n, rng))  # fmt: skip
         else:
             kind = "" if zh_theme.endswith("风") else ("图案" if shared[0] in n.motifs else "风格")
-            text = pick(rng, ("又一件{t}{k}好物：{x}。", "喜欢{t}{k}？看看{this}{x}。"), t=zh_theme, k=kind,
+            text = pick(rng, ("又一件{t}{k}好物：{x}。", "你最近买过{t}{k}的商品，看看{x}。", "{t}{k}再添一件：{x}。"), t=zh_theme, k=kind,
                         x=name, this=this_zh(n, rng))  # fmt: skip
     elif style == "price" and n.pack_count:
         text, said_pack = f"{name}，{pack_zh(n.pack_count, name, rng)}。", True
@@ -130,7 +121,7 @@ def _push_zh(f: ItemFacts, rng: random.Random, shared: list[str], style: str, le
     # the facts the name does not say (colour and material in long pushes), then the price, in one clause
     tail = [] if said_pack else features_zh(n, rng, motif=False, look=length == "long")
     if price:
-        tail.append(pick(rng, ("{p}", "只要{p}", "现价{p}"), p=price))
+        tail.append(price if tail or not text.endswith(("？", "！")) else f"现价{price}")
     if tail:
         clause = "，".join(tail)
         text = text + clause + "。" if text.endswith(("？", "！")) else text[:-1] + "，" + clause + "。"
