@@ -87,27 +87,29 @@ def chinese_coverage() -> None:
 
 
 def count_accuracy(rows: list[dict[str, str]]) -> None:
-    """Pack count and capacity on the rows that label them (``-`` = not labelled; empty = the title states none)."""
+    """Pack count and capacity per split on the rows that label them (``-`` = not labelled; empty = none stated)."""
     labelled = [row for row in rows if row.get("pack_count", "-") != "-"]
-    if not labelled:
-        return
-    for field in ("pack_count", "capacity"):
-        right, errors = 0, []
-        for row in labelled:
-            record = understand(row["title"], row["description"] or None, row["category"] or None)
-            got = record.values(field)
-            predicted = str(got[0]) if got else ""
-            if predicted == row[field]:
-                right += 1
-            else:
-                errors.append(
-                    f"{row['item_id']}: {row['title'][:60]!r} -> {predicted!r}, label {row[field]!r}"
-                )
-        stated = sum(bool(row[field]) for row in labelled)
-        print(f"{field:10s} {right:3d}/{len(labelled)} = {right / len(labelled):.3f} ({stated} stated)")
-        for line in errors:
-            print("   ", line)
-    print()
+    for split in sorted({row["split"] for row in labelled}):
+        chosen = [row for row in labelled if row["split"] == split]
+        for field in ("pack_count", "capacity"):
+            right, errors = 0, []
+            for row in chosen:
+                record = understand(row["title"], row["description"] or None, row["category"] or None)
+                got = record.values(field)
+                predicted = str(got[0]) if got else ""
+                if predicted == row[field]:
+                    right += 1
+                else:
+                    title = row["title"] or f"(Office item {row['item_id']})"
+                    errors.append(f"{row['item_id']}: {title[:60]!r} -> {predicted!r}, label {row[field]!r}")
+            stated = sum(bool(row[field]) for row in chosen)
+            print(
+                f"{split:7s} {field:10s} {right:3d}/{len(chosen)} = {right / len(chosen):.3f} ({stated} stated)"
+            )
+            for line in errors:
+                print("   ", line)
+    if labelled:
+        print()
 
 
 def main() -> None:
