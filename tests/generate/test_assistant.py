@@ -217,6 +217,15 @@ def test_more_phrasings(assistant, retail_shop):
     assert latex.fact == {"item": "22436", "attribute": "material", "value": None}
 
 
+def test_heldout5_phrasings(assistant):
+    assert assistant.ask("卖不卖电动剃须刀").citations == []  # a razor, not a knife (刀 ends an unknown word)
+    glass = assistant.ask("玻璃爱心蜡烛台是玻璃的吗")  # what follows 是 is the asked attribute
+    assert glass.fact == {"item": "21313", "attribute": "material", "value": "yes"}
+    assert read_message("how do I get in touch with you?", "en").policy == "policy:contact"
+    assert read_message("什么时候扣款？", "zh").policy == "policy:payment"
+    assert assistant.ask("price for the carnival bracelet please").fact["item"] == "90062"
+
+
 def test_do_you_have_it_in_a_colour_is_a_search(assistant, retail_shop):
     conversation = Conversation()
     assistant.ask("alarm clocks", conversation=conversation)

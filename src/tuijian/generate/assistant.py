@@ -318,7 +318,11 @@ class ShopAssistant:
             and (bool(ids) or ((msg.pronoun or bool(msg.ordinal) or named) and not msg.search))
         )
         if asks_fact and not (msg.search and target is None) and not (msg.relative or msg.sort):
-            attribute = msg.attribute or _KIND_ATTRIBUTE[attribute_kinds[-1].kind]
+            asked = attribute_kinds[-1:] if attribute_kinds else []
+            if lang == "zh" and "是" in msg.positive:  # 玻璃爱心蜡烛台是玻璃的吗: what follows 是 is asked
+                said = cat.vocabulary.read(msg.positive.rsplit("是", 1)[1], lang, cat.known).concepts
+                asked = [c for c in said if c.kind in _ATTRIBUTE_KINDS][-1:] or asked
+            attribute = msg.attribute or _KIND_ATTRIBUTE[asked[-1].kind]
             fresh = target is None
             if target is None and reading.concepts and not reading.head_unknown:
                 target = self._named_item(reading, excluded, attribute, msg)

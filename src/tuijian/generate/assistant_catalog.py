@@ -66,7 +66,7 @@ _NOISE_ZH_WORDS = """
     喜欢 想要 想买 看看 帮我 给我 送给 用的 大概 左右 之间 以内 以上 以下 英镑 朋友 女儿 儿子 有
     没 卖 吗 呢 吧 啊 的 了 想 要 买 个 款 种 件 只 找 给 送 请 妈妈 爸爸 女士 男士 老婆
     老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 子 是 还 再 更 便宜 最 贵 点 些 和 或 也 怎么 怎样 如何 来
-    哪双 哪件 哪条 哪只 哪种 哪一个 哪一款 双
+    哪双 哪件 哪条 哪只 哪种 哪一个 哪一款 哪对 双 对
     都 能 帮 在 到 元 镑 块 钱 它 岁 印 带 上 面 其 那 这 装 套 包含 一 个 我 你 好 嗯 里
 """
 _NOISE_ZH = _NOISE_ZH_WORDS.split()
@@ -296,18 +296,29 @@ class Vocabulary:
         return order
 
     def _chinese_words(self, text: str) -> list[re.Match[str]]:
-        """Vocabulary words in ``text``, less a one-character word that starts an unknown word of three or more
-        characters: 鸡 in 鸡尾酒 (cocktail) is not a chicken; 小 in 小伞 still means small."""
+        """Vocabulary words in ``text``, less one-character words glued to an unknown word: one that starts an
+        unknown word of two or more characters (鸡 in 鸡尾酒, cocktail, is not a chicken; 小 in 小伞 still means
+        small), and a one-character type word that ends one (电动剃须刀 is a razor, not a knife)."""
         found = list(self.chinese_re.finditer(text))
-        keep = []
+        keep: list[re.Match[str]] = []
         for n, m in enumerate(found):
-            stop = found[n + 1].start() if n + 1 < len(found) else len(text)
-            after = re.match(r"[\u4e00-\u9fff]*", text[m.end() : stop])
-            glued = (
-                after is not None and len(after.group(0)) >= 2 and not _ZH_NOISE_HEAD.match(after.group(0))
-            )
-            if not (len(m.group(0)) == 1 and glued):
-                keep.append(m)
+            if len(m.group(0)) == 1:
+                stop = found[n + 1].start() if n + 1 < len(found) else len(text)
+                start = keep[-1].end() if keep else 0
+                after = re.match(r"[\u4e00-\u9fff]*", text[m.end() : stop])
+                before = re.search(r"[\u4e00-\u9fff]*$", text[start : m.start()])
+                head = after.group(0) if after else ""
+                tail = before.group(0) if before else ""
+                if len(head) >= 2 and not _ZH_NOISE_HEAD.match(head):
+                    continue
+                if (
+                    self.chinese[m.group(0)].kind == "type"
+                    and not head
+                    and len(tail) >= 2
+                    and not _ZH_NOISE_TAIL.search(tail)
+                ):
+                    continue
+            keep.append(m)
         return keep
 
     @staticmethod

@@ -113,7 +113,7 @@ _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
     (
         "price",
         re.compile(
-            r"how much|what(?:'s| is) the price|price of|the price|\bcosts?\b|how expensive|what does it cost|\bprice\s*\??\s*$|"
+            r"how much|what(?:'s| is) the price|price of|the price|\bcosts?\b|how expensive|what does it cost|\bprice(?: please| pls)?\s*\??\s*$|^\s*price (?:for|of|on)\b|"
             r"多少钱(?:一[包套盒个件只])?|价格|价钱|几块钱|售价|什么价|卖多少|[怎咋]么?卖|贵不贵"
         ),
     ),
@@ -196,7 +196,8 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\bpay\b|\bpaying\b|payment|paypal|credit card|debit card|\bvisa\b|mastercard|amex|american express|"
             r"bank transfer|\bvat\b|\bcurrenc(?:y|ies)\b|cards? do you (?:take|accept)|accept cards|"
-            r"付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税|含税|税费|转账|万事达|运通|维萨"
+            r"付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税|含税|税费|转账|万事达|运通|维萨|扣款|扣钱|"
+            r"(?:card|account) (?:is |be |get )?charged|charge my card"
         ),
     ),
     (
@@ -210,7 +211,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
     (
         "policy:contact",
         re.compile(
-            r"contact|customer service|\be-?mail\b|phone number|call you|speak to|talk to (?:a|someone)|opening hours|"
+            r"contact|customer service|get in touch|in touch with|reach you|\be-?mail\b|phone number|call you|speak to|talk to (?:a|someone)|opening hours|"
             r"客服|联系|电话|邮箱|人工"
         ),
     ),
