@@ -15,6 +15,7 @@ from tuijian.generate.templates.common import (
     STYLES,
     adds_to_title,
     brand_news,
+    capacity_en,
     features_zh,
     material_colour_en,
     pick,
@@ -23,6 +24,7 @@ from tuijian.generate.templates.common import (
     shared_themes,
     this_zh,
     what_en,
+    worth_saying,
     zh_name,
 )
 from tuijian.nlp.product import chinese_theme
@@ -69,7 +71,7 @@ def _ad_en(
     what, occasion = shared_en(n, shared[0]) if shared else ("", False)
     # what the item is, when the title does not say it already; a shared design is said in the personal line
     x = what_en(n, themed=not shared or occasion, described=length != "short") if n.noun_en else ""
-    x = f", {x}" if x and adds_to_title(n, x) else ""
+    x = f", {x}" if x and worth_saying(n, x) else ""
     if shared:
         out = [
             pick(
@@ -88,7 +90,7 @@ def _ad_en(
         if look and not x and adds_to_title(n, look):
             out.append(look)
         if n.capacity:
-            out.append(f"Capacity: {n.capacity[0]}.")
+            out.append(f"Capacity: {capacity_en(n.capacity[0])}.")
         brand = brand_news(f)
         if brand:
             out.append(f"By {brand}.")
@@ -105,8 +107,8 @@ def _ad_en(
 
 
 _OPEN_ZH = {
-    "friendly": ("为你挑选：{x}。", "你也许会喜欢{this}{x}。", "推荐：{x}。", "给你看看{this}{x}。", "推荐给你：{x}。"),
-    "direct": ("{x}，现已上架。", "本店有售：{x}。", "{x}，欢迎选购。", "在售：{x}。", "选购{x}。"),
+    "friendly": ("为你挑选：{x}。", "猜你喜欢：{x}。", "推荐：{x}。", "看看{this}{x}。", "给你推荐{x}。"),
+    "direct": ("现已上架：{x}。", "本店有售：{x}。", "欢迎选购：{x}。", "在售：{x}。", "选购{x}。"),
     "playful": ("发现好物：{x}。", "瞧，{this}{x}！", "眼前一亮的{x}。", "新发现：{x}。", "好物来了：{x}。"),
 }  # fmt: skip
 #: The personal line: the theme or occasion the item shares with the shopper's recent orders.
@@ -133,17 +135,15 @@ def _ad_zh(
         kind = "" if occasion or t.endswith(("风", "节")) else ("图案" if shared[0] in n.motifs else "风格")
         out = [pick(rng, _SHARED_ZH["occasion" if occasion else "design"], t=t, kind=kind, x=name,
                     this=this_zh(n, rng))]  # fmt: skip
-    else:
-        out = [pick(rng, _OPEN_ZH[style], x=name, this=this_zh(n, rng))]
-    # the facts the name does not say and the price, in the lead sentence's second clause
+    # the facts the name does not say and the price: right after the name, or a sentence of their own
     tail = features_zh(n, rng, motif=not zh_shared)
     price = f.price_text()
-    if price:
-        tail.append(price)
-    if tail and out[-1].endswith("。"):
-        out[-1] = out[-1][:-1] + "，" + "，".join(tail) + "。"
-    elif tail:
-        out.append("，".join(tail[:-1] + [f"售价{price}" if price else tail[-1]]) + "。")
+    if zh_shared:
+        if tail or price:
+            out.append("，".join([*tail, f"售价{price}" if price else ""]).strip("，") + "。")
+    else:
+        x = "，".join([name, *tail, *([price] if price else [])])
+        out = [pick(rng, _OPEN_ZH[style], x=x, this=this_zh(n, rng))]
     if reason:
         out.append(f"推荐理由：{reason.rstrip('。')}。")
     if length == "long" and style == "direct":

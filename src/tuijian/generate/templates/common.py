@@ -7,6 +7,7 @@ the copy built from them is specific to the item rather than a stock frame with 
 from __future__ import annotations
 
 import random
+import re
 
 from tuijian.generate.facts import Evidence, ItemFacts
 from tuijian.generate.grammar import counted, indefinite, join_en, measure_word
@@ -35,6 +36,8 @@ _CAPACITY_ZH = {
 }
 AUDIENCE_EN = {"child": "children", "kids": "children", "baby": "babies"}
 _AUDIENCE_ZH = {"child": "儿童", "kids": "儿童", "baby": "宝宝"}
+#: Occasions one gives presents for (a gift pitch names them; not "garden" or "baking").
+GIFT_OCCASIONS = ("christmas", "easter", "valentine", "birthday", "wedding", "halloween", "party")
 #: How a Chinese sentence says an occasion ("for Christmas"): 为圣诞节, 野餐时.
 OCCASION_FOR_ZH = {
     "christmas": "圣诞节",
@@ -124,25 +127,25 @@ def what_en(n: Names, *, described: bool = True, themed: bool = True) -> str:
     return f"{core} {theme}" if theme else core
 
 
-def noun_first_en(n: Names) -> str | None:
-    """The item with its facts after the noun: "a drawer knob in red ceramic with a stripe design" (None when
-    there is no colour, material or theme to say)."""
-    look = " ".join([*(colours_en(n) or "").split(), *n.materials[:1]])
-    theme = theme_en(n)
-    if not look and not theme:
-        return None
-    noun = counted(n.pack_count, n.noun()) if n.pack_count else indefinite(n.noun())
-    return proper(" ".join(p for p in (noun, f"in {look}" if look else "", theme or "") if p))
-
-
 _FRAME_WORDS = frozenset(("a", "an", "with", "design", "in", "style", "and", "of", "set", "pack"))
 
 
 def adds_to_title(n: Names, phrase: str) -> bool:
     """Whether ``phrase`` says anything the shop's title does not ("a red mug" after "Red Mug" does not)."""
-    said = {w.rstrip("s") for w in n.short_title.lower().replace("-", " ").split()}
-    words = {w.rstrip("s") for w in phrase.lower().replace("-", " ").split()} - _FRAME_WORDS
+    said = {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", n.short_title.lower())}
+    words = {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", phrase.lower())} - _FRAME_WORDS
     return not words <= said
+
+
+def worth_saying(n: Names, phrase: str) -> bool:
+    """Whether ``phrase`` (what the item is) helps after the shop's title: it says something the title does not,
+    or the title does not read as a noun phrase ("Jumbo Bag Vintage Doily" does not end with its noun)."""
+    if adds_to_title(n, phrase):
+        return True
+    if n.noun_en is None or len(re.findall(r"[a-z0-9]+", phrase)) <= len(n.noun_en.split()) + 1:
+        return False  # "a doormat" after "Doormat Welcome To Our Home" adds nothing
+    words = re.findall(r"[a-z0-9]+", n.short_title.lower())
+    return bool(words) and words[-1].rstrip("s") != n.noun_en.split()[-1].rstrip("s")
 
 
 def material_colour_en(n: Names) -> str | None:
@@ -198,6 +201,11 @@ def motif_zh(n: Names) -> str | None:
         return "和".join(motifs[:2])
     themes = n.themes_zh()
     return themes[0] if themes else None
+
+
+def capacity_en(value: str) -> str:
+    """ "100 sheets"; "2-inch capacity" loses its last word (the sentence says "Capacity:")."""
+    return value.removesuffix(" capacity")
 
 
 def capacity_zh(value: str) -> str | None:

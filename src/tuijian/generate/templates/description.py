@@ -13,13 +13,14 @@ import random
 from tuijian.generate.facts import ItemFacts
 from tuijian.generate.templates.common import (
     AUDIENCE_EN,
+    GIFT_OCCASIONS,
     LENGTHS,
     adds_to_title,
     brand_news,
     cap,
+    capacity_en,
     features_zh,
     material_colour_en,
-    noun_first_en,
     occasion_zh,
     pick,
     quote,
@@ -28,6 +29,7 @@ from tuijian.generate.templates.common import (
     styles_for,
     this_zh,
     what_en,
+    worth_saying,
     zh_name,
 )
 from tuijian.nlp.aspects import aspect_name
@@ -49,12 +51,10 @@ def _lead_en(f: ItemFacts, rng: random.Random, style: str, length: str) -> str:
         return f"The {title}."
     # short: colour and material only; long: the theme, with colour and material a sentence of their own
     what = what_en(n, described=length != "long", themed=length != "short")
-    if not adds_to_title(
-        n, what
-    ):  # "Red Mug: a red mug." says nothing; "a mug in red" reads as a description
-        what = noun_first_en(n) if length != "short" else None
+    if not worth_saying(n, what):  # "Red Mug: a red mug." says nothing
+        what = None
     x = f", {what}" if what else ""
-    occasion = n.occasions[0] if n.occasions else None
+    occasion = n.occasions[0] if n.occasions and n.occasions[0] in GIFT_OCCASIONS else None
     if style == "gift":
         if occasion:
             idea = shared_en(n, occasion)[0]
@@ -76,7 +76,7 @@ def _description_en(f: ItemFacts, rng: random.Random, style: str, length: str) -
         facts.append(look)
     if length != "short":
         if n.capacity:
-            facts.append(f"Capacity: {n.capacity[0]}.")
+            facts.append(f"Capacity: {capacity_en(n.capacity[0])}.")
         if n.occasions and style != "gift":
             o = n.occasion_en()
             facts.append(pick(rng, ("Ready for {o}.", "Made for {o}.", "Just right for {o}."), o=o))
@@ -110,7 +110,7 @@ def _description_zh(f: ItemFacts, rng: random.Random, style: str, length: str) -
     n = f.names
     name = zh_name(n)
     occasion = occasion_zh(n)
-    if style == "gift" and occasion:
+    if style == "gift" and occasion and n.occasions[0] in GIFT_OCCASIONS:
         out = [f"{occasion}礼物之选：{this_zh(n, rng)}{name}。"]
     else:
         out = [pick(rng, _LEAD_ZH[style], x=name, this=this_zh(n, rng))]

@@ -14,7 +14,6 @@ from tuijian.generate.grammar import counted, indefinite
 from tuijian.generate.templates.common import (
     LENGTHS,
     STYLES,
-    adds_to_title,
     cap,
     features_zh,
     motif_zh,
@@ -27,6 +26,7 @@ from tuijian.generate.templates.common import (
     theme_en,
     this_zh,
     what_en,
+    worth_saying,
     zh_name,
 )
 from tuijian.nlp.product import chinese_theme
@@ -77,7 +77,7 @@ def _push_en(f: ItemFacts, rng: random.Random, shared: list[str], style: str, le
         text = pick(rng, _PLAIN_EN[style], t=title)
     if length != "short" and not (said_pack or described) and n.noun_en and text.endswith(f"the {title}."):
         what = what_en(n, themed=not shared)  # what the item is, when the title does not say it
-        if adds_to_title(n, what):
+        if worth_saying(n, what):
             text, said_pack = f"{text[:-1]}, {what}.", bool(n.pack_count)
     if price:
         if text.endswith("?"):
@@ -90,8 +90,8 @@ def _push_en(f: ItemFacts, rng: random.Random, shared: list[str], style: str, le
 
 
 _PLAIN_ZH = {
-    "nudge": ("还在考虑{x}吗？", "再看一眼{this}{x}？", "{x}还在等你。", "还记得{x}吗？"),
-    "news": ("推荐：{x}。", "今日推荐：{x}。", "瞧瞧{x}。", "新发现：{x}。"),
+    "nudge": ("还在考虑{x}吗？", "再看一眼{this}{x}？", "{x}还在等你。", "还记得{x}吗？", "别忘了{x}。"),
+    "news": ("推荐：{x}。", "今日推荐：{x}。", "瞧瞧{x}。", "新发现：{x}。", "好物分享：{x}。"),
     "price": ("好价：{x}。", "实惠之选：{x}。", "划算好物：{x}。"),
 }
 
