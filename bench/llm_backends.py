@@ -2,16 +2,21 @@
 
     nice -n 10 .venv/bin/python bench/llm_backends.py [--n-items 50] \
         [--backends template,openai:smollm2-135m,openai:gemma3-270m] [--json bench/results/llm_backends.json]
+    nice -n 10 .venv/bin/python bench/llm_backends.py --rescore bench/results/llm_backends_smollm2.json
+    nice -n 10 .venv/bin/python bench/llm_backends.py --calibrate --n-items 150 [--json …]
 
 Each ``openai:<model>`` backend is the OpenAI-compatible backend (:class:`OpenAIChatBackend`, plain HTTP) talking
 to a real ``python -m llama_cpp.server`` child process on the packaged GGUF model (:class:`LocalLLMServer`);
 ``llama-cpp:<model>`` runs the same model in process; ``openai@URL#MODEL`` uses an endpoint you run yourself
-(a shop's larger model). Texts: for ``--n-items`` popular items, a product description (even items) or a
-personalised ad (odd items, with a real buyer's interest tags), each in English and in Chinese.
+(a shop's larger model). ``--rescore`` re-applies the current guard to the replies saved in a JSON file
+(no model); ``--calibrate`` runs the free-text checks on copy that must pass them. Texts: for ``--n-items``
+popular items, a product description (even items) or a personalised ad (odd items, with a real buyer's
+interest tags), each in English and in Chinese.
 
 Per backend, over the backend's own reply (one try, ``CopyWriter(max_attempts=1)``):
 
-* guard pass: the reply passes :func:`tuijian.generate.guard.check` (every claim backed by the item's data);
+* guard pass: the reply passes :func:`tuijian.generate.guard.check` with ``free_text=True`` (every claim and
+  every content word backed by the item's data, no meta text, a Chinese fluency floor, no repeated sentence);
 * accepted: guard pass and in the requested language: what the writer publishes; the rest falls back to the
   template text, so "delivered grounded" is what a shop would show;
 * zh Chinese: the zh reply is Chinese (``language_matches``); zh names product: it contains the Chinese name of
@@ -220,6 +225,58 @@ def run(
     return summary, rows
 
 
+def calibrate(n_items: int, seed: int) -> dict[str, Any]:
+    """The free-text checks (``check(..., free_text=True)``) on copy that must pass them: the built-in template
+    copy of ``bench/generation.py --quality`` (written from the record) and the real Chinese shopping reviews
+    (the fluency floor only)."""
+    import collections
+    import gzip
+
+    import pandas as pd
+    from generation import quality_texts
+
+    from tuijian.data.datasets import dataset_path
+    from tuijian.generate.support import ZH_FLUENCY_FLOOR, chinese_fluency
+
+    out: dict[str, Any] = {}
+    texts = [t for t in quality_texts(n_items, seed) if t["task"] in ("description", "ad")]
+    for lang in ("en", "zh"):
+        sel = [t for t in texts if t["lang"] == lang]
+        kinds: collections.Counter[str] = collections.Counter()
+        words: collections.Counter[str] = collections.Counter()
+        passed = 0
+        for t in sel:
+            violations = [v for v in check(t["text"], t["facts"], free_text=True).violations]
+            passed += not violations
+            kinds.update({v.kind for v in violations})
+            for v in violations:
+                if v.kind == "unsupported":
+                    words.update(v.value.split(", "))
+        out[f"template_{lang}"] = {
+            "texts": len(sel),
+            "pass": round(passed / max(len(sel), 1), 4),
+            "failed_by": dict(kinds),
+            "words": words.most_common(30),
+        }
+        zh_scores = [chinese_fluency(t["text"]) for t in sel] if lang == "zh" else []
+        if zh_scores:
+            scores = [x for x in zh_scores if x is not None]
+            out["template_zh"]["fluency_min"] = round(min(scores), 2)
+    path = dataset_path("chinese-shopping-reviews") / "online_shopping_10_cats.csv.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        reviews = pd.read_csv(fh)["review"].dropna().astype(str)
+    scores = [x for x in map(chinese_fluency, reviews) if x is not None]
+    below = sum(x < ZH_FLUENCY_FLOOR for x in scores)
+    out["zh_reviews"] = {
+        "reviews": len(scores),
+        "below_floor": below,
+        "share_below": round(below / len(scores), 5),
+        "p1": round(float(np.percentile(scores, 1)), 2),
+        "median": round(float(np.median(scores)), 2),
+    }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n-items", type=int, default=50, help="items; each gives an en and a zh text")
@@ -233,7 +290,19 @@ def main() -> None:
         default=None,
         help="re-apply guard and writer to the replies saved in this JSON (no model)",
     )
+    ap.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="the free-text checks on template copy (--n-items items) and on real Chinese reviews",
+    )
     args = ap.parse_args()
+    if args.calibrate:
+        report = calibrate(args.n_items, args.seed)
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump(report, fh, ensure_ascii=False, indent=1)
+        return
     global MAX_TOKENS
     MAX_TOKENS = args.max_tokens
     if args.rescore:

@@ -70,7 +70,7 @@ GENERIC_EN: frozenset[str] = frozenset(
         "line short finished matching led decorated hand holds hold carries eye catcher "
         # selling, and the names of record fields (their values are checked by the claim guard)
         "sell sells sale costs cost pay worth per fair listing listed click brand capacity material pattern "
-        "theme motif "
+        "theme motif might may must shall chosen getting got gets "
         # what a review summary says about the reviews (the quotes themselves are checked as quotes)
         "pros cons review reviews reviewer reviewers rated rating ratings praise praised praises complain "
         "complaint complaints mention mentions mentioned"
@@ -216,12 +216,30 @@ def unsupported_words(text: str, facts: ItemFacts, extra_sources: tuple[str, ...
         out.append(word)
     if _CJK.search(body):
         for word in _chinese_content_words(body):
+            word = _strip_generic(word)  # 风好物 (jieba's cut of 摄政风好物) -> 风
             if len(word) < 2 or word in GENERIC_ZH or word in stopwords("zh"):
                 continue
             if any(word in s for s in support.zh):
                 continue
             out.append(word)
     return list(dict.fromkeys(out))
+
+
+@cache
+def _generic_zh_affixes() -> tuple[str, ...]:
+    return tuple(sorted((w for w in GENERIC_ZH if len(w) >= 2), key=len, reverse=True))
+
+
+def _strip_generic(word: str) -> str:
+    """The word without a generic shop word at its start or end (好物, 礼物, 设计 …)."""
+    for g in _generic_zh_affixes():
+        if word != g and word.endswith(g):
+            word = word[: -len(g)]
+            break
+    for g in _generic_zh_affixes():
+        if word != g and word.startswith(g):
+            return word[len(g) :]
+    return word
 
 
 def _chinese_content_words(text: str) -> list[str]:
@@ -269,7 +287,7 @@ def chinese_fluency(text: str) -> float | None:
 def repeated_sentence(text: str) -> str | None:
     """A sentence (six characters or more) that ``text`` writes twice, or ``None``."""
     seen: set[str] = set()
-    for sentence in re.split(r"[.!?。！？\n]+", text):
+    for sentence in re.split(r"[.!?]+(?=\s|$)|[。！？\n]+", text):  # "1.88 inch" is no sentence end
         s = " ".join(sentence.lower().split())
         if len(s) < 6:
             continue
