@@ -24,7 +24,11 @@ GOLD = Path(__file__).resolve().parents[1] / "tests" / "generate" / "data" / "as
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", default="all", choices=["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "all"])
+    parser.add_argument(
+        "--split",
+        default="all",
+        choices=["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "all"],
+    )
     parser.add_argument("--errors", action="store_true", help="print every wrong answer")
     parser.add_argument("--json", type=Path, default=None, help="also write the report here")
     parser.add_argument("--data-dir", default=None, help="dataset root (default: resolve_data_dir())")
