@@ -162,3 +162,23 @@ def test_template_copy_passes_the_free_text_checks(retail_shop):
                 passed += not kinds
                 total += 1
     assert passed / total >= 0.8, passed / total
+
+
+class _SavedReply:
+    """Replays a real SmolLM2 reply (bench/results/llm_backends_smollm2.json) as a model backend."""
+
+    name = "openai"
+
+    def __init__(self, reply: str):
+        self.reply = reply
+
+    def generate(self, request) -> str:  # noqa: ANN001 - GenerationRequest
+        return self.reply
+
+
+def test_the_writer_refuses_an_invented_feature_and_falls_back(retail_facts):
+    item, reply, _ = INVENTED[0]
+    facts = retail_facts(item)
+    copy = CopyWriter(_SavedReply(reply), max_attempts=1).write("description", facts, "en", use_cache=False)
+    assert copy.backend == "template" and copy.grounded and copy.rejected == [reply]
+    assert "unsupported" in {v.kind for v in copy.violations}
