@@ -58,7 +58,7 @@ _SHARED_EN = {
     "occasion": ("For your {w} shopping: the {t}{x}.", "Getting ready for {w} again? See the {t}{x}.",
                  "Another {w} idea after your recent orders: the {t}{x}."),
     "design": ("More {d}, like your recent orders: the {t}{x}.", "For your {w} collection: the {t}{x}.",
-               "You ordered {d} lately; here is the {t}{x}."),
+               "You bought {d} lately; here is the {t}{x}."),
 }  # fmt: skip
 _CTA_EN = ("Order {it} today.", "Add {it} to your basket.")
 

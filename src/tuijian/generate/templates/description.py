@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 
 from tuijian.generate.facts import ItemFacts
+from tuijian.generate.grammar import join_en
+from tuijian.generate.naming import Names, proper
 from tuijian.generate.templates.common import (
     AUDIENCE_EN,
     GIFT_OCCASIONS,
@@ -19,6 +21,7 @@ from tuijian.generate.templates.common import (
     brand_news,
     cap,
     capacity_en,
+    colours_en,
     features_zh,
     material_colour_en,
     occasion_zh,
@@ -72,7 +75,11 @@ def _description_en(f: ItemFacts, rng: random.Random, style: str, length: str) -
     out = [_lead_en(f, rng, style, length)]
     facts: list[str] = []
     look = material_colour_en(n)
-    if look and length == "long" and adds_to_title(n, look):
+    if style == "practical" and length == "long":
+        details = _details_en(n)
+        if details:
+            out.append(details)
+    elif look and length == "long" and adds_to_title(n, look):
         facts.append(look)
     if length != "short":
         if n.capacity:
@@ -86,7 +93,7 @@ def _description_en(f: ItemFacts, rng: random.Random, style: str, length: str) -
         brand = brand_news(f)
         if brand:
             facts.append(f"By {brand}.")
-    if length == "long" and n.sizes:
+    if length == "long" and n.sizes and style != "practical":
         facts.append(f"Size: {n.sizes[0]}.")
     rng.shuffle(facts)
     out += facts
@@ -97,6 +104,22 @@ def _description_en(f: ItemFacts, rng: random.Random, style: str, length: str) -
     if good and length == "long":
         out.append(f"A buyer says: {quote(rng.choice(good[:5]), 'en')}.")
     return " ".join(out)
+
+
+def _details_en(n: Names) -> str | None:
+    """The record's look as a spec sentence: "Colour: white; design: heart; size: small." (None when empty)."""
+    parts = []
+    if colours_en(n):
+        parts.append(f"colour: {colours_en(n)}")
+    if n.materials:
+        parts.append(f"material: {n.materials[0]}")
+    if n.motifs:
+        parts.append(f"design: {proper(join_en(n.motifs[:2]))}")
+    elif n.styles:
+        parts.append(f"style: {proper(n.styles[0])}")
+    if n.sizes:
+        parts.append(f"size: {n.sizes[0]}")
+    return cap("; ".join(parts)) + "." if parts else None
 
 
 _LEAD_ZH = {
