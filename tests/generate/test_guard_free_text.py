@@ -146,9 +146,9 @@ def test_real_review_sentences_pass(clothing_shop):
 
 
 def test_template_copy_passes_the_free_text_checks(retail_shop):
-    """Template copy is written from the record; it passes the meta, fluency and repetition checks, and most of
-    it the content-word check too (the rest uses a few words such as "crafted", "desk", 办公 that the record does
-    not state: bench/RESULTS.md, issue 12)."""
+    """Template copy is written from the record; it passes the meta, fluency and repetition checks, and nearly
+    all of it the content-word check too (bench/RESULTS.md, issue 12: 1,200 of 1,200 descriptions and ads; a few
+    price lines say "Budget pick" or 实惠之选, which the record does not state)."""
     writer = CopyWriter()
     items = retail_shop.popularity().sort_values(ascending=False).index[:15]
     passed = total = 0
@@ -161,7 +161,7 @@ def test_template_copy_passes_the_free_text_checks(retail_shop):
                 assert not kinds & {"meta", "fluency", "repetition"}, (text, kinds)
                 passed += not kinds
                 total += 1
-    assert passed / total >= 0.8, passed / total
+    assert passed / total >= 0.9, passed / total
 
 
 class _SavedReply:
