@@ -95,7 +95,9 @@ def test_real_model_output_is_guarded_before_it_is_delivered(retail_shop, backen
         assert copy.backend == "template" and len(copy.rejected) == 1
         reply = copy.rejected[0]
         refused = reply.startswith("<openai failed: the model repeated its prompt")
-        assert refused or not check(reply, holder).ok or not language_matches(reply, lang), reply
+        assert refused or not check(reply, holder, free_text=True).ok or not language_matches(reply, lang), (
+            reply
+        )
 
 
 @needs_server
