@@ -23,10 +23,7 @@ from tuijian.models.hybrid_parts import LabelStrategy
 from tuijian.models.hybrid_training import carve_labels, negative_sample
 from tuijian.models.ranker_features import (
     REPEAT_FEATURES,
-    _occasion_features,
-    _rebuy_stats,
     _repeat_cycle,
-    build_context,
     feature_names,
     gather,
     transition_matrix,
@@ -229,47 +226,6 @@ def test_negative_sample_keeps_positives_and_caps_negatives() -> None:
     keep2 = negative_sample(rows, y, 5, np.random.default_rng(0), always)
     assert keep2[always].all() and keep2[y].all()
     assert np.bincount(rows[keep2 & ~y]).tolist()[:2] == [5, 5] and 10 <= (keep2 & (rows == 2)).sum() <= 15
-
-
-def test_rebuy_stats_median_gap_and_rate() -> None:
-    day = 86400.0
-    # item 0: user 0 on days 0, 10 (and 10 again: one occasion), 30; user 1 on days 0 and 0.5 (one day), 50
-    u = np.array([0, 0, 0, 0, 1, 1, 1])
-    i = np.array([0, 0, 0, 0, 0, 0, 1])
-    ts = np.array([0.0, 10.0, 10.2, 30.0, 0.0, 0.5, 50.0]) * day
-    days, rate = _rebuy_stats(u, i, ts, 3, 60 * day, 15.0)
-    assert days[0] == pytest.approx(15.0)  # gaps 10 and 20 (same-day events are one occasion)
-    assert np.isnan(days[1]) and np.isnan(days[2])
-    # occasions on or before day 45: u0 d0 (next in 10 d: rebought), u0 d10 (20 d: no), u0 d30 (none), u1 d0
-    # (none): 1 of 4, smoothed with 5 prior occasions at the log's 1/4
-    assert rate[0] == pytest.approx((1 + 5 * 0.25) / (4 + 5))
-    assert np.isnan(rate[1]) and np.isnan(rate[2])  # item 1's only occasion is in the last 15 days
-
-
-def test_occasion_features_of_a_pair() -> None:
-    day = 86400.0
-    log = pd.DataFrame(
-        {
-            "user": ["a", "a", "a", "a", "b", "b"],
-            "item": ["x", "x", "y", "x", "x", "x"],
-            "ts": (np.array([0.0, 0.1, 5.0, 40.0, 0.0, 20.0]) * day).astype(np.int64),
-        }
-    )
-    inter = Interactions.from_events(log)
-    ctx = build_context(inter, recent_days=30.0)
-    seqs = inter.sequences()
-    ts = [inter.log["ts"].to_numpy(np.float64)[inter.log["u"].to_numpy() == u] for u in range(inter.n_users)]
-    st = user_state(seqs, inter.n_items, ts)
-    a, x, y = inter.users.index("a"), inter.items.index("x"), inter.items.index("y")
-    rows, cols = np.array([a, a]), np.array([x, y])
-    ui_days = np.array([0.0, 35.0])  # as of day 40, the log's end
-    n_days, share, recent, rebuy_days, due, rate = _occasion_features(ctx, st, rows, cols, ui_days)
-    assert n_days.tolist() == [2.0, 1.0]  # x on days 0 and 40; y on day 5
-    np.testing.assert_allclose(share, [2 / 3, 1 / 3], rtol=1e-6)  # a was active on days 0, 5 and 40
-    assert recent.tolist() == [1.0, 0.0]  # a's events in the last 30 days
-    assert rebuy_days[0] == pytest.approx(30.0) and np.isnan(rebuy_days[1])  # gaps 40 (a) and 20 (b)
-    assert due[0] == pytest.approx(0.0) and np.isnan(due[1])
-    assert len(REPEAT_FEATURES) == 10
 
 
 def test_gather_and_transitions() -> None:

@@ -20,12 +20,7 @@ Feature groups (``missing`` values are ``NaN``, which LightGBM treats as missing
   user's profile, and price relative to the user's usual price;
 * repeat cycle (only with ``repeat_features=True``, the hybrid's ``repeats`` + ``repeat_features``): the
   item's share of the user's events, the user's repeat share, the user's mean days between
-  purchases of the item and the days since the last one divided by that interval ("due"); then, on
-  purchase occasions (distinct days a user had an item): the days the user had the item and their
-  share of the user's active days, the user's events on the item in the last ``recent_days``, the
-  item's median days between a user's occasions across all users, the days since the user's last
-  one divided by that median, and the item's rebuy rate (share of occasions followed by another
-  within ``recent_days``, smoothed towards the log's rate);
+  purchases of the item and the days since the last one divided by that interval ("due");
 * activity window (only with ``time_features=True``): the item's age (days since its first
   event), days from the user's last event to the item's first one (positive: the item
   appeared after the user was last active), and how often the item was had while the user
@@ -59,19 +54,7 @@ ITEM_FEATURES = (
     "item_price",
 )
 USER_FEATURES = ("user_hist_len", "user_n_items", "user_days_since")
-REPEAT_FEATURES = (
-    "ui_share",
-    "user_repeat_share",
-    "ui_interval_days",
-    "ui_due",
-    "ui_n_days",
-    "ui_day_share",
-    "ui_recent_count",
-    "item_rebuy_days",
-    "ui_due_item",
-    "item_rebuy_rate",
-)
-REBUY_PRIOR = 5.0  # occasions of prior weight when smoothing an item's rebuy rate towards the log's
+REPEAT_FEATURES = ("ui_share", "user_repeat_share", "ui_interval_days", "ui_due")
 TIME_FEATURES = ("item_age_days", "ui_first_gap_days", "ui_window_pop", "ui_window_share")
 RATING_FEATURES = ("item_mean_value", "user_mean_value", "sim_value_mean", "sim_value_centred")
 _TS_SHIFT = np.int64(1) << np.int64(34)  # item index * 2**34 + seconds: sortable (item, time) keys
@@ -136,9 +119,6 @@ class FeatureContext:
     item_time_keys: np.ndarray | None = None  # sorted item * 2**34 + ts of every event
     event_times: np.ndarray | None = None  # sorted ts of every event
     item_mean_value: np.ndarray | None = None  # per item, mean event ``value`` (NaN if none)
-    recent_days: float = 30.0
-    rebuy_days: np.ndarray | None = None  # per item, median days between a user's occasions (NaN if none)
-    rebuy_rate: np.ndarray | None = None  # per item, share of occasions rebought within recent_days
 
 
 def _cosine_similarity(matrix: sp.csr_matrix, n_neighbors: int) -> sp.csr_matrix:
@@ -208,7 +188,6 @@ def build_context(
         tot = np.bincount(i[ok], weights=v[ok], minlength=n_items)
         cnt = np.bincount(i[ok], minlength=n_items)
         item_mean_value = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
-    rebuy_days, rebuy_rate = _rebuy_stats(u, i, ts, n_items, t_ref, recent_days)
     pairs = u * n_items + i
     uniq, counts = np.unique(pairs, return_counts=True)
     pair_items = uniq % n_items
@@ -233,47 +212,7 @@ def build_context(
         item_time_keys=item_time_keys,
         event_times=event_times,
         item_mean_value=item_mean_value,
-        recent_days=float(recent_days),
-        rebuy_days=rebuy_days,
-        rebuy_rate=rebuy_rate,
     )
-
-
-def _rebuy_stats(
-    u: np.ndarray, i: np.ndarray, ts: np.ndarray, n_items: int, t_ref: float, window_days: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per item: the median days between consecutive purchase occasions (distinct days) of one user, and
-    the share of occasions at least ``window_days`` before ``t_ref`` followed by the same user's next one
-    within ``window_days`` (smoothed with :data:`REBUY_PRIOR` occasions of the log's share). NaN if none."""
-    days = np.full(n_items, np.nan)
-    rate = np.full(n_items, np.nan)
-    if len(u) == 0:
-        return days, rate
-    day = np.floor(ts / DAY).astype(np.int64)
-    order = np.lexsort((day, i, u))
-    uu, ii, dd = u[order], i[order], day[order]
-    new = np.ones(len(uu), dtype=bool)
-    new[1:] = (uu[1:] != uu[:-1]) | (ii[1:] != ii[:-1]) | (dd[1:] != dd[:-1])
-    uu, ii, dd = uu[new], ii[new], dd[new]  # one row per occasion, ordered by (user, item, day)
-    same = (uu[1:] == uu[:-1]) & (ii[1:] == ii[:-1])
-    gap = np.where(same, dd[1:] - dd[:-1], -1)  # days to the same user's next occasion of the item
-    gap = np.append(gap, -1)
-    rep = gap > 0
-    if rep.any():
-        gi, gg = ii[rep], gap[rep].astype(np.float64)
-        o = np.lexsort((gg, gi))
-        gi, gg = gi[o], gg[o]
-        starts = np.flatnonzero(np.r_[True, gi[1:] != gi[:-1]])
-        ends = np.r_[starts[1:], len(gi)]
-        lo, hi = gg[starts + (ends - starts - 1) // 2], gg[starts + (ends - starts) // 2]
-        days[gi[starts]] = (lo + hi) / 2.0
-    eligible = dd <= np.floor((t_ref - window_days * DAY) / DAY)
-    if eligible.any():
-        n = np.bincount(ii[eligible], minlength=n_items).astype(np.float64)
-        k = np.bincount(ii[eligible & rep & (gap <= window_days)], minlength=n_items).astype(np.float64)
-        prior = k.sum() / max(n.sum(), 1.0)
-        rate = np.where(n > 0, (k + REBUY_PRIOR * prior) / (n + REBUY_PRIOR), np.nan)
-    return days, rate
 
 
 def gather(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -323,9 +262,6 @@ class UserState:
     user_first_ts: np.ndarray | None = None  # user's first event time (NaN if unknown)
     item_value: sp.csr_matrix | None = None  # B x n_items: mean event value of the user on the item
     user_mean_value: np.ndarray | None = None  # user's mean event value (NaN if unknown)
-    day_counts: sp.csr_matrix | None = None  # B x n_items: distinct days the user had the item
-    user_n_days: np.ndarray | None = None  # distinct days the user was active
-    events: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (row, item, ts) of every event
 
 
 def user_state(
@@ -352,13 +288,11 @@ def user_state(
     # COO keeps duplicate (row, item) entries; a CSR constructor would sum them before the max
     last_pos = _max_duplicates(sp.coo_matrix((pos.astype(np.float32), (rows, items)), shape=(b, n_items)))
     n_distinct = np.diff(counts.indptr).astype(np.float32)
-    item_ts = first_ts = day_counts = user_days = events = None
+    item_ts = first_ts = None
     last_ts = np.full(b, np.nan)
     user_first = np.full(b, np.nan)
     if timestamps is not None and b and lens.sum():
         tsv = np.concatenate([np.asarray(t, np.float64) for t in timestamps])
-        events = (rows, items, tsv)
-        day_counts, user_days = _occasions(rows, items, tsv, b, n_items)
         item_ts = _max_duplicates(sp.coo_matrix((tsv, (rows, items)), shape=(b, n_items)))
         first = _max_duplicates(sp.coo_matrix((-tsv, (rows, items)), shape=(b, n_items)))
         first_ts = sp.csr_matrix((-first.data, first.indices, first.indptr), shape=first.shape)
@@ -392,25 +326,7 @@ def user_state(
         user_first,
         item_value,
         user_mean,
-        day_counts,
-        user_days,
-        events,
     )
-
-
-def _occasions(
-    rows: np.ndarray, items: np.ndarray, ts: np.ndarray, b: int, n_items: int
-) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Distinct days each row had each item (B x n_items) and distinct days each row was active
-    (events with an unknown time count as one day of their own)."""
-    day = np.where(np.isfinite(ts), np.floor(np.nan_to_num(ts) / DAY), -1.0).astype(np.int64)
-    ui_day = np.unique(np.stack([rows, items, day], axis=1), axis=0)
-    counts = sp.csr_matrix(
-        (np.ones(len(ui_day), np.float32), (ui_day[:, 0], ui_day[:, 1])), shape=(b, n_items)
-    )
-    counts.sum_duplicates()
-    u_day = np.unique(np.stack([rows, day], axis=1), axis=0)
-    return counts, np.bincount(u_day[:, 0], minlength=b).astype(np.float32)
 
 
 def _max_duplicates(m: sp.spmatrix) -> sp.csr_matrix:
@@ -490,7 +406,6 @@ def pair_features(
     cols_out += [count, ui_days, steps, *sims, sim_mean, t1, t3, cat_share, content_sim, price_ratio]
     if repeat_features:
         cols_out += _repeat_cycle(state, rows, cols, count, ui_days)
-        cols_out += _occasion_features(ctx, state, rows, cols, ui_days)
     if time_features:
         cols_out += _activity_window(ctx, state, rows, cols)
     if rating_features:
@@ -517,29 +432,6 @@ def _repeat_cycle(
     with np.errstate(all="ignore"):
         due = np.where(interval > 0, ui_days / interval, np.nan)
     return [share, user_repeat, interval, due]
-
-
-def _occasion_features(
-    ctx: FeatureContext, state: UserState, rows: np.ndarray, cols: np.ndarray, ui_days: np.ndarray
-) -> list[np.ndarray]:
-    """Occasion days of the pair, their share of the user's active days, the user's recent events on the
-    item, the item's median days between occasions, days since / that median, the item's rebuy rate."""
-    nan = np.full(len(rows), np.nan, np.float32)
-    n_days = day_share = recent = nan
-    if state.day_counts is not None and state.user_n_days is not None:
-        n_days = gather(state.day_counts, rows, cols)
-        day_share = n_days / np.maximum(state.user_n_days[rows], 1.0)
-    if state.events is not None:
-        er, ei, ets = state.events
-        hit = ets >= ctx.t_ref - ctx.recent_days * DAY
-        m = sp.csr_matrix((np.ones(int(hit.sum()), np.float32), (er[hit], ei[hit])), shape=state.counts.shape)
-        m.sum_duplicates()
-        recent = gather(m, rows, cols)
-    rebuy_days = ctx.rebuy_days[cols] if ctx.rebuy_days is not None else nan
-    rebuy_rate = ctx.rebuy_rate[cols] if ctx.rebuy_rate is not None else nan
-    with np.errstate(all="ignore"):
-        due = np.where(rebuy_days > 0, ui_days / rebuy_days, np.nan)
-    return [n_days, day_share, recent, rebuy_days, due, rebuy_rate]
 
 
 def _activity_window(
