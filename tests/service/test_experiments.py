@@ -190,5 +190,9 @@ def test_strategy_variant_serves_the_bandits_strategy(server: Any) -> None:
         snap, query = engine.user_query(user, 5, Filters())
         want = [str(snap.item_ids[i]) for i, _, _ in Strategies().rank(snap, "sequential", query, 5)]
         assert [it["item_id"] for it in body["items"]] == want
+        if checked == 0:  # explain=true: the same list, each item explained by the strategy's own chain
+            ex = c.get(f"/v1/users/{user}/recommendations", params={"k": 5, "explain": "true"}).json()
+            assert [it["item_id"] for it in ex["items"]] == want
+            assert all(it["reasons"] and it["sentence"] for it in ex["items"]), ex
         checked += 1
     assert checked >= 10

@@ -174,7 +174,8 @@ def explained_body(st: Any, rid: str, user_id: str, q: dict[str, Any], arm: Any 
 
     The query is the one the ranking answers (``user_query``), so the explanation reads the same evidence and,
     for the hybrid, the very feature rows that were scored. ``arm``: the user's A/B variant (its ranker when
-    that is an engine; a strategy ranker's list is explained from the served engine's query).
+    that is an engine; a strategy variant's list is explained from the served engine's query with that
+    strategy's chain, :meth:`StrategyRanker.explain_inputs`).
     """
     from tuijian.explain.render import LANGUAGES, explained_item_bytes
 
@@ -202,8 +203,9 @@ def explained_body(st: Any, rid: str, user_id: str, q: dict[str, Any], arm: Any 
         how = bandit.strategies.explain_inputs(snap, chosen["strategy"], rec_query)
     elif engine is ranker:
         ranked = snap.pipeline.recommend(rec_query, q["k"])
-    else:
+    else:  # an A/B strategy variant: explained with that strategy's own chain, as the bandit's are
         snap, ranked, _ = ranker.rank_user(user_id, q["k"], filters, **opts)
+        how = ranker.explain_inputs(snap, rec_query)
     tails = explained_item_bytes(snap.pipeline, snap.catalog.records, rec_query, ranked, q["lang"], **how)
     head = {
         "request_id": rid,
