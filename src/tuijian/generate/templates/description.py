@@ -54,9 +54,8 @@ def _lead_en(f: ItemFacts, rng: random.Random, style: str, length: str) -> str:
         return f"The {title}."
     # short: colour and material only; long: the theme, with colour and material a sentence of their own
     what = what_en(n, described=length != "long", themed=length != "short")
-    if not worth_saying(n, what):  # "Red Mug: a red mug." says nothing
-        what = None
-    x = f", {what}" if what else ""
+    said = worth_saying(n, what)  # "Red Mug: a red mug." says nothing
+    x = f", {what}" if said else ""
     occasion = n.occasions[0] if n.occasions and n.occasions[0] in GIFT_OCCASIONS else None
     if style == "gift":
         if occasion:
