@@ -43,11 +43,12 @@ def serve(
     home: Path | None = typer.Option(
         None, "--home", help="Data directory for the SQLite file and artifacts."
     ),
-    model: str = typer.Option(
-        "auto",
+    model: str | None = typer.Option(
+        None,
         "--model",
         help="Serving model (registry name). auto: the self-configuring hybrid, or its best retriever when "
-        "that is better on validation.",
+        "that is better on validation. Default: the home's active version (whatever was last activated), "
+        "or auto when there is none. A different name trains that model and activates it.",
     ),
     retrain_every: float = typer.Option(0.0, "--retrain-every", help="Retrain every N minutes (0 = never)."),
     dev_key: bool = typer.Option(False, "--dev-key", help="Create and print an admin key (localhost only)."),
@@ -69,7 +70,8 @@ def serve(
     from tuijian.store import open_store
 
     sources.check_source(dataset, events, mapping, kind, catalog, catalog_map, required=False)
-    model_class(model)  # unknown model names fail before anything is loaded
+    if model is not None:
+        model_class(model)  # unknown model names fail before anything is loaded
     own = None
     if events is not None:
         own = sources.load_source(None, events, mapping, kind, catalog, catalog_map)
@@ -93,7 +95,8 @@ def serve(
     typer.secho(f"preparing {settings.dataset!r} in {store.url} ...", err=True)
     new_events = _store_own_data(store, own) if own is not None else False
     active = store.active_model_version(settings.dataset)
-    if active is not None and Path(active["path"]).is_dir() and (new_events or active["model"] != model):
+    model, retrain = serving_model(active, model, new_events)
+    if retrain and active is not None:
         why = "new events" if new_events else f"the active version is {active['model']}"
         typer.secho(f"training {model} on {settings.dataset!r} ({why}) ...", err=True)
         label = train_version(store, settings.dataset, settings.artifacts_dir, model)
@@ -290,3 +293,13 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("ingest")(ingest)
     app.add_typer(keys_app, name="keys")
+
+
+def serving_model(active: dict[str, Any] | None, model: str | None, new_events: bool) -> tuple[str, bool]:
+    """``(model to serve, train it now?)`` for ``tuijian serve``: without ``--model`` the home's active version
+    keeps serving (one an admin activated is not replaced), and a home without one gets ``auto``; a named model
+    other than the active one, or new events from ``--events``, train a version first."""
+    usable = active is not None and Path(active["path"]).is_dir()
+    if model is None:
+        model = str(active["model"]) if usable and active is not None else "auto"
+    return model, bool(usable and active is not None and (new_events or active["model"] != model))
