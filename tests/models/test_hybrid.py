@@ -221,11 +221,6 @@ def test_negative_sample_keeps_positives_and_caps_negatives() -> None:
     keep = negative_sample(rows, y, 5, np.random.default_rng(0))
     assert keep[y].all()
     assert np.bincount(rows[keep & ~y]).tolist() == [5, 5, 5]
-    always = np.zeros(150, dtype=bool)
-    always[100:150:5] = True  # ten rows of group 2 that must stay (the user's own past items)
-    keep2 = negative_sample(rows, y, 5, np.random.default_rng(0), always)
-    assert keep2[always].all() and keep2[y].all()
-    assert np.bincount(rows[keep2 & ~y]).tolist()[:2] == [5, 5] and 10 <= (keep2 & (rows == 2)).sum() <= 15
 
 
 def test_gather_and_transitions() -> None:

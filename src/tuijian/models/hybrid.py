@@ -66,7 +66,6 @@ from tuijian.models.ranker_features import (
     FeatureContext,
     build_context,
     feature_names,
-    gather,
     pair_features,
     user_state,
 )
@@ -389,10 +388,7 @@ class HybridRecommender(Recommender):
                     [ts[u] for u in b], [vals[u] for u in b] if vals is not None else None, users=b,
                 )  # fmt: skip
                 y = np.asarray(lab[b][rows, cols]).ravel() > 0
-                always = None
-                if cfg.history_negatives and self.repeats_:
-                    always = gather(inner.matrix[b], rows, cols) > 0  # the row's own past items
-                keep = negative_sample(rows, y, cfg.n_negatives, rng, always)
+                keep = negative_sample(rows, y, cfg.n_negatives, rng)
                 rows, y, feats = rows[keep], y[keep], feats[keep]
                 sel = np.isin(rows, np.unique(rows[y]))
                 xs.append(feats[sel])

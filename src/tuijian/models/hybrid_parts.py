@@ -130,8 +130,6 @@ class RankerConfig:
     ``n_rankers`` rankers (seeds ``random_state + j``, each with its own early-stopping users)
     are averaged; ``max_train_users`` users per label set and ``n_negatives`` non-relevant
     candidates per user train them; early stopping on NDCG@10 of 10 % of the training users.
-    ``history_negatives``: when the user's own past items are candidates (repeats), every one of them that
-    is not a label is kept as a negative too, on top of the random ones (the hard cases of a repeat ranker).
     """
 
     n_estimators: int = 400
@@ -142,7 +140,6 @@ class RankerConfig:
     n_rankers: int = 3
     max_train_users: int = 30000
     n_negatives: int = 100
-    history_negatives: bool = False
 
     def __post_init__(self) -> None:
         for name in ("n_estimators", "n_rankers", "max_train_users", "n_negatives", "early_stopping_rounds"):

@@ -138,14 +138,9 @@ def carve_labels(
 
 
 def negative_sample(
-    rows: np.ndarray,
-    y: np.ndarray,
-    n_negatives: int,
-    rng: np.random.Generator,
-    always: np.ndarray | None = None,
+    rows: np.ndarray, y: np.ndarray, n_negatives: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Mask keeping every positive and at most ``n_negatives`` random negatives per row group (plus the
-    rows where ``always`` is true)."""
+    """Mask keeping every positive and at most ``n_negatives`` random negatives per row group."""
     key = rng.random(len(rows))
     neg = ~y
     order = np.lexsort((key, rows))
@@ -159,7 +154,7 @@ def negative_sample(
     keep_sorted = ~neg_sorted | (rank_sorted < n_negatives)
     keep = np.empty(len(rows), dtype=bool)
     keep[order] = keep_sorted
-    return keep if always is None else keep | always
+    return keep
 
 
 def retrieve_candidates(
