@@ -226,6 +226,20 @@ def test_heldout5_phrasings(assistant):
     assert assistant.ask("price for the carnival bracelet please").fact["item"] == "90062"
 
 
+def test_a_word_only_seen_as_a_modifier_is_not_a_product_we_sell(assistant):
+    # BICYCLE appears only before another noun (CLASSIC CHROME BICYCLE BELL): bicycles themselves are not sold
+    assert assistant.ask("do you sell bicycles?").citations == []
+    assert assistant.ask("cheapest bicycle").citations == []
+    assert assistant.ask("bicycle bells").citations == ["23497"]
+    # after "with" the word is a motif of something else, not the asked thing
+    assert assistant.ask("do you have anything with cactus?").citations
+    # 复古 also covers the catalogue's French word for it; 发夹 is a hair clip, not every clip
+    assert assistant.ask("复古衣帽架多少钱").fact["item"] == "22788"
+    clips = assistant.ask("一英镑以内的发夹")
+    assert clips.citations and all("HAIR" in assistant.catalog_.titles[assistant.catalog_.position[i]]
+                                   for i in clips.citations)  # fmt: skip
+
+
 def test_do_you_have_it_in_a_colour_is_a_search(assistant, retail_shop):
     conversation = Conversation()
     assistant.ask("alarm clocks", conversation=conversation)

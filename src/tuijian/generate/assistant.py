@@ -361,6 +361,14 @@ class ShopAssistant:
             or msg.relative
         )
         vague = reading.unknown and not reading.concepts
+        if (
+            reading.head_word is not None
+            and reading.head_word not in cat.head_words
+            and not any(c.kind == "type" for c in reading.concepts)
+            and not (conv and (conv.concepts or conv.shown))
+        ):
+            reading.unknown.append(reading.head_word)  # "do you sell bicycles?": we sell bicycle bells only
+            return self._dont_know(reading, lang)
         if reading.head_unknown or reading.modifier_unknown or vague or not has_request:
             return self._dont_know(reading, lang)
         no_price = msg.price_max is None and msg.price_min is None

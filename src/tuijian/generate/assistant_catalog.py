@@ -100,6 +100,7 @@ class Reading:
     unknown: list[str] = field(default_factory=list)
     head_unknown: bool = False
     modifier_unknown: bool = False  # "running shoes": the catalogue has shoes, not that kind
+    head_word: str | None = None  # the request's last content word when it is a plain title word ("bicycles")
 
 
 def _alternatives(words: list[str]) -> tuple[tuple[str, ...], ...]:
@@ -226,9 +227,13 @@ class Vocabulary:
         # the last content word before the first "of/with/for…": "capital of France" is about a capital.
         english = re.sub(r"[’']\s*(?:s|ve|ll|re|d|m)\b|[^a-z0-9\- ]", " ", text.lower()).replace("-", " ")
         heads = []
-        for segment in _SEGMENTS.split(english):
+        for n_segment, segment in enumerate(_SEGMENTS.split(english)):
+            before = len(reading.concepts)
             order = self._read_english(segment, known, reading)
             if order:
+                if n_segment == 0 and order[-1] and len(reading.concepts) > before:
+                    last = reading.concepts[-1]
+                    reading.head_word = last.value if last.kind == "word" else None
                 heads.append(order)
         if heads and not heads[0][-1]:
             reading.head_unknown = True
@@ -382,9 +387,13 @@ class CatalogIndex:
                 postings.setdefault(t, []).append(i)
         self.postings = {t: np.asarray(v) for t, v in postings.items()}
         self.known = set(self.postings)
+        # words that name a thing somewhere in the catalogue: a title's last word or a word of a record's type;
+        # a word seen only before another ("bicycle" in BICYCLE BELL) is a modifier, not a product we sell
+        self.head_words = {toks[-1] for t in self.titles if (toks := index_tokens(t.replace("-", " ")))}
         types = {str(r.product_type.value) for r in self.records if r.product_type is not None}
         self.types = [str(r.product_type.value) if r.product_type is not None else "" for r in self.records]
         themes = {str(v) for r in self.records for v in r.values("theme")}
+        self.head_words |= {w for t in types for w in index_tokens(t.replace("-", " "))}
         self.vocabulary = Vocabulary(types, themes)
         self.bm25 = BM25().fit([t.replace("-", " ") for t in self.titles])
         self.popularity = popularity

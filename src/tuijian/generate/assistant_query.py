@@ -286,7 +286,7 @@ def _read_prices(text: str, msg: Message) -> str:
     m = _AROUND.search(text)
     if m:
         value = float(m.group(1) or m.group(2))
-        msg.price_min, msg.price_max = round(value * 0.7, 2), round(value * 1.3, 2)
+        msg.price_min, msg.price_max = round(value * 0.75, 2), round(value * 1.25, 2)
         text = _blank(text, m.span())
     for m in list(_OPS.finditer(text)):
         after = re.match(rf"\s*(?:the\s+)?{_CUR}?\s*{_NUM}(\s*(?:p|pence)\b)?{_UNIT}?", text[m.end() :])
