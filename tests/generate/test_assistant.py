@@ -240,6 +240,29 @@ def test_a_word_only_seen_as_a_modifier_is_not_a_product_we_sell(assistant):
                                    for i in clips.citations)  # fmt: skip
 
 
+def test_heldout6_phrasings(assistant, retail_shop):
+    prices = retail_shop.items["price"]
+    assert read_message("lampshades for less than a pound", "en").price_max == 1  # "a pound" is £1
+    assert (
+        read_message("一到两镑的杯垫", "zh").price_min,
+        read_message("一到两镑的杯垫", "zh").price_max,
+    ) == (1, 2)
+    assert read_message("what if the lampshade arrives crushed?", "en").policy == "policy:returns"
+    assert read_message("灯罩到的时候压坏了怎么办", "zh").policy == "policy:returns"
+    assert (
+        assistant.ask("can you book me a taxi?").citations == []
+    )  # a service, not a fact about a pocket book
+    assert assistant.ask("有皮的托特包吗").citations == []  # 皮 is leather; no leather tote bags
+    toys = assistant.ask("三镑以内的毛绒玩具").citations  # 毛绒玩具 is a soft toy, not any toy
+    assert toys and all("SOFT TOY" in retail_shop.items.loc[i, "title"] and prices[i] <= 3 for i in toys)
+    assert all("WREATH" in retail_shop.items.loc[i, "title"] for i in assistant.ask("最便宜的花环").citations)
+    # Chinese drops the subject: 是玻璃的吗 after a search asks about the item shown first
+    conversation = Conversation()
+    assistant.ask("玻璃水壶", conversation=conversation)
+    glass = assistant.ask("是玻璃的吗", conversation=conversation)
+    assert glass.fact == {"item": "23015", "attribute": "material", "value": "yes"}
+
+
 def test_do_you_have_it_in_a_colour_is_a_search(assistant, retail_shop):
     conversation = Conversation()
     assistant.ask("alarm clocks", conversation=conversation)

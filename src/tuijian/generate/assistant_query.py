@@ -30,7 +30,8 @@ _ZH_DIGITS = {
     "九": 9,
 }
 _ZH_NUMBER = re.compile(
-    r"[零一二两三四五六七八九十百]+(?=\s*(?:英镑|镑|元|块|磅|岁|个|件|只|片|张|支|以内|以上|以下))"
+    r"[零一二两三四五六七八九十百]+(?=\s*(?:英镑|镑|元|块|磅|岁|个|件|只|片|张|支|以内|以上|以下))|"
+    r"[零一二两三四五六七八九十百]+(?=\s*(?:到|至)\s*[零一二两三四五六七八九十百\d.]+\s*(?:英镑|镑|元|块|磅))"
 )
 
 # Comparison words, negated forms first (they are replaced by one operator token before numbers are read).
@@ -178,9 +179,9 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "policy:returns",
         re.compile(
             r"\breturn(?:s|ed|ing)?\b(?! (?:to|from) )|refund|send (?:it |them |\w+ )?back|exchange|money back|"
-            r"changed? my mind|wrong (?:item|size|colou?r)|(?:arriv\w*|came|comes|is|was|got here) (?:broken|damaged|faulty|cracked|smashed)|"
-            r"\b(?:broken|damaged|faulty|defective|cracked|smashed)\b|"
-            r"退货|退款|退换|换货|退钱|退回|不满意|七天无理由|能换吗|可以换吗|买错|[能可]以?退|还能退|退吗|坏的|坏了|破损|损坏|碎了|质量问题"
+            r"changed? my mind|wrong (?:item|size|colou?r)|(?:arriv\w*|came|comes|is|was|got here) (?:broken|damaged|faulty|cracked|smashed|crushed|dented|squashed)|"
+            r"\b(?:broken|damaged|faulty|defective|cracked|smashed|crushed|dented|squashed)\b|"
+            r"退货|退款|退换|换货|退钱|退回|不满意|七天无理由|能换吗|可以换吗|买错|[能可]以?退|还能退|退吗|坏的|坏了|破损|损坏|碎了|压坏|压扁|质量问题"
         ),
     ),
     (
@@ -266,6 +267,7 @@ def normalise(text: str) -> str:
     ).lower()
     text = _ZH_NUMBER.sub(lambda m: str(_zh_int(m.group(0))), text)
     text = re.sub(r"\ba fiver\b", "£5", text)
+    text = re.sub(r"\b(?:a|one) (?:pound|quid)\b", "£1", text)  # "for less than a pound"
     text = re.sub(r"\ba tenner\b", "£10", text)
     text = re.sub(r"\b(\d+) (?:pounds?|quid) (\d{2})\b", r"£\1.\2", text)  # "1 pound 50" is £1.50
     return re.sub(r"(\d),(\d{3})", r"\1\2", text)
@@ -394,10 +396,16 @@ def read_message(text: str, lang: str) -> Message:
                 msg.attribute = name
                 low = pattern.sub(lambda m: " " * len(m.group(0)), low)
                 break
-    msg.off_topic = bool(re.match(r"\s*(?:who|why|when|where)\b|.*(?:谁|为什么|哪一年|天气)", low))
+    # "can you book me a taxi?": a service for the shopper, not a question about an item (BOOK is a title word)
+    msg.off_topic = bool(
+        re.match(
+            r"\s*(?:who|why|when|where)\b|.*(?:谁|为什么|哪一年|天气)|.*\bbook (?:me|us)\b", low
+        )
+    )
     msg.search = bool(_SEARCH.search(low))
     msg.follow_up = bool(_FOLLOW.search(low))
-    msg.pronoun = bool(_PRONOUN.search(low))
+    # Chinese drops the subject: 是玻璃的吗 after a question about an item is 它是玻璃的吗
+    msg.pronoun = bool(_PRONOUN.search(low) or (msg.yes_no and re.match(r"\s*是[^不否]", low)))
     m = _ORDINAL.search(low)
     if m:
         msg.ordinal = _ORDINALS[m.group(1) or m.group(2)[:2]]
