@@ -198,7 +198,7 @@ def run_spark(logs: Path, home: Path, driver_memory: str, shuffle_partitions: in
     import logging
 
     from tuijian.spark.pipeline import run_pipeline
-    from tuijian.spark.session import spark_session
+    from tuijian.spark.session import STORAGE_LEVEL_CONF, spark_session
 
     class Steps(logging.Handler):  # the pipeline's step log lines, as the local path prints them
         def emit(self, record: logging.LogRecord) -> None:
@@ -209,7 +209,12 @@ def run_spark(logs: Path, home: Path, driver_memory: str, shuffle_partitions: in
     spark_log = logging.getLogger("tuijian.spark")
     spark_log.setLevel(logging.INFO)
     spark_log.addHandler(Steps())
-    spark = spark_session("local[2]", driver_memory=driver_memory, shuffle_partitions=shuffle_partitions)
+    spark = spark_session(
+        "local[2]",
+        driver_memory=driver_memory,
+        shuffle_partitions=shuffle_partitions,
+        conf={STORAGE_LEVEL_CONF: "DISK_ONLY"},  # cached rows on disk: the heap is for execution
+    )
     try:
         scratch = home / "scratch"
         scratch.mkdir(parents=True, exist_ok=True)
@@ -320,8 +325,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 peak[0], at_peak[0] = rss, {k: round(v) for k, v in parts.items()}
             if rss > step_peak[0]:
                 step_peak[0], step_parts[0] = rss, {k: round(v) for k, v in parts.items()}
-            if budget_mb and rss > budget_mb and not killed[0]:
-                killed[0] = f"tree resident memory {rss:.0f} MB > budget {budget_mb:.0f} MB"
+            over_time = args.time_limit_s and time.perf_counter() - started > args.time_limit_s
+            if (over_time or (budget_mb and rss > budget_mb)) and not killed[0]:
+                killed[0] = (
+                    f"time limit {args.time_limit_s} s reached"
+                    if over_time
+                    else f"tree resident memory {rss:.0f} MB > budget {budget_mb:.0f} MB"
+                )
                 for pid in reversed(_tree(proc.pid)):
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
@@ -394,6 +404,7 @@ def main() -> None:
         r.add_argument(
             "--budget-gb", type=float, default=0.0, help="kill the tree above this resident memory"
         )
+        r.add_argument("--time-limit-s", type=float, default=0.0, help="kill the tree after this long")
         r.add_argument("--driver-memory", default="3g")
         r.add_argument("--shuffle-partitions", type=int, default=0, help="Spark; 0: 4 per core")
         r.add_argument("--home", type=Path, default=Path("var/scale/home"))

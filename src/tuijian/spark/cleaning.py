@@ -109,9 +109,12 @@ def clean_online_retail(
 ) -> SparkCleaned:
     """Clean a raw Online Retail Spark DataFrame (:func:`tuijian.spark.logs.read_raw`) like
     :func:`tuijian.data.cleaning.clean_online_retail`; ``outlier_z=None`` disables the outlier rule."""
-    from pyspark import StorageLevel
     from pyspark.sql import Window
     from pyspark.sql import functions as F
+
+    from tuijian.spark.session import storage_level
+
+    level = storage_level(raw.sparkSession)
 
     def strip(col: Any) -> Any:
         return F.nullif(F.regexp_replace(col, _STRIP, ""), F.lit(""))
@@ -154,7 +157,7 @@ def clean_online_retail(
         .when(~is_c & (qty <= 0), "stock_adjustment")
         .when(F.col("price") <= 0, "non_positive_price")
         .alias("reason0"),
-    ).persist(StorageLevel.MEMORY_AND_DISK)
+    ).persist(level)
 
     # ---------------------------------------------------------------- cancellation netting
     alive = F.col("reason0").isNull()
@@ -183,7 +186,7 @@ def clean_online_retail(
             .otherwise(F.coalesce(F.col("unmatched"), F.lit(0)))
             .alias("units_unmatched"),
         )
-        .persist(StorageLevel.MEMORY_AND_DISK)
+        .persist(level)
     )
     details: dict[str, Any] = {}
 
@@ -194,8 +197,10 @@ def clean_online_retail(
         # per-account figures are small beside the events: the z-scores are the local cleaner's own code
         stats = (
             df.where(alive1 & F.col("cust").isNotNull())
-            .groupBy("cust")
-            .agg(F.count("*").alias("lines"), F.countDistinct("code").alias("items"))
+            .groupBy("cust", "code")
+            .agg(F.count("*").alias("n"))
+            .groupBy("cust")  # distinct codes as groups, not countDistinct (its hash aggregate needs memory)
+            .agg(F.sum("n").alias("lines"), F.count("code").alias("items"))
             .toPandas()
         )
         if len(stats) >= 3:
@@ -223,9 +228,7 @@ def clean_online_retail(
     removed = {r: by_reason.get(r, 0) for r in REMOVAL_RULES}
     kept = df.where(F.col("reason").isNull())
     titles = _titles(kept, df)
-    kept = kept.join(F.broadcast(titles), kept["code"] == titles["t_code"], "left").persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
+    kept = kept.join(F.broadcast(titles), kept["code"] == titles["t_code"], "left").persist(level)
     anon = F.col("cust").isNull()
     desc_missing = F.col("Description").isNull()
     row = kept.agg(
@@ -234,10 +237,10 @@ def clean_online_retail(
         F.sum((F.col("net_qty") < F.col("qty_f")).cast("int")).alias("quantity_reduced_by_cancellation"),
         F.sum(anon.cast("int")).alias("anonymous_user"),
         F.sum((desc_missing & F.col("title").isNotNull()).cast("int")).alias("description_filled"),
-        F.countDistinct(F.when(~anon, F.col("cust"))).alias("customers"),
-        F.countDistinct(F.when(anon, F.col("inv"))).alias("anonymous_sessions"),
         F.sum("net_qty").alias("units"),
     ).first()
+    customers = kept.where(~anon).select("cust").distinct().count()
+    anonymous_sessions = kept.where(anon).select("inv").distinct().count()
     changed = {r: int(row[r] or 0) for r in CHANGE_RULES}
     # one row per (item, distinct price) with its count: the exact median without holding every line's price
     items_sp = kept.groupBy("code", "title", "price").agg(F.count("*").alias("n"))
@@ -248,8 +251,8 @@ def clean_online_retail(
     details["cancelled_units_unmatched"] = int(sum(int(r["unm"] or 0) for r in groups))
     details["outlier_rule"] = {"modified_z_threshold": outlier_z, "accounts": flagged_accounts}
     details["kept"] = {
-        "customers": int(row["customers"]),
-        "anonymous_sessions": int(row["anonymous_sessions"]),
+        "customers": int(customers),
+        "anonymous_sessions": int(anonymous_sessions),
         "items": len(items),
         "items_without_category": int((items["category"] == "").sum()),
         "units": int(row["units"] or 0),

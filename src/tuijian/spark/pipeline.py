@@ -50,13 +50,11 @@ def run_pipeline(
     step took. ``spark``: an existing session (else one is built for ``master``). ``scratch``: where Spark
     writes the sorted log and the top lists for the driver to read back in batches (default: the system's
     temporary folder; on a cluster, a folder the driver and the executors share)."""
-    from pyspark import StorageLevel
-
     from tuijian.models.artifacts import save_model
     from tuijian.spark import training as T
     from tuijian.spark.cleaning import clean_online_retail, cleaning_counts
     from tuijian.spark.logs import read_raw
-    from tuijian.spark.session import spark_session
+    from tuijian.spark.session import spark_session, storage_level
 
     if not dataset or "/" in dataset:
         raise ConfigError(f"dataset must be a plain name (it names the artifact folder), got {dataset!r}")
@@ -72,12 +70,12 @@ def run_pipeline(
         started = time.perf_counter()
 
     cleaned = clean_online_retail(read_raw(spark, logs), dataset=dataset)
-    events = cleaned.events.persist(StorageLevel.MEMORY_AND_DISK)
+    events = cleaned.events.persist(storage_level(spark))
     lap("clean")
     inter = T.build_interactions(events, WeightConfig(), scratch=scratch)
     events.unpersist()
     lap("interactions")
-    ratings = T.matrix_frame(spark, inter.matrix).persist(StorageLevel.MEMORY_AND_DISK)
+    ratings = T.matrix_frame(spark, inter.matrix).persist(storage_level(spark))
     spark_params = T.spark_als_params(inter.matrix, params)
     user_f, item_f, used = T.train_als(
         ratings, inter.n_users, inter.n_items, params, spark_params=spark_params

@@ -84,6 +84,25 @@ def spark_session(
     return spark
 
 
+#: the Spark setting naming the storage level of the frames the pipeline persists (a ``StorageLevel`` name);
+#: ``DISK_ONLY`` keeps cached rows out of a small driver heap (``local[N]`` runs the executor in it)
+STORAGE_LEVEL_CONF = "spark.tuijian.storageLevel"
+
+
+def storage_level(spark: Any) -> Any:
+    """The :class:`pyspark.StorageLevel` to persist intermediate frames with (:data:`STORAGE_LEVEL_CONF`,
+    default ``MEMORY_AND_DISK``)."""
+    from pyspark import StorageLevel
+
+    name = spark.conf.get(STORAGE_LEVEL_CONF, "MEMORY_AND_DISK")
+    level = getattr(StorageLevel, str(name), None)
+    if not isinstance(level, StorageLevel):
+        raise ConfigError(
+            f"{STORAGE_LEVEL_CONF}={name!r} is not a StorageLevel name (MEMORY_AND_DISK, DISK_ONLY, ...)"
+        )
+    return level
+
+
 def _local_cores(master: str | None) -> int | None:
     """N of ``local[N]`` (``local`` = 1, ``local[*]`` = this machine's cores); ``None`` for a cluster."""
     if not master or not master.startswith("local"):
