@@ -263,6 +263,19 @@ def test_heldout6_phrasings(assistant, retail_shop):
     assert glass.fact == {"item": "23015", "attribute": "material", "value": "yes"}
 
 
+def test_heldout7_phrasings(assistant, retail_shop):
+    titles = retail_shop.items["title"]
+    assert read_message("can I swap the bowl for a different colour?", "en").policy == "policy:returns"
+    assert read_message("碗能换个颜色吗", "zh").policy == "policy:returns"
+    assert read_message("镜子到了是碎的，怎么办", "zh").policy == "policy:returns"
+    # excluding a kind of the asked thing keeps the thing: only TV dinner trays go
+    trays = assistant.ask("trays, no tv dinner trays").citations
+    assert trays and all("TRAY" in titles[i] and "TV" not in titles[i] for i in trays)
+    # a one-character Chinese type name of the records is a word too (桶 is a bucket)
+    assert all("BUCKET" in titles[i] for i in assistant.ask("三镑以内的桶").citations)
+    assert assistant.ask("海滩小屋镜子多少钱").fact["item"] == "84686"
+
+
 def test_do_you_have_it_in_a_colour_is_a_search(assistant, retail_shop):
     conversation = Conversation()
     assistant.ask("alarm clocks", conversation=conversation)

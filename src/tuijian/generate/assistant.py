@@ -203,6 +203,10 @@ class ShopAssistant:
         if msg.child_age is not None and msg.child_age < 14:
             reading.concepts.append(cat.vocabulary.english[("child",)])
         excluded = [c for seg in msg.negative for c in cat.vocabulary.read(seg, lang, cat.known).concepts]
+        # "trays, no tv dinner trays" excludes a kind of the asked thing, not the thing: its other words
+        kinds = [c for c in excluded if c.kind == "type" and c in reading.concepts]
+        if kinds and len(kinds) < len(excluded):
+            excluded = [c for c in excluded if c not in kinds]
         return msg, reading, list(dict.fromkeys(excluded))
 
     def _search_spec(

@@ -183,7 +183,9 @@ class Vocabulary:
                     self.chinese.setdefault(zh[:-1], concept)
         for t in sorted(types):
             name = chinese_product_type(t)
-            if name and len(name) >= 2:
+            if (
+                name
+            ):  # one character too (桶 bucket, 灯 lamp): glued to an unknown word it is not read (see below)
                 old = self.chinese.get(name)
                 if old is None:
                     self.chinese[name] = Concept("type", t, _alternatives([t]), name)

@@ -179,9 +179,9 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "policy:returns",
         re.compile(
             r"\breturn(?:s|ed|ing)?\b(?! (?:to|from) )|refund|send (?:it |them |\w+ )?back|exchange|money back|"
-            r"changed? my mind|wrong (?:item|size|colou?r)|(?:arriv\w*|came|comes|is|was|got here) (?:broken|damaged|faulty|cracked|smashed|crushed|dented|squashed)|"
+            r"changed? my mind|\bswap (?:it|them|this|the \w+|my \w+)\b|wrong (?:item|size|colou?r)|(?:arriv\w*|came|comes|is|was|got here) (?:broken|damaged|faulty|cracked|smashed|crushed|dented|squashed)|"
             r"\b(?:broken|damaged|faulty|defective|cracked|smashed|crushed|dented|squashed)\b|"
-            r"退货|退款|退换|换货|退钱|退回|不满意|七天无理由|能换吗|可以换吗|买错|[能可]以?退|还能退|退吗|坏的|坏了|破损|损坏|碎了|压坏|压扁|质量问题"
+            r"退货|退款|退换|换货|退钱|退回|不满意|七天无理由|能换吗|可以换吗|买错|[能可]以?退|还能退|退吗|坏的|坏了|破损|损坏|碎了|是碎的|压坏|压扁|换个颜色|换个尺寸|换一个|质量问题"
         ),
     ),
     (
@@ -398,9 +398,7 @@ def read_message(text: str, lang: str) -> Message:
                 break
     # "can you book me a taxi?": a service for the shopper, not a question about an item (BOOK is a title word)
     msg.off_topic = bool(
-        re.match(
-            r"\s*(?:who|why|when|where)\b|.*(?:谁|为什么|哪一年|天气)|.*\bbook (?:me|us)\b", low
-        )
+        re.match(r"\s*(?:who|why|when|where)\b|.*(?:谁|为什么|哪一年|天气)|.*\bbook (?:me|us)\b", low)
     )
     msg.search = bool(_SEARCH.search(low))
     msg.follow_up = bool(_FOLLOW.search(low))
