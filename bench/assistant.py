@@ -36,6 +36,7 @@ def main() -> None:
             "heldout5",
             "heldout6",
             "heldout7",
+            "heldout8",
             "all",
         ],
     )
