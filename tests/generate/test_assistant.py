@@ -276,6 +276,18 @@ def test_heldout7_phrasings(assistant, retail_shop):
     assert assistant.ask("海滩小屋镜子多少钱").fact["item"] == "84686"
 
 
+def test_heldout8_phrasings(assistant, retail_shop):
+    titles = retail_shop.items["title"]
+    assert read_message("五十便士以内的扇子", "zh").price_max == 0.5  # 便士 are pence
+    assert read_message("do you post to australia?", "en").policy == "policy:shipping"
+    assert read_message("我的包裹什么时候发出", "zh").policy == "policy:shipping"
+    conversation = Conversation()
+    assistant.ask("sketchbooks under £4", conversation=conversation)
+    daisies = assistant.ask("anything with daisies?", conversation=conversation).citations  # DAISY titles too
+    assert daisies and all("DAIS" in titles[i] and "SKETCHBOOK" in titles[i] for i in daisies)
+    assert assistant.ask("有吊扇吗").citations == []  # a ceiling fan, not a hand fan
+
+
 def test_do_you_have_it_in_a_colour_is_a_search(assistant, retail_shop):
     conversation = Conversation()
     assistant.ask("alarm clocks", conversation=conversation)

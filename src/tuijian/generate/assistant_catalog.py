@@ -285,6 +285,11 @@ class Vocabulary:
                     break
             else:
                 t = toks[i]
+                if t.endswith("ie") and t[:-2] + "y" in known:  # "daisies" (folded to daisie) is DAISY too
+                    reading.concepts.append(Concept("word", t[:-2] + "y", ((t,), (t[:-2] + "y",)), t))
+                    order.append(True)
+                    i += 1
+                    continue
                 stems = [tuple(index_tokens(t[:-k])) for k in (2, 1)] if t.endswith("y") else []
                 stem = next((st for st in stems if st in self.english), None)
                 if stem is not None and t not in known:  # "christmassy" is Christmas, "flowery" flowers

@@ -30,7 +30,7 @@ _ZH_DIGITS = {
     "九": 9,
 }
 _ZH_NUMBER = re.compile(
-    r"[零一二两三四五六七八九十百]+(?=\s*(?:英镑|镑|元|块|磅|岁|个|件|只|片|张|支|以内|以上|以下))|"
+    r"[零一二两三四五六七八九十百]+(?=\s*(?:英镑|镑|便士|元|块|磅|岁|个|件|只|片|张|支|以内|以上|以下))|"
     r"[零一二两三四五六七八九十百]+(?=\s*(?:到|至)\s*[零一二两三四五六七八九十百\d.]+\s*(?:英镑|镑|元|块|磅))"
 )
 
@@ -187,9 +187,9 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
     (
         "policy:shipping",
         re.compile(
-            r"deliver(?:y|ed|ies)?\b|shipping|\bship(?:ped|s)? (?:to|abroad|internationally|overseas)|dispatch|postage|"
+            r"deliver(?:y|ed|ies)?\b|shipping|\b(?:ship|post)(?:ped|ed|s)? (?:to|abroad|internationally|overseas)|dispatch|postage|"
             r"courier|tracking|track my|where is my (?:order|parcel|package)|\bparcel\b|when will (?:it|my order) arrive|how long (?:does|will) (?:it|the order|shipping) take|"
-            r"运费|配送|发货|快递|邮寄|送货|包邮|免邮|免运费|多久能?到|几天到|寄到|物流|邮费"
+            r"运费|配送|发货|快递|邮寄|送货|包邮|免邮|免运费|多久能?到|几天到|寄到|物流|邮费|什么时候发出|何时发出"
         ),
     ),
     (
@@ -266,6 +266,7 @@ def normalise(text: str) -> str:
         str.maketrans("０１２３４５６７８９￡＄，：；？！（）", "0123456789£$,:;?!()")
     ).lower()
     text = _ZH_NUMBER.sub(lambda m: str(_zh_int(m.group(0))), text)
+    text = re.sub(r"(\d+)\s*便士", lambda m: f"{int(m.group(1)) / 100:g}镑", text)  # 50便士 is £0.50
     text = re.sub(r"\ba fiver\b", "£5", text)
     text = re.sub(r"\b(?:a|one) (?:pound|quid)\b", "£1", text)  # "for less than a pound"
     text = re.sub(r"\ba tenner\b", "£10", text)
