@@ -396,7 +396,7 @@ class CatalogIndex:
         self.known = set(self.postings)
         # words that name a thing somewhere in the catalogue: a title's last word or a word of a record's type;
         # a word seen only before another ("bicycle" in BICYCLE BELL) is a modifier, not a product we sell
-        self.head_words = {toks[-1] for t in self.titles if (toks := index_tokens(t.replace("-", " ")))}
+        self.head_words = {ws[-1] for t in self.titles if (ws := index_tokens(t.replace("-", " ")))}
         types = {str(r.product_type.value) for r in self.records if r.product_type is not None}
         self.types = [str(r.product_type.value) if r.product_type is not None else "" for r in self.records]
         themes = {str(v) for r in self.records for v in r.values("theme")}
