@@ -298,7 +298,7 @@ def sample_size_two_proportions(
     high = n + step
     while short(high):
         low, step = high, step * 2
-        high = min(high + step, MAX_SAMPLE_SIZE)
+        high = min(high + step, int(MAX_SAMPLE_SIZE))
     while high - low > 1:
         mid = (low + high) // 2
         if short(mid):
