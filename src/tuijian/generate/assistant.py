@@ -135,11 +135,18 @@ def _concept_dict(c: Concept) -> dict[str, Any]:
         "value": c.value,
         "alternatives": [list(a) for a in c.alternatives],
         "surface": c.surface,
+        "excluded": [list(a) for a in c.excluded],
     }
 
 
 def _concept_from(d: dict[str, Any]) -> Concept:
-    return Concept(d["kind"], d["value"], tuple(tuple(a) for a in d["alternatives"]), d.get("surface", ""))
+    return Concept(
+        d["kind"],
+        d["value"],
+        tuple(tuple(a) for a in d["alternatives"]),
+        d.get("surface", ""),
+        tuple(tuple(a) for a in d.get("excluded", ())),
+    )
 
 
 @dataclass

@@ -86,6 +86,8 @@ class Concept:
     value: str
     alternatives: tuple[tuple[str, ...], ...]
     surface: str = ""
+    #: title-word sets that rule an item out although an alternative matches (衣架 is not a door hanger)
+    excluded: tuple[tuple[str, ...], ...] = ()
 
     @property
     def strong(self) -> bool:
@@ -162,7 +164,9 @@ class Vocabulary:
         by_value = {(k, v): c for (k, v), c in _lexicon_concepts().items()}
         for kind in ("type", "colour", "material", "audience", "theme"):
             for zh, en in extra.get(kind, {}).items():
-                words = en.split("|")
+                # "ring|-key|-napkin": a ring, but not a key ring or a napkin ring
+                words = [w for w in en.split("|") if not w.startswith("-")]
+                not_words = _alternatives([w[1:] for w in en.split("|") if w.startswith("-")])
                 known = by_value.get((kind, words[0]))
                 if kind == "audience":
                     concept = by_value[("audience", en)]
@@ -170,9 +174,9 @@ class Vocabulary:
                     known is not None and kind != "type"
                 ):  # the lexicon's English forms too ("polkadot", "spotty")
                     alts = tuple(dict.fromkeys([*known.alternatives, *_alternatives(words)]))
-                    concept = Concept(kind, known.value, alts, zh)
+                    concept = Concept(kind, known.value, alts, zh, not_words)
                 else:
-                    concept = Concept(kind, words[0], _alternatives(words), zh)
+                    concept = Concept(kind, words[0], _alternatives(words), zh, not_words)
                 self.chinese.setdefault(zh, concept)
         for (kind, value), concept in _lexicon_concepts().items():
             if kind == "audience" and value != "child":
@@ -191,7 +195,7 @@ class Vocabulary:
                     self.chinese[name] = Concept("type", t, _alternatives([t]), name)
                 elif old.kind == "type":
                     alts = tuple(dict.fromkeys([*old.alternatives, *_alternatives([t])]))
-                    self.chinese[name] = Concept("type", old.value, alts, name)
+                    self.chinese[name] = Concept("type", old.value, alts, name, old.excluded)
         # the Chinese names of the records' head nouns and themes ("tea towel" has the head towel, 毛巾; the motif
         # owl is 猫头鹰): a shopper names the thing, not always the catalogue's compound type
         # (only names not made of words already known: 复古厨房 is read as retro + kitchen, not as one motif)
@@ -220,7 +224,7 @@ class Vocabulary:
                 ):
                     alts += [a for a in c.alternatives if a not in alts]
             if len(alts) > len(concept.alternatives):
-                self.chinese[zh] = Concept("type", concept.value, tuple(alts), zh)
+                self.chinese[zh] = Concept("type", concept.value, tuple(alts), zh, concept.excluded)
 
     def read(self, text: str, lang: str, known: set[str]) -> Reading:
         """Concepts named in ``text``; words outside the catalogue's vocabulary ``known`` go to ``unknown``."""
@@ -416,9 +420,17 @@ class CatalogIndex:
                     got[self.postings[t]] = True
                 hit &= got
             out |= hit
+        for alt in concept.excluded:
+            out[np.logical_and.reduce([self._has(t) for t in alt])] = False
         if concept.kind == "audience":
             out |= np.array([concept.value in r.values("audience") for r in self.records])
         return out
+
+    def _has(self, token: str) -> np.ndarray:
+        got = np.zeros(len(self.item_ids), dtype=bool)
+        if token in self.postings:
+            got[self.postings[token]] = True
+        return got
 
     def search(
         self,
