@@ -1,0 +1,95 @@
+"""The assistant's catalogue vocabulary: Chinese words reach the right Online Retail items (issue 12)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+from tuijian.generate.assistant_catalog import Concept
+from tuijian.generate.assistant_session import Conversation
+from tuijian.generate.retrieval import index_tokens
+
+
+# a sample of the words added from bench/zh_coverage.py's gap list: every cited title must match the pattern
+@pytest.mark.parametrize(
+    ("question", "pattern"),
+    [
+        ("有米字旗的靠垫套吗", r"UNION JACK.*CUSHION COVER|CUSHION COVER.*UNION JACK"),
+        ("手账本", r"\bJOURNAL\b|NOTEBOOK"),
+        ("有水钻的发夹吗", r"DIAMANTE.*HAIR (GRIP|CLIP|SLIDE)"),
+        ("护照套", r"PASSPORT COVER"),
+        ("茶壶保温套", r"TEA COSY"),
+        ("紫水晶项链", r"AMETHYST.*NECKLACE|NECKLACE.*AMETHYST"),
+        ("煎锅", r"FRYING PAN"),
+        ("彩色的搅拌碗", r"COLOURFUL MIXING BOWL"),
+        ("有蝴蝶结的胸针吗", r"\bBOW\b.*BROOCH"),
+        ("樟木蘑菇", r"CAMPHOR WOOD.*(MUSHROOM|TOADSTOOL)"),
+        ("拉菲草食物罩", r"RAFFIA FOOD COVER"),
+        ("有旋转木马图案的吗", r"CAROUSEL"),
+        ("儿童杯", r"BEAKER"),
+        ("储蓄罐", r"MONEY (BOX|BANK)|PIGGY BANK"),
+        ("有鸡蛋花的发夹吗", r"FRANGIPANI HAIR ?CLIP"),
+        ("口香糖机衣帽架", r"GUMBALL.*COAT RACK"),
+        ("卷笔刀", r"SHARPENER"),
+        ("有没有雏菊图案的日记本", r"DAISY JOURNAL"),
+        ("迷彩", r"CAMO"),
+        ("珍珠项链", r"PEARL.*NECKLACE"),
+    ],
+)
+def test_newly_covered_chinese_words_find_the_items(assistant, retail_shop, question, pattern):
+    answer = assistant.ask(question, k=5)
+    titles = [retail_shop.items.loc[i, "title"] for i in answer.citations]
+    assert answer.found and titles, (question, answer.text)
+    assert all(re.search(pattern, t) for t in titles), (question, titles)
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted", "not_wanted"),
+    [
+        ("衣架", r"HANGER", r"DOOR|HOOK"),  # a clothes hanger, not a door hanger or a hook rack
+        ("戒指", r"\bRING\b", r"KEY|NAPKIN|PURSE"),  # a ring, not a key ring or a napkin ring
+        ("收纳架", r"ORGANISER", r"TIDY|TOY"),  # an organiser, not a toy box
+    ],
+)
+def test_chinese_type_words_leave_out_the_lookalikes(assistant, retail_shop, question, wanted, not_wanted):
+    titles = retail_shop.items["title"]
+    for q in (question, "最便宜的" + question):
+        cited = [titles[i] for i in assistant.ask(q, k=10).citations]
+        assert cited and all(re.search(wanted, t) and not re.search(not_wanted, t) for t in cited), (q, cited)
+
+
+def test_an_excluded_lookalike_stays_out_in_a_follow_up(assistant, retail_shop):
+    conversation = Conversation()
+    assistant.ask("衣架", conversation=conversation)
+    answer = assistant.ask("有更便宜的吗", conversation=conversation)
+    titles = [retail_shop.items.loc[i, "title"] for i in answer.citations]
+    assert titles and not any("DOOR" in t for t in titles), titles
+
+
+def test_a_concept_with_exclusions_masks_them_out(assistant):
+    cat = assistant.catalog_
+    ring = Concept("type", "ring", (("ring",),), "戒指", (("key",), ("napkin",)))
+    hits = [cat.titles[i] for i in cat.mask(ring).nonzero()[0]]
+    assert hits and not any("KEY" in t or "NAPKIN" in t for t in hits)
+    assert cat.mask(Concept("type", "ring", (("ring",),))).sum() > len(hits)
+
+
+def test_colourful_is_not_any_title_with_the_word_colour(assistant):
+    concept = assistant.catalog_.vocabulary.chinese["彩色"]
+    titles = [assistant.catalog_.titles[i] for i in assistant.catalog_.mask(concept).nonzero()[0]]
+    assert titles and not any(t.startswith("ASSORTED COLOUR") for t in titles)
+
+
+def test_every_product_type_of_two_or_more_items_is_reached_from_chinese(assistant):
+    """bench/zh_coverage.py's type figure as a floor: a Chinese word names each type (or its head noun)."""
+    cat = assistant.catalog_
+    alternatives = {a for c in cat.vocabulary.chinese.values() for a in c.alternatives}
+    counts = Counter(t for t in cat.types if t)
+    missing = []
+    for t, n in counts.items():
+        toks = tuple(index_tokens(t.replace("-", " ")))
+        if n >= 2 and toks and toks not in alternatives and (toks[-1],) not in alternatives:
+            missing.append(t)
+    assert not missing, missing
