@@ -232,18 +232,18 @@ def explain_hybrid(
     scratch = evidence.scratch
     if isinstance(scratch, tuple) and len(scratch) == 4 and scratch[0] is model:
         _, rows, cols, feats = scratch  # the rows the ranker scored for this very query
-    else:
-        rows, cols, feats = model.pair_features(
-            np.array([evidence.user], np.int64), evidence.row(model.n_items), [seq]
-        )
-    # one user's candidate columns come sorted (np.nonzero of its row)
-    pos = np.minimum(np.searchsorted(cols, items), max(len(cols) - 1, 0))
-    picked = [
-        int(p) if len(cols) and cols[p] == t else -1
-        for p, t in zip(pos.tolist(), items.tolist(), strict=True)
-    ]
+        # one user's candidate columns come sorted (np.nonzero of its row)
+        pos = np.minimum(np.searchsorted(cols, items), max(len(cols) - 1, 0))
+        picked = [
+            int(p) if len(cols) and cols[p] == t else -1
+            for p, t in zip(pos.tolist(), items.tolist(), strict=True)
+        ]
+        shown = feats[[j for j in picked if j >= 0]]
+    else:  # no rows were scored (a stored top list answered): the shown items' rows alone, the same values
+        is_cand, shown = model.shown_features(evidence.user, evidence.row(model.n_items), seq, items)
+        picked = np.where(is_cand, np.cumsum(is_cand) - 1, -1).tolist()
     cand = [j for j in picked if j >= 0]
-    phi = contributions(model, feats[cand], method) if cand else np.zeros((0, feats.shape[1] + 1))
+    phi = contributions(model, shown, method) if cand else np.zeros((0, shown.shape[1] + 1))
     names = model.feature_names_
     kinds, group = _feature_groups(model)
     sums = phi[:, :-1] @ group if len(cand) else np.zeros((0, len(KINDS)))
@@ -252,7 +252,7 @@ def explain_hybrid(
     had = set(evidence.items.tolist())
     # per row, its largest absolute contributions (a stable sort per row, all rows at once) as Python floats
     tops = np.argsort(-np.abs(phi[:, :-1]), axis=1, kind="stable")[:, :ATTRIBUTIONS_KEPT].tolist()
-    phi_rows, sum_rows, feat_rows = phi.tolist(), sums.tolist(), feats[cand].tolist()
+    phi_rows, sum_rows, feat_rows = phi.tolist(), sums.tolist(), shown.tolist()
     out: list[Explanation] = []
     r = 0
     for n, t in enumerate(items.tolist()):

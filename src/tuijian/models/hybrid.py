@@ -468,7 +468,40 @@ class HybridRecommender(Recommender):
         rows, cols, scores, ranks = retrieve_candidates(
             list(models.values()), history, seqs, self.n_candidates, self.repeats_
         )
-        state = user_state(seqs, history.shape[1], timestamps, values if features.rating else None)
+        feats = self._pair_rows(
+            features,
+            ctx,
+            seg_ctx,
+            history.shape[1],
+            seqs,
+            timestamps,
+            values,
+            users,
+            rows,
+            cols,
+            scores,
+            ranks,
+        )
+        return rows, cols, feats
+
+    def _pair_rows(
+        self,
+        features: FeatureGroups,
+        ctx: FeatureContext,
+        seg_ctx: SegmentContext | None,
+        n_items: int,
+        seqs: list[np.ndarray],
+        timestamps: list[np.ndarray] | None,
+        values: list[np.ndarray] | None,
+        users: np.ndarray | None,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        scores: list[np.ndarray],
+        ranks: list[np.ndarray],
+    ) -> np.ndarray:
+        """The feature matrix of the pairs ``(rows, cols)`` given the retrievers' score and rank matrices (every
+        value depends on its own pair and row only, so any subset of pairs gets the same rows)."""
+        state = user_state(seqs, n_items, timestamps, values if features.rating else None)
         feats = pair_features(
             ctx, state, rows, cols, scores, ranks,
             repeat_features=features.repeat, time_features=features.time, rating_features=features.rating,
@@ -497,7 +530,7 @@ class HybridRecommender(Recommender):
             )
         if side:
             feats = np.column_stack([feats, *side]).astype(np.float32)
-        return rows, cols, feats
+        return feats
 
     def _score(self, batch: ScoringBatch) -> np.ndarray:
         out = np.empty((len(batch.users), self.n_items), dtype=np.float32)
@@ -576,6 +609,17 @@ class HybridRecommender(Recommender):
         return self._candidates_features(
             self.models_, self.features_, self.context_, self._seg_ctx, history, seqs, ts, vals, users=users
         )
+
+    def shown_features(
+        self, user: int, history: sp.csr_matrix, seq: np.ndarray, items: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For one user (``history``: its ``1 x n_items`` row), which of ``items`` are ranker candidates and
+        their feature rows, in ``items`` order: the rows :meth:`pair_features` holds for them, built for those
+        items alone (:func:`tuijian.models.shown_features.shown_rows`; what an explanation of a stored list
+        attributes)."""
+        from tuijian.models.shown_features import shown_rows
+
+        return shown_rows(self, user, history, seq, items)
 
     @staticmethod
     def tail_key(log_pop: np.ndarray) -> np.ndarray:

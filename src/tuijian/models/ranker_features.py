@@ -401,9 +401,9 @@ def pair_features(
         + gather(ctx.transitions, state.last_items[rows, 2], cols)
     )
     cat_share = _category_share(ctx, state, rows, cols)
-    content_sim = _content_similarity(ctx, state, rows, cols)
-    price_ratio = _price_ratio(ctx, state, rows, cols)
-    cols_out += [count, ui_days, steps, *sims, sim_mean, t1, t3, cat_share, content_sim, price_ratio]
+    content_sim = content_similarity(ctx, state.counts, rows, cols)
+    price_rel = price_ratio(ctx, state.counts, rows, cols)
+    cols_out += [count, ui_days, steps, *sims, sim_mean, t1, t3, cat_share, content_sim, price_rel]
     if repeat_features:
         cols_out += _repeat_cycle(state, rows, cols, count, ui_days)
     if time_features:
@@ -499,12 +499,13 @@ def _category_share(ctx: FeatureContext, state: UserState, rows: np.ndarray, col
     return np.where(cand_cat >= 0, share, np.nan).astype(np.float32)
 
 
-def _content_similarity(
-    ctx: FeatureContext, state: UserState, rows: np.ndarray, cols: np.ndarray
+def content_similarity(
+    ctx: FeatureContext, counts: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray
 ) -> np.ndarray:
+    """Cosine of each pair's item content vector and its row's profile (``counts @ content``)."""
     if ctx.content is None:
         return np.full(len(rows), np.nan, np.float32)
-    profile = sp.csr_matrix(state.counts @ ctx.content)
+    profile = sp.csr_matrix(counts @ ctx.content)
     norms = np.sqrt(np.asarray(profile.multiply(profile).sum(axis=1)).ravel())
     profile = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ profile
     # row-wise dot products of profile[rows] and content[cols], in chunks to bound memory
@@ -518,12 +519,13 @@ def _content_similarity(
     return out
 
 
-def _price_ratio(ctx: FeatureContext, state: UserState, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def price_ratio(ctx: FeatureContext, counts: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Each pair's item price over its row's mean price of the items in ``counts`` (weighted by count)."""
     if ctx.price is None:
         return np.full(len(rows), np.nan, np.float32)
     price = np.nan_to_num(ctx.price.astype(np.float64), nan=0.0)
     known = (~np.isnan(ctx.price)).astype(np.float64)
-    spent = state.counts @ price
-    n = np.maximum(state.counts @ known, 1e-9)
-    mean = np.where(state.counts @ known > 0, spent / n, np.nan)
+    spent = counts @ price
+    n = np.maximum(counts @ known, 1e-9)
+    mean = np.where(counts @ known > 0, spent / n, np.nan)
     return (ctx.price[cols] / mean[rows]).astype(np.float32)

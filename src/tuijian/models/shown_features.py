@@ -1,0 +1,202 @@
+"""The ranker's feature rows of the few items a list shows, for one user, without the other candidates' rows.
+
+A known user without fresh events is served from the precomputed top lists (:mod:`.toplists`): no feature row
+was built for the request, so an explanation has to rebuild the rows the list was ranked from. Building every
+candidate's row (:meth:`HybridRecommender.pair_features <tuijian.models.hybrid.HybridRecommender.pair_features>`,
+~475 candidates on Beauty) costs ~9 ms; :func:`shown_rows` builds only the shown items' rows, with exactly the
+values ``pair_features`` gives them (``tests/explain/test_shown_features.py`` compares them bit for bit):
+
+* every retriever scores the user in full, with the very call :func:`~.hybrid_training.retrieve_candidates`
+  makes (its score, its best score and the item's rank are features);
+* an item's rank in a retriever's top ``n_candidates`` is counted, not sorted: ``1 +`` the items whose score
+  is higher, or equal with a lower index (the order :func:`~.base.topk` returns), among the items that may be
+  candidates (seen items are not, unless repeats are); ``n_candidates + 1`` when that is past the top or the
+  score is not finite, as ``retrieve_candidates`` writes it. An item is a candidate when some retriever has it
+  in its top (or, with repeats, when the user had it);
+* the base feature groups are computed for one user from the sequence with numpy (counts, positions, times,
+  similarity and transition look-ups, category shares), and with the same scipy products as
+  :func:`~.ranker_features.pair_features` where a value is a floating-point sum (the similarity to the
+  history, the content profile, the price ratio), so that every sum is added in the same order;
+* any other feature group (repeat cycle, activity window, values, segments, genres, years) takes the same
+  code as the ranking (:meth:`HybridRecommender._pair_rows`) on the shown pairs only: every value there
+  depends on its own pair and row alone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+from tuijian.models.ranker_features import DAY, content_similarity, gather, price_ratio
+
+if TYPE_CHECKING:
+    from tuijian.models.hybrid import HybridRecommender
+    from tuijian.models.ranker_features import FeatureContext
+
+
+def item_ranks(sel: np.ndarray, items: np.ndarray, n_candidates: int) -> np.ndarray:
+    """Per item of ``items``, its rank in the top ``n_candidates`` of the score row ``sel`` (``-inf``: never
+    ranked), ordered by score then item index as :func:`~tuijian.models.base.topk`; ``n_candidates + 1``
+    outside it (int32, as :func:`~tuijian.models.hybrid_training.retrieve_candidates`)."""
+    out = np.full(len(items), n_candidates + 1, dtype=np.int32)
+    v = sel[items]
+    n = len(sel)
+    # every item of the top scores at least the n_candidates-th best score: only those can outrank a top item
+    floor = np.partition(sel, n - n_candidates)[n - n_candidates] if n > n_candidates else -np.inf
+    pool = sel[sel >= floor]
+    for j in np.flatnonzero(np.isfinite(v) & (v >= floor)).tolist():
+        above = int(np.count_nonzero(pool > v[j]))
+        if above >= n_candidates:
+            continue
+        # equal scores are ordered by item index (the pool holds the item itself once)
+        tied = int(np.count_nonzero(sel[: items[j]] == v[j])) if np.count_nonzero(pool == v[j]) > 1 else 0
+        if 1 + above + tied <= n_candidates:
+            out[j] = 1 + above + tied
+    return out
+
+
+def shown_rows(
+    model: HybridRecommender, user: int, history: sp.csr_matrix, seq: np.ndarray, items: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(candidate, feats)``: per item of ``items`` whether it is one of the user's ranker candidates, and
+    the feature rows of those that are (in ``items`` order), equal to the rows ``model.pair_features(
+    [user], history, [seq])`` holds for them (module docstring). ``history``: the ``1 x n_items`` row."""
+    items = np.asarray(items, np.int64)
+    seq = np.asarray(seq, np.int64)
+    n_items, top = model.n_items, int(model.n_candidates)
+    seen = np.asarray(history.indices[history.indptr[0] : history.indptr[1]], np.int64)
+    scores: list[np.ndarray] = []
+    ranks: list[np.ndarray] = []
+    candidate = np.zeros(len(items), dtype=bool)
+    users = np.full(1, -1, dtype=np.int64)
+    for retriever in model.models_.values():
+        s = np.array(retriever.score(users, history=history, sequences=[seq]), dtype=np.float32, copy=True)
+        sel = np.where(np.isfinite(s[0]), s[0], -np.inf)
+        if not model.repeats_:
+            sel[seen] = -np.inf
+        r = item_ranks(sel, items, top)
+        candidate |= r <= top
+        scores.append(s)
+        ranks.append(r)
+    if model.repeats_:
+        candidate |= np.isin(items, seen)
+    cols = items[candidate]
+    ts = model._aligned(np.array([user], np.int64), [seq], getattr(model, "_ts_cache", None))
+    f = model.features_
+    if f.repeat or f.time or f.rating or f.segment or f.genre or f.year:
+        rank_rows = []
+        for r in ranks:  # the rank matrices the ranking path fills, for the shown pairs only
+            full = np.full((1, n_items), top + 1, dtype=np.int32)
+            full[0, cols] = r[candidate]
+            rank_rows.append(full)
+        vals = model._aligned(np.array([user], np.int64), [seq], getattr(model, "_val_cache", None))
+        feats = model._pair_rows(
+            f, model.context_, model._seg_ctx, n_items, [seq], ts, vals if f.rating else None,
+            np.array([user], np.int64), np.zeros(len(cols), np.int64), cols, scores, rank_rows,
+        )  # fmt: skip
+        return candidate, feats
+    shown = [r[candidate] for r in ranks]
+    return candidate, base_rows(model.context_, seq, ts[0], cols, scores, shown)
+
+
+def _row_values(matrix: sp.csr_matrix, row: int, cols: np.ndarray) -> np.ndarray:
+    """``matrix[row, cols]`` as float32 (0 where absent; ``row < 0``: all 0), the values
+    :func:`~tuijian.models.ranker_features.gather` returns, read from that one row."""
+    out = np.zeros(len(cols), dtype=np.float32)
+    if row < 0 or matrix.nnz == 0 or not len(cols):
+        return out
+    if not matrix.has_canonical_format:  # gather sums duplicates first: let it
+        return gather(matrix, np.full(len(cols), row, np.int64), cols)
+    lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
+    if hi == lo:
+        return out
+    idx = matrix.indices[lo:hi]
+    pos = np.minimum(np.searchsorted(idx, cols), hi - lo - 1)
+    hit = idx[pos] == cols
+    out[:] = np.where(hit, matrix.data[lo:hi][pos], 0.0)
+    return out
+
+
+def base_rows(
+    ctx: FeatureContext,
+    seq: np.ndarray,
+    ts: np.ndarray,
+    cols: np.ndarray,
+    scores: list[np.ndarray],
+    ranks: list[np.ndarray],
+) -> np.ndarray:
+    """The base feature columns (:func:`~tuijian.models.ranker_features.feature_names` without the optional
+    groups) of one user's pairs ``(0, cols)``: ``scores`` the retrievers' ``1 x n_items`` score rows,
+    ``ranks`` their ranks of ``cols``; ``seq`` the time-ordered items, ``ts`` their times (NaN: unknown)."""
+    k = len(cols)
+    rows = np.zeros(k, dtype=np.int64)
+    out: list[np.ndarray] = []
+    for score, rank in zip(scores, ranks, strict=True):  # as pair_features: score, rank, score - best
+        s = score[rows, cols].astype(np.float32)
+        finite = np.where(np.isfinite(score), score, np.nan)
+        with np.errstate(all="ignore"):
+            best = np.nanmax(finite, axis=1)
+        s = np.where(np.isfinite(s), s, np.nan)
+        out += [s, rank.astype(np.float32), (s - best[rows]).astype(np.float32)]
+    days_item = (ctx.t_ref - ctx.last_seen[cols]) / DAY
+    price = ctx.price[cols] if ctx.price is not None else np.full(k, np.nan)
+    out += [ctx.log_pop[cols], ctx.recent_pop[cols], ctx.trend[cols], days_item, ctx.repeat_rate[cols], price]
+    # the user (user_state for one row): the counts row exactly as user_state builds it (its sums follow)
+    n = len(seq)
+    counts = sp.csr_matrix((np.ones(n, np.float32), (np.zeros(n, np.int64), seq)), shape=(1, ctx.n_items))
+    counts.sum_duplicates()
+    counts = counts.tocsr()
+    hist_len = np.full(k, n, dtype=np.float32)
+    n_distinct = np.full(k, len(counts.indices), dtype=np.float32)
+    last_ts = float(np.max(ts)) if n else np.nan
+    out += [hist_len, n_distinct, np.full(k, (ctx.t_ref - last_ts) / DAY)]
+    # user x item: occurrences of each shown item in the sequence
+    at = seq[None, :] == cols[:, None]
+    has = at.any(axis=1)
+    count = np.count_nonzero(at, axis=1).astype(np.float32)
+    lpos = np.where(at, np.arange(1, n + 1, dtype=np.float32)[None, :], 0.0).max(axis=1, initial=0.0)
+    lpos = lpos.astype(np.float32)
+    steps = np.where(lpos > 0, hist_len - lpos, np.nan)
+    its = np.zeros(k, dtype=np.float32)  # the user's last time on the item: the largest non-NaN time
+    tsv = np.asarray(ts, np.float64)
+    for j in np.flatnonzero(has):
+        times = tsv[at[j]]
+        known = times[~np.isnan(times)]
+        its[j] = known.max() if len(known) else np.nan
+    ui_days = np.where(count > 0, (ctx.t_ref - its) / DAY, np.nan) if n else np.full(k, np.nan)
+    last = seq[-3:][::-1]
+    last = np.concatenate([last, np.full(3 - len(last), -1, np.int64)])
+    sims = [_row_values(ctx.similarity, int(last[j]), cols) for j in range(3)]
+    norm_counts = sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1.0)) @ counts
+    sim_mean = gather(sp.csr_matrix(norm_counts @ ctx.similarity, dtype=np.float32), rows, cols)
+    t1 = _row_values(ctx.transitions, int(last[0]), cols)
+    t3 = (
+        t1
+        + _row_values(ctx.transitions, int(last[1]), cols)
+        + _row_values(ctx.transitions, int(last[2]), cols)
+    )
+    out += [count, ui_days, steps, *sims, sim_mean, t1, t3, _category_share(ctx, seq, cols)]
+    out += [content_similarity(ctx, counts, rows, cols), price_ratio(ctx, counts, rows, cols)]
+    for values in ctx.extra.values():
+        out.append(np.asarray(values, np.float32)[cols])
+    return np.column_stack([np.asarray(c, np.float32) for c in out])
+
+
+def _category_share(ctx: FeatureContext, seq: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """As ``pair_features``' category share for one user: the share of the history in each item's category
+    (integer counts, exact in float32 either way; NaN for an item without one)."""
+    if ctx.category is None:
+        return np.full(len(cols), np.nan, np.float32)
+    cat = ctx.category
+    c = cat[seq]
+    c = c[c >= 0]
+    per_cat = np.bincount(c, minlength=int(cat.max()) + 1 if len(cat) else 1).astype(np.float32)
+    totals = np.maximum(np.array([per_cat.sum()], dtype=np.float32), 1.0)
+    cand_cat = cat[cols]
+    share = (
+        np.where(cand_cat >= 0, per_cat[np.maximum(cand_cat, 0)], 0.0).astype(np.float32)
+        / totals[np.zeros(len(cols), np.int64)]
+    )
+    return np.where(cand_cat >= 0, share, np.nan).astype(np.float32)
