@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tuijian.generate.assistant import ShopAssistant
 from tuijian.generate.retrieval import index_tokens
@@ -40,7 +42,7 @@ def _content(tokens: list[str]) -> list[str]:
     return [t for t in tokens if t.isalpha() and len(t) > 1 and t not in _NOT_CONTENT]
 
 
-def coverage(min_items: int = 2, data_dir: str | None = None) -> dict:
+def coverage(min_items: int = 2, data_dir: str | None = None) -> dict[str, Any]:
     """The coverage report (see the module docstring) as a dict."""
     shop = load_shop("online-retail", data_dir)
     assistant = ShopAssistant(shop).fit()
@@ -80,12 +82,13 @@ def coverage(min_items: int = 2, data_dir: str | None = None) -> dict:
         for f in [value, *forms["en"]]
     }
     phrases: Counter[tuple[str, ...]] = Counter()
+    type_phrases = set(type_tok)
     for title in cat.titles:
-        toks = index_tokens(title.replace("-", " "))
-        grams = {tuple(toks[i : i + k]) for k in (2, 3) for i in range(len(toks) - k + 1)}
-        phrases.update(g for g in grams if g in lex_phrases or g in set(type_tok))
+        words_of = index_tokens(title.replace("-", " "))
+        grams = {tuple(words_of[i : i + k]) for k in (2, 3) for i in range(len(words_of) - k + 1)}
+        phrases.update(g for g in grams if g in lex_phrases or g in type_phrases)
 
-    def missing(counter: Counter, key=lambda x: x) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    def missing(counter: Counter, key: Callable[[Any], bool]) -> list[tuple[str, int]]:
         return [
             (" ".join(k) if isinstance(k, tuple) else k, c)
             for k, c in counter.most_common()

@@ -162,7 +162,8 @@ class Vocabulary:
         self.chinese: dict[str, Concept] = {}
         extra = _extra_terms()
         by_value = {(k, v): c for (k, v), c in _lexicon_concepts().items()}
-        for kind in ("type", "colour", "material", "audience", "theme"):
+        # kind "word": a plain title word, kept only while some item still matches (套装, a set)
+        for kind in ("type", "colour", "material", "audience", "theme", "word"):
             for zh, en in extra.get(kind, {}).items():
                 # "ring|-key|-napkin": a ring, but not a key ring or a napkin ring
                 words = [w for w in en.split("|") if not w.startswith("-")]
@@ -409,8 +410,9 @@ class CatalogIndex:
         self.bm25 = BM25().fit([t.replace("-", " ") for t in self.titles])
         self.popularity = popularity
 
-    def mask(self, concept: Concept) -> np.ndarray:
-        """Items that match ``concept`` (any alternative, all of its words)."""
+    def mask(self, concept: Concept, asked: frozenset[tuple[str, ...]] = frozenset()) -> np.ndarray:
+        """Items that match ``concept`` (any alternative, all of its words), less its exclusions; an exclusion that
+        ``asked`` names is not applied (桶 leaves out bunnies sold in a bucket, 兔子桶 asks for them)."""
         out = np.zeros(len(self.item_ids), dtype=bool)
         for alt in concept.alternatives:
             hit = np.ones(len(self.item_ids), dtype=bool)
@@ -421,7 +423,8 @@ class CatalogIndex:
                 hit &= got
             out |= hit
         for alt in concept.excluded:
-            out[np.logical_and.reduce([self._has(t) for t in alt])] = False
+            if alt not in asked:
+                out[np.logical_and.reduce([self._has(t) for t in alt])] = False
         if concept.kind == "audience":
             out |= np.array([concept.value in r.values("audience") for r in self.records])
         return out
@@ -461,7 +464,8 @@ class CatalogIndex:
             ok &= ~self.mask(c)
         used, dropped = [], []
         for c in sorted(concepts, key=lambda c: (not c.strong, c.kind in _YIELDING)):
-            m = ok & self.mask(c)
+            named = frozenset(a for other in concepts if other != c for a in other.alternatives)
+            m = ok & self.mask(c, named)
             if (c.strong and c.kind not in _YIELDING) or m.any():  # "for a child" yields to "dinosaur"
                 ok = m
                 used.append(c)

@@ -101,6 +101,10 @@ _YES_NO = re.compile(
     r"^\s*(?:is|are|does|do|can|will|has|have|would|could)\b|吗[？?。!！]*\s*$|是不是|是否|能不能|可不可以|会不会"
 )
 
+#: The noun counted at the end of a Chinese "how many" question (…有几只兔子), and the words that name no item.
+_COUNTED_ZH = re.compile(r"(?:几|多少)[个件只片张支根枚条块本对双]([\u4e00-\u9fff]{1,5})[？?。!！\s]*$")
+_COUNT_FILLER_ZH = re.compile(r"[^\u4e00-\u9fff]|[里中有一每套包盒袋这那个它款件总共]")
+
 #: ``(attribute, pattern)`` in the order they are tried; the first that matches is the fact asked about.
 _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
     ("size", re.compile(r"how many (?:sheets|pages)|sheet capacity|(?:能|可以)?[碎装]?几张纸|多少页")),
@@ -395,6 +399,10 @@ def read_message(text: str, lang: str) -> Message:
         for name, pattern in _ATTRIBUTES:
             if pattern.search(low):
                 msg.attribute = name
+                if name == "pack_count":  # 香草罐素描本里有几个罐子: the counted noun is not a constraint
+                    counted = _COUNTED_ZH.search(low)
+                    if counted and len(_COUNT_FILLER_ZH.sub("", low[: counted.start()])) >= 2:
+                        low = _blank(low, counted.span(1))
                 low = pattern.sub(lambda m: " " * len(m.group(0)), low)
                 break
     # "can you book me a taxi?": a service for the shopper, not a question about an item (BOOK is a title word)
