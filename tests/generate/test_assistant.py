@@ -143,7 +143,8 @@ def test_chinese_head_noun_covers_longer_names_and_one_character_words_inside_un
     assert answer.fact == {"item": "84692", "attribute": "pack_count", "value": 24}
     reading = assistant.catalog_.vocabulary.read("鸡尾酒小伞", "zh", assistant.catalog_.known)
     assert "chicken" not in {c.value for c in reading.concepts}
-    assert "cocktail" in {c.value for c in reading.concepts}  # 鸡尾酒 is a known motif word since issue 12's list
+    # 鸡尾酒 is a known motif word since issue 12's word list
+    assert "cocktail" in {c.value for c in reading.concepts}
     # a record's Chinese theme name made of known words is read word by word (复古 + 厨房), not as one motif
     assert assistant.ask("红色复古厨房挂钟多少钱？").fact["item"] == "23429"
 
