@@ -6,7 +6,15 @@ strategies that make the list: ``knn`` (an item-kNN fitted on the simulator's pa
 reward is clicks + purchases on the list. A policy maps the request's context (has a history, log history length)
 to a probability per strategy. :func:`log_requests` runs a stochastic logging policy and records the exact
 propensity of the chosen strategy; :func:`estimates` gives IPS, SNIPS and DR (cross-fitted ridge reward model on
-the context) of a target policy from those logs; :func:`true_value` runs the target itself on fresh seeds.
+the context) of a target policy from those logs.
+
+The true value of a target is exact: :func:`expected_value` averages, over the shopper pool (requests draw
+shoppers uniformly and start from a fresh state), the target's mix of the strategies' expected rewards per list
+(:func:`expected_reward`: per position, examination x click x (1 + purchase)). :func:`true_value` runs the target
+itself on fresh seeds, a Monte Carlo check of the same number. Requests of one log are independent (a shopper
+drawn with replacement, the request's own random stream, no state carried between requests), so the per-request
+standard errors of :mod:`tuijian.policy.ope` are the right ones here; a shopper drawn twice is two draws from the
+pool, not a cluster to correct for, because the estimand is the pool average.
 """
 
 from __future__ import annotations
@@ -33,8 +41,20 @@ class StrategyActions:
         self.sim = sim
         self.cand = Candidates(sim, n_candidates=n_candidates)
         self.trending = np.lexsort((np.arange(sim.n_items), -self.cand.log_pop, -self.cand.log_recent))
+        self._lists: dict[tuple[int, int], np.ndarray] = {}
 
     def items(self, state: ShopperState, action: int) -> np.ndarray:
+        """The list ``action`` shows ``state``; a shopper who has bought nothing yet gets it from a cache (the
+        list depends only on the shopper's past and purchases, so the cache returns what would be computed)."""
+        if state.bought:
+            return self._make(state, action)
+        key = (state.shopper, action)
+        got = self._lists.get(key)
+        if got is None:
+            got = self._lists[key] = self._make(state, action)
+        return got
+
+    def _make(self, state: ShopperState, action: int) -> np.ndarray:
         k = self.sim.model.n_positions
         if ACTIONS[action] == "knn":
             return self.cand(state)[0][:k]
@@ -91,10 +111,37 @@ def log_requests(
     return {"features": feats, "action": action, "propensity": prop, "reward": reward}
 
 
+def expected_reward(sim: ShopperSimulator, state: ShopperState, items: np.ndarray) -> float:
+    """The expected reward (clicks + purchases) of one list in :meth:`ShopperSimulator.respond`: per position,
+    ``examination * click probability * (1 + purchase probability)``, no click on an item already bought."""
+    items = np.asarray(items, np.int64)[: sim.model.n_positions]
+    if len(items) == 0:
+        return 0.0
+    p_click = sim.click_probability(state.shopper, items)
+    if state.bought:
+        p_click = np.where(np.isin(items, list(state.bought)), 0.0, p_click)
+    fut = np.isin(items, sim.cal.future[state.shopper])
+    p_buy = np.where(fut, sim.model.purchase_future, sim.model.purchase_other)
+    return float((sim.model.examination(len(items)) * p_click * (1.0 + p_buy)).sum())
+
+
+def expected_value(sim: ShopperSimulator, acts: StrategyActions, policy: PolicyProbs) -> float:
+    """The exact value of ``policy`` for the requests of :func:`log_requests`: the mean over the shopper pool
+    (each request draws a shopper uniformly, fresh state) of ``sum_a policy(a | x) * expected_reward(a)``."""
+    total = 0.0
+    for s in range(sim.n_shoppers):
+        state = sim.state(s)
+        probs = policy(acts.features(state))
+        for a in np.flatnonzero(probs > 0).tolist():
+            total += float(probs[a]) * expected_reward(sim, state, acts.items(sim.state(s), a))
+    return total / sim.n_shoppers
+
+
 def true_value(
     sim: ShopperSimulator, acts: StrategyActions, policy: PolicyProbs, n: int, seed: int, alpha: float = 0.05
 ) -> dict[str, float]:
-    """The target's value by running it: mean reward per request over ``n`` fresh requests, normal interval."""
+    """The target's value by running it: mean reward per request over ``n`` fresh requests, normal interval
+    (a Monte Carlo check of :func:`expected_value`)."""
     r = log_requests(sim, acts, policy, n, seed)["reward"]
     se = float(r.std(ddof=1) / np.sqrt(n))
     z = float(st.norm.ppf(1 - alpha / 2))
