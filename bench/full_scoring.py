@@ -16,6 +16,12 @@ its database):
 
     nice -n 10 .venv/bin/python bench/full_scoring.py --explain-home <copy of a prepared home> \
         --dataset amazon-beauty --requests 1000
+
+``--check-lookup N`` (with ``--explain-home``): for N sampled known users, explains the route's list (same
+filter) twice, as served (a list from the stored top lists has no scored rows: the shown items' rows are built
+alone, :mod:`tuijian.models.shown_features`) and from every candidate's row (``pair_features``, what the
+explanation recomputed before), and counts the explanations whose reasons, attributions or base value differ
+in any bit (floats compared by ``repr``, which round-trips them exactly); prints JSON.
 """
 
 from __future__ import annotations
@@ -75,14 +81,7 @@ def explained_route(args: argparse.Namespace) -> dict[str, Any]:
     with TestClient(app):
         st = app.state.tuijian
         snap = st.engine.snapshot
-        category = None
-        if not args.no_filter:  # the load test's filter: the most common category
-            from tuijian.data.datasets import load_dataset
-
-            items = load_dataset(args.dataset).items
-            if items is not None:
-                cats = items["category"].str.split("|").explode()
-                category = str(cats[cats != ""].value_counts().index[0])
+        category = None if args.no_filter else _top_category(args.dataset)  # the load test's filter
         model = snap.pipeline.model
         users = model.interactions_.users
         rng = np.random.default_rng(args.seed)
@@ -129,6 +128,69 @@ def explained_route(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def check_lookup(args: argparse.Namespace) -> dict[str, Any]:
+    """Served explanations of stored lists against the full recomputation (see module docstring)."""
+    from fastapi.testclient import TestClient
+
+    from tuijian.explain.pipeline import explain_ranked
+    from tuijian.explain.reasons import Evidence
+    from tuijian.service.app import create_app
+    from tuijian.service.engine import Filters
+    from tuijian.service.options import ServiceOptions
+    from tuijian.settings import Settings
+
+    settings = Settings(
+        home=args.explain_home, dataset=args.dataset, admin_key=KEY, log_level="warning", env="test"
+    )
+    app = create_app(settings, ServiceOptions(bootstrap=False, access_log=False, poll_seconds=3600))
+    with TestClient(app):
+        st = app.state.tuijian
+        snap = st.engine.snapshot
+        model = snap.pipeline.model
+        category = None if args.no_filter else _top_category(args.dataset)
+        rng = np.random.default_rng(args.seed)
+        picked = rng.choice(model.interactions_.n_users, args.check_lookup, replace=False).tolist()
+        out = {"version": snap.version, "users": len(picked), "category": category, "explanations": 0}
+        out.update(lookup=0, scored=0, differing=0, shown_outside_candidates=0)
+        for u in picked:
+            user = str(model.interactions_.users.ids[u])
+            _, query = st.engine.user_query(user, 10, Filters(category))
+            ranked = snap.pipeline.recommend(query, 10)
+            out["lookup" if query.scratch is None else "scored"] += 1
+            served = explain_ranked(snap.pipeline, query, ranked)
+            ev = Evidence.of(
+                model, query
+            )  # as explain_hybrid: the history row stands in for an empty sequence
+            seq = np.asarray(ev.sequence if len(ev.sequence) else ev.items, np.int64)
+            rows, cols, feats = model.pair_features(
+                np.array([ev.user], np.int64), ev.row(model.n_items), [seq]
+            )
+            query.scratch = (model, rows, cols, feats)  # the rows the explanation recomputed before
+            full = explain_ranked(snap.pipeline, query, ranked)
+            out["shown_outside_candidates"] += int((~np.isin([r[0] for r in ranked], cols)).sum())
+            for a, b in zip(served, full, strict=True):
+                out["explanations"] += 1
+                same = (a.item, repr(a.reasons), repr(a.attributions), repr(a.base_value)) == (
+                    b.item,
+                    repr(b.reasons),
+                    repr(b.attributions),
+                    repr(b.base_value),
+                )
+                out["differing"] += int(not same)
+    return out
+
+
+def _top_category(dataset: str) -> str | None:
+    """The load test's filter: the most common category of the dataset's catalogue."""
+    from tuijian.data.datasets import load_dataset
+
+    items = load_dataset(dataset).items
+    if items is None:
+        return None
+    cats = items["category"].str.split("|").explode()
+    return str(cats[cats != ""].value_counts().index[0])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", type=Path, help="artifacts root of the dataset (session scoring)")
@@ -141,7 +203,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--profile", action="store_true", help="also profile 200 explained requests")
     ap.add_argument("--out", type=Path, help="write the route timings as JSON")
+    ap.add_argument("--check-lookup", type=int, default=0, help="compare N users' explanations (docstring)")
     args = ap.parse_args()
+    if args.explain_home is not None and args.check_lookup:
+        print(json.dumps(check_lookup(args), indent=2))
+        return
     if args.explain_home is not None:
         args.requests = args.requests or 1000
         out = explained_route(args)

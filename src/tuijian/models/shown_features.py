@@ -42,18 +42,13 @@ def item_ranks(sel: np.ndarray, items: np.ndarray, n_candidates: int) -> np.ndar
     outside it (int32, as :func:`~tuijian.models.hybrid_training.retrieve_candidates`)."""
     out = np.full(len(items), n_candidates + 1, dtype=np.int32)
     v = sel[items]
-    n = len(sel)
-    # every item of the top scores at least the n_candidates-th best score: only those can outrank a top item
-    floor = np.partition(sel, n - n_candidates)[n - n_candidates] if n > n_candidates else -np.inf
-    pool = sel[sel >= floor]
-    for j in np.flatnonzero(np.isfinite(v) & (v >= floor)).tolist():
-        above = int(np.count_nonzero(pool > v[j]))
-        if above >= n_candidates:
-            continue
-        # equal scores are ordered by item index (the pool holds the item itself once)
-        tied = int(np.count_nonzero(sel[: items[j]] == v[j])) if np.count_nonzero(pool == v[j]) > 1 else 0
-        if 1 + above + tied <= n_candidates:
-            out[j] = 1 + above + tied
+    # one comparison pass for all items (a partial sort is slower on rows with many equal scores)
+    above = np.count_nonzero(sel[None, :] > v[:, None], axis=1)
+    for j in np.flatnonzero(np.isfinite(v) & (above < n_candidates)).tolist():
+        # equal scores are ordered by item index
+        rank = 1 + int(above[j]) + int(np.count_nonzero(sel[: items[j]] == v[j]))
+        if rank <= n_candidates:
+            out[j] = rank
     return out
 
 
@@ -169,8 +164,7 @@ def base_rows(
     last = seq[-3:][::-1]
     last = np.concatenate([last, np.full(3 - len(last), -1, np.int64)])
     sims = [_row_values(ctx.similarity, int(last[j]), cols) for j in range(3)]
-    norm_counts = sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1.0)) @ counts
-    sim_mean = gather(sp.csr_matrix(norm_counts @ ctx.similarity, dtype=np.float32), rows, cols)
+    sim_mean = _history_similarity(ctx.similarity, counts, cols)
     t1 = _row_values(ctx.transitions, int(last[0]), cols)
     t3 = (
         t1
@@ -182,6 +176,24 @@ def base_rows(
     for values in ctx.extra.values():
         out.append(np.asarray(values, np.float32)[cols])
     return np.column_stack([np.asarray(c, np.float32) for c in out])
+
+
+def _history_similarity(similarity: sp.csr_matrix, counts: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
+    """``sim_hist_mean`` of one row, the float32 sums of ``pair_features``' ``norm_counts @ similarity`` in
+    their order: scipy's product walks the row of ``norm_counts`` (``diags(1 / n) @ counts``: each entry
+    ``(1 / n) * count``, float32, the items in descending index order, as that product lists them) and adds
+    ``weight * similarity[item, col]`` where that is stored, one item after the other."""
+    k = len(cols)
+    if not similarity.has_canonical_format or counts.nnz == 0 or k == 0:
+        norm_counts = sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1.0)) @ counts
+        product = sp.csr_matrix(norm_counts @ similarity, dtype=np.float32)
+        return gather(product, np.zeros(k, np.int64), cols)
+    share = np.float32(1.0) / np.maximum(np.float32(counts.data.sum(dtype=np.float32)), np.float32(1.0))
+    items = counts.indices[::-1].astype(np.int64)
+    weights = (share * counts.data)[::-1].astype(np.float32)
+    values = gather(similarity, np.repeat(items, k), np.tile(cols, len(items))).reshape(len(items), k)
+    # an item without a stored similarity adds +0.0: the same sum as skipping it (all sums start at +0.0)
+    return np.add.accumulate(weights[:, None] * values, axis=0, dtype=np.float32)[-1]
 
 
 def _category_share(ctx: FeatureContext, seq: np.ndarray, cols: np.ndarray) -> np.ndarray:
