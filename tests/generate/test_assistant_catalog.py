@@ -112,3 +112,28 @@ def test_counted_noun_of_a_chinese_how_many_question_is_not_a_constraint(assista
 
 def test_a_known_thing_we_do_not_sell_is_not_answered_with_items(assistant):
     assert assistant.ask("有带水龙头的玻璃罐吗").citations == []  # 水龙头 (a tap) is known: no jar has one
+
+
+@pytest.mark.parametrize(
+    ("question", "pattern"),
+    [
+        ("黄油碟", r"BUTTER DISH"),
+        ("珠帘", r"CURTAIN"),
+        ("发梳", r"HAIR COMB"),
+        ("抱枕芯", r"FILLER PAD"),
+        ("奶锅", r"MILK PAN"),
+    ],
+)
+def test_a_known_modifier_and_a_one_character_head_read_as_a_compound(
+    assistant, retail_shop, question, pattern
+):
+    titles = [retail_shop.items.loc[i, "title"] for i in assistant.ask(question, k=5).citations]
+    assert titles and all(re.search(pattern, t) for t in titles), (question, titles)
+
+
+@pytest.mark.parametrize(
+    "question", ["卖烧烤架吗", "有电水壶吗", "卖不卖保温饭盒", "有空气炸锅吗", "有没有晾衣架"]
+)
+def test_a_one_character_head_after_an_unknown_word_is_not_a_product_we_sell(assistant, question):
+    # 架 after 烧烤 (barbecue) is a grill, not any rack; 电 (electric) and 保温 (thermal) are known and match nothing
+    assert assistant.ask(question).citations == [], question

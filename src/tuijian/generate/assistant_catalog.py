@@ -330,7 +330,7 @@ class Vocabulary:
                     continue
                 if (
                     self.chinese[m.group(0)].kind == "type"
-                    and not head
+                    and (not head or _ZH_NOISE_HEAD.fullmatch(head))  # 卖烧烤架吗: 吗 is no word
                     and len(tail) >= 2
                     and not _ZH_NOISE_TAIL.search(tail)
                 ):
