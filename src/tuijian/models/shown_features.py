@@ -3,23 +3,25 @@
 A known user without fresh events is served from the precomputed top lists (:mod:`.toplists`): no feature row
 was built for the request, so an explanation has to rebuild the rows the list was ranked from. Building every
 candidate's row (:meth:`HybridRecommender.pair_features <tuijian.models.hybrid.HybridRecommender.pair_features>`,
-~475 candidates on Beauty) costs ~9 ms; :func:`shown_rows` builds only the shown items' rows, with exactly the
-values ``pair_features`` gives them (``tests/explain/test_shown_features.py`` compares them bit for bit):
+~475 candidates on Beauty) costs ~9 ms of CPU; :func:`shown_rows` builds only the shown items' rows (~5 ms, most
+of it the retrievers' scoring), with exactly the values ``pair_features`` gives them
+(``tests/explain/test_shown_features.py`` compares them bit for bit):
 
 * every retriever scores the user in full, with the very call :func:`~.hybrid_training.retrieve_candidates`
-  makes (its score, its best score and the item's rank are features);
-* an item's rank in a retriever's top ``n_candidates`` is counted, not sorted: ``1 +`` the items whose score
-  is higher, or equal with a lower index (the order :func:`~.base.topk` returns), among the items that may be
-  candidates (seen items are not, unless repeats are); ``n_candidates + 1`` when that is past the top or the
-  score is not finite, as ``retrieve_candidates`` writes it. An item is a candidate when some retriever has it
-  in its top (or, with repeats, when the user had it);
-* the base feature groups are computed for one user from the sequence with numpy (counts, positions, times,
-  similarity and transition look-ups, category shares), and with the same scipy products as
-  :func:`~.ranker_features.pair_features` where a value is a floating-point sum (the similarity to the
-  history, the content profile, the price ratio), so that every sum is added in the same order;
-* any other feature group (repeat cycle, activity window, values, segments, genres, years) takes the same
-  code as the ranking (:meth:`HybridRecommender._pair_rows`) on the shown pairs only: every value there
-  depends on its own pair and row alone.
+  makes (its score, the user's best score and the item's rank are features);
+* an item's rank in a retriever's top ``n_candidates`` is counted, not sorted (:func:`item_ranks`): ``1 +`` the
+  items whose score is higher, or equal with a lower index (the order :func:`~.base.topk` returns), seen items
+  left out unless repeats are candidates; ``n_candidates + 1`` past the top or for a score that is not
+  finite, as ``retrieve_candidates`` writes it. An item is a candidate when some retriever has it in its top
+  (or, with repeats, when the user had it);
+* the base feature groups are computed for one user (:func:`base_rows`): look-ups (counts, positions, times,
+  similarities, transitions, category shares) with numpy; where a value is a float32 sum, it is added in the
+  order scipy adds it in ``pair_features`` (the similarity to the history: item by item in the order
+  ``diags(1 / n) @ counts`` lists them), or by the ranking's own function on the shown pairs (the content
+  similarity, the price ratio);
+* any other feature group (repeat cycle, activity window, values, segments, genres, years) takes the ranking's
+  own code (:meth:`HybridRecommender._pair_rows`) on the shown pairs only: every value there depends on its own
+  pair and row alone.
 """
 
 from __future__ import annotations
