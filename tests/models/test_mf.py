@@ -69,6 +69,17 @@ def test_als_fold_in_matches_trained_user(als_u1: ALS, ml100k_u1_implicit) -> No
     assert overlap >= 0.8, overlap
 
 
+def test_als_small_fold_in_on_one_thread_is_identical(als_u1: ALS, ml100k_u1_implicit) -> None:
+    """A served request folds in a few users on a one-thread solver; the vectors are bit-identical to the
+    multi-threaded batch solve (each user's least squares is independent)."""
+    inter, _ = ml100k_u1_implicit
+    rows = inter.matrix[:200]
+    batch = als_u1.fold_in(rows)  # > 64 rows: the model's own thread count
+    for u in (0, 7, 199):
+        np.testing.assert_array_equal(als_u1.fold_in(rows[u]), batch[u : u + 1])
+    np.testing.assert_array_equal(als_u1.fold_in(rows[:5]), batch[:5])
+
+
 def test_als_history_update_changes_vector(als_u1: ALS, ml100k_u1_implicit) -> None:
     inter, _ = ml100k_u1_implicit
     row = inter.matrix[0].copy()
