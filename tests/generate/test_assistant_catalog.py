@@ -137,3 +137,26 @@ def test_a_known_modifier_and_a_one_character_head_read_as_a_compound(
 def test_a_one_character_head_after_an_unknown_word_is_not_a_product_we_sell(assistant, question):
     # 架 after 烧烤 (barbecue) is a grill, not any rack; 电 (electric) and 保温 (thermal) are known and match nothing
     assert assistant.ask(question).citations == [], question
+
+
+@pytest.mark.parametrize(
+    ("question", "pattern"),
+    [
+        (
+            "厨房用品",
+            r"KITCHEN",
+        ),  # 用品 (supplies), 系列 (range), 主题 (theme) are how a shopper asks, not words
+        ("伦敦系列的", r"LONDON"),
+        ("伦敦纪念品", r"LONDON"),  # 纪念品 is a plain word: kept only while something matches
+        ("有杯子吗？谢谢", r"MUG|CUP|BEAKER|TUMBLER"),
+        ("文具", r"STATIONERY|PENCIL|PEN\b|NOTEBOOK|RUBBER|ERASER|SHARPENER|RULER|NOTEPAD"),
+        ("有英国特色的吗", r"UNION JACK|UNION FLAG|BRITISH|ENGLAND|ENGLISH|LONDON"),
+    ],
+)
+def test_category_and_chat_words_do_not_block_a_search(assistant, retail_shop, question, pattern):
+    titles = [retail_shop.items.loc[i, "title"] for i in assistant.ask(question, k=5).citations]
+    assert titles and all(re.search(pattern, t) for t in titles), (question, titles)
+
+
+def test_an_email_question_is_the_contact_policy(assistant):
+    assert assistant.ask("可以发电子邮件吗").citations == ["policy:contact"]

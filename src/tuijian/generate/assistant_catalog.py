@@ -68,6 +68,7 @@ _NOISE_ZH_WORDS = """
     老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 子 是 还 再 更 便宜 最 贵 点 些 和 或 也 怎么 怎样 如何 来
     哪双 哪件 哪条 哪只 哪种 哪一个 哪一款 哪对 双 对
     都 能 帮 在 到 元 镑 块 钱 它 岁 印 带 上 面 其 那 这 装 套 包含 一 个 我 你 好 嗯 里
+    用品 特色 系列 主题 元素 图样 谢谢 感谢 麻烦 您
 """
 _NOISE_ZH = _NOISE_ZH_WORDS.split()
 _SEGMENTS = re.compile(r"\b(?:of|with|for|from|in|on|about|featuring|that|which|who|under|over|between)\b")

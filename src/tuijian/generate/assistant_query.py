@@ -217,7 +217,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "policy:contact",
         re.compile(
             r"contact|customer service|get in touch|in touch with|reach you|\be-?mail\b|phone number|call you|speak to|talk to (?:a|someone)|opening hours|"
-            r"客服|联系|电话|邮箱|人工"
+            r"客服|联系|电话|邮箱|邮件|电邮|人工"
         ),
     ),
 ]
