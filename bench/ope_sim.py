@@ -12,7 +12,7 @@ repeat's estimate and CI, the coverage of the 95 % CIs over the repeats (against
 own 95 % (Wilson) interval and the misses below / above, the mean relative error, the mean CI width, and every
 repeat's estimate and CI (``per_log``).
 
-    nice -n 10 .venv/bin/python bench/ope_sim.py --json bench/results/ope_sim_online_retail.json
+    nice -n 10 .venv/bin/python bench/ope_sim.py --repeats 1000 --true-requests 0 --json bench/results/ope_sim_online_retail_r1000.json
 """
 
 from __future__ import annotations
