@@ -3,16 +3,25 @@
 Every raw line is kept or removed for exactly one reason, the first rule of
 :data:`~tuijian.data.cleaning.REMOVAL_RULES` that applies, and the result is the same
 :class:`~tuijian.data.cleaning.CleaningReport` (same removal and change counts, same details) that the local
-cleaner writes for the same lines. How each order-dependent rule is kept exact:
+cleaner writes for the same lines, whatever the partitioning. How each order-dependent rule is kept exact:
 
 * ``duplicate``: the copy with the lowest ``row`` of each group of equal raw lines is the first;
 * cancellation netting runs per (customer, StockCode) group in a pandas function (``applyInPandas``), with
-  the local cleaner's order: cancellations by (time, row), each against the latest earlier purchases;
-* ``outlier_account``: the medians are exact (Spark's ``percentile``, which interpolates like numpy);
+  the local cleaner's order: cancellations by (time, row), each against the latest earlier purchases (ties
+  in time by ``row``). It must be a grouping operator: ``repartition(cust, code)`` followed by
+  ``mapInPandas`` (this module's first version) loses the grouping when the optimizer drops the repartition
+  as redundant after the sort-merge semi-join on the same keys and adaptive execution then turns that join
+  into a broadcast join reading the shuffle per map task (``AQEShuffleRead local``): a group's lines are
+  split over several calls, netted apart, and the counts depend on the partitioning (seen at 2.4M lines, once
+  the cached frame outgrows the broadcast threshold). ``applyInPandas`` requires its grouping, so Spark
+  keeps it or reshuffles;
+* ``outlier_account``: per-account line and distinct-item counts (integers) come to the driver and go
+  through the local cleaner's own :func:`~tuijian.data.cleaning._modified_z` (medians, no sums: no
+  dependence on the order of the rows);
 * titles: the most frequent description per item, ties to the one seen first (lowest ``row``).
 
 Only per-item and per-account summaries (the catalog, flagged accounts) come back to the driver; the events
-stay a Spark DataFrame.
+and the per-line outcome stay Spark DataFrames.
 """
 
 from __future__ import annotations
@@ -40,11 +49,14 @@ _STRIP = r"(?U)^\s+|\s+$"
 @dataclass
 class SparkCleaned:
     """What :func:`clean_online_retail` returns: ``events`` (Spark: user, item, kind, value, ts, session,
-    price, country, raw_row), the item catalog (pandas, as the local cleaner's) and the report."""
+    price, country, raw_row), the item catalog (pandas, as the local cleaner's), the report, and ``lines``
+    (Spark: every raw line's ``row``, its removal ``reason``, null when kept, and its quantity after
+    netting, ``net_qty``)."""
 
     events: Any
     items: pd.DataFrame
     report: CleaningReport
+    lines: Any = None
 
 
 def _net_group(pdf: pd.DataFrame) -> pd.DataFrame:
@@ -83,25 +95,6 @@ def _net_group(pdf: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {ROW: rows, "net": qty, "net_reason": reason, "netted": netted, "unmatched": unmatched}
     )
-
-
-def _net_partitions(batches: Any) -> Any:
-    """mapInPandas body over rows sorted by (cust, code) within the partition: nets each group with
-    :func:`_net_group`. A group cut by a batch boundary waits for the next batch. (One Python call per batch,
-    not per group: ``applyInPandas`` costs a round trip per group.)"""
-    carry: pd.DataFrame | None = None
-    for pdf in batches:
-        if carry is not None:
-            pdf = pd.concat([carry, pdf], ignore_index=True)
-        if pdf.empty:
-            continue
-        key = pdf["cust"].astype(str) + "\x00" + pdf["code"].astype(str)
-        last = key.iloc[-1]
-        done, carry = pdf[key != last], pdf[key == last]
-        if len(done):
-            yield pd.concat([_net_group(g) for _, g in done.groupby(key[key != last], sort=False)])
-    if carry is not None and len(carry):
-        yield _net_group(carry)
 
 
 def clean_online_retail(
@@ -169,11 +162,9 @@ def clean_online_retail(
         .select("cust", "code", ROW, F.unix_micros("ts").alias("t"), "qty", "is_c")
     )
     net_schema = f"{ROW} long, net long, net_reason string, netted long, unmatched long"
-    netted = (
-        netting_in.repartition("cust", "code")
-        .sortWithinPartitions("cust", "code")
-        .mapInPandas(_net_partitions, net_schema)
-    )
+    # groupBy + applyInPandas, not repartition + mapInPandas: a group must reach one call whole, and only a
+    # grouping operator makes Spark keep that (see the module docstring)
+    netted = netting_in.groupBy("cust", "code").applyInPandas(_net_group, net_schema)
     df = (
         df.join(netted, ROW, "left")
         .select(
@@ -272,7 +263,8 @@ def clean_online_retail(
         F.col("Country").alias("country"),
         F.col(ROW).alias("raw_row"),
     )
-    return SparkCleaned(events=events, items=items, report=report)
+    lines = df.select(ROW, "reason", "net_qty")
+    return SparkCleaned(events=events, items=items, report=report, lines=lines)
 
 
 def _most_common(frame: Any, value: str) -> Any:
