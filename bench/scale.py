@@ -4,6 +4,7 @@ path, wall time and peak memory per step.
     nice -n 10 .venv/bin/python bench/scale.py generate --events 1000000 --out var/scale/1m
     nice -n 10 .venv/bin/python bench/scale.py run --logs var/scale/1m --path local --mem-gb 6 --json var/scale/1m-local.json
     nice -n 10 .venv/bin/python bench/scale.py run --logs var/scale/1m --path spark --json var/scale/1m-spark.json
+    nice -n 10 .venv/bin/python bench/scale.py parity --logs var/scale/1m --shuffle-partitions 2,8,64 --json var/scale/1m-parity.json
 
 The generator writes raw Online Retail-shaped lines (the eight text columns plus ``row``) as Parquet, in
 chunks, so its own memory stays flat: item popularity is a power law (Zipf, exponent 1.1, over
@@ -18,6 +19,9 @@ Python driver, the JVM and Spark's Python workers) every 0.2 s; ``--mem-gb`` cap
 (local path only: a JVM reserves far more address space than it uses), so running out shows as a
 ``MemoryError`` at a named step instead of the machine swapping. Steps, local: read Parquet, clean,
 interactions, ALS fit, top lists; Spark: the steps of :func:`tuijian.spark.pipeline.run_pipeline`.
+
+``parity`` cleans one log locally and with Spark under several shuffle-partition counts and checks the counts,
+every kept line against local, and every line's outcome across the Spark runs.
 """
 
 from __future__ import annotations
@@ -270,6 +274,56 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def parity(logs: Path, partitions: list[int], driver_memory: str) -> dict[str, Any]:
+    """Clean ``logs`` locally and with Spark under each shuffle-partition count: the cleaning counts must
+    be equal, every kept line the same (row and netted quantity) as local, and every line's outcome
+    (row, reason, netted quantity) the same in every Spark run."""
+    from tuijian.data.cleaning import clean_online_retail
+    from tuijian.spark.cleaning import clean_online_retail as spark_clean
+    from tuijian.spark.cleaning import cleaning_counts
+    from tuijian.spark.logs import ROW, read_raw, read_raw_pandas
+    from tuijian.spark.session import spark_session
+
+    t = time.perf_counter()
+    events, _, report = clean_online_retail(read_raw_pandas(logs), dataset="synthetic")
+    local = cleaning_counts(report)
+    kept = events[["raw_row", "value"]].sort_values("raw_row")
+    kept_rows, kept_net = kept["raw_row"].to_numpy(), kept["value"].to_numpy()
+    del events, kept
+    out: dict[str, Any] = {"logs": str(logs), "local_counts": local,
+                           "local_seconds": round(time.perf_counter() - t, 1), "spark": []}  # fmt: skip
+    spark = spark_session("local[2]", driver_memory=driver_memory)
+    first: Any = None
+    try:
+        for n in partitions:
+            spark.catalog.clearCache()
+            spark.conf.set("spark.sql.shuffle.partitions", str(n))
+            t = time.perf_counter()
+            cleaned = spark_clean(read_raw(spark, logs), dataset="synthetic")
+            counts = cleaning_counts(cleaned.report)
+            lines = cleaned.lines.toPandas().sort_values(ROW).reset_index(drop=True)
+            seconds = round(time.perf_counter() - t, 1)
+            k = lines[lines["reason"].isna()]
+            run = {
+                "shuffle_partitions": n,
+                "seconds": seconds,
+                "counts_equal": counts == local,
+                "counts_differing": {key: [local[key], counts.get(key)] for key in local if counts.get(key) != local[key]},
+                "kept_lines_equal": bool(len(k) == len(kept_rows) and (k[ROW].to_numpy() == kept_rows).all()
+                                         and (k["net_qty"].to_numpy(float) == kept_net).all()),
+                "lines_equal_to_first_run": True if first is None else bool(lines.equals(first)),
+            }  # fmt: skip
+            first = lines if first is None else first
+            out["spark"].append(run)
+            print(json.dumps(run), file=sys.stderr, flush=True)
+    finally:
+        spark.stop()
+    out["all_equal"] = all(
+        r["counts_equal"] and r["kept_lines_equal"] and r["lines_equal_to_first_run"] for r in out["spark"]
+    )
+    return out
+
+
 def child(args: argparse.Namespace) -> None:
     try:
         if args.path == "local":
@@ -291,6 +345,11 @@ def main() -> None:
     g.add_argument("--events", type=int, required=True)
     g.add_argument("--out", type=Path, required=True)
     g.add_argument("--seed", type=int, default=0)
+    q = sub.add_parser("parity", help="cleaning counts and per-line outcome: local vs Spark partitionings")
+    q.add_argument("--logs", type=Path, required=True)
+    q.add_argument("--shuffle-partitions", default="2,7,64", help="comma-separated Spark runs")
+    q.add_argument("--driver-memory", default="3g")
+    q.add_argument("--json", type=Path, default=None)
     for name in ("run", "child"):
         r = sub.add_parser(name)
         r.add_argument("--logs", type=Path, default=Path("-"))
@@ -310,6 +369,13 @@ def main() -> None:
         info = generate(args.events, args.out, args.seed)
         info["seconds"] = round(time.perf_counter() - t, 1)
         print(json.dumps(info))
+    elif args.cmd == "parity":
+        res = parity(args.logs, [int(x) for x in args.shuffle_partitions.split(",")], args.driver_memory)
+        text = json.dumps(res, indent=2)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(text + "\n")
+        print(text)
     elif args.cmd == "child":
         child(args)
     else:
