@@ -70,7 +70,18 @@ _NOISE_ZH_WORDS = """
     都 能 帮 在 到 元 镑 块 钱 它 岁 印 带 上 面 其 那 这 装 套 包含 一 个 我 你 好 嗯 里
     用品 特色 系列 主题 元素 图样 谢谢 感谢 麻烦 您
 """
-_NOISE_ZH = _NOISE_ZH_WORDS.split()
+#: Chinese measure words: "which one" (哪支, 哪一把) and "one" (一盏) name no thing (最便宜的笔是哪支 asks for a pen).
+_MEASURE_ZH = "个款件条只种对双支本张把套盒包瓶根块枚台盏顶幅面片样罐袋卷串副"
+_NOISE_ZH = _NOISE_ZH_WORDS.split() + [f"哪{m}" for m in _MEASURE_ZH] + [f"哪一{m}" for m in _MEASURE_ZH]
+#: Things that hold, carry or go with another thing: "candle holder", "cake stand", "lamp shade", "cutlery box" are
+#: not candles, cakes, lamps or cutlery. A kind's word directly before one of these only modifies it.
+_ACCESSORY_WORDS = """
+    holder stand stick base plate bowl spike pot shade hook charm cover case box tin rack tray dish sleeve
+    pouch bag ring clip peg mat coaster
+"""
+_ACCESSORIES = frozenset(_ACCESSORY_WORDS.split())
+#: Title words after which a kind's word says what the item is for, not what it is ("stones on wire for candle").
+_FOR_WORDS = frozenset({"for"})
 _SEGMENTS = re.compile(r"\b(?:of|with|for|from|in|on|about|featuring|that|which|who|under|over|between)\b")
 _ZH_NOISE_HEAD = re.compile("(?:" + "|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)) + ")+")
 _ZH_NOISE_TAIL = re.compile(
@@ -409,6 +420,10 @@ class CatalogIndex:
         self.head_words |= {w for t in types for w in index_tokens(t.replace("-", " "))}
         self.vocabulary = Vocabulary(types, themes)
         self.bm25 = BM25().fit([t.replace("-", " ") for t in self.titles])
+        # each title as folded words in order, stop words kept ("for"): where a kind's word stands in the title
+        self.sequences = [
+            [(index_tokens(w) or [w])[0] for w in re.findall(r"[a-z0-9]+", t.lower())] for t in self.titles
+        ]
         self.popularity = popularity
 
     def mask(self, concept: Concept, asked: frozenset[tuple[str, ...]] = frozenset()) -> np.ndarray:
@@ -428,6 +443,28 @@ class CatalogIndex:
                 out[np.logical_and.reduce([self._has(t) for t in alt])] = False
         if concept.kind == "audience":
             out |= np.array([concept.value in r.values("audience") for r in self.records])
+        return out
+
+    def accessory(
+        self, concept: Concept, among: np.ndarray, named: frozenset[str] = frozenset()
+    ) -> np.ndarray:
+        """Items of ``among`` that carry a kind's word only as what they are for: every place of the word is
+        directly before an accessory's name ("CANDLE HOLDER", "LAMP SHADE") or after "for" ("BASE FOR CANDLES").
+        An accessory the shopper names too (``named``: "coat rack" read as coat + rack) or one that is the asked
+        kind itself ("candle holder") does not count."""
+        out = np.zeros(len(self.item_ids), dtype=bool)
+        lasts = {alt[-1] for alt in concept.alternatives if alt}
+        if not lasts or any(a in _ACCESSORIES for a in lasts):
+            return out
+        accessories = _ACCESSORIES - named
+        for i in np.flatnonzero(among):
+            seq = self.sequences[i]
+            places = [n for n, w in enumerate(seq) if w in lasts]
+            if places and all(
+                (n + 1 < len(seq) and seq[n + 1] in accessories) or any(w in _FOR_WORDS for w in seq[:n])
+                for n in places
+            ):
+                out[i] = True
         return out
 
     def _has(self, token: str) -> np.ndarray:
@@ -470,6 +507,12 @@ class CatalogIndex:
             if (c.strong and c.kind not in _YIELDING) or m.any():  # "for a child" yields to "dinosaur"
                 ok = m
                 used.append(c)
+                if (
+                    c.kind == "type"
+                ):  # the cheapest candle is a candle, not a candle holder, when candles match
+                    extra = self.accessory(c, ok, frozenset(t for alt in named for t in alt))
+                    if (ok & ~extra).any():
+                        ok &= ~extra
             else:
                 dropped.append(c)
         if pack is not None and (ok & (self.packs == pack)).any():

@@ -177,12 +177,19 @@ PROPERTIES: dict[str, tuple[re.Pattern[str], tuple[str, ...], str]] = {
     "warranty": (re.compile(r"warranty|guarantee|保修|质保"), (), "保修"),
 }
 
+#: Places a parcel is sent to (能发美国吗, 可以寄到香港吗): a country or region, or a word for abroad.
+_PLACES_ZH = (
+    r"[\u4e00-\u9fff]{0,3}(?:国|洲)(?!\w*(?:风|图案|款))|国外|海外|境外|外地|日本|澳大利亚|澳洲|加拿大|新加坡|意大利|西班牙|"
+    r"荷兰|瑞士|瑞典|挪威|丹麦|芬兰|比利时|爱尔兰|新西兰|香港|澳门|台湾|俄罗斯|印度|巴西|墨西哥|迪拜|马来西亚|越南"
+)
+
 #: Policy intents: each policy id with the phrasings that ask about it (not single shared words like "pounds").
 POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
     (
         "policy:returns",
         re.compile(
-            r"\breturn(?:s|ed|ing)?\b(?! (?:to|from) )|refund|send (?:it |them |\w+ )?back|exchange|money back|"
+            r"\breturn(?:s|ed|ing)?\b(?! (?:to|from) )|refund|(?:send|take|bring|give) (?:\w+ ){0,3}back\b|exchange|money back|"
+            r"\b(?:if|in case) (?:i|we|he|she|they|my \w+) (?:don't|do not|doesn't|does not|didn't) (?:like|want|fit)|"
             r"changed? my mind|\bswap (?:it|them|this|the \w+|my \w+)\b|wrong (?:item|size|colou?r)|(?:arriv\w*|came|comes|is|was|got here) (?:broken|damaged|faulty|cracked|smashed|crushed|dented|squashed)|"
             r"\b(?:broken|damaged|faulty|defective|cracked|smashed|crushed|dented|squashed)\b|"
             r"退货|退款|退换|换货|退钱|退回|不满意|七天无理由|能换吗|可以换吗|买错|[能可]以?退|还能退|退吗|坏的|坏了|破损|损坏|碎了|是碎的|压坏|压扁|换个颜色|换个尺寸|换一个|质量问题"
@@ -193,7 +200,9 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"deliver(?:y|ed|ies)?\b|shipping|\b(?:ship|post)(?:ped|ed|s)? (?:to|abroad|internationally|overseas)|dispatch|postage|"
             r"courier|tracking|track my|where is my (?:order|parcel|package)|\bparcel\b|when will (?:it|my order) arrive|how long (?:does|will) (?:it|the order|shipping) take|"
-            r"运费|配送|发货|快递|邮寄|送货|包邮|免邮|免运费|多久能?到|几天到|寄到|物流|邮费|什么时候发出|何时发出"
+            r"\bsend (?:it|them|this|these|orders?|parcels?) (?:to (?!my |me\b|him\b|her\b|a friend)|abroad|overseas)|"
+            r"运费|配送|发货|快递|邮寄|送货|包邮|免邮|免运费|多久能?到|几天到|寄到|物流|邮费|什么时候发出|何时发出|"
+            rf"(?:发|寄|邮|运)(?:得?到|往|去)?(?:{_PLACES_ZH})"
         ),
     ),
     (
