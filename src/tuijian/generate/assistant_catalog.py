@@ -120,7 +120,8 @@ class Reading:
 def _alternatives(words: list[str]) -> tuple[tuple[str, ...], ...]:
     out = []
     for w in words:
-        toks = tuple(index_tokens(w.replace("-", " ")))
+        # "=lights": that exact title word (see CatalogIndex: "=" tokens are the unfolded title words)
+        toks = (w,) if w.startswith("=") else tuple(index_tokens(w.replace("-", " ")))
         if toks and toks not in out:
             out.append(toks)
     return tuple(out)
@@ -170,6 +171,13 @@ class Vocabulary:
                 continue  # "for her", "for dad": everyone may buy anything; not a title constraint
             for alt in concept.alternatives:
                 self.english.setdefault(alt, concept)
+        # English phrases whose lexicon family is wider than they are: "string lights" are not lamps
+        for phrase, spec in _extra_terms().get("en", {}).items():
+            kind, _, en = spec.partition(":")
+            words = [w for w in en.split("|") if not w.startswith("-")]
+            not_words = _alternatives([w[1:] for w in en.split("|") if w.startswith("-")])
+            key = tuple(index_tokens(phrase))
+            self.english[key] = Concept(kind, words[0], _alternatives(words), phrase, not_words)
         self.max_len = max(len(k) for k in self.english)
         self.chinese: dict[str, Concept] = {}
         extra = _extra_terms()
@@ -206,7 +214,8 @@ class Vocabulary:
                 old = self.chinese.get(name)
                 if old is None:
                     self.chinese[name] = Concept("type", t, _alternatives([t]), name)
-                elif old.kind == "type":
+                elif old.kind == "type" and not any(a[0].startswith("=") for a in old.alternatives):
+                    # (not into a word listed with exact title words: 灯串 is not every type named 灯串)
                     alts = tuple(dict.fromkeys([*old.alternatives, *_alternatives([t])]))
                     self.chinese[name] = Concept("type", old.value, alts, name, old.excluded)
         # the Chinese names of the records' head nouns and themes ("tea towel" has the head towel, 毛巾; the motif
@@ -225,9 +234,12 @@ class Vocabulary:
 
     def _widen_chinese_heads(self) -> None:
         """A Chinese type word also names the types whose Chinese name ends with it (the head of a Chinese noun
-        comes last): 伞 is 雨伞 and 遮阳伞, so "umbrella" and "parasol"; 钟 is 闹钟 and 挂钟."""
+        comes last): 伞 is 雨伞 and 遮阳伞, so "umbrella" and "parasol"; 钟 is 闹钟 and 挂钟. A word listed with
+        exact title words ("=lights") already says all it covers (灯串 is string lights, not every 桌面灯串)."""
         types = {zh: c for zh, c in self.chinese.items() if c.kind == "type"}
         for zh, concept in types.items():
+            if any(a[0].startswith("=") for a in concept.alternatives):
+                continue
             alts = list(concept.alternatives)
             for other, c in types.items():
                 if (
@@ -409,8 +421,13 @@ class CatalogIndex:
         for i, toks in enumerate(self.tokens):
             for t in toks:
                 postings.setdefault(t, []).append(i)
-        self.postings = {t: np.asarray(v) for t, v in postings.items()}
-        self.known = set(self.postings)
+        # "=word": a title word as written (LIGHTS, not T-LIGHTS or LIGHT PINK), for alternatives that need it
+        raw: dict[str, list[int]] = {}
+        for i, t in enumerate(self.titles):
+            for w in set(re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", t.lower())):
+                raw.setdefault("=" + w, []).append(i)
+        self.known = set(postings)
+        self.postings = {t: np.asarray(v) for t, v in (postings | raw).items()}
         # words that name a thing somewhere in the catalogue: a title's last word or a word of a record's type;
         # a word seen only before another ("bicycle" in BICYCLE BELL) is a modifier, not a product we sell
         self.head_words = {ws[-1] for t in self.titles if (ws := index_tokens(t.replace("-", " ")))}
