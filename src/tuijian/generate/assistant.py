@@ -157,6 +157,8 @@ class _Search:
     price_max: float | None
     sort: str | None
     pack: int | None = None
+    #: concepts carried over from the previous turn (a refinement widens them when nothing matches)
+    earlier: list[Concept] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -224,6 +226,8 @@ class ShopAssistant:
         previous = [_concept_from(d) for d in conv.concepts] if conv else []
         # "do you sell laptops?" after a search is a new search; "in red?" / "do you have it in red?" refines
         new_subject = has_type or (msg.search and any(c.kind == "word" for c in reading.concepts))
+        if new_subject and _MOTIF_FOLLOW_UP.search(msg.positive):
+            new_subject = False  # "anything with owls?" after fairy lights: owl fairy lights, not any owl
         refine = bool(conv and (conv.concepts or conv.shown)) and (
             not new_subject or (msg.follow_up and not reading.concepts)
         )
@@ -235,6 +239,7 @@ class ShopAssistant:
             excluded = list(dict.fromkeys([*old_ex, *excluded]))
             concepts = [c for c in concepts if c.value not in {e.value for e in excluded}]
             spec = _Search(concepts, excluded, conv.price_min, conv.price_max, msg.sort or conv.sort)
+            spec.earlier = [c for c in previous if c in concepts]
         else:
             spec = _Search(list(reading.concepts), excluded, None, None, msg.sort)
             if conv is not None and msg.follow_up and has_type:  # "what about mugs?" keeps the budget
@@ -491,6 +496,13 @@ class ShopAssistant:
         result = cat.search(
             spec.concepts, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
         )
+        wider = [_widened(c) if c in spec.earlier else c for c in spec.concepts]
+        if not result.positions and wider != spec.concepts:
+            # "any with cats?" after "fridge magnets": cat magnets, though no cat magnet says "fridge"
+            spec.concepts = wider
+            result = cat.search(
+                wider, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
+            )
         intent = "sort" if spec.sort else "search"
         described = spec.describe()
         if conv is not None:
@@ -641,6 +653,24 @@ class ShopAssistant:
         if pop:
             reasons.append(f"已售出{pop}次" if zh else f"bought {pop} times")
         return Suggestion(cat.item_ids[pos], item_name(cat, pos, lang), price, score, reasons)
+
+
+#: A follow-up that names only a motif ("anything with owls?", "ones with stars", 有猫头鹰图案的吗, 有星星的吗):
+#: the words are what the earlier kind should show, even where a word is also a product type (owl, star).
+_MOTIF_FOLLOW_UP = re.compile(
+    r"^\s*(?:(?:any|anything|something|ones?|some|got any|do you have any|have you got any|what about|how about)"
+    r"\s+)?(?:with|featuring|that (?:have|has))\b|(?:图案|花纹|印花|造型)|^\s*有[^的]{1,8}的(?:吗|呢|没有)?[\s?？]*$"
+)
+
+
+def _widened(concept: Concept) -> Concept:
+    """A type concept with its own name as an alternative again ("fridge magnet" read narrowly is a magnet)."""
+    own = tuple(index_tokens(concept.value.replace("-", " ")))
+    if concept.kind != "type" or not own or own in concept.alternatives:
+        return concept
+    return Concept(
+        concept.kind, concept.value, (*concept.alternatives, own), concept.surface, concept.excluded
+    )
 
 
 _KIND_ATTRIBUTE = {

@@ -200,7 +200,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"deliver(?:y|ed|ies)?\b|shipping|\b(?:ship|post)(?:ped|ed|s)? (?:to|abroad|internationally|overseas)|dispatch|postage|"
             r"courier|tracking|track my|where is my (?:order|parcel|package)|\bparcel\b|when will (?:it|my order) arrive|how long (?:does|will) (?:it|the order|shipping) take|"
-            r"\bsend (?:it|them|this|these|orders?|parcels?) (?:to (?!my |me\b|him\b|her\b|a friend)|abroad|overseas)|"
+            r"\bsend (?:it|them|this|these|(?:the |my |our )?(?:orders?|parcels?|packages?)) (?:to (?!my |me\b|him\b|her\b|a friend)|abroad|overseas)|"
             r"运费|配送|发货|快递|邮寄|送货|包邮|免邮|免运费|多久能?到|几天到|寄到|物流|邮费|什么时候发出|何时发出|"
             rf"(?:发|寄|邮|运)(?:得?到|往|去)?(?:{_PLACES_ZH})"
         ),
