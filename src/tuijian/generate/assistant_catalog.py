@@ -77,7 +77,7 @@ _NOISE_ZH = _NOISE_ZH_WORDS.split() + [f"哪{m}" for m in _MEASURE_ZH] + [f"哪�
 #: not candles, cakes, lamps or cutlery. A kind's word directly before one of these only modifies it.
 _ACCESSORY_WORDS = """
     holder stand stick base plate bowl spike pot shade hook charm cover case box tin rack tray dish sleeve
-    pouch bag ring clip peg mat coaster
+    pouch bag ring clip peg mat coaster magnet lamp knob sign cutter sticker keyring
 """
 _ACCESSORIES = frozenset(_ACCESSORY_WORDS.split())
 #: Title words after which a kind's word says what the item is for, not what it is ("stones on wire for candle").
@@ -471,9 +471,9 @@ class CatalogIndex:
         kind itself ("candle holder") does not count."""
         out = np.zeros(len(self.item_ids), dtype=bool)
         lasts = {alt[-1] for alt in concept.alternatives if alt}
-        if not lasts or any(a in _ACCESSORIES for a in lasts):
+        if not lasts:
             return out
-        accessories = _ACCESSORIES - named
+        accessories = _ACCESSORIES - named - lasts
         for i in np.flatnonzero(among):
             seq = self.sequences[i]
             places = [n for n, w in enumerate(seq) if w in lasts]
