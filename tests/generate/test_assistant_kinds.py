@@ -159,3 +159,12 @@ def test_a_refinement_widens_a_narrow_earlier_kind_before_giving_up(assistant, r
 def test_newly_added_chinese_motifs(assistant, retail_shop, question, pattern):
     titles = _titles(retail_shop, assistant.ask(question).citations)
     assert titles and all(re.search(pattern, t) for t in titles), (question, titles)
+
+
+@pytest.mark.parametrize("question", ["lowest priced t-light?", "cheapest t lights"])
+def test_a_one_letter_prefix_stays_on_its_word(assistant, retail_shop, question):
+    # T-LIGHT was read as LIGHT (a lone letter is no token): LIGHT PINK FLOCK GLASS CANDLEHOLDER was the answer
+    first = retail_shop.items.loc[assistant.ask(question).citations[0], "title"]
+    assert "T-LIGHT" in first and not re.search(r"HOLDER|\bHOLD\b|LIGHT PINK", first), (question, first)
+    holders = _titles(retail_shop, assistant.ask("t light holders").citations)
+    assert holders and all("T-LIGHT HOLDER" in t for t in holders), holders

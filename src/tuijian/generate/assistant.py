@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tuijian.exceptions import ConfigError
-from tuijian.generate.assistant_catalog import CatalogIndex, Concept, Reading
+from tuijian.generate.assistant_catalog import CatalogIndex, Concept, Reading, unhyphen
 from tuijian.generate.assistant_facts import answer_fact, item_name, money
 from tuijian.generate.assistant_query import Message, read_message
 from tuijian.generate.assistant_session import Conversation
@@ -665,7 +665,7 @@ _MOTIF_FOLLOW_UP = re.compile(
 
 def _widened(concept: Concept) -> Concept:
     """A type concept with its own name as an alternative again ("fridge magnet" read narrowly is a magnet)."""
-    own = tuple(index_tokens(concept.value.replace("-", " ")))
+    own = tuple(index_tokens(unhyphen(concept.value)))
     if concept.kind != "type" or not own or own in concept.alternatives:
         return concept
     return Concept(

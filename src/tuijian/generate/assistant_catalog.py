@@ -77,7 +77,7 @@ _NOISE_ZH = _NOISE_ZH_WORDS.split() + [f"哪{m}" for m in _MEASURE_ZH] + [f"哪�
 #: not candles, cakes, lamps or cutlery. A kind's word directly before one of these only modifies it.
 _ACCESSORY_WORDS = """
     holder stand stick base plate bowl spike pot shade hook charm cover case box tin rack tray dish sleeve
-    pouch bag ring clip peg mat coaster magnet lamp knob sign cutter sticker keyring
+    pouch bag ring clip peg mat coaster magnet lamp knob sign cutter sticker keyring hold hldr
 """
 _ACCESSORIES = frozenset(_ACCESSORY_WORDS.split())
 #: Title words after which a kind's word says what the item is for, not what it is ("stones on wire for candle").
@@ -117,11 +117,20 @@ class Reading:
     head_word: str | None = None  # the request's last content word when it is a plain title word ("bicycles")
 
 
+_LETTER_PREFIX = re.compile(r"\b([a-z])-(?=[a-z])", re.IGNORECASE)
+
+
+def unhyphen(text: str) -> str:
+    """Hyphens as spaces, but a one-letter prefix stays on its word: T-LIGHT is "tlight", X-MAS "xmas" (a lone
+    letter is no index token, so "t light" would be any LIGHT: a light-pink candle holder)."""
+    return _LETTER_PREFIX.sub(r"\1", text).replace("-", " ")
+
+
 def _alternatives(words: list[str]) -> tuple[tuple[str, ...], ...]:
     out = []
     for w in words:
         # "=lights": that exact title word (see CatalogIndex: "=" tokens are the unfolded title words)
-        toks = (w,) if w.startswith("=") else tuple(index_tokens(w.replace("-", " ")))
+        toks = (w,) if w.startswith("=") else tuple(index_tokens(unhyphen(w)))
         if toks and toks not in out:
             out.append(toks)
     return tuple(out)
@@ -163,7 +172,7 @@ class Vocabulary:
                     if kind != "theme" or alt == tuple(index_tokens(concept.value)):
                         self.english.setdefault(alt, concept)
         for t in sorted(types):  # then the catalogue's own product types: "lunch box" is not "lunch bag"
-            toks = tuple(index_tokens(t.replace("-", " ")))
+            toks = tuple(index_tokens(unhyphen(t)))
             if toks:
                 self.english.setdefault(toks, Concept("type", t, (toks,), t))
         for (kind, value), concept in lexicon.items():
@@ -256,7 +265,18 @@ class Vocabulary:
         reading = Reading()
         # English (also inside Chinese messages: "red retrospot" may be typed as is). The head of the request is
         # the last content word before the first "of/with/for…": "capital of France" is about a capital.
-        english = re.sub(r"[’']\s*(?:s|ve|ll|re|d|m)\b|[^a-z0-9\- ]", " ", text.lower()).replace("-", " ")
+        english = re.sub(r"[’']\s*(?:s|ve|ll|re|d|m)\b|[^a-z0-9\- ]", " ", text.lower())
+        english = unhyphen(english)
+        # "t light" typed apart is the catalogue's T-LIGHT ("tlight") when the glued word is a title word
+        english = re.sub(
+            r"\b([a-z]) ([a-z]+)",
+            lambda m: (
+                m.group(1) + m.group(2)
+                if (g := index_tokens(m.group(1) + m.group(2))) and g[0] in known
+                else m.group(0)
+            ),
+            english,
+        )
         heads = []
         for n_segment, segment in enumerate(_SEGMENTS.split(english)):
             before = len(reading.concepts)
@@ -416,7 +436,7 @@ class CatalogIndex:
             for t, d, c in zip(self.titles, descriptions, categories, strict=True)
         ]
         self.packs = np.array([r.pack_count.value if r.pack_count is not None else 0 for r in self.records])
-        self.tokens = [frozenset(index_tokens(t.replace("-", " "))) for t in self.titles]
+        self.tokens = [frozenset(index_tokens(unhyphen(t))) for t in self.titles]
         postings: dict[str, list[int]] = {}
         for i, toks in enumerate(self.tokens):
             for t in toks:
@@ -430,16 +450,17 @@ class CatalogIndex:
         self.postings = {t: np.asarray(v) for t, v in (postings | raw).items()}
         # words that name a thing somewhere in the catalogue: a title's last word or a word of a record's type;
         # a word seen only before another ("bicycle" in BICYCLE BELL) is a modifier, not a product we sell
-        self.head_words = {ws[-1] for t in self.titles if (ws := index_tokens(t.replace("-", " ")))}
+        self.head_words = {ws[-1] for t in self.titles if (ws := index_tokens(unhyphen(t)))}
         types = {str(r.product_type.value) for r in self.records if r.product_type is not None}
         self.types = [str(r.product_type.value) if r.product_type is not None else "" for r in self.records]
         themes = {str(v) for r in self.records for v in r.values("theme")}
-        self.head_words |= {w for t in types for w in index_tokens(t.replace("-", " "))}
+        self.head_words |= {w for t in types for w in index_tokens(unhyphen(t))}
         self.vocabulary = Vocabulary(types, themes)
-        self.bm25 = BM25().fit([t.replace("-", " ") for t in self.titles])
+        self.bm25 = BM25().fit([unhyphen(t) for t in self.titles])
         # each title as folded words in order, stop words kept ("for"): where a kind's word stands in the title
         self.sequences = [
-            [(index_tokens(w) or [w])[0] for w in re.findall(r"[a-z0-9]+", t.lower())] for t in self.titles
+            [(index_tokens(w) or [w])[0] for w in re.findall(r"[a-z0-9]+", unhyphen(t.lower()))]
+            for t in self.titles
         ]
         self.popularity = popularity
 
@@ -559,7 +580,7 @@ class CatalogIndex:
     def type_concept(self, position: int) -> Concept | None:
         """The product type of an item as a search concept ("any cheaper?" after a question about it)."""
         t = self.types[position]
-        toks = tuple(index_tokens(t.replace("-", " ")))
+        toks = tuple(index_tokens(unhyphen(t)))
         return Concept("type", t, (toks,), t) if toks else None
 
     def price(self, position: int) -> float | None:
