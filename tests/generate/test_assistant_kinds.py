@@ -83,6 +83,15 @@ def test_frying_pan_is_not_a_milk_pan(assistant, retail_shop):
     assert milk["price"].max() > retail_shop.items.loc[assistant.ask("最贵的煎锅").citations[0], "price"]
 
 
+def test_ves_plurals_fold_to_their_f_singular(assistant, retail_shop):
+    from tuijian.generate.retrieval import index_tokens
+
+    assert index_tokens("wooden shelves and knives") == index_tokens("wooden shelf and knife")
+    assert index_tokens("gloves sleeves") == ["glove", "sleeve"]  # -ves words whose singular keeps the e
+    titles = _titles(retail_shop, assistant.ask("do you have any shelves?").citations)
+    assert titles and all(re.search(r"\bSHELF\b|\bSHELVES\b", t) for t in titles), titles
+
+
 @pytest.mark.parametrize(
     ("question", "pattern"),
     [

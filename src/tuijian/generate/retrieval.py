@@ -11,12 +11,24 @@ import scipy.sparse as sp
 from tuijian.exceptions import ConfigError, NotFittedError
 from tuijian.nlp.tokenize import tokenize
 
+# -ves plurals of -f / -fe nouns (shelves/shelf, knives/knife); other -ves words (gloves, sleeves) keep the e
+_VES_PLURALS = {
+    "shelves": "shelf", "knives": "knife", "leaves": "leaf", "wolves": "wolf", "halves": "half",
+    "loaves": "loaf", "scarves": "scarf", "calves": "calf", "elves": "elf", "wives": "wife", "lives": "life",
+    "thieves": "thief", "hooves": "hoof", "dwarves": "dwarf",
+}  # fmt: skip
+
 
 def index_tokens(text: str) -> list[str]:
-    """Content tokens with a light English plural fold (``boxes``/``box``, ``glasses``/``glass``, ``cases``/``case``)."""
+    """Content tokens with a light English plural fold (``boxes``/``box``, ``glasses``/``glass``, ``cases``/``case``,
+    ``shelves``/``shelf``)."""
     out = []
     for t in tokenize(text or "", remove_stopwords=True):
-        if t.isascii() and len(t) > 3 and t.endswith("es") and t[:-2].endswith(("x", "ss", "ch", "sh", "zz")):
+        if t in _VES_PLURALS:
+            t = _VES_PLURALS[t]
+        elif (
+            t.isascii() and len(t) > 3 and t.endswith("es") and t[:-2].endswith(("x", "ss", "ch", "sh", "zz"))
+        ):
             t = t[:-2]
         elif t.isascii() and len(t) > 3 and t.endswith("s") and not t.endswith("ss"):
             t = t[:-1]
