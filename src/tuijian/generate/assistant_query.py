@@ -199,7 +199,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "policy:shipping",
         re.compile(
             r"deliver(?:y|ed|ies)?\b|shipping|\b(?:ship|post)(?:ped|ed|s)? (?:to|abroad|internationally|overseas)|dispatch|postage|"
-            r"courier|tracking|track my|where is my (?:order|parcel|package)|\bparcel\b|when will (?:it|my order) arrive|how long (?:does|will) (?:it|the order|shipping) take|"
+            r"courier|tracking|track my|where is my (?:order|parcel|package)|\bparcel\b|when will (?:it|my order) arrive|when (?:will|would|does|do|can) (?:it|they|my (?:order|parcel|package)|the (?:order|parcel|package)) (?:get|arrive|reach)\b|how long (?:does|will) (?:it|the order|shipping) take|"
             r"\bsend (?:it|them|this|these|(?:the |my |our )?(?:orders?|parcels?|packages?)) (?:to (?!my |me\b|him\b|her\b|a friend)|abroad|overseas)|"
             r"运费|配送|发货|快递|邮寄|送货|包邮|免邮|免运费|多久能?到|几天到|寄到|物流|邮费|什么时候发出|何时发出|"
             rf"(?:发|寄|邮|运)(?:得?到|往|去)?(?:{_PLACES_ZH})"
@@ -210,7 +210,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\bpay\b|\bpaying\b|payment|paypal|credit card|debit card|\bvisa\b|mastercard|amex|american express|"
             r"bank transfer|\bvat\b|\bcurrenc(?:y|ies)\b|cards? do you (?:take|accept)|accept cards|"
-            r"付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税|含税|税费|转账|万事达|运通|维萨|扣款|扣钱|"
+            r"付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税|含税|税费|转账|万事达|运通|维萨|扣款|扣钱|借记卡|储蓄卡|刷[Vv]isa|刷VISA|"
             r"(?:card|account) (?:is |be |get )?charged|charge my card"
         ),
     ),
@@ -226,7 +226,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "policy:contact",
         re.compile(
             r"contact|customer service|get in touch|in touch with|reach you|\be-?mail\b|phone number|call you|speak to|talk to (?:a|someone)|opening hours|"
-            r"客服|联系|电话|邮箱|邮件|电邮|人工"
+            r"客服|联系|电话|邮箱|邮件|电邮|人工|找谁|问谁|who (?:do|should|can) (?:i|we) (?:contact|ask|talk to|speak to|write to)"
         ),
     ),
 ]
