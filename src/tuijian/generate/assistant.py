@@ -226,7 +226,9 @@ class ShopAssistant:
         previous = [_concept_from(d) for d in conv.concepts] if conv else []
         # "do you sell laptops?" after a search is a new search; "in red?" / "do you have it in red?" refines
         new_subject = has_type or (msg.search and any(c.kind == "word" for c in reading.concepts))
-        if new_subject and _MOTIF_FOLLOW_UP.search(msg.positive):
+        if new_subject and (
+            _MOTIF_FOLLOW_UP.search(msg.positive) or (not has_type and _ANY_FOLLOW_UP.search(msg.positive))
+        ):
             new_subject = False  # "anything with owls?" after fairy lights: owl fairy lights, not any owl
         refine = bool(conv and (conv.concepts or conv.shown)) and (
             not new_subject or (msg.follow_up and not reading.concepts)
@@ -657,6 +659,10 @@ class ShopAssistant:
 
 #: A follow-up that names only a motif ("anything with owls?", "ones with stars", 有猫头鹰图案的吗, 有星星的吗):
 #: the words are what the earlier kind should show, even where a word is also a product type (owl, star).
+#: "any monkeys?" after "dolls": a motif word alone (no product type) narrows the earlier search.
+_ANY_FOLLOW_UP = re.compile(
+    r"^\s*(?:any|got any|have you got any|do you have any|are there any)\s+\w+[\s?？!.]*$"
+)
 _MOTIF_FOLLOW_UP = re.compile(
     r"^\s*(?:(?:any|anything|something|ones?|some|got any|do you have any|have you got any|what about|how about)"
     r"\s+)?(?:with|featuring|that (?:have|has))\b|(?:图案|花纹|印花|造型)|^\s*有[^的]{1,8}的(?:吗|呢|没有)?[\s?？]*$"

@@ -326,7 +326,7 @@ class Vocabulary:
                     alts = tuple(
                         a for a in concept.alternatives if not (len(a) < n and typed[-len(a) :] == a)
                     )
-                    concept = Concept(concept.kind, concept.value, alts, concept.surface)
+                    concept = Concept(concept.kind, concept.value, alts, concept.surface, concept.excluded)
                 if concept is not None:
                     reading.concepts.append(concept)
                     order.append(True)
