@@ -177,3 +177,79 @@ def test_a_one_letter_prefix_stays_on_its_word(assistant, retail_shop, question)
     assert "T-LIGHT" in first and not re.search(r"HOLDER|\bHOLD\b|LIGHT PINK", first), (question, first)
     holders = _titles(retail_shop, assistant.ask("t light holders").citations)
     assert holders and all("T-LIGHT HOLDER" in t for t in holders), holders
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted", "lookalike"),
+    [
+        ("which doll is the least expensive?", r"\bDOLL\b", r"DOORSTOP"),
+        ("最便宜的布娃娃是哪个", r"\bDOLL\b", r"DOORSTOP"),
+        ("lowest priced parasols", r"PARASOL", r"COCKTAIL"),
+        ("最便宜的遮阳伞", r"PARASOL", r"COCKTAIL"),
+        ("cheapest plant pot", r"PLANTERS?\b|PLANT POT", r"CANDLE"),
+        ("最便宜的花盆", r"PLANTERS?\b|PLANT POT", r"CANDLE"),
+        ("最便宜的置物架", r"\bSHELF\b", r"RACK"),
+    ],
+)
+def test_a_kind_word_in_another_things_name_is_not_the_cheapest_of_the_kind(
+    assistant, retail_shop, question, wanted, lookalike
+):
+    # BLOND DOLL DOORSTOP, COCKTAIL PARASOLS, POT PLANT CANDLE and racks are cheaper than every real one
+    items = retail_shop.items
+    answer = assistant.ask(question)
+    assert answer.citations, question
+    first = items.loc[answer.citations[0], "title"]
+    assert re.search(wanted, first) and not re.search(lookalike, first), (question, first)
+    cheaper = items[items["title"].str.contains(lookalike) & (items["price"] > 0)]
+    assert cheaper["price"].min() < items.loc[answer.citations[0], "price"]
+
+
+@pytest.mark.parametrize("question", ["which tape measure is the dearest?", "最贵的卷尺是哪个"])
+def test_a_tape_measure_is_also_a_measuring_tape(assistant, retail_shop, question):
+    # MEASURING TAPE BABUSHKA RED/BLUE (£2.95) cost more than every MINI TAPE MEASURE
+    first = retail_shop.items.loc[assistant.ask(question).citations[0], "title"]
+    assert "MEASURING TAPE" in first, (question, first)
+
+
+@pytest.mark.parametrize("question", ["布娃娃有哪些", "三镑以下的布娃娃"])
+def test_bu_wawa_is_a_doll(assistant, retail_shop, question):
+    titles = _titles(retail_shop, assistant.ask(question).citations)
+    assert titles and all(re.search(r"\bDOLL\b", t) and "DOORSTOP" not in t for t in titles), titles
+
+
+@pytest.mark.parametrize(
+    ("question", "policy"),
+    [
+        ("when would it arrive in Germany if I order now?", "policy:shipping"),
+        ("when does the order get to Lyon?", "policy:shipping"),
+        ("能用借记卡付吗", "policy:payment"),
+        ("可以刷visa吗", "policy:payment"),
+        ("有事情应该找谁", "policy:contact"),
+        ("who do I ask about a problem with my order?", "policy:contact"),
+    ],
+)
+def test_arrival_card_and_who_to_ask_phrasings_are_policies(question, policy):
+    lang = "zh" if re.search(r"[\u4e00-\u9fff]", question) else "en"
+    assert read_message(question, lang).policy == policy
+
+
+@pytest.mark.parametrize(
+    "turns", [("dolls please", "less than £3", "got any monkeys?"), ("布娃娃", "三镑以下的", "有猴子的吗")]
+)
+def test_a_motif_follow_up_after_a_price_turn_keeps_kind_and_price(assistant, retail_shop, turns):
+    conversation = Conversation()
+    for turn in turns[:-1]:
+        assistant.ask(turn, conversation=conversation)
+    answer = assistant.ask(turns[-1], conversation=conversation)
+    items = retail_shop.items
+    assert answer.citations, turns
+    for item in answer.citations:
+        title = items.loc[item, "title"]
+        assert "MONKEY" in title and re.search(r"\bDOLL\b", title) and items.loc[item, "price"] <= 3, title
+
+
+def test_any_motif_as_a_first_message_is_a_new_search(assistant, retail_shop):
+    # with nothing earlier to narrow, "any monkeys?" finds monkey things of every kind
+    titles = _titles(retail_shop, assistant.ask("any monkeys?").citations)
+    assert titles and all("MONKEY" in t for t in titles)
+    assert any(not re.search(r"\bDOLL\b", t) for t in titles), titles
