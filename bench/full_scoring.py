@@ -32,6 +32,8 @@ import json
 import os
 import pstats
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +67,13 @@ def session_scoring(args: argparse.Namespace) -> None:
     pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
 
 
-def explained_route(args: argparse.Namespace) -> dict[str, Any]:
-    """p50 / p99 of the user route's function, plain and ``explain=true`` (see module docstring)."""
+@contextmanager
+def _service_state(args: argparse.Namespace) -> Iterator[Any]:
+    """The service's state for ``--explain-home``, started in-process (no HTTP, no bootstrap)."""
     from fastapi.testclient import TestClient
 
     from tuijian.service.app import create_app
     from tuijian.service.options import ServiceOptions
-    from tuijian.service.routes_recs import user_recommendations_body
     from tuijian.settings import Settings
 
     settings = Settings(
@@ -79,7 +81,14 @@ def explained_route(args: argparse.Namespace) -> dict[str, Any]:
     )
     app = create_app(settings, ServiceOptions(bootstrap=False, access_log=False, poll_seconds=3600))
     with TestClient(app):
-        st = app.state.tuijian
+        yield app.state.tuijian
+
+
+def explained_route(args: argparse.Namespace) -> dict[str, Any]:
+    """p50 / p99 of the user route's function, plain and ``explain=true`` (see module docstring)."""
+    from tuijian.service.routes_recs import user_recommendations_body
+
+    with _service_state(args) as st:
         snap = st.engine.snapshot
         category = None if args.no_filter else _top_category(args.dataset)  # the load test's filter
         model = snap.pipeline.model
@@ -130,21 +139,11 @@ def explained_route(args: argparse.Namespace) -> dict[str, Any]:
 
 def check_lookup(args: argparse.Namespace) -> dict[str, Any]:
     """Served explanations of stored lists against the full recomputation (see module docstring)."""
-    from fastapi.testclient import TestClient
-
     from tuijian.explain.pipeline import explain_ranked
     from tuijian.explain.reasons import Evidence
-    from tuijian.service.app import create_app
     from tuijian.service.engine import Filters
-    from tuijian.service.options import ServiceOptions
-    from tuijian.settings import Settings
 
-    settings = Settings(
-        home=args.explain_home, dataset=args.dataset, admin_key=KEY, log_level="warning", env="test"
-    )
-    app = create_app(settings, ServiceOptions(bootstrap=False, access_log=False, poll_seconds=3600))
-    with TestClient(app):
-        st = app.state.tuijian
+    with _service_state(args) as st:
         snap = st.engine.snapshot
         model = snap.pipeline.model
         category = None if args.no_filter else _top_category(args.dataset)

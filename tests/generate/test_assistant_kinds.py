@@ -17,6 +17,10 @@ from tuijian.generate.assistant_session import Conversation
 _ACCESSORY_TITLE = r"HOLDER|STAND|STICK|PLATE|BOWL|SPIKE|\bPOT\b|BASE|FOR CANDLE"
 
 
+def _lang(question: str) -> str:
+    return "zh" if re.search(r"[\u4e00-\u9fff]", question) else "en"
+
+
 def _titles(retail_shop, citations):
     return [retail_shop.items.loc[i, "title"] for i in citations]
 
@@ -119,7 +123,7 @@ def test_a_chinese_measure_word_is_not_the_thing_asked(assistant, retail_shop, q
     ],
 )
 def test_shipping_to_a_place_and_sending_a_named_thing_back_are_policies(question, policy):
-    lang = "zh" if re.search(r"[\u4e00-\u9fff]", question) else "en"
+    lang = _lang(question)
     assert read_message(question, lang).policy == policy
 
 
@@ -127,7 +131,7 @@ def test_shipping_to_a_place_and_sending_a_named_thing_back_are_policies(questio
     "question", ["有中国风的杯子吗", "发夹有哪些", "可以发电子邮件吗", "a mug to send to my mum"]
 )
 def test_place_and_send_words_in_a_product_question_are_not_shipping(question):
-    lang = "zh" if re.search(r"[\u4e00-\u9fff]", question) else "en"
+    lang = _lang(question)
     assert read_message(question, lang).policy != "policy:shipping"
 
 
@@ -229,7 +233,7 @@ def test_bu_wawa_is_a_doll(assistant, retail_shop, question):
     ],
 )
 def test_arrival_card_and_who_to_ask_phrasings_are_policies(question, policy):
-    lang = "zh" if re.search(r"[\u4e00-\u9fff]", question) else "en"
+    lang = _lang(question)
     assert read_message(question, lang).policy == policy
 
 
