@@ -27,7 +27,7 @@ def generate_log(
 ) -> dict[str, Any]:
     """Write about ``n_events`` raw lines to the Parquet folder ``out`` (one file per chunk of
     ``chunk_invoices`` invoices); returns the generator's figures (lines, items, customers, files)."""
-    from tuijian.spark.logs import write_raw_parquet
+    import pyarrow.parquet as pq
 
     if n_events < 1 or chunk_invoices < 1:
         raise ConfigError(f"n_events and chunk_invoices must be >= 1, got {n_events} and {chunk_invoices}")
@@ -81,54 +81,73 @@ def generate_log(
             sel = np.flatnonzero(same & (line_cat == c))
             items[sel] = rng.choice(by_cat[c], len(sel), p=cat_p[c])
         qty = rng.geometric(0.35, total).astype(np.int64)
-        price = prices[items].copy()
-        price[rng.random(total) < 0.002] = 0.0
-        code = codes[items].astype(object)
-        title = titles[items].astype(object)
+        zero = rng.random(total) < 0.002
         fee = rng.random(total) < 0.005
-        code[fee] = "POST"
-        title[fee] = "POSTAGE"
-        inv_s = np.char.mod("%d", inv_ids).astype(object)
         cust_line = np.repeat(cust, sizes)
         guest_line = np.repeat(guest, sizes)
-        cust_s = np.char.mod("%d", 10000 + cust_line).astype(object)
-        cust_s[guest_line] = None
-        ts = START + pd.to_timedelta(np.repeat(inv_t, sizes), unit="s")
-        frame = pd.DataFrame(
-            {
-                "InvoiceNo": inv_s,
-                "StockCode": code,
-                "Description": title,
-                "Quantity": np.char.mod("%d", qty).astype(object),
-                "InvoiceDate": ts.strftime("%Y-%m-%d %H:%M:%S").astype(object),
-                "UnitPrice": np.char.mod("%.2f", price).astype(object),
-                "CustomerID": cust_s,
-                "Country": countries[cust_line % len(countries)].astype(object),
-            }
-        )
-        # cancellations: 2 % of invoices return a few lines of an earlier invoice of the same customer
-        extra = [frame]
+        inv_line = np.repeat(np.arange(n_inv), sizes)
+        # cancellations: 2 % of invoices return the first line of an earlier invoice of the same customer,
+        # 1 h to 30 days later
         n_cancel = int(0.02 * n_inv)
+        starts = np.array([], dtype=np.int64)
         if n_cancel:
             picks = rng.choice(np.flatnonzero(~guest), min(n_cancel, int((~guest).sum())), replace=False)
-            starts = np.concatenate([[0], cum[:-1]])[picks] if len(picks) else np.array([], dtype=np.int64)
-            src = frame.iloc[starts].copy()
-            src["InvoiceNo"] = "C" + src["InvoiceNo"].astype(str)
-            src["Quantity"] = "-" + src["Quantity"].astype(str)
-            later = pd.to_datetime(src["InvoiceDate"]) + pd.to_timedelta(
-                rng.integers(3600, 30 * 86400, len(src)), unit="s"
-            )
-            src["InvoiceDate"] = later.dt.strftime("%Y-%m-%d %H:%M:%S")
-            extra.append(src)
-        dups = frame.sample(frac=0.01, random_state=int(rng.integers(1 << 31)))
-        extra.append(dups)
-        chunk = pd.concat(extra, ignore_index=True)
-        chunk["row"] = np.arange(row, row + len(chunk), dtype=np.int64)
-        write_raw_parquet(chunk, out / f"chunk-{part:04d}", rows_per_file=len(chunk) + 1)
-        (out / f"chunk-{part:04d}" / "part-00000.parquet").rename(out / f"part-{part:05d}.parquet")
-        (out / f"chunk-{part:04d}").rmdir()
-        row += len(chunk)
-        written += len(chunk)
+            if len(picks):
+                starts = np.concatenate([[0], cum[:-1]])[picks]
+        delay = rng.integers(3600, 30 * 86400, len(starts)) if n_cancel else np.array([], dtype=np.int64)
+        # exact duplicates: 1 % of the chunk's lines (pandas' sampling, as ``frame.sample`` drew them)
+        dups = pd.RangeIndex(total).to_series().sample(frac=0.01, random_state=int(rng.integers(1 << 31)))
+        src = np.concatenate([np.arange(total), starts, dups.to_numpy()])
+        cancel = np.zeros(len(src), dtype=bool)
+        cancel[total : total + len(starts)] = True
+        chunk = _chunk_table(
+            src, cancel, inv_ids=inv_ids, inv_t=inv_t[inv_line], delay=delay, item=items, fee=fee, qty=qty,
+            zero=zero, cust=cust_line, guest=guest_line, codes=codes, titles=titles, prices=prices,
+            countries=countries, row0=row,
+        )  # fmt: skip
+        pq.write_table(chunk, out / f"part-{part:05d}.parquet", row_group_size=500_000)
+        row += chunk.num_rows
+        written += chunk.num_rows
         invoice_no += n_inv
         part += 1
     return {"lines": row, "items": n_items, "customers": n_customers, "files": part}
+
+
+def _chunk_table(src: np.ndarray, cancel: np.ndarray, *, inv_ids: np.ndarray, inv_t: np.ndarray,
+                 delay: np.ndarray, item: np.ndarray, fee: np.ndarray, qty: np.ndarray, zero: np.ndarray,
+                 cust: np.ndarray, guest: np.ndarray, codes: np.ndarray, titles: np.ndarray,
+                 prices: np.ndarray, countries: np.ndarray, row0: int) -> Any:  # fmt: skip
+    """One chunk's raw lines as an Arrow table (the eight text columns + ``row``): line ``j`` copies
+    generated line ``src[j]``; cancellation lines negate the quantity, prefix the invoice with ``C`` and
+    come ``delay`` seconds later. Text is formatted once per distinct value (items, prices, invoices) and
+    gathered, so a chunk of millions of lines costs seconds, not minutes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from tuijian.data.cleaning import RAW_COLUMNS
+    from tuijian.spark.logs import ROW
+
+    def text(values: np.ndarray) -> Any:
+        return pc.cast(pa.array(values), pa.string())
+
+    n_items = len(codes)
+    item_ix = np.where(fee[src], n_items, item[src])
+    code = pa.array([*codes.tolist(), "POST"], pa.string()).take(pa.array(item_ix))
+    title = pa.array([*titles.tolist(), "POSTAGE"], pa.string()).take(pa.array(item_ix))
+    price_text = pa.array([*(f"{p:.2f}" for p in prices), "0.00"], pa.string())
+    price = price_text.take(pa.array(np.where(zero[src], n_items, item[src])))
+    invoice = text(inv_ids[src])
+    quantity = text(qty[src])
+    seconds = inv_t[src].copy()
+    seconds[cancel] += delay
+    stamp = pa.array((START + pd.to_timedelta(seconds, unit="s")).to_numpy(), pa.timestamp("s"))
+    date = pc.strftime(stamp, format="%Y-%m-%d %H:%M:%S")
+    if cancel.any():
+        mask = pa.array(cancel)
+        invoice = pc.if_else(mask, pc.binary_join_element_wise("C", invoice, ""), invoice)
+        quantity = pc.if_else(mask, pc.binary_join_element_wise("-", quantity, ""), quantity)
+    customer = pc.if_else(pa.array(guest[src]), pa.scalar(None, pa.string()), text(10000 + cust[src]))
+    country = pa.array(countries.tolist(), pa.string()).take(pa.array(cust[src] % len(countries)))
+    columns = dict(zip(RAW_COLUMNS, (invoice, code, title, quantity, date, price, customer, country), strict=True))
+    columns[ROW] = pa.array(np.arange(row0, row0 + len(src), dtype=np.int64))
+    return pa.table(columns)
