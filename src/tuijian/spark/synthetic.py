@@ -148,6 +148,8 @@ def _chunk_table(src: np.ndarray, cancel: np.ndarray, *, inv_ids: np.ndarray, in
         quantity = pc.if_else(mask, pc.binary_join_element_wise("-", quantity, ""), quantity)
     customer = pc.if_else(pa.array(guest[src]), pa.scalar(None, pa.string()), text(10000 + cust[src]))
     country = pa.array(countries.tolist(), pa.string()).take(pa.array(cust[src] % len(countries)))
-    columns = dict(zip(RAW_COLUMNS, (invoice, code, title, quantity, date, price, customer, country), strict=True))
+    columns = dict(
+        zip(RAW_COLUMNS, (invoice, code, title, quantity, date, price, customer, country), strict=True)
+    )
     columns[ROW] = pa.array(np.arange(row0, row0 + len(src), dtype=np.int64))
     return pa.table(columns)
