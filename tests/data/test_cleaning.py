@@ -166,3 +166,72 @@ def test_clean_cli_demo(tmp_path):
     assert data["input_rows"] == 93_740 and data["balanced"]
     bad = CliRunner().invoke(app, ["clean", "movielens-1m"])
     assert bad.exit_code != 0
+
+
+def _noisy(n: int, seed: int) -> pd.DataFrame:
+    """Random lines with every kind of dirt, few distinct values so that duplicates and netting happen."""
+    rng = np.random.default_rng(seed)
+    pick = lambda values: np.asarray(values, dtype=object)[rng.integers(0, len(values), n)]  # noqa: E731
+    raw = pd.DataFrame(
+        {
+            "InvoiceNo": pick(["500001", "500002", " 500003", "C500004", "c500005", "C500001", None, ""]),
+            "StockCode": pick(["85123A", "85123a ", "22423", "POST", "21212", None, "M", "84029G"]),
+            "Description": pick(["HEART", "CAKESTAND", None, "CASES", "HEART"]),
+            "Quantity": pick(["1", "2", "-1", "-3", "x", "6", "12", "2.5"]),
+            "InvoiceDate": pick([D1, D2, D3, "not a date", "2011-02-01 08:00:00", None]),
+            "UnitPrice": pick(["2.55", "0", "1.25", "-1", "abc", "3.39"]),
+            "CustomerID": pick(["100", "101", "101.0", None, "102", " 103"]),
+            "Country": pick(["United Kingdom", "France", None]),
+        }
+    )
+    return raw
+
+
+def _duplicated_reference(raw: pd.DataFrame) -> np.ndarray:
+    return raw[list(RAW_COLUMNS)].duplicated(keep="first").to_numpy()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_duplicates_by_packed_codes_equal_pandas(seed):
+    from tuijian.data.cleaning import _duplicated, _factor
+
+    raw = _noisy(3000, seed)
+    assert np.array_equal(_duplicated([_factor(raw[c]) for c in RAW_COLUMNS]), _duplicated_reference(raw))
+    # many distinct values: the codes spill over several int64 words
+    wide = pd.DataFrame({c: [f"{c}{x}" for x in np.random.default_rng(seed).integers(0, 40, 3000)]
+                         for c in RAW_COLUMNS})  # fmt: skip
+    wide.iloc[::7] = wide.iloc[::7].where(np.random.default_rng(seed).random((len(wide.iloc[::7]), 8)) < 0.5)
+    wide = pd.concat([wide, wide.sample(500, random_state=seed)], ignore_index=True)
+    assert np.array_equal(_duplicated([_factor(wide[c]) for c in RAW_COLUMNS]), _duplicated_reference(wide))
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_category_columns_clean_like_text_columns(seed):
+    """A columnar read gives ``category`` columns; the account and the events are those of plain text."""
+    raw = _noisy(4000, seed)
+    ev_text, it_text, rep_text = clean_online_retail(raw, outlier_z=None)
+    ev_cat, it_cat, rep_cat = clean_online_retail(raw.astype("category"), outlier_z=None)
+    assert rep_text.to_dict() == rep_cat.to_dict()
+    assert rep_text.kept_rows == len(ev_text) > 0
+    assert sum(rep_text.removed.values()) > 0 and rep_text.removed["duplicate"] > 0
+    assert rep_text.removed["cancellation_netted"] + rep_text.removed["cancellation_partly_netted"] > 0
+    pd.testing.assert_frame_equal(ev_text, ev_cat)
+    pd.testing.assert_frame_equal(it_text, it_cat)
+    # every kept line is a raw line that is not malformed, and the events come in time order
+    assert ev_text["raw_row"].is_unique and ev_text["ts"].is_monotonic_increasing
+    assert set(ev_text["item"]) <= {"85123A", "22423", "21212", "84029G"}
+    assert not ev_text["user"].str.contains(r"\.0$").any()
+
+
+def test_parquet_read_in_row_order_from_unordered_files(tmp_path):
+    from tuijian.spark.logs import read_raw_pandas, write_raw_parquet
+
+    raw = _noisy(500, 5)
+    raw["row"] = np.arange(len(raw))
+    shuffled = raw.sample(frac=1.0, random_state=0)
+    write_raw_parquet(shuffled, tmp_path / "log", rows_per_file=120)
+    back = read_raw_pandas(tmp_path / "log")
+    assert all(isinstance(back[c].dtype, pd.CategoricalDtype) for c in RAW_COLUMNS)
+    pd.testing.assert_frame_equal(
+        back.astype(object).where(back.notna(), None), raw[list(RAW_COLUMNS)].where(raw.notna(), None)
+    )

@@ -273,32 +273,103 @@ def _modified_z(x: np.ndarray) -> np.ndarray:
     return 0.6745 * (x - med) / mad
 
 
+def _factor(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column as ``(codes, uniques)``: ``uniques`` its distinct values (objects), ``codes`` int32 per line,
+    -1 where missing; one-to-one with the values, so lines compare equal exactly when their codes do. A
+    columnar read's ``category`` column gives its codes as they are."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int32), np.asarray(s.cat.categories, dtype=object)
+    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    return codes.astype(np.int32), np.asarray(uniques, dtype=object)
+
+
+def _recode(codes: np.ndarray, uniques: np.ndarray, func: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A string transform of a factorised column, applied to its distinct values: the transformed column's
+    own ``(codes, uniques)`` (values that become equal share a code; '' becomes missing, -1)."""
+    done = func(pd.Series(uniques, dtype=object).astype(str)).to_numpy(dtype=object)
+    done[done == ""] = None
+    new_codes, new_uniques = pd.factorize(pd.Series(done, dtype=object), use_na_sentinel=True)
+    out = np.full(len(codes), -1, dtype=np.int32)
+    ok = codes >= 0
+    out[ok] = new_codes[codes[ok]]
+    return out, np.asarray(new_uniques, dtype=object)
+
+
+def _on_codes(codes: np.ndarray, per_unique: np.ndarray, missing: Any) -> np.ndarray:
+    """Per line, its distinct value's entry of ``per_unique`` (``missing`` where the line's code is -1)."""
+    out = np.take(per_unique, np.maximum(codes, 0))
+    if (codes < 0).any():
+        out = out.copy() if out.base is not None else out
+        out[codes < 0] = missing
+    return out
+
+
+def _most_common_codes(keys: np.ndarray, values: np.ndarray) -> pd.Series:
+    """:func:`_most_common` over codes (-1 = missing): per key code, its most frequent value code."""
+    ok = (keys >= 0) & (values >= 0)
+    pairs = pd.DataFrame({"k": keys[ok], "v": values[ok]})
+    if pairs.empty:
+        return pd.Series(dtype=np.int64)
+    counts = pairs.groupby(["k", "v"], sort=False).size().reset_index(name="n")
+    counts = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates("k")
+    return counts.set_index("k")["v"]
+
+
+_REASONS = ("", *REMOVAL_RULES)
+_R = {name: np.int8(i) for i, name in enumerate(_REASONS)}
+
+
+def _duplicated(columns: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Per line, whether an earlier line has the same value in every column (``DataFrame.duplicated``,
+    ``keep="first"``; missing equals missing), from the columns' codes: the codes packed into as few int64
+    words as their cardinalities allow, the words sorted stably, each line compared with the one before."""
+    n = len(columns[0][0]) if columns else 0
+    words: list[np.ndarray] = []
+    word, room = np.zeros(n, dtype=np.int64), 1 << 62
+    for codes, uniques in columns:
+        base = len(uniques) + 1  # codes -1..len-1 as 0..len
+        if base > room:
+            words.append(word)
+            word, room = np.zeros(n, dtype=np.int64), 1 << 62
+        word *= base
+        word += codes.astype(np.int64) + 1
+        room //= base
+    words.append(word)
+    order = np.lexsort(words[::-1])  # stable: equal lines keep their line order
+    same = np.ones(max(n - 1, 0), dtype=bool)
+    for w in words:
+        ws = w[order]
+        same &= ws[1:] == ws[:-1]
+        del ws
+    dup = np.zeros(n, dtype=bool)
+    dup[order[1:][same]] = True
+    return dup
+
+
 def _net_cancellations(
-    df: pd.DataFrame, alive: np.ndarray, is_c: np.ndarray, qty: np.ndarray, reason: np.ndarray
-) -> dict[str, Any]:
-    """Net cancellation lines against earlier purchases in place (``qty`` is reduced, ``reason`` set)."""
-    t = df["_ts"].dt.tz_localize(None).to_numpy().astype("int64")
-    cust = df["CustomerID"].to_numpy()
-    code = df["_code"].to_numpy()
+    t: np.ndarray, cust: np.ndarray, code: np.ndarray, alive: np.ndarray, is_c: np.ndarray, qty: np.ndarray,
+    reason: np.ndarray,
+) -> dict[str, Any]:  # fmt: skip
+    """Net cancellation lines against earlier purchases in place (``qty`` is reduced, ``reason`` set).
+    ``t``: event time (int64 ns); ``cust`` and ``code``: the customer's and the StockCode's codes (-1: no
+    customer); ``reason``: :data:`_REASONS` indices."""
+    n_codes = int(code.max()) + 2 if len(code) else 1
+    key = cust.astype(np.int64) * n_codes + code  # one int per (customer, StockCode); no customer: < 0
     cancels = np.flatnonzero(alive & is_c)
-    key = (
-        pd.Series(cust, dtype=object).fillna("").astype(str) + "|" + pd.Series(code, dtype=object).astype(str)
-    )
-    wanted = key.iloc[cancels].unique()
-    purchases = np.flatnonzero(alive & ~is_c & (qty > 0) & pd.notna(cust) & key.isin(wanted).to_numpy())
+    wanted = np.unique(key[cancels])
+    purchases = np.flatnonzero(alive & ~is_c & (qty > 0) & (cust >= 0) & np.isin(key, wanted))
     order = purchases[np.lexsort((purchases, t[purchases]))]
-    groups: dict[tuple[str, str], list[int]] = {}
-    for i in order:
-        groups.setdefault((cust[i], code[i]), []).append(int(i))
-    gtimes = {k: [t[i] for i in v] for k, v in groups.items()}
+    groups: dict[int, list[int]] = {}
+    for i, k in zip(order.tolist(), key[order].tolist(), strict=True):
+        groups.setdefault(k, []).append(i)
+    gtimes = {k: t[v].tolist() for k, v in groups.items()}
     cancels = cancels[np.lexsort((cancels, t[cancels]))]
     netted_units = unmatched_units = 0
-    for c in cancels:
+    for c, k in zip(cancels.tolist(), key[cancels].tolist(), strict=True):
         need = int(abs(qty[c]))
         want = need
-        key = (cust[c], code[c])
-        if pd.notna(cust[c]) and key in groups:
-            rows, times = groups[key], gtimes[key]
+        if cust[c] >= 0 and k in groups:
+            rows, times = groups[k], gtimes[k]
             j = bisect.bisect_right(times, t[c]) - 1
             while need > 0 and j >= 0:
                 p = rows[j]
@@ -309,13 +380,13 @@ def _net_cancellations(
         netted_units += want - need
         unmatched_units += need
         if need == 0:
-            reason[c] = "cancellation_netted"
+            reason[c] = _R["cancellation_netted"]
         elif need == want:
-            reason[c] = "cancellation_unmatched"
+            reason[c] = _R["cancellation_unmatched"]
         else:
-            reason[c] = "cancellation_partly_netted"
-    zeroed = alive & ~is_c & (qty == 0) & (reason == "")
-    reason[zeroed] = "purchase_fully_cancelled"
+            reason[c] = _R["cancellation_partly_netted"]
+    zeroed = alive & ~is_c & (qty == 0) & (reason == 0)
+    reason[zeroed] = _R["purchase_fully_cancelled"]
     return {"cancelled_units_netted": int(netted_units), "cancelled_units_unmatched": int(unmatched_units)}
 
 
@@ -327,64 +398,78 @@ def clean_online_retail(
     Returns ``(events, items, report)``. ``events`` also carries the helper columns ``price``, ``country``
     and ``raw_row`` (index into ``raw``) after the schema columns; :func:`online_retail_dataset` splits
     them off. ``outlier_z=None`` disables the outlier-account rule.
+
+    Every column is held as codes into its distinct values (int32 per line; a columnar read's ``category``
+    columns as they come), and every text rule runs once per distinct value, so a line costs tens of bytes
+    rather than a Python object per field: the local path's memory at millions of lines.
     """
     missing = [c for c in RAW_COLUMNS if c not in raw.columns]
     if missing:
         raise SchemaError(f"raw Online Retail frame lacks column(s) {missing}; got {list(raw.columns)}")
-    df = raw[list(RAW_COLUMNS)].reset_index(drop=True).copy()
-    for col in RAW_COLUMNS:  # a columnar read's category columns: the same values as objects (strings shared)
-        if isinstance(df[col].dtype, pd.CategoricalDtype):
-            df[col] = df[col].astype(object).where(df[col].notna(), None)
-    n = len(df)
-    reason = np.full(n, "", dtype=object)
+    factors = {c: _factor(raw[c]) for c in RAW_COLUMNS}
+    n = len(raw)
+    reason = np.zeros(n, dtype=np.int8)  # index into _REASONS; 0: kept so far
     details: dict[str, Any] = {}
 
-    df["InvoiceNo"] = _on_uniques(df["InvoiceNo"], lambda u: u.str.strip())
-    df["_code"] = _on_uniques(df["StockCode"], lambda u: u.str.strip().str.upper())
-    df["CustomerID"] = _on_uniques(
-        df["CustomerID"], lambda u: u.str.strip().str.replace(r"\.0$", "", regex=True)
+    inv, inv_u = _recode(*factors["InvoiceNo"], lambda u: u.str.strip())
+    code, code_u = _recode(*factors["StockCode"], lambda u: u.str.strip().str.upper())
+    cust, cust_u = _recode(
+        *factors["CustomerID"], lambda u: u.str.strip().str.replace(r"\.0$", "", regex=True)
     )
-    df["_qty"] = pd.to_numeric(df["Quantity"], errors="coerce")
-    df["_price"] = pd.to_numeric(df["UnitPrice"], errors="coerce")
-    df["_ts"] = _parse_dates(df["InvoiceDate"])
-    bad = (
-        df["InvoiceNo"].isna()
-        | df["_code"].isna()
-        | (df["_code"] == "")
-        | df["_qty"].isna()
-        | df["_price"].isna()
-        | df["_ts"].isna()
-    ).to_numpy()
-    reason[bad] = "malformed_row"
-    df.loc[bad, "_ts"] = pd.Timestamp(0, tz="UTC")
-    df["_qty"] = df["_qty"].fillna(0)
+    q_codes, q_u = factors["Quantity"]
+    qty_f = _on_codes(
+        q_codes, pd.to_numeric(pd.Series(q_u, dtype=object), errors="coerce").to_numpy(float), np.nan
+    )
+    p_codes, p_u = factors["UnitPrice"]
+    price = _on_codes(
+        p_codes, pd.to_numeric(pd.Series(p_u, dtype=object), errors="coerce").to_numpy(float), np.nan
+    )
+    d_codes, d_u = factors["InvoiceDate"]
+    d_parsed = (
+        _parse_dates(pd.Series(d_u, dtype=object)) if len(d_u) else pd.Series([], dtype="datetime64[ns, UTC]")
+    )
+    d_ns = d_parsed.dt.tz_localize(None).to_numpy().astype("int64")  # NaT: int64 min
+    d_ok = d_parsed.notna().to_numpy()
+    bad = (inv < 0) | (code < 0) | np.isnan(qty_f) | np.isnan(price) | ~_on_codes(d_codes, d_ok, False)
+    reason[bad] = _R["malformed_row"]
+    t = np.where(bad, 0, _on_codes(d_codes, d_ns, 0)).astype(np.int64)  # malformed lines: the epoch
+    qty_f[np.isnan(qty_f)] = 0
 
-    dup = raw[list(RAW_COLUMNS)].reset_index(drop=True).duplicated(keep="first").to_numpy()
-    reason[dup & (reason == "")] = "duplicate"
+    dup = _duplicated([factors[c] for c in RAW_COLUMNS])
+    reason[dup & (reason == 0)] = _R["duplicate"]
 
-    alive = reason == ""
-    is_product = _on_uniques(df["_code"], lambda u: u.str.fullmatch(PRODUCT_CODE.pattern).map(str))
-    is_product = (is_product == "True").to_numpy()
-    nonprod = alive & ~is_product
-    reason[nonprod] = "non_product_code"
-    details["non_product_codes"] = df.loc[nonprod, "_code"].value_counts().to_dict()
+    alive = reason == 0
+    is_product = (
+        pd.Series(code_u, dtype=object).astype(str).str.fullmatch(PRODUCT_CODE.pattern).to_numpy(bool)
+    )
+    nonprod = alive & ~_on_codes(code, is_product, True)
+    reason[nonprod] = _R["non_product_code"]
+    details["non_product_codes"] = pd.Series(code_u[code[nonprod]], dtype=object).value_counts().to_dict()
 
-    is_c = _on_uniques(df["InvoiceNo"], lambda u: u.str.upper().str.startswith("C").map(str)) == "True"
-    is_c = is_c.to_numpy()
-    qty = df["_qty"].to_numpy().astype("int64")
-    alive = reason == ""
-    reason[alive & ~is_c & (qty <= 0)] = "stock_adjustment"
-    alive = reason == ""
-    reason[alive & (df["_price"].to_numpy() <= 0)] = "non_positive_price"
+    is_c = _on_codes(
+        inv, pd.Series(inv_u, dtype=object).astype(str).str.upper().str.startswith("C").to_numpy(bool), False
+    )
+    qty = qty_f.astype("int64")  # qty_f stays: a fractional quantity cut to an int counts as reduced
+    alive = reason == 0
+    reason[alive & ~is_c & (qty <= 0)] = _R["stock_adjustment"]
+    alive = reason == 0
+    reason[alive & (price <= 0)] = _R["non_positive_price"]
 
-    alive = reason == ""
-    details.update(_net_cancellations(df, alive, is_c, qty, reason))
+    alive = reason == 0
+    details.update(_net_cancellations(t, cust, code, alive, is_c, qty, reason))
 
-    alive = reason == ""
+    alive = reason == 0
     details["outlier_rule"] = {"modified_z_threshold": outlier_z, "accounts": {}}
     if outlier_z is not None:
-        ident = df.loc[alive & df["CustomerID"].notna().to_numpy()]
-        stats = ident.groupby("CustomerID").agg(lines=("_code", "size"), items=("_code", "nunique"))
+        ident = np.flatnonzero(alive & (cust >= 0))
+        lines = np.bincount(cust[ident], minlength=len(cust_u))
+        pairs = np.unique(cust[ident].astype(np.int64) * (len(code_u) + 1) + code[ident])
+        distinct = np.bincount((pairs // (len(code_u) + 1)).astype(np.int64), minlength=len(cust_u))
+        present = np.flatnonzero(lines > 0)
+        stats = pd.DataFrame(
+            {"lines": lines[present], "items": distinct[present], "c": present},
+            index=pd.Index(cust_u[present], dtype=object, name="CustomerID"),
+        ).sort_index()  # as a groupby on the customer's text orders them
         if len(stats) >= 3:
             z_lines = _modified_z(np.log(stats["lines"].to_numpy(dtype=float)))
             z_items = _modified_z(np.log(stats["items"].to_numpy(dtype=float)))
@@ -393,61 +478,89 @@ def clean_online_retail(
                 str(c): {"lines": int(r["lines"]), "distinct_items": int(r["items"])}
                 for c, r in flagged.iterrows()
             }
-            reason[alive & df["CustomerID"].isin(flagged.index).to_numpy()] = "outlier_account"
+            hit = np.zeros(len(cust_u) + 1, dtype=bool)
+            hit[flagged["c"].to_numpy()] = True
+            reason[alive & hit[cust]] = _R["outlier_account"]  # cust -1: hit[-1], always False
 
-    keep = reason == ""
-    removed = {r: int((reason == r).sum()) for r in REMOVAL_RULES}
-    kept = df.loc[keep].copy()
-    kept["_net"] = qty[keep]
-    anon = kept["CustomerID"].isna()
-    kept["_user"] = kept["CustomerID"].where(~anon, "anon:" + kept["InvoiceNo"].astype(str))
+    keep = reason == 0
+    removed = {r: int((reason == _R[r]).sum()) for r in REMOVAL_RULES}
+    del alive, bad, dup, nonprod
+    rows = np.flatnonzero(keep)
+    k_code, k_cust, k_inv = code[rows], cust[rows], inv[rows]
+    k_net, k_price = qty[rows], price[rows]
+    anon = k_cust < 0
+    desc_codes, desc_u = factors["Description"]
+    k_desc = desc_codes[rows]
 
-    titles = _most_common(kept["_code"], kept["Description"])
-    fallback = _most_common(df.loc[df["_price"] > 0, "_code"], df.loc[df["_price"] > 0, "Description"])
-    titles = titles.combine_first(fallback)
-    no_desc = kept["Description"].isna()
-    kept.loc[no_desc, "Description"] = kept.loc[no_desc, "_code"].map(titles)
+    own = _most_common_codes(k_code, k_desc)
+    priced = price > 0
+    fallback = _most_common_codes(code[priced], desc_codes[priced])
+    titles = pd.Series(desc_u[own.to_numpy()], index=code_u[own.index.to_numpy()], dtype=object)
+    titles = titles.combine_first(
+        pd.Series(desc_u[fallback.to_numpy()], index=code_u[fallback.index.to_numpy()], dtype=object)
+    )
+    desc_text = _on_codes(k_desc, desc_u, None)
+    no_desc = k_desc < 0
+    filled = pd.Series(code_u[k_code[no_desc]], dtype=object).map(titles).to_numpy(dtype=object)
+    desc_text[no_desc] = filled
+    sc_codes, sc_u = factors["StockCode"]
+    sc_text = pd.Series(sc_u, dtype=object)
+    normalised = _on_codes(sc_codes[rows], (sc_text.str.strip().str.upper() != sc_text).to_numpy(bool), True)
     changed = {
-        "stock_code_normalised": int((kept["_code"] != kept["StockCode"]).sum()),
-        "quantity_reduced_by_cancellation": int((kept["_net"] < kept["_qty"]).sum()),
+        "stock_code_normalised": int(normalised.sum()),
+        "quantity_reduced_by_cancellation": int((k_net < qty_f[rows]).sum()),
         "anonymous_user": int(anon.sum()),
-        "description_filled": int((no_desc & kept["Description"].notna()).sum()),
+        "description_filled": int((no_desc & pd.notna(desc_text)).sum()),
     }
     rules = {**REMOVAL_RULES, **CHANGE_RULES}
     rules["outlier_account"] = rules["outlier_account"].format(z=outlier_z)
 
-    kept["_row"] = kept.index
-    kept = kept.sort_values(["_ts", "_row"], kind="stable")
-    events = pd.DataFrame(
-        {
-            "user": kept["_user"].astype(str).to_numpy(dtype=object),
-            "item": kept["_code"].to_numpy(dtype=object),
-            "kind": "purchase",
-            "value": kept["_net"].to_numpy(dtype="float64"),
-            "ts": kept["_ts"].array,
-            "text": None,
-            "session": kept["InvoiceNo"].to_numpy(dtype=object),
-            "price": kept["_price"].to_numpy(dtype="float64"),
-            "country": kept["Country"].to_numpy(dtype=object),
-            "raw_row": kept["_row"].to_numpy(dtype="int64"),
-        }
+    order = np.lexsort((rows, t[rows]))  # by time, then by line
+    o_rows = rows[order]
+    c_codes, c_u = factors["Country"]
+    o_date, o_country = d_codes[o_rows], c_codes[o_rows]
+    del factors, code, cust, inv, qty, qty_f, price, t, reason, is_c, keep, rows, d_codes, c_codes
+    o_cust, o_inv, o_anon = k_cust[order], k_inv[order], anon[order]
+    anon_user = np.array([f"anon:{x}" for x in inv_u], dtype=object)
+    # the events frame column by column: no block of all the text columns at once (a copy of them all)
+    events = pd.DataFrame(index=pd.RangeIndex(len(o_rows)))
+    events["user"] = np.where(o_anon, _on_codes(o_inv, anon_user, None), _on_codes(o_cust, cust_u, None))
+    del o_cust, o_anon
+    events["item"] = code_u[k_code[order]]
+    events["kind"] = "purchase"
+    events["value"] = k_net[order].astype("float64")
+    events["ts"] = (
+        pd.DatetimeIndex(d_parsed.array.take(o_date)) if len(o_rows) else pd.DatetimeIndex([], tz="UTC")
     )
+    del o_date
+    events["text"] = None
+    events["session"] = inv_u[o_inv]
+    del o_inv
+    events["price"] = k_price[order].astype("float64")
+    events["country"] = _on_codes(o_country, c_u, None).astype(object)
+    events["raw_row"] = o_rows.astype("int64")
+    del o_rows, o_country
     events["ts"] = events["ts"].dt.tz_convert("UTC")
-    items = pd.DataFrame({"item_id": sorted(kept["_code"].unique())})
+    item_codes = np.unique(k_code)
+    items = pd.DataFrame({"item_id": code_u[item_codes]}).sort_values("item_id", kind="stable")
+    items = items.reset_index(drop=True)
     items["title"] = items["item_id"].map(titles).fillna("").str.strip()
     items["description"] = ""
     items["brand"] = ""
     items["category"] = items["title"].map(derive_category)
-    items["price"] = items["item_id"].map(kept.groupby("_code")["_price"].median()).astype("float64")
-    items["n_lines"] = items["item_id"].map(kept["_code"].value_counts()).astype("int64")
+    by_item = pd.Series(k_price).groupby(k_code)
+    medians = pd.Series(by_item.median().to_numpy(), index=code_u[by_item.median().index.to_numpy()])
+    counts = pd.Series(np.bincount(k_code)[item_codes], index=code_u[item_codes])
+    items["price"] = items["item_id"].map(medians).astype("float64")
+    items["n_lines"] = items["item_id"].map(counts).astype("int64")
     details["kept"] = {
-        "customers": int(kept.loc[~anon, "CustomerID"].nunique()),
-        "anonymous_sessions": int(kept.loc[anon, "InvoiceNo"].nunique()),
+        "customers": len(np.unique(k_cust[~anon])),
+        "anonymous_sessions": len(np.unique(k_inv[anon])),
         "items": len(items),
         "items_without_category": int((items["category"] == "").sum()),
-        "units": int(kept["_net"].sum()),
+        "units": int(k_net.sum()),
     }
-    report = CleaningReport(dataset, n, int(keep.sum()), removed, changed, rules, details)
+    report = CleaningReport(dataset, n, len(events), removed, changed, rules, details)
     report.check()
     return events, items, report
 

@@ -274,7 +274,9 @@ class ALS(_FactorModel):
         history = sp.csr_matrix(history, dtype=np.float32)
         if history.shape[1] != self.n_items:
             raise ConfigError(f"history must have {self.n_items} columns, got {history.shape[1]}")
-        native = self._native_one_thread() if history.shape[0] <= _ONE_THREAD_FOLD_IN else self._native_model()
+        native = (
+            self._native_one_thread() if history.shape[0] <= _ONE_THREAD_FOLD_IN else self._native_model()
+        )
         with single_threaded_blas():
             return np.asarray(native.recalculate_user(np.arange(history.shape[0]), history), dtype=np.float32)
 

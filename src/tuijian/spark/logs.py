@@ -57,17 +57,27 @@ def read_raw(spark: Any, path: str | Path) -> Any:
 
 
 def read_raw_pandas(path: str | Path) -> pd.DataFrame:
-    """The same log for the local cleaner: the text columns in ``row`` order (index 0..n-1), read column by
-    column as dictionary-encoded (``category``) columns, so each distinct text is one Python string and a
-    line costs a 4-byte code per column (:func:`~tuijian.data.cleaning.clean_online_retail` takes them)."""
+    """The same log for the local cleaner: the text columns in ``row`` order (index 0..n-1), read one column
+    at a time as a dictionary-encoded (``category``) column, so each distinct text is one Python string, a
+    line costs a 1-4 byte code per column, and the read holds one column's Arrow copy at a time (Arrow's
+    freed memory is handed back to the system after each; :func:`~tuijian.data.cleaning.clean_online_retail`
+    takes the columns as they are)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     _check_columns(list(pq.ParquetDataset(str(path)).schema.names), path)
-    table = pq.read_table(str(path), columns=[*RAW_COLUMNS, ROW], read_dictionary=list(RAW_COLUMNS))
-    order = np.argsort(table.column(ROW).to_numpy(), kind="stable")
-    frame = table.drop_columns([ROW]).to_pandas()
-    del table
-    return frame.take(order).reset_index(drop=True)
+    pool = pa.default_memory_pool()
+    rows = pq.read_table(str(path), columns=[ROW]).column(ROW).to_numpy()
+    order = None if bool(np.all(rows[1:] > rows[:-1])) else np.argsort(rows, kind="stable")
+    del rows
+    columns: dict[str, pd.Series] = {}
+    for c in RAW_COLUMNS:
+        table = pq.read_table(str(path), columns=[c], read_dictionary=[c])
+        col = table.column(c).to_pandas()
+        del table
+        pool.release_unused()
+        columns[c] = col if order is None else col.take(order).reset_index(drop=True)
+    return pd.DataFrame(columns)
 
 
 def _check_columns(columns: list[str], path: str | Path) -> None:
