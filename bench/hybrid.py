@@ -129,6 +129,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("tasks", nargs="*", default=list(TASKS), help=f"any of {list(TASKS)}")
     ap.add_argument("--phase", choices=("valid", "test"), default="valid")
+    ap.add_argument("--tag", default="", help="suffix of the JSON's name (keeps an earlier configuration's file)")
     args = ap.parse_args()
     bad = [n for n in args.tasks if n not in TASKS]
     if bad:
@@ -136,6 +137,6 @@ if __name__ == "__main__":
     RESULTS.mkdir(exist_ok=True)
     for n in args.tasks:
         out = run(n, args.phase)
-        (RESULTS / f"hybrid_{n}_{args.phase}.json").write_text(
+        (RESULTS / f"hybrid_{n}_{args.phase}{args.tag}.json").write_text(
             json.dumps(out, indent=2, default=str), encoding="utf-8"
         )
