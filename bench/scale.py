@@ -324,6 +324,42 @@ def parity(logs: Path, partitions: list[int], driver_memory: str) -> dict[str, A
     return out
 
 
+def clean_only(logs: Path) -> dict[str, Any]:
+    """The local path's read and cleaning alone: seconds and peak resident memory of each, and a digest
+    of what it returns (events, catalog, account), so that two versions of the code can be shown to give
+    the same output (run each with its own ``PYTHONPATH``, compare the digests)."""
+    import hashlib
+
+    import pandas as pd
+
+    from tuijian.data.cleaning import clean_online_retail
+    from tuijian.spark.logs import read_raw_pandas
+
+    t = time.perf_counter()
+    raw = read_raw_pandas(logs)
+    read_s, read_peak = time.perf_counter() - t, _rss_mb()
+    t = time.perf_counter()
+    events, items, report = clean_online_retail(raw, dataset="synthetic")
+    clean_s = time.perf_counter() - t
+
+    def digest(frame: pd.DataFrame) -> str:
+        h = hashlib.sha256(str(list(frame.dtypes.astype(str).items())).encode())
+        h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+        return h.hexdigest()[:16]
+
+    return {
+        "logs": str(logs),
+        "read_seconds": round(read_s, 1),
+        "read_peak_mb": round(read_peak),
+        "clean_seconds": round(clean_s, 1),
+        "peak_mb": round(_rss_mb()),
+        "kept_rows": report.kept_rows,
+        "events_digest": digest(events),
+        "items_digest": digest(items),
+        "report_digest": hashlib.sha256(report.to_json().encode()).hexdigest()[:16],
+    }
+
+
 def child(args: argparse.Namespace) -> None:
     try:
         if args.path == "local":
@@ -350,6 +386,9 @@ def main() -> None:
     q.add_argument("--shuffle-partitions", default="2,7,64", help="comma-separated Spark runs")
     q.add_argument("--driver-memory", default="3g")
     q.add_argument("--json", type=Path, default=None)
+    c = sub.add_parser("clean", help="the local read and cleaning alone: time, peak memory, output digests")
+    c.add_argument("--logs", type=Path, required=True)
+    c.add_argument("--json", type=Path, default=None)
     for name in ("run", "child"):
         r = sub.add_parser(name)
         r.add_argument("--logs", type=Path, default=Path("-"))
@@ -369,6 +408,13 @@ def main() -> None:
         info = generate(args.events, args.out, args.seed)
         info["seconds"] = round(time.perf_counter() - t, 1)
         print(json.dumps(info))
+    elif args.cmd == "clean":
+        res = clean_only(args.logs)
+        text = json.dumps(res, indent=2)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(text + "\n")
+        print(text)
     elif args.cmd == "parity":
         res = parity(args.logs, [int(x) for x in args.shuffle_partitions.split(",")], args.driver_memory)
         text = json.dumps(res, indent=2)
