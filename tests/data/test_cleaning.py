@@ -193,16 +193,18 @@ def _duplicated_reference(raw: pd.DataFrame) -> np.ndarray:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_duplicates_by_packed_codes_equal_pandas(seed):
-    from tuijian.data.cleaning import _duplicated, _factor
+    from tuijian.data.codes import duplicated_lines, factor
 
     raw = _noisy(3000, seed)
-    assert np.array_equal(_duplicated([_factor(raw[c]) for c in RAW_COLUMNS]), _duplicated_reference(raw))
+    assert np.array_equal(duplicated_lines([factor(raw[c]) for c in RAW_COLUMNS]), _duplicated_reference(raw))
     # many distinct values: the codes spill over several int64 words
     wide = pd.DataFrame({c: [f"{c}{x}" for x in np.random.default_rng(seed).integers(0, 40, 3000)]
                          for c in RAW_COLUMNS})  # fmt: skip
     wide.iloc[::7] = wide.iloc[::7].where(np.random.default_rng(seed).random((len(wide.iloc[::7]), 8)) < 0.5)
     wide = pd.concat([wide, wide.sample(500, random_state=seed)], ignore_index=True)
-    assert np.array_equal(_duplicated([_factor(wide[c]) for c in RAW_COLUMNS]), _duplicated_reference(wide))
+    assert np.array_equal(
+        duplicated_lines([factor(wide[c]) for c in RAW_COLUMNS]), _duplicated_reference(wide)
+    )
 
 
 @pytest.mark.parametrize("seed", [3, 4])

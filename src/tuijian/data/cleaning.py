@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tuijian.data.codes import duplicated_lines, factor, most_common_codes, on_codes, recode
 from tuijian.data.schema import EVENT_COLUMNS
 from tuijian.exceptions import DataError, SchemaError
 
@@ -246,16 +247,6 @@ def derive_category(title: str) -> str:
     return ""
 
 
-def _on_uniques(s: pd.Series, func: Any) -> pd.Series:
-    """Apply a string transform to the distinct values only (ids repeat a lot); '' becomes NaN."""
-    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
-    done = func(pd.Series(uniques, dtype=object).astype(str)).to_numpy(dtype=object)
-    done[done == ""] = np.nan
-    out = np.full(len(s), np.nan, dtype=object)
-    out[codes >= 0] = done[codes[codes >= 0]]
-    return pd.Series(out, index=s.index, dtype=object)
-
-
 def _parse_dates(s: pd.Series) -> pd.Series:
     """Parse InvoiceDate: the file's own format first (fast), then any other format row by row."""
     ts = pd.to_datetime(s, errors="coerce", format="%Y-%m-%d %H:%M:%S", utc=True)
@@ -273,77 +264,8 @@ def _modified_z(x: np.ndarray) -> np.ndarray:
     return 0.6745 * (x - med) / mad
 
 
-def _factor(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """A column as ``(codes, uniques)``: ``uniques`` its distinct values (objects), ``codes`` int32 per line,
-    -1 where missing; one-to-one with the values, so lines compare equal exactly when their codes do. A
-    columnar read's ``category`` column gives its codes as they are."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy().astype(np.int32), np.asarray(s.cat.categories, dtype=object)
-    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
-    return codes.astype(np.int32), np.asarray(uniques, dtype=object)
-
-
-def _recode(codes: np.ndarray, uniques: np.ndarray, func: Any) -> tuple[np.ndarray, np.ndarray]:
-    """A string transform of a factorised column, applied to its distinct values: the transformed column's
-    own ``(codes, uniques)`` (values that become equal share a code; '' becomes missing, -1)."""
-    done = func(pd.Series(uniques, dtype=object).astype(str)).to_numpy(dtype=object)
-    done[done == ""] = None
-    new_codes, new_uniques = pd.factorize(pd.Series(done, dtype=object), use_na_sentinel=True)
-    out = np.full(len(codes), -1, dtype=np.int32)
-    ok = codes >= 0
-    out[ok] = new_codes[codes[ok]]
-    return out, np.asarray(new_uniques, dtype=object)
-
-
-def _on_codes(codes: np.ndarray, per_unique: np.ndarray, missing: Any) -> np.ndarray:
-    """Per line, its distinct value's entry of ``per_unique`` (``missing`` where the line's code is -1)."""
-    out = np.take(per_unique, np.maximum(codes, 0))
-    if (codes < 0).any():
-        out = out.copy() if out.base is not None else out
-        out[codes < 0] = missing
-    return out
-
-
-def _most_common_codes(keys: np.ndarray, values: np.ndarray) -> pd.Series:
-    """:func:`_most_common` over codes (-1 = missing): per key code, its most frequent value code."""
-    ok = (keys >= 0) & (values >= 0)
-    pairs = pd.DataFrame({"k": keys[ok], "v": values[ok]})
-    if pairs.empty:
-        return pd.Series(dtype=np.int64)
-    counts = pairs.groupby(["k", "v"], sort=False).size().reset_index(name="n")
-    counts = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates("k")
-    return counts.set_index("k")["v"]
-
-
 _REASONS = ("", *REMOVAL_RULES)
 _R = {name: np.int8(i) for i, name in enumerate(_REASONS)}
-
-
-def _duplicated(columns: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Per line, whether an earlier line has the same value in every column (``DataFrame.duplicated``,
-    ``keep="first"``; missing equals missing), from the columns' codes: the codes packed into as few int64
-    words as their cardinalities allow, the words sorted stably, each line compared with the one before."""
-    n = len(columns[0][0]) if columns else 0
-    words: list[np.ndarray] = []
-    word, room = np.zeros(n, dtype=np.int64), 1 << 62
-    for codes, uniques in columns:
-        base = len(uniques) + 1  # codes -1..len-1 as 0..len
-        if base > room:
-            words.append(word)
-            word, room = np.zeros(n, dtype=np.int64), 1 << 62
-        word *= base
-        word += codes.astype(np.int64) + 1
-        room //= base
-    words.append(word)
-    order = np.lexsort(words[::-1])  # stable: equal lines keep their line order
-    same = np.ones(max(n - 1, 0), dtype=bool)
-    for w in words:
-        ws = w[order]
-        same &= ws[1:] == ws[:-1]
-        del ws
-    dup = np.zeros(n, dtype=bool)
-    dup[order[1:][same]] = True
-    return dup
 
 
 def _net_cancellations(
@@ -406,22 +328,22 @@ def clean_online_retail(
     missing = [c for c in RAW_COLUMNS if c not in raw.columns]
     if missing:
         raise SchemaError(f"raw Online Retail frame lacks column(s) {missing}; got {list(raw.columns)}")
-    factors = {c: _factor(raw[c]) for c in RAW_COLUMNS}
+    factors = {c: factor(raw[c]) for c in RAW_COLUMNS}
     n = len(raw)
     reason = np.zeros(n, dtype=np.int8)  # index into _REASONS; 0: kept so far
     details: dict[str, Any] = {}
 
-    inv, inv_u = _recode(*factors["InvoiceNo"], lambda u: u.str.strip())
-    code, code_u = _recode(*factors["StockCode"], lambda u: u.str.strip().str.upper())
-    cust, cust_u = _recode(
+    inv, inv_u = recode(*factors["InvoiceNo"], lambda u: u.str.strip())
+    code, code_u = recode(*factors["StockCode"], lambda u: u.str.strip().str.upper())
+    cust, cust_u = recode(
         *factors["CustomerID"], lambda u: u.str.strip().str.replace(r"\.0$", "", regex=True)
     )
     q_codes, q_u = factors["Quantity"]
-    qty_f = _on_codes(
+    qty_f = on_codes(
         q_codes, pd.to_numeric(pd.Series(q_u, dtype=object), errors="coerce").to_numpy(float), np.nan
     )
     p_codes, p_u = factors["UnitPrice"]
-    price = _on_codes(
+    price = on_codes(
         p_codes, pd.to_numeric(pd.Series(p_u, dtype=object), errors="coerce").to_numpy(float), np.nan
     )
     d_codes, d_u = factors["InvoiceDate"]
@@ -430,23 +352,23 @@ def clean_online_retail(
     )
     d_ns = d_parsed.dt.tz_localize(None).to_numpy().astype("int64")  # NaT: int64 min
     d_ok = d_parsed.notna().to_numpy()
-    bad = (inv < 0) | (code < 0) | np.isnan(qty_f) | np.isnan(price) | ~_on_codes(d_codes, d_ok, False)
+    bad = (inv < 0) | (code < 0) | np.isnan(qty_f) | np.isnan(price) | ~on_codes(d_codes, d_ok, False)
     reason[bad] = _R["malformed_row"]
-    t = np.where(bad, 0, _on_codes(d_codes, d_ns, 0)).astype(np.int64)  # malformed lines: the epoch
+    t = np.where(bad, 0, on_codes(d_codes, d_ns, 0)).astype(np.int64)  # malformed lines: the epoch
     qty_f[np.isnan(qty_f)] = 0
 
-    dup = _duplicated([factors[c] for c in RAW_COLUMNS])
+    dup = duplicated_lines([factors[c] for c in RAW_COLUMNS])
     reason[dup & (reason == 0)] = _R["duplicate"]
 
     alive = reason == 0
     is_product = (
         pd.Series(code_u, dtype=object).astype(str).str.fullmatch(PRODUCT_CODE.pattern).to_numpy(bool)
     )
-    nonprod = alive & ~_on_codes(code, is_product, True)
+    nonprod = alive & ~on_codes(code, is_product, True)
     reason[nonprod] = _R["non_product_code"]
     details["non_product_codes"] = pd.Series(code_u[code[nonprod]], dtype=object).value_counts().to_dict()
 
-    is_c = _on_codes(
+    is_c = on_codes(
         inv, pd.Series(inv_u, dtype=object).astype(str).str.upper().str.startswith("C").to_numpy(bool), False
     )
     qty = qty_f.astype("int64")  # qty_f stays: a fractional quantity cut to an int counts as reduced
@@ -492,20 +414,20 @@ def clean_online_retail(
     desc_codes, desc_u = factors["Description"]
     k_desc = desc_codes[rows]
 
-    own = _most_common_codes(k_code, k_desc)
+    own = most_common_codes(k_code, k_desc)
     priced = price > 0
-    fallback = _most_common_codes(code[priced], desc_codes[priced])
+    fallback = most_common_codes(code[priced], desc_codes[priced])
     titles = pd.Series(desc_u[own.to_numpy()], index=code_u[own.index.to_numpy()], dtype=object)
     titles = titles.combine_first(
         pd.Series(desc_u[fallback.to_numpy()], index=code_u[fallback.index.to_numpy()], dtype=object)
     )
-    desc_text = _on_codes(k_desc, desc_u, None)
+    desc_text = on_codes(k_desc, desc_u, None)
     no_desc = k_desc < 0
     filled = pd.Series(code_u[k_code[no_desc]], dtype=object).map(titles).to_numpy(dtype=object)
     desc_text[no_desc] = filled
     sc_codes, sc_u = factors["StockCode"]
     sc_text = pd.Series(sc_u, dtype=object)
-    normalised = _on_codes(sc_codes[rows], (sc_text.str.strip().str.upper() != sc_text).to_numpy(bool), True)
+    normalised = on_codes(sc_codes[rows], (sc_text.str.strip().str.upper() != sc_text).to_numpy(bool), True)
     changed = {
         "stock_code_normalised": int(normalised.sum()),
         "quantity_reduced_by_cancellation": int((k_net < qty_f[rows]).sum()),
@@ -524,7 +446,7 @@ def clean_online_retail(
     anon_user = np.array([f"anon:{x}" for x in inv_u], dtype=object)
     # the events frame column by column: no block of all the text columns at once (a copy of them all)
     events = pd.DataFrame(index=pd.RangeIndex(len(o_rows)))
-    events["user"] = np.where(o_anon, _on_codes(o_inv, anon_user, None), _on_codes(o_cust, cust_u, None))
+    events["user"] = np.where(o_anon, on_codes(o_inv, anon_user, None), on_codes(o_cust, cust_u, None))
     del o_cust, o_anon
     events["item"] = code_u[k_code[order]]
     events["kind"] = "purchase"
@@ -537,7 +459,7 @@ def clean_online_retail(
     events["session"] = inv_u[o_inv]
     del o_inv
     events["price"] = k_price[order].astype("float64")
-    events["country"] = _on_codes(o_country, c_u, None).astype(object)
+    events["country"] = on_codes(o_country, c_u, None).astype(object)
     events["raw_row"] = o_rows.astype("int64")
     del o_rows, o_country
     events["ts"] = events["ts"].dt.tz_convert("UTC")
