@@ -5,6 +5,7 @@ path, wall time and peak memory per step.
     nice -n 10 .venv/bin/python bench/scale.py run --logs var/scale/1m --path local --mem-gb 6 --json var/scale/1m-local.json
     nice -n 10 .venv/bin/python bench/scale.py run --logs var/scale/1m --path spark --json var/scale/1m-spark.json
     nice -n 10 .venv/bin/python bench/scale.py parity --logs var/scale/1m --shuffle-partitions 2,8,64 --json var/scale/1m-parity.json
+    .venv/bin/python bench/scale.py plot --out bench/results/scale.png bench/results/issue15_*-local-*.json ...
 
 The generator writes raw Online Retail-shaped lines (the eight text columns plus ``row``) as Parquet, in
 chunks, so its own memory stays flat: item popularity is a power law (Zipf, exponent 1.1, over
@@ -374,6 +375,63 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps({"result": res}), flush=True)
 
 
+# ---------------------------------------------------------------------- the picture
+SIZES = {"1m": 1_008_975, "10m": 10_002_866, "50m": 50_016_805}
+
+
+def plot(runs: list[Path], out: Path) -> dict[str, Any]:
+    """Peak memory and wall time against log size, local and Spark, from ``run`` JSON files: a finished run
+    is a dot, a run killed at its budget a cross at the memory and time it had reached, with the budget as a
+    dashed line. The size is read from the log folder's name (``1m``, ``10m``, ``50m``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (mem, wall) = plt.subplots(1, 2, figsize=(11, 4.2))
+    colours = {"local": "tab:blue", "spark": "tab:orange"}
+    points: dict[str, list[tuple[int, int, float, bool]]] = {"local": [], "spark": []}
+    budgets: set[float] = set()
+    for f in runs:
+        d = json.loads(f.read_text())
+        size = SIZES.get(Path(d["logs"]).name)
+        if size is None or d["path"] not in points:
+            continue
+        points[d["path"]].append((size, d["peak_tree_rss_mb"], d["wall_seconds"], bool(d["ok"])))
+        if d.get("budget_gb"):
+            budgets.add(d["budget_gb"])
+    for path, pts in points.items():
+        pts.sort()
+        for ax, col in ((mem, 1), (wall, 2)):
+            done = [p for p in pts if p[3]]
+            ax.plot(
+                [p[0] for p in done], [p[col] for p in done], "o-", color=colours[path], label=f"{path}: done"
+            )
+            dead = [p for p in pts if not p[3]]
+            if dead:
+                ax.plot([p[0] for p in dead], [p[col] for p in dead], "x", ms=11, mew=2.5, color=colours[path],
+                        label=f"{path}: killed at its memory budget (time: until killed)")  # fmt: skip
+    for b in sorted(budgets):
+        mem.axhline(b * 1024, ls="--", color="grey", lw=1)
+        mem.annotate(
+            f"budget {b:g} GB", (1e6, b * 1024), xytext=(2, 3), textcoords="offset points", fontsize=8
+        )
+    for ax, title, unit in ((mem, "peak resident memory of the process tree", "MB"),
+                            (wall, "wall time of the whole path", "seconds")):  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("log lines")
+        ax.set_ylabel(unit)
+        ax.set_title(title, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+    mem.legend(fontsize=8, loc="lower right")
+    fig.suptitle("Local path vs Spark (local[2], 3 GB heap) on the synthetic logs", fontsize=11)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    return {"out": str(out), "runs": {k: v for k, v in points.items()}}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -389,6 +447,9 @@ def main() -> None:
     c = sub.add_parser("clean", help="the local read and cleaning alone: time, peak memory, output digests")
     c.add_argument("--logs", type=Path, required=True)
     c.add_argument("--json", type=Path, default=None)
+    pl = sub.add_parser("plot", help="peak memory and wall time against log size, from run JSON files")
+    pl.add_argument("runs", type=Path, nargs="+")
+    pl.add_argument("--out", type=Path, required=True)
     for name in ("run", "child"):
         r = sub.add_parser(name)
         r.add_argument("--logs", type=Path, default=Path("-"))
@@ -422,6 +483,8 @@ def main() -> None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(text + "\n")
         print(text)
+    elif args.cmd == "plot":
+        print(json.dumps(plot(args.runs, args.out)))
     elif args.cmd == "child":
         child(args)
     else:

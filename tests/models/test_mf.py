@@ -10,7 +10,7 @@ from tests.models._ml100k import topk_metrics
 from tests.models.conformance import RecommenderContract
 from tuijian.exceptions import ConfigError
 from tuijian.models import registry
-from tuijian.models.mf import ALS, BPR
+from tuijian.models.mf import ALS, BPR, factor_scores
 
 
 class TestALS(RecommenderContract):
@@ -78,6 +78,30 @@ def test_als_small_fold_in_on_one_thread_is_identical(als_u1: ALS, ml100k_u1_imp
     for u in (0, 7, 199):
         np.testing.assert_array_equal(als_u1.fold_in(rows[u]), batch[u : u + 1])
     np.testing.assert_array_equal(als_u1.fold_in(rows[:5]), batch[:5])
+
+
+@pytest.mark.parametrize("n_factors", [3, 32, 130])
+def test_factor_scores_of_one_user_equal_the_batch_row(n_factors: int) -> None:
+    """A one-row product runs the same BLAS routine as a batch (numpy would pick GEMV, which sums in another
+    order), so a user's scores are the same bits alone, in any batch, on any slice of the rows."""
+    rng = np.random.default_rng(n_factors)
+    items = rng.standard_normal((5003, n_factors)).astype(np.float32)
+    users = rng.standard_normal((300, n_factors)).astype(np.float32)
+    batch = factor_scores(users, items)
+    np.testing.assert_allclose(batch, users @ items.T, rtol=1e-5, atol=1e-4)
+    for u in (0, 1, 150, 299):
+        np.testing.assert_array_equal(factor_scores(users[u : u + 1], items), batch[u : u + 1])
+    np.testing.assert_array_equal(factor_scores(users[17:273], items), batch[17:273])
+
+
+def test_als_one_user_request_is_the_batch_row(als_u1: ALS) -> None:
+    """``recommend`` for one user gives the same scores as that user's row of a batched request."""
+    users = np.arange(0, 256)
+    ids, scores = als_u1.recommend(users, k=50, exclude_seen=False)
+    for u in (0, 101, 255):
+        one_ids, one_scores = als_u1.recommend(int(u), k=50, exclude_seen=False)
+        np.testing.assert_array_equal(one_ids, ids[u])
+        np.testing.assert_array_equal(one_scores, scores[u])
 
 
 def test_als_history_update_changes_vector(als_u1: ALS, ml100k_u1_implicit) -> None:
@@ -216,7 +240,7 @@ def test_cached_blas_limit_gives_bit_identical_results(als_u1: ALS) -> None:
         ref = np.asarray(native.recalculate_user(np.arange(40), sp.csr_matrix(history)), dtype=np.float32)
     np.testing.assert_array_equal(ours, ref)
     ids, scores = als_u1.recommend(-1, 10, history=history[3])
-    ref_scores = ref[3] @ als_u1.item_factors_.T
+    ref_scores = factor_scores(ref[3:4], als_u1.item_factors_)[0]
     ref_scores[history[3].indices] = -np.inf
     order = np.lexsort((np.arange(len(ref_scores)), -ref_scores))[:10]
     np.testing.assert_array_equal(ids, order)

@@ -112,6 +112,16 @@ def _check_positive(name: str, value: Any, *, integer: bool = False, allow_zero:
 _ONE_THREAD_FOLD_IN = 64  # at most this many users folded in at once run the solver on one thread
 
 
+def factor_scores(vecs: np.ndarray, item_factors: np.ndarray) -> np.ndarray:
+    """``vecs @ item_factors.T`` with the same BLAS routine for any number of users, so that a user's scores
+    are bit for bit the same alone or in a batch. numpy sends a one-row product to GEMV, which sums in
+    another order than GEMM, so a single row is doubled and run through GEMM (its first row kept); GEMM
+    computes each entry from its own row and column whatever the number of rows."""
+    if len(vecs) == 1:
+        return (np.concatenate([vecs, vecs]) @ item_factors.T)[:1]
+    return vecs @ item_factors.T
+
+
 class _FactorModel(Recommender):
     """Shared scoring, fold-in, similar items and persistence of factor models."""
 
@@ -135,7 +145,7 @@ class _FactorModel(Recommender):
         if refit.any():
             rows = np.flatnonzero(refit)
             vecs[rows] = self.fold_in(sp.csr_matrix(batch.history[rows], dtype=np.float32))
-        return vecs @ self.item_factors_.T
+        return factor_scores(vecs, self.item_factors_)
 
     def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
         """ "Shoppers with a history like yours": a factor model's score is a dot product of taste vectors,

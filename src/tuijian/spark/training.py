@@ -300,8 +300,10 @@ SCORE_ROWS = 256
 
 def _top_rows(batches: Any, item_factors: Any, n: int, per_user: bool) -> Any:
     """mapInPandas body: each user's ``n`` best items by ``user_vec @ item_factors.T`` (float32), in
-    products of :data:`SCORE_ROWS` users (one at a time if ``per_user``)."""
+    products of :data:`SCORE_ROWS` users (one at a time if ``per_user``), by the local model's own product
+    (:func:`~tuijian.models.mf.factor_scores`: the same bits for a user alone or in a batch)."""
     from tuijian.models.base import topk
+    from tuijian.models.mf import factor_scores
 
     items = item_factors.value
     for pdf in batches:
@@ -309,7 +311,7 @@ def _top_rows(batches: Any, item_factors: Any, n: int, per_user: bool) -> Any:
             continue
         vecs = np.stack(pdf["features"].to_numpy()).astype(np.float32)
         step = 1 if per_user else SCORE_ROWS
-        parts = [topk(vecs[r : r + step] @ items.T, n) for r in range(0, len(vecs), step)]
+        parts = [topk(factor_scores(vecs[r : r + step], items), n) for r in range(0, len(vecs), step)]
         ids = np.concatenate([p[0] for p in parts])
         scores = np.concatenate([p[1] for p in parts])
         yield pd.DataFrame(
