@@ -56,10 +56,13 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run_local(logs: Path) -> dict[str, Any]:
+def run_local(logs: Path, home: Path) -> dict[str, Any]:
+    """The local path, step by step; the model and its top lists are saved as the service's artifact under
+    ``home`` (what ``run --path load`` then opens), like the Spark path's."""
     from tuijian.data.cleaning import clean_online_retail
     from tuijian.data.interactions import Interactions, WeightConfig
     from tuijian.data.schema import EVENT_COLUMNS
+    from tuijian.models.artifacts import save_model
     from tuijian.models.mf import ALS as LocalALS
     from tuijian.models.toplists import precompute_top_lists
     from tuijian.spark.logs import read_raw_pandas
@@ -83,10 +86,16 @@ def run_local(logs: Path) -> dict[str, Any]:
     lap("interactions")
     model = LocalALS(**ALS, num_threads=2).fit(inter)
     lap("als")
-    precompute_top_lists(model, 200)
+    lists = precompute_top_lists(model, 200)
     lap("top_lists")
+    save_model(
+        model, home / "artifacts" / "synthetic", metrics={"n_events": len(inter.log)},
+        meta={"dataset": "synthetic", "trained_by": "local", "logs": str(logs)}, top_lists=lists,
+    )  # fmt: skip
+    lap("artifact")
     return {
         "steps": steps,
+        "top_lists_scored": lists.scored,
         "kept_rows": report.kept_rows,
         "users": inter.n_users,
         "items": inter.n_items,
@@ -364,7 +373,7 @@ def clean_only(logs: Path) -> dict[str, Any]:
 def child(args: argparse.Namespace) -> None:
     try:
         if args.path == "local":
-            res = run_local(args.logs)
+            res = run_local(args.logs, args.home)
         elif args.path == "load":
             res = run_load(args.home)
         else:
