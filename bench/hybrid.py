@@ -129,7 +129,9 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("tasks", nargs="*", default=list(TASKS), help=f"any of {list(TASKS)}")
     ap.add_argument("--phase", choices=("valid", "test"), default="valid")
-    ap.add_argument("--tag", default="", help="suffix of the JSON's name (keeps an earlier configuration's file)")
+    ap.add_argument(
+        "--tag", default="", help="suffix of the JSON's name (keeps an earlier configuration's file)"
+    )
     args = ap.parse_args()
     bad = [n for n in args.tasks if n not in TASKS]
     if bad:
