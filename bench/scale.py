@@ -438,7 +438,7 @@ def plot(runs: list[Path], out: Path) -> dict[str, Any]:
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
-    return {"out": str(out), "runs": {k: v for k, v in points.items()}}
+    return {"out": str(out), "runs": points}
 
 
 def main() -> None:

@@ -97,6 +97,14 @@ def test_the_pipeline_answers_the_same_with_and_without_top_lists(knn: ItemKNN, 
         Pipeline(knn, top_lists=other)
 
 
+def _assert_rows_are_one_user_requests(model: ALS, top: TopLists) -> None:
+    """Every 37th stored row is the model's one-user ``recommend``, bit for bit."""
+    for u in range(0, model.interactions_.n_users, 37):
+        ids, scores = model.recommend(u, top.n, exclude_seen=False)
+        np.testing.assert_array_equal(top.ids[u], ids)
+        np.testing.assert_array_equal(top.scores[u], scores)
+
+
 def test_factor_model_lists_are_batched_and_equal_one_user_requests(
     ml100k_u1_implicit: tuple[Interactions, dict[int, set[int]]],
 ) -> None:
@@ -105,10 +113,7 @@ def test_factor_model_lists_are_batched_and_equal_one_user_requests(
     als = ALS(n_factors=16, n_iterations=3, random_state=0).fit(ml100k_u1_implicit[0])
     top = precompute_top_lists(als, 30, batch_users=256)
     assert top.scored == "batch"
-    for u in range(0, als.interactions_.n_users, 37):
-        ids, scores = als.recommend(u, 30, exclude_seen=False)
-        np.testing.assert_array_equal(top.ids[u], ids)
-        np.testing.assert_array_equal(top.scores[u], scores)
+    _assert_rows_are_one_user_requests(als, top)
 
 
 class _BatchSensitiveALS(ALS):
@@ -126,10 +131,7 @@ def test_batched_lists_that_differ_from_one_user_requests_are_rescored(
     als = _BatchSensitiveALS(n_factors=16, n_iterations=3, random_state=0).fit(ml100k_u1_implicit[0])
     top = precompute_top_lists(als, 30, batch_users=256)
     assert top.scored == "per-user"
-    for u in range(0, als.interactions_.n_users, 37):
-        ids, scores = als.recommend(u, 30, exclude_seen=False)
-        np.testing.assert_array_equal(top.ids[u], ids)
-        np.testing.assert_array_equal(top.scores[u], scores)
+    _assert_rows_are_one_user_requests(als, top)
 
 
 def test_artifact_stores_and_checks_the_lists(tmp_path, knn: ItemKNN, knn_top: TopLists) -> None:
