@@ -82,12 +82,93 @@ _ACCESSORY_WORDS = """
 _ACCESSORIES = frozenset(_ACCESSORY_WORDS.split())
 #: Title words after which a kind's word says what the item is for, not what it is ("stones on wire for candle").
 _FOR_WORDS = frozenset({"for"})
+#: Title words after which the rest of a title says what the item holds, comes with or is for, not what it is
+#: ("CANDLE IN JEWELLED BOX", "JAM MAKING SET WITH JARS", "STONES ON WIRE FOR CANDLE", "CLIP W SUCTION CUP"),
+#: and a comma ("KEY FOB , SHED").
+_HEAD_CUT = frozenset(
+    {"for", "with", "w", "in", "on", "inc", "incl", "including", "from", "featuring", "of", ","}
+)
+#: Nouns that say how things are sold, not what they are: a "candle set" is candles.
+_CONTAINER_HEADS = frozenset({"set", "pack", "pair", "assortment", "selection"})
+#: Nouns of a wide class that leave the kind before them what it is: a jigsaw puzzle is a jigsaw, an angel
+#: decoration an angel, a cat soft toy a cat.
+_GENERIC_HEADS = frozenset({"toy", "puzzle", "decoration", "ornament", "figure", "figurine"})
+#: A word right after a noun that makes the noun a motif ("FLORAL PRINT", "ALPHABET DESIGN").
+_MOTIF_MARKERS = frozenset({"design", "print", "shape", "shaped", "style", "motif", "pattern"})
 _SEGMENTS = re.compile(r"\b(?:of|with|for|from|in|on|about|featuring|that|which|who|under|over|between)\b")
 _ZH_NOISE_HEAD = re.compile("(?:" + "|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)) + ")+")
 _ZH_NOISE_TAIL = re.compile(
     "(?:" + "|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)) + ")+$"
 )
 _ZH_NOISE_RE = re.compile("|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)))
+
+
+@cache
+def _product_nouns() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(strong, weak, modifiers): the folded last words of the product lexicon's heads, compounds and aliases
+    ("doorstop", "candle", "pot"), its motif nouns that name an item only when nothing else does ("heart", "bird"),
+    and its nouns that make compounds ("kitchen", "water")."""
+    text = resources.files("tuijian.nlp.resources").joinpath("product_lexicon.json").read_text("utf-8")
+    data = json.loads(text)
+    phrases = [*data["heads"], *data["compounds"], *data["aliases"].values()]
+    strong = {toks[-1] for p in phrases if (toks := index_tokens(unhyphen(p)))}
+    weak = {toks[-1] for p in data["weak_heads"] if (toks := index_tokens(unhyphen(p)))}
+    modifiers = {t for p in [*data["modifiers"], *phrases] for t in index_tokens(unhyphen(p))}
+    return frozenset(strong - weak), frozenset(weak), frozenset(modifiers | strong | weak)
+
+
+@cache
+def _descriptor_words() -> tuple[frozenset[str], frozenset[tuple[str, ...]]]:
+    """Folded one-word colour, material and style names, and every multi-word attribute phrase ("union flag",
+    "bone china"): after a noun they start a title's descriptive tail ("FAN BLACK FRAME", "DOORMAT UNION FLAG",
+    "WRAP VINTAGE CHRISTMAS"); an adjective does not stand between a modifier noun and its head."""
+    words, phrases = set(), set()
+    for kind, values in attribute_lexicon().items():
+        if kind not in ("colour", "material", "style", "pattern", "occasion"):
+            continue
+        for value, forms in values.items():
+            for surface in [value, *forms["en"]]:
+                toks = tuple(index_tokens(unhyphen(surface)))
+                if len(toks) > 1:
+                    phrases.add(toks)
+                elif toks and kind in ("colour", "material", "style"):
+                    words.add(toks[0])
+    return frozenset(words), frozenset(phrases)
+
+
+def _title_words(title: str) -> list[str]:
+    """A title as folded words in order, stop words kept and "&", "+" and a slash between words read as "and"
+    ("CUP & SAUCER", "INCENSE/CANDLE SET"). A title that starts "<noun> OF" names what the noun holds ("BOX OF 9
+    PEBBLE CANDLES", "BOX OF VINTAGE JIGSAW BLOCKS"); a later pack phrase "<noun> OF <number>" ends the name
+    ("MAGNETS PACK OF 4 RETRO PHOTO")."""
+    raw = re.findall(r"[a-z0-9]+|[&+/,]", unhyphen(title.lower()))
+    words: list[str] = []
+    for n, w in enumerate(raw):
+        if w in ("&", "+") or (
+            w == "/"
+            and 0 < n < len(raw) - 1
+            and raw[n - 1].isalpha()
+            and raw[n + 1].isalpha()
+            and len(raw[n - 1]) > 1
+            and raw[n - 1] not in _CONTAINER_HEADS
+        ):
+            words.append("and")
+        elif w != "/":
+            words.append((index_tokens(w) or [w])[0])
+    if len(words) > 2 and words[1] == "of":  # "BOX OF 9 PEBBLE CANDLES", "TIN OF VINTAGE BUTTONS"
+        words = words[3:] if words[2].isdigit() else words[2:]
+    out: list[str] = []
+    n = 0
+    while n < len(words):
+        if n + 2 < len(words) and words[n + 1] == "of" and words[n + 2].isdigit():
+            if out:
+                out.append("of")  # the name ends here
+                break
+            n += 3
+            continue
+        out.append(words[n])
+        n += 1
+    return out
 
 
 @dataclass(frozen=True)
@@ -462,6 +543,17 @@ class CatalogIndex:
             [(index_tokens(w) or [w])[0] for w in re.findall(r"[a-z0-9]+", unhyphen(t.lower()))]
             for t in self.titles
         ]
+        # what each item is by the structure of its title (see :meth:`modifier_only`)
+        self.title_words = [_title_words(t) for t in self.titles]
+        self.record_heads = [h[-1] if (h := index_tokens(unhyphen(t))) else "" for t in self.types]
+        strong, weak, nouns = _product_nouns()
+        self.product_nouns = (
+            (strong | (set(self.record_heads) - {""}) - weak) - _CONTAINER_HEADS - _GENERIC_HEADS
+        )
+        # nouns through which a compound runs on to its head ("POT PLANT CANDLE", "CHICK EGG WARMER")
+        self.compound_nouns = (
+            nouns | self.product_nouns | {w for t in self.types for w in index_tokens(unhyphen(t))}
+        )
         self.popularity = popularity
 
     def mask(self, concept: Concept, asked: frozenset[tuple[str, ...]] = frozenset()) -> np.ndarray:
@@ -505,6 +597,66 @@ class CatalogIndex:
                 out[i] = True
         return out
 
+    def modifier_only(
+        self, concept: Concept, among: np.ndarray, named: frozenset[str] = frozenset()
+    ) -> np.ndarray:
+        """Items of ``among`` whose title names the kind only as a modifier of another product: the item is what
+        its title's name part ends in, not a word before it ("DOLL DOORSTOP" is a doorstop, "POT PLANT CANDLE" a
+        candle, "TOADSTOOL MONEY BOX" a box) nor after "for/with/in/on…" ("JAM MAKING SET WITH JARS").
+
+        The name part is the title up to its first "for/with/in/on/of…" or comma. A later product noun of the
+        lexicon or of the catalogue's records makes the kind a modifier when only nouns lead to it (a compound:
+        "CHICK EGG WARMER"), not when a colour, material, style, number or a word outside the compound comes
+        first (descriptors and design names trail the head in retail titles: "FAN BLACK FRAME", "KEY RING
+        BASEBALL BOOT"), and not when it follows "and" ("CUP & SAUCER"), names a motif ("… CANDLE DESIGN"), is
+        a motif noun (heart, bird), a pack noun (set), a wide class (puzzle, decoration) or a word the shopper
+        named too. This reads the title alone: the records call STONES ON WIRE FOR CANDLE a candle."""
+        out = np.zeros(len(self.item_ids), dtype=bool)
+        lasts = set()
+        for alt in concept.alternatives:
+            if alt:
+                last = alt[-1]
+                lasts.add((index_tokens(last[1:]) or [last[1:]])[0] if last.startswith("=") else last)
+        if not lasts:
+            return out
+        descriptors = _descriptor_words()
+        for i in np.flatnonzero(among):
+            words = self.title_words[i]
+            cut = next((n for n, w in enumerate(words) if n and w in _HEAD_CUT), len(words))
+            places = [n for n in range(cut) if words[n] in lasts]
+            if not places:
+                out[i] = any(w in lasts for w in words[cut:])
+                continue
+            out[i] = all(self._head_after(words, n, cut, lasts | named, descriptors) for n in places)
+        return out
+
+    def _head_after(
+        self,
+        words: list[str],
+        n: int,
+        cut: int,
+        own: set[str] | frozenset[str],
+        descriptors: tuple[frozenset[str], frozenset[tuple[str, ...]]],
+    ) -> bool:
+        """Whether a product noun after ``words[n]`` in the name part ``words[:cut]`` is the item's head."""
+        if n + 1 < cut and words[n + 1] in _MOTIF_MARKERS:
+            return True  # "RECIPE BOX BLUE SKETCHBOOK DESIGN": the kind is the motif
+        adjectives, phrases = descriptors
+        for m in range(n + 1, cut):
+            w = words[m]
+            if w in adjectives or w.isdigit() or tuple(words[m : m + 2]) in phrases:
+                return False  # a descriptive tail starts: "WATERING CAN BLUE ELEPHANT", "DOORMAT UNION FLAG"
+            if (
+                w in self.product_nouns
+                and w not in own
+                and words[m - 1] != "and"
+                and not (m + 1 < cut and words[m + 1] in _MOTIF_MARKERS)
+            ):
+                return True
+            if w not in self.compound_nouns and w not in own:
+                return False  # "KEY RING BASEBALL BOOT": a word outside the compound starts a design name
+        return False
+
     def _has(self, token: str) -> np.ndarray:
         got = np.zeros(len(self.item_ids), dtype=bool)
         if token in self.postings:
@@ -532,18 +684,24 @@ class CatalogIndex:
             ok &= priced
         if allowed is not None:
             ok &= allowed
+        for c in excluded:
+            ok &= ~self.mask(c)
+        wide = ok.copy()  # the same, whatever the price: what counts as the asked kind does not depend on it
         if price_max is not None:
             ok &= prices <= price_max + 1e-9
         if price_min is not None:
             ok &= prices >= price_min - 1e-9
-        for c in excluded:
-            ok &= ~self.mask(c)
-        used, dropped = [], []
+        used: list[Concept] = []
+        dropped: list[Concept] = []
+        headed = False
         for c in sorted(concepts, key=lambda c: (not c.strong, c.kind in _YIELDING)):
+            if not c.strong and not headed:
+                ok, headed = self._prefer_heads(used, concepts, ok, wide), True
             named = frozenset(a for other in concepts if other != c for a in other.alternatives)
-            m = ok & self.mask(c, named)
-            if (c.strong and c.kind not in _YIELDING) or m.any():  # "for a child" yields to "dinosaur"
-                ok = m
+            m = self.mask(c, named)
+            if (c.strong and c.kind not in _YIELDING) or (ok & m).any():  # "for a child" yields to "dinosaur"
+                ok &= m
+                wide &= m
                 used.append(c)
                 if (
                     c.kind == "type"
@@ -553,6 +711,8 @@ class CatalogIndex:
                         ok &= ~extra
             else:
                 dropped.append(c)
+        if not headed:
+            ok = self._prefer_heads(used, concepts, ok, wide)
         if pack is not None and (ok & (self.packs == pack)).any():
             ok &= self.packs == pack
         n = int(ok.sum())
@@ -576,6 +736,25 @@ class CatalogIndex:
         else:
             order = idx[np.argsort(-score[idx], kind="stable")]
         return SearchResult([int(i) for i in order[:k]], used, dropped, n)
+
+    def _prefer_heads(
+        self, used: list[Concept], concepts: list[Concept], ok: np.ndarray, wide: np.ndarray
+    ) -> np.ndarray:
+        """``ok`` less the items that name an asked product type only as a modifier (:meth:`modifier_only`), when
+        the items of every strong concept asked (``wide``: at any price) include some that are that type: the
+        cheapest doll is a doll, not a doll doorstop, and "plant pots under £5" are no pot-plant candles even when
+        only the candles are that cheap. Kinds the shopper names together are read together ("doll doorstop")."""
+        for c in used:
+            if c.kind != "type":
+                continue
+            named = frozenset(
+                t for other in concepts if other != c for alt in other.alternatives for t in alt
+            )
+            extra = self.modifier_only(c, wide, named)
+            if (wide & ~extra).any():
+                ok = ok & ~extra
+                wide = wide & ~extra
+        return ok
 
     def type_concept(self, position: int) -> Concept | None:
         """The product type of an item as a search concept ("any cheaper?" after a question about it)."""
