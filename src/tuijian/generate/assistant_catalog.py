@@ -9,6 +9,8 @@ An item matches a concept when its title has every word of one of the concept's 
 search` keeps the items that match every strong concept (type, colour, material, theme, audience), keeps plain
 words only while some item still matches, drops excluded concepts ("nothing with skulls"), applies the price
 range and ranks by BM25 over the titles, a bonus when the item's product type is the asked type, and popularity.
+An asked product type means the items whose title names it (its head: DOLL DOORSTOP is a doorstop, POT PLANT
+CANDLE a candle, see :meth:`CatalogIndex.modifier_only`) whenever the catalogue has some; otherwise every match.
 """
 
 from __future__ import annotations
