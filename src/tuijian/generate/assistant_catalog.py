@@ -107,9 +107,9 @@ _ZH_NOISE_RE = re.compile("|".join(sorted(map(re.escape, _NOISE_ZH), key=len, re
 
 @cache
 def _product_nouns() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """(strong, weak, modifiers): the folded last words of the product lexicon's heads, compounds and aliases
+    """(strong, weak, nouns): the folded last words of the product lexicon's heads, compounds and aliases
     ("doorstop", "candle", "pot"), its motif nouns that name an item only when nothing else does ("heart", "bird"),
-    and its nouns that make compounds ("kitchen", "water")."""
+    and every word of its heads, compounds and compound-making modifiers ("kitchen", "water")."""
     text = resources.files("tuijian.nlp.resources").joinpath("product_lexicon.json").read_text("utf-8")
     data = json.loads(text)
     phrases = [*data["heads"], *data["compounds"], *data["aliases"].values()]
