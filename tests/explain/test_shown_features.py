@@ -4,6 +4,7 @@ explanation of a list read from the top lists is the one of the list the ranker 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -163,3 +164,57 @@ def test_a_stored_lists_explanation_is_the_recomputed_one(base_model: HybridReco
         got = model.explain(lookup, items)
         _same(got, model.explain(full, items))
         _same(got[: len(ids)], model.explain(scored, ids))
+
+
+@pytest.mark.parametrize("which", ["base_model", "repeat_model", "grouped_model"])
+def test_stored_ranks_give_the_scored_rows_bit_for_bit(which: str, request: pytest.FixtureRequest) -> None:
+    """The ranks stored with a tail-rule list are the ranks of the rows the list was ranked from, and the
+    shown items' rows built from them (``score_columns``, no full ranking) are those rows, bit for bit."""
+    model: HybridRecommender = request.getfixturevalue(which)
+    users = np.arange(N_USERS, dtype=np.int64)
+    parts = model.top_list_parts(users)
+    assert parts is not None and parts.ranks is not None
+    rank_cols = [3 * j + 1 for j in range(len(model.models_))]
+    stored_candidates = 0
+    for user in users.tolist():
+        a, b = int(parts.indptr[user]), int(parts.indptr[user + 1])
+        ids, table = parts.ids[a:b], parts.ranks[a:b]
+        seq = model.train_sequence(user)
+        history = model.interactions_.matrix[[user]]
+        _, cols, feats = model.pair_features(np.array([user]), history, [seq])
+        at = np.searchsorted(cols, ids)
+        is_cand = (at < len(cols)) & (cols[np.minimum(at, len(cols) - 1)] == ids)
+        assert (table[is_cand] == feats[at[is_cand]][:, rank_cols]).all()
+        assert (table[~is_cand] == model.n_candidates + 1).all()  # a placed cold item ranks nowhere
+        stored_candidates += int(is_cand.sum())
+        items = np.concatenate([np.random.default_rng(user).permutation(N_ITEMS), ids[:1]]).astype(np.int64)
+        want = model.shown_features(user, history, seq, items)
+        got = model.shown_features(user, history, seq, items, stored=(ids, table))
+        assert (got[0] == want[0]).all()
+        assert got[1].shape == want[1].shape and (got[1].view(np.uint32) == want[1].view(np.uint32)).all()
+    assert stored_candidates > 0
+
+
+def test_an_explained_lookup_reads_the_stored_ranks(base_model: HybridRecommender, tmp_path: Path) -> None:
+    """Served from precomputed top lists, the pipeline hands the explanation the stored candidates and
+    ranks (no full ranking), and the explanation is the one built from every candidate's scored row."""
+    from tuijian.explain.pipeline import explain_ranked
+    from tuijian.models.pipeline import Pipeline
+    from tuijian.models.toplists import StoredCandidates, TopLists, precompute_top_lists
+
+    model = base_model
+    lists = precompute_top_lists(model, 8)
+    assert lists.scored == "tail" and lists.ranks is not None
+    lists.save(tmp_path / "toplists.npz")  # the ranks travel with the artifact
+    lists = TopLists.load(tmp_path / "toplists.npz", model)
+    assert lists.ranks is not None and lists.ranks.dtype == np.uint8
+    pipe = Pipeline(model, top_lists=lists)
+    for user in range(0, N_USERS, 4):
+        query = RecQuery(user=user, history=model.train_sequence(user))
+        ranked = pipe.recommend(query, 5)
+        assert isinstance(query.scratch, StoredCandidates) and query.scratch.user == user
+        got = explain_ranked(pipe, query, ranked)
+        fresh = RecQuery(user=user, history=model.train_sequence(user))
+        fresh_ranked = Pipeline(model).recommend(fresh, 5)  # scored in full: the rows it ranked
+        assert [r[0] for r in fresh_ranked] == [r[0] for r in ranked]
+        _same(got, explain_ranked(Pipeline(model), fresh, fresh_ranked))

@@ -216,6 +216,40 @@ class RecommenderContract:
         assert fitted.score(2).shape == (n_items,)
         assert fitted.score(np.array([2, 10])).shape == (2, n_items)
 
+    def test_score_columns_are_the_rows_columns(self, fitted: Recommender, data: ContractData) -> None:
+        """``score_columns`` (where a model has it) gives a fold-in row's scores at some columns bit for bit as
+        the whole row has them, for histories with weights, repeats and an unknown user."""
+        n_items = data.interactions.n_items
+        seqs = data.interactions.sequences()
+        rng = np.random.default_rng(7)
+        cases = [(data.interactions.matrix[u], np.asarray(seqs[u], np.int64)) for u in (0, 5, 12)]
+        seq = np.array([3, 14, 3, 7, 14, 15], np.int64)  # repeats, both blocks, weights 2 / 1
+        cases.append(
+            (
+                sp.csr_matrix(
+                    (np.array([2.0, 1.0, 2.5, 1.0], np.float32), (np.zeros(4, int), [3, 7, 14, 15])),
+                    shape=(1, n_items),
+                ),
+                seq,
+            )
+        )
+        checked = 0
+        for history, sequence in cases:
+            full = np.array(fitted.score(-1, history=history, sequences=[sequence]), np.float32)
+            cols = np.concatenate(
+                [rng.choice(n_items, 6, replace=False), history.indices, [int(np.argmax(full))]]
+            )
+            got = fitted.score_columns(history, sequence, cols)
+            if got is None:
+                continue
+            checked += 1
+            assert got.dtype == np.float32 and got.shape == cols.shape
+            assert np.array_equal(got.view(np.uint32), full[cols].view(np.uint32)), (got, full[cols])
+        if not checked:  # no cheaper exact way: only the base class's default may say so here
+            from tuijian.models.base import Recommender as Base
+
+            assert type(fitted).score_columns is Base.score_columns, type(fitted).__name__
+
     # ------------------------------------------------------------------ filtering
     def test_exclude_seen(self, fitted: Recommender, data: ContractData) -> None:
         n_items = data.interactions.n_items

@@ -206,3 +206,25 @@ def test_gram_and_sparse_scoring_paths_agree(monkeypatch: pytest.MonkeyPatch) ->
     gram = model.score([0, 1, 2])
     monkeypatch.setattr(content, "GRAM_MAX_ITEMS", 0)
     assert np.allclose(gram, model.score([0, 1, 2]), atol=1e-5)
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_score_columns_on_both_scoring_paths(gram: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``score_columns`` equals the row's columns bit for bit on the Gram path and on the sparse path (the
+    one a catalogue above ``GRAM_MAX_ITEMS`` takes), with NLP tags and recency weights."""
+    import tuijian.models.content as content
+
+    if not gram:
+        monkeypatch.setattr(content, "GRAM_MAX_ITEMS", 0)
+    catalog = checkerboard_catalog()
+    events = pd.DataFrame(
+        {"user": ["u", "u", "u", "v", "w"], "item": ["i00", "i11", "i03", "i05", "i12"], "ts": range(5)}
+    )
+    inter = Interactions.from_events(events, items=catalog_vocabulary(events["item"], catalog))
+    model = ContentRecommender(nlp_tags=True, tag_weight=0.4, recency_half_life=2.0).fit(inter, items=catalog)
+    cols = np.array([5, 0, 19, 11, 3, 7], np.int64)
+    for u in range(inter.n_users):
+        history, seq = inter.matrix[[u]], np.asarray(inter.sequences()[u], np.int64)
+        full = np.array(model.score(-1, history=history, sequences=[seq]), np.float32)
+        got = model.score_columns(history, seq, cols)
+        assert got is not None and (got.view(np.uint32) == full[cols].view(np.uint32)).all()

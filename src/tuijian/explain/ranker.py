@@ -34,6 +34,7 @@ import numpy as np
 from tuijian.explain.reasons import KINDS, Attribution, Evidence, Explanation, Reason
 from tuijian.models.ranker_features import REPEAT_FEATURES, TIME_FEATURES
 from tuijian.models.side_features import GENRE_FEATURES, YEAR_FEATURES
+from tuijian.models.toplists import StoredCandidates
 
 if TYPE_CHECKING:
     from tuijian.models.hybrid import HybridRecommender
@@ -240,7 +241,10 @@ def explain_hybrid(
         ]
         shown = feats[[j for j in picked if j >= 0]]
     else:  # no rows were scored (a stored top list answered): the shown items' rows alone, the same values
-        is_cand, shown = model.shown_features(evidence.user, evidence.row(model.n_items), seq, items)
+        stored = scratch.lists.stored_ranks(scratch.user) if isinstance(scratch, StoredCandidates) else None
+        is_cand, shown = model.shown_features(
+            evidence.user, evidence.row(model.n_items), seq, items, stored=stored
+        )
         picked = np.where(is_cand, np.cumsum(is_cand) - 1, -1).tolist()
     cand = [j for j in picked if j >= 0]
     phi = contributions(model, shown, method) if cand else np.zeros((0, shown.shape[1] + 1))

@@ -213,6 +213,14 @@ class Recommender(abc.ABC):
         s = np.asarray(self._score(self._batch(u, history, sequences)), dtype=np.float32)
         return s[0] if scalar else s
 
+    def score_columns(
+        self, history: sp.csr_matrix, sequence: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray | None:
+        """One fold-in row's scores at ``cols`` alone: ``score([-1], history=history, sequences=[sequence])[0,
+        cols]`` bit for bit (float32), or ``None`` (the default) when the model has no cheaper exact way and
+        the caller scores the whole row (:mod:`tuijian.models.column_scores`). ``history``: ``1 x n_items``."""
+        return None
+
     def recommend(
         self,
         users: UserArg,

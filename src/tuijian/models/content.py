@@ -219,12 +219,9 @@ class ContentRecommender(Recommender):
         if self.n_items > GRAM_MAX_ITEMS:
             profile = l2_normalize_rows(weights @ matrix)
             return np.asarray((profile @ matrix.T).todense(), dtype=np.float32)
-        grams = getattr(self, "_grams", None)
-        if grams is None:
-            grams = self._grams = {}
-        if part not in grams:
-            grams[part] = np.asarray((matrix @ matrix.T).todense(), dtype=np.float32)
-        raw = np.asarray(weights @ grams[part], dtype=np.float32)  # (profile @ matrix.T) before normalising
+        raw = np.asarray(
+            weights @ self._gram(part, matrix), dtype=np.float32
+        )  # profile @ matrix.T, unnormalised
         sq = np.asarray(weights.multiply(raw).sum(axis=1), dtype=np.float64).ravel()  # squared profile norms
         norms = np.sqrt(np.maximum(sq, 0.0)).astype(np.float32)
         norms[norms == 0] = 1.0
@@ -264,6 +261,52 @@ class ContentRecommender(Recommender):
             profile = l2_normalize_rows(np.asarray(weights @ emb))
             scores += w_emb * (profile @ emb.T)
         return scores
+
+    def score_columns(
+        self, history: sp.csr_matrix, sequence: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray | None:
+        """The text cosine at ``cols`` alone, with the operations of ``_score`` (base class); ``None`` when
+        the embedding cosine (a dense BLAS product) is part of the score."""
+        self._check_fitted()
+        w_emb = float(self.embedding_weight) if hasattr(self, "item_embeddings_") else 0.0
+        if w_emb > 0.0:
+            return None
+        cols = np.asarray(cols, np.int64)
+        batch = self._batch(np.full(1, -1, np.int64), history, [np.asarray(sequence, np.int64)])
+        weights = self._history_weights(batch)
+        scores = np.zeros(len(cols), dtype=np.float32)
+        for part, (matrix, share) in enumerate(self._text_parts()):
+            scores += (1.0 - w_emb) * share * self._cosine_columns(weights, part, matrix, cols)
+        return scores
+
+    def _cosine_columns(
+        self, weights: sp.csr_matrix, part: int, matrix: sp.csr_matrix, cols: np.ndarray
+    ) -> np.ndarray:
+        """``_cosine_to_profile(weights, part, matrix)[0, cols]`` for one row, from those columns (and, on the
+        Gram path, the history's columns for the profile's norm) alone."""
+        from tuijian.models.column_scores import dense_product_columns, row_entries
+
+        if self.n_items > GRAM_MAX_ITEMS:
+            profile = l2_normalize_rows(weights @ matrix)
+            return np.asarray((profile @ matrix[cols].T).todense(), dtype=np.float32)[0]
+        gram = self._gram(part, matrix)
+        hist, values = row_entries(weights, weights.dtype)
+        raw = np.asarray(dense_product_columns(hist, values, gram, np.concatenate([cols, hist])), np.float32)
+        at_hist = np.zeros((1, self.n_items), dtype=np.float32)
+        at_hist[0, hist] = raw[len(cols) :]  # the profile's norm reads raw at the history's entries only
+        sq = np.asarray(weights.multiply(at_hist).sum(axis=1), dtype=np.float64).ravel()
+        norms = np.sqrt(np.maximum(sq, 0.0)).astype(np.float32)
+        norms[norms == 0] = 1.0
+        return raw[: len(cols)] / norms[0]
+
+    def _gram(self, part: int, matrix: sp.csr_matrix) -> np.ndarray:
+        """``matrix @ matrix.T`` (dense float32), built once per part."""
+        grams = getattr(self, "_grams", None)
+        if grams is None:
+            grams = self._grams = {}
+        if part not in grams:
+            grams[part] = np.asarray((matrix @ matrix.T).todense(), dtype=np.float32)
+        return grams[part]
 
     def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
         """ "Like X, which you bought": the history items with the largest terms of the cosine, and the words

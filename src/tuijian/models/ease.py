@@ -84,6 +84,19 @@ class EASE(NpzPersistence, Recommender):
             hist.data[:] = 1.0
         return np.asarray(hist @ self.weights_, dtype=np.float32)
 
+    def score_columns(
+        self, history: sp.csr_matrix, sequence: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray | None:
+        """``history @ B`` at ``cols``, summed as scipy sums the full product (base class)."""
+        from tuijian.models.column_scores import dense_product_columns, row_entries
+
+        self._check_fitted()
+        items, values = row_entries(history)  # float32 (as score's batch), then the weights' dtype
+        values = values.astype(self.weights_.dtype)
+        if self.binary:
+            values[:] = 1.0
+        return np.asarray(dense_product_columns(items, values, self.weights_, cols), dtype=np.float32)
+
     def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
         """ "Because you bought h": the largest terms ``value_h * B[h, item]`` of ``history @ B``."""
         from tuijian.explain.attribution import item_item

@@ -612,15 +612,22 @@ class HybridRecommender(Recommender):
         )
 
     def shown_features(
-        self, user: int, history: sp.csr_matrix, seq: np.ndarray, items: np.ndarray
+        self,
+        user: int,
+        history: sp.csr_matrix,
+        seq: np.ndarray,
+        items: np.ndarray,
+        stored: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """For one user (``history``: its ``1 x n_items`` row), which of ``items`` are ranker candidates and
         their feature rows, in ``items`` order: the rows :meth:`pair_features` holds for them, built for those
         items alone (:func:`tuijian.models.shown_features.shown_rows`; what an explanation of a stored list
-        attributes)."""
+        attributes). ``stored``: the trained user's stored candidates and their retriever ranks
+        (:meth:`TopLists.stored_ranks <tuijian.models.toplists.TopLists.stored_ranks>`), read instead of
+        ranking every item again."""
         from tuijian.models.shown_features import shown_rows
 
-        return shown_rows(self, user, history, seq, items)
+        return shown_rows(self, user, history, seq, items, stored=stored)
 
     @staticmethod
     def tail_key(log_pop: np.ndarray) -> np.ndarray:
@@ -661,11 +668,20 @@ class HybridRecommender(Recommender):
             return None  # a trained user always has a history; anything else is not this rule
         key = self.tail_key(self.context_.log_pop)
         rank = self.cold_item_rank if "content" in self.models_ else None
+        n_items, outside = self.n_items, int(self.n_candidates) + 1
+        rank_type = np.uint8 if outside <= np.iinfo(np.uint8).max else np.uint16
+        rank_cols = [3 * j + 1 for j in range(len(self.models_))]  # "<retriever>:rank" (feature_names)
         parts, bases = [], []
         for start in range(0, len(users), self.score_batch):  # as _score: bounded dense retriever matrices
             sl = slice(start, start + self.score_batch)
             h, s = batch.history[sl], seqs[sl]
-            r, c, p = self._ranked_pairs(users[sl], h, s)
+            token = _CAPTURE.set([])
+            try:
+                r, c, p = self._ranked_pairs(users[sl], h, s)
+                captured = _CAPTURE.get() or []
+            finally:
+                _CAPTURE.reset(token)
+            ranks = captured[-1][2][:, rank_cols].astype(rank_type)  # each candidate's retriever ranks
             b = len(s)
             base = self.tail_base(b, r, p)
             if rank is not None:  # exactly as _score_rows: assemble, place, then read the rows back
@@ -673,13 +689,19 @@ class HybridRecommender(Recommender):
                 place_cold_item(out, self.models_["content"], h, s, self.context_.log_pop, rank)
                 off = out != base[:, None] + key[None, :]
                 off[r, c] = True
+                cand_keys = r * n_items + c  # row-major, as np.nonzero lists both
                 r, c = np.nonzero(off)
                 p = out[r, c]
-            parts.append((r + start, c, p))
+                at = np.minimum(np.searchsorted(cand_keys, r * n_items + c), max(len(cand_keys) - 1, 0))
+                is_cand = cand_keys[at] == r * n_items + c if len(cand_keys) else np.zeros(len(r), bool)
+                placed = np.full((len(r), len(rank_cols)), outside, dtype=rank_type)  # a placed cold item
+                placed[is_cand] = ranks[at[is_cand]]
+                ranks = placed
+            parts.append((r + start, c, p, ranks))
             bases.append(base)
-        rows, cols, pred = (np.concatenate(x) for x in zip(*parts, strict=True))
+        rows, cols, pred, rank_rows = (np.concatenate(x) for x in zip(*parts, strict=True))
         order = np.lexsort((cols, -pred, rows))  # per row: best first, ties by item index (as topk)
-        rows, cols, pred = rows[order], cols[order], pred[order]
+        rows, cols, pred, rank_rows = rows[order], cols[order], pred[order], rank_rows[order]
         indptr = np.searchsorted(rows, np.arange(len(users) + 1))
         return TopListParts(
             indptr=indptr.astype(np.int64),
@@ -687,6 +709,7 @@ class HybridRecommender(Recommender):
             scores=pred.astype(np.float32),
             tail_base=np.concatenate(bases).astype(np.float32),
             tail_key=key,
+            ranks=rank_rows,
         )
 
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:

@@ -100,6 +100,18 @@ class ItemKNN(NpzPersistence, Recommender):
         hist = _weighted(batch.history, self.binary)
         return np.asarray((hist @ self.similarity_).toarray(), dtype=np.float32)
 
+    def score_columns(
+        self, history: sp.csr_matrix, sequence: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray | None:
+        """``history @ W`` at ``cols``, summed as scipy sums the full product (base class)."""
+        from tuijian.models.column_scores import row_entries, sparse_product_columns
+
+        self._check_fitted()
+        items, values = row_entries(history)  # as _weighted(history): float32, 1 when binary
+        if self.binary:
+            values[:] = 1.0
+        return np.asarray(sparse_product_columns(items, values, self.similarity_, cols), dtype=np.float32)
+
     # ------------------------------------------------------------------ one query, fast
     def recommend_query(self, query: RecQuery, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Exactly what ``recommend`` returns for the query (see the base class), without scipy per request.

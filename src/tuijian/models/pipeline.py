@@ -36,7 +36,7 @@ from tuijian.models.base import Recommender, SimilarItems
 from tuijian.models.fallback import FallbackChain
 from tuijian.models.query import RecQuery
 from tuijian.models.rerank import BusinessFilter
-from tuijian.models.toplists import TopLists
+from tuijian.models.toplists import StoredCandidates, TopLists
 
 #: ``(item index, score, reason codes)``, best first
 Ranked = list[tuple[int, float, list[str]]]
@@ -192,6 +192,9 @@ class Pipeline:
         if len(seq) == 0:
             return self.fill([], seq, k, query.exclude, query.allowed)
         stored = self.top_lists.answer(query, k) if self.top_lists is not None else None
+        if stored is not None and self.top_lists is not None and self.top_lists.ranks is not None:
+            # what an explanation of this list reads instead of ranking every item again (shown_features)
+            query.scratch = StoredCandidates(self.top_lists, int(query.user))
         ids, scores = stored if stored is not None else self.model.recommend_query(query, k)
         return self.fill(self._explain(query, ids, scores), seq, k, query.exclude, query.allowed)
 

@@ -16,6 +16,8 @@ from tuijian.models.base import Recommender, ScoringBatch
 from tuijian.models.persist import NpzPersistence
 
 if TYPE_CHECKING:
+    import scipy.sparse as sp
+
     from tuijian.explain.reasons import Evidence, Explanation
 
 _WEIGHTINGS = ("users", "weight", "events")
@@ -65,6 +67,13 @@ class Popularity(NpzPersistence, Recommender):
 
     def _score(self, batch: ScoringBatch) -> np.ndarray:
         return np.repeat(self.popularity_[None, :], len(batch.users), axis=0)
+
+    def score_columns(
+        self, history: sp.csr_matrix, sequence: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray | None:
+        """The items' popularity (the same for every row; base class)."""
+        self._check_fitted()
+        return np.asarray(self.popularity_[np.asarray(cols, np.int64)], dtype=np.float32)
 
     def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
         """ "Popular with shoppers": the item's popularity is its whole score."""
@@ -130,6 +139,13 @@ class RecentPopularity(NpzPersistence, Recommender):
                 np.float32
             )
         return np.repeat(self._scores_[None, :], len(batch.users), axis=0)
+
+    def score_columns(
+        self, history: sp.csr_matrix, sequence: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray | None:
+        """The items' trending score (the same for every row; base class)."""
+        row = self.score(np.full(1, -1, np.int64), history=history, sequences=[sequence])  # a cached vector
+        return np.asarray(row[0, np.asarray(cols, np.int64)], dtype=np.float32)
 
     def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
         """ "Trending": the recent count for items active in the window, else all-time ``popular``."""

@@ -70,6 +70,17 @@ class RP3beta(NpzPersistence, Recommender):
         hist.data[:] = 1.0
         return np.asarray((hist @ self.weights_).toarray(), dtype=np.float32)
 
+    def score_columns(
+        self, history: sp.csr_matrix, sequence: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray | None:
+        """``binary(history) @ W`` at ``cols``, summed as scipy sums the full product (base class)."""
+        from tuijian.models.column_scores import row_entries, sparse_product_columns
+
+        self._check_fitted()
+        items, values = row_entries(history)
+        values[:] = 1.0
+        return np.asarray(sparse_product_columns(items, values, self.weights_, cols), dtype=np.float32)
+
     def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
         """ "Because you bought h": the largest walk weights ``W[h, item]`` among the history items."""
         from tuijian.explain.attribution import item_item

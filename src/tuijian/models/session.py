@@ -159,6 +159,20 @@ class SessionTransitions(Recommender):
         scores += float(self.pop_weight) * self.popularity_[None, :]
         return scores
 
+    def score_columns(
+        self, history: sp.csr_matrix, sequence: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray | None:
+        """The session row's transitions at ``cols`` plus the popularity back-off, as ``_score`` adds them
+        (base class)."""
+        from tuijian.models.column_scores import row_entries, sparse_product_columns
+
+        self._check_fitted()
+        cols = np.asarray(cols, np.int64)
+        items, values = row_entries(self._session_matrix([np.asarray(sequence, np.int64)]))
+        scores = np.asarray(sparse_product_columns(items, values, self.transitions_, cols))
+        scores += float(self.pop_weight) * self.popularity_[cols]
+        return np.asarray(scores, dtype=np.float32)
+
     def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
         """ "Goes with what you just looked at": the recent items with the largest terms
         ``position_decay ** (n-j) * T[x_j, item]`` of the score; the popularity back-off as ``popular``."""

@@ -55,28 +55,38 @@ def item_ranks(sel: np.ndarray, items: np.ndarray, n_candidates: int) -> np.ndar
 
 
 def shown_rows(
-    model: HybridRecommender, user: int, history: sp.csr_matrix, seq: np.ndarray, items: np.ndarray
+    model: HybridRecommender,
+    user: int,
+    history: sp.csr_matrix,
+    seq: np.ndarray,
+    items: np.ndarray,
+    stored: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(candidate, feats)``: per item of ``items`` whether it is one of the user's ranker candidates, and
     the feature rows of those that are (in ``items`` order), equal to the rows ``model.pair_features(
-    [user], history, [seq])`` holds for them (module docstring). ``history``: the ``1 x n_items`` row."""
+    [user], history, [seq])`` holds for them (module docstring). ``history``: the ``1 x n_items`` row;
+    ``stored``: the trained user's stored candidates and their ranks (:func:`stored_scores`)."""
     items = np.asarray(items, np.int64)
     seq = np.asarray(seq, np.int64)
     n_items, top = model.n_items, int(model.n_candidates)
     seen = np.asarray(history.indices[history.indptr[0] : history.indptr[1]], np.int64)
-    scores: list[np.ndarray] = []
-    ranks: list[np.ndarray] = []
-    candidate = np.zeros(len(items), dtype=bool)
-    users = np.full(1, -1, dtype=np.int64)
-    for retriever in model.models_.values():
-        s = np.array(retriever.score(users, history=history, sequences=[seq]), dtype=np.float32, copy=True)
-        sel = np.where(np.isfinite(s[0]), s[0], -np.inf)
-        if not model.repeats_:
-            sel[seen] = -np.inf
-        r = item_ranks(sel, items, top)
-        candidate |= r <= top
-        scores.append(s)
-        ranks.append(r)
+    if stored is not None:
+        candidate, scores, ranks = stored_scores(model, history, seq, items, seen, stored)
+    else:
+        scores, ranks = [], []
+        candidate = np.zeros(len(items), dtype=bool)
+        users = np.full(1, -1, dtype=np.int64)
+        for retriever in model.models_.values():
+            s = np.array(
+                retriever.score(users, history=history, sequences=[seq]), dtype=np.float32, copy=True
+            )
+            sel = np.where(np.isfinite(s[0]), s[0], -np.inf)
+            if not model.repeats_:
+                sel[seen] = -np.inf
+            r = item_ranks(sel, items, top)
+            candidate |= r <= top
+            scores.append(s)
+            ranks.append(r)
     if model.repeats_:
         candidate |= np.isin(items, seen)
     cols = items[candidate]
@@ -96,6 +106,51 @@ def shown_rows(
         return candidate, feats
     shown = [r[candidate] for r in ranks]
     return candidate, base_rows(model.context_, seq, ts[0], cols, scores, shown)
+
+
+def stored_scores(
+    model: HybridRecommender,
+    history: sp.csr_matrix,
+    seq: np.ndarray,
+    items: np.ndarray,
+    seen: np.ndarray,
+    stored: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """``(candidate, scores, ranks)`` as the full path of :func:`shown_rows` has them, from a stored list.
+
+    ``stored`` is the trained user's stored items and, per item and retriever, its rank in that retriever's
+    top ``n_candidates`` (:attr:`TopLists.ranks <tuijian.models.toplists.TopLists.ranks>`, written from the
+    very feature rows the list was ranked from): every candidate is stored, so an item that is not stored is
+    outside every retriever's top. A retriever's scores are needed at the shown candidates, and for the
+    user's best score (the ``score - best`` feature) at its first-ranked item and the history's items (the
+    best finite score is one of them: the first-ranked item is the best of the others). Those columns come
+    from :meth:`~tuijian.models.base.Recommender.score_columns` where the retriever has it (else its whole
+    row), placed in a row that is NaN elsewhere: the feature code reads only those columns, and its
+    ``nanmax`` finds the same best."""
+    ids, table = stored
+    top = int(model.n_candidates)
+    match = ids[None, :] == items[:, None]
+    slot = np.where(match.any(axis=1), match.argmax(axis=1), -1)
+    item_ranks_ = np.where(slot[:, None] >= 0, table[np.maximum(slot, 0)].astype(np.int32), top + 1)
+    candidate = np.asarray((item_ranks_ <= top).any(axis=1), dtype=bool)
+    cand_items = items[candidate]
+    scores: list[np.ndarray] = []
+    ranks: list[np.ndarray] = []
+    users = np.full(1, -1, dtype=np.int64)
+    for j, retriever in enumerate(model.models_.values()):
+        first = ids[table[:, j] == 1]
+        cols = np.unique(np.concatenate([cand_items, seen, first[first >= 0].astype(np.int64)]))
+        values = retriever.score_columns(history, seq, cols)
+        if values is None:
+            s = np.array(
+                retriever.score(users, history=history, sequences=[seq]), dtype=np.float32, copy=True
+            )
+        else:
+            s = np.full((1, model.n_items), np.nan, dtype=np.float32)
+            s[0, cols] = values
+        scores.append(s)
+        ranks.append(item_ranks_[:, j].copy())
+    return candidate, scores, ranks
 
 
 def _row_values(matrix: sp.csr_matrix, row: int, cols: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -71,6 +71,16 @@ class TopListParts:
     scores: np.ndarray  # (nnz,) float32
     tail_base: np.ndarray  # (B,) float32
     tail_key: np.ndarray  # (n_items,) float32
+    #: per stored item, its rank in each retriever's top list (:attr:`TopLists.ranks`); ``None``: not kept
+    ranks: np.ndarray | None = None  # (nnz, R) uint8/uint16
+
+
+class StoredCandidates(NamedTuple):
+    """Set as ``query.scratch`` when a stored tail-rule list answered the query: the lists and the user,
+    whose stored candidates and their retriever ranks (:meth:`TopLists.stored_ranks`) an explanation reads."""
+
+    lists: TopLists
+    user: int
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,10 @@ class TopLists:
     tail_key: np.ndarray | None = None
     #: tail rule: per user, the base of the non-candidates' scores; NaN where the list was cut to ``n``
     tail_base: np.ndarray | None = None
+    #: tail rule of a ranker over retrievers: per user and stored item, its rank in each retriever's top
+    #: candidates (``n_candidates + 1`` outside them and in padding), as the ranker's features hold it; what an
+    #: explanation of a stored list reads instead of ranking every item again (``shown_features``)
+    ranks: np.ndarray | None = None  # (n_users, n, R) uint8/uint16
 
     @property
     def n(self) -> int:
@@ -149,6 +163,8 @@ class TopLists:
         }
         if self.tail_key is not None and self.tail_base is not None:
             arrays |= {"tail_key": self.tail_key, "tail_base": self.tail_base}
+        if self.ranks is not None:
+            arrays["ranks"] = self.ranks
         np.savez(path, allow_pickle=False, **arrays)
 
     @classmethod
@@ -171,7 +187,19 @@ class TopLists:
         key, base = arrays.get("tail_key"), arrays.get("tail_base")
         if key is not None and (base is None or key.shape != (n_items,) or base.shape != (n_users,)):
             raise StorageError(f"{path} holds a malformed tail rule; retrain to rebuild the top lists")
-        return cls(ids=ids, scores=scores, n_items=n_items, scored=scored, tail_key=key, tail_base=base)
+        ranks = arrays.get("ranks")
+        if ranks is not None and (ranks.ndim != 3 or ranks.shape[:2] != ids.shape or key is None):
+            raise StorageError(f"{path} holds malformed candidate ranks; retrain to rebuild the top lists")
+        return cls(
+            ids=ids, scores=scores, n_items=n_items, scored=scored, tail_key=key, tail_base=base, ranks=ranks
+        )
+
+    def stored_ranks(self, user: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The trained ``user``'s stored items and their ranks in each retriever (:attr:`ranks`), or
+        ``None`` when they are not kept or the list was cut (its candidates are not all stored)."""
+        if self.ranks is None or self.tail_base is None or not np.isfinite(self.tail_base[user]):
+            return None
+        return self.ids[user], self.ranks[user]
 
 
 def precomputable(model: Recommender) -> bool:
@@ -285,12 +313,15 @@ def _precompute_tail(model: Recommender, n: int, batch_users: int, check_users: 
     ids = np.full((n_users, width), -1, dtype=np.int32)
     scores = np.full((n_users, width), -np.inf, dtype=np.float32)
     base = np.concatenate([c.tail_base for c in chunks]).astype(np.float32)
+    ranks = _rank_table(chunks, n_users, width)
     row = 0
     for c in chunks:
         for r in range(len(c.indptr) - 1):
             a, b = int(c.indptr[r]), int(c.indptr[r + 1])
             m = min(b - a, width)
             ids[row, :m], scores[row, :m] = c.ids[a : a + m], c.scores[a : a + m]
+            if ranks is not None and c.ranks is not None:
+                ranks[row, :m] = c.ranks[a : a + m]
             row += 1
     base[lengths > width] = np.nan  # cut lists: only their prefix is known
     lists = TopLists(
@@ -300,6 +331,7 @@ def _precompute_tail(model: Recommender, n: int, batch_users: int, check_users: 
         scored="tail",
         tail_key=chunks[0].tail_key,
         tail_base=base,
+        ranks=ranks,
     )
     rng = np.random.default_rng(0)
     check = np.unique(np.linspace(0, n_users - 1, min(check_users, n_users)).astype(np.int64))
@@ -316,3 +348,14 @@ def _precompute_tail(model: Recommender, n: int, batch_users: int, check_users: 
                 )
                 return None
     return lists
+
+
+def _rank_table(chunks: list[TopListParts], n_users: int, width: int) -> np.ndarray | None:
+    """The ``(n_users, width, R)`` table of :attr:`TopLists.ranks`, filled with the "outside" rank (the
+    largest a chunk holds; padding and cut items keep it), or ``None`` when a chunk has no ranks."""
+    if not chunks or any(c.ranks is None for c in chunks):
+        return None
+    first = chunks[0].ranks
+    assert first is not None
+    outside = max(int(c.ranks.max(initial=0)) for c in chunks if c.ranks is not None)
+    return np.full((n_users, width, first.shape[1]), outside, dtype=first.dtype)
