@@ -144,8 +144,11 @@ class RecentPopularity(NpzPersistence, Recommender):
         self, history: sp.csr_matrix, sequence: np.ndarray, cols: np.ndarray
     ) -> np.ndarray | None:
         """The items' trending score (the same for every row; base class)."""
-        row = self.score(np.full(1, -1, np.int64), history=history, sequences=[sequence])  # a cached vector
-        return np.asarray(row[0, np.asarray(cols, np.int64)], dtype=np.float32)
+        self._check_fitted()
+        scores = getattr(self, "_scores_", None)
+        if scores is None:  # built by _score on first use
+            scores = self.score(np.full(1, -1, np.int64), history=history, sequences=[sequence])[0]
+        return np.asarray(scores[np.asarray(cols, np.int64)], dtype=np.float32)
 
     def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
         """ "Trending": the recent count for items active in the window, else all-time ``popular``."""

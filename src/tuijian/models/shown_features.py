@@ -70,8 +70,9 @@ def shown_rows(
     seq = np.asarray(seq, np.int64)
     n_items, top = model.n_items, int(model.n_candidates)
     seen = np.asarray(history.indices[history.indptr[0] : history.indptr[1]], np.int64)
+    need: np.ndarray | None = None  # stored lists: the columns the (compact) score rows hold
     if stored is not None:
-        candidate, scores, ranks = stored_scores(model, history, seq, items, seen, stored)
+        candidate, scores, ranks, need = stored_scores(model, history, seq, items, seen, stored)
     else:
         scores, ranks = [], []
         candidate = np.zeros(len(items), dtype=bool)
@@ -93,6 +94,13 @@ def shown_rows(
     ts = model._aligned(np.array([user], np.int64), [seq], getattr(model, "_ts_cache", None))
     f = model.features_
     if f.repeat or f.time or f.rating or f.segment or f.genre or f.year:
+        if need is not None:  # the ranking's code reads full rows: NaN outside the columns it reads
+            expanded = []
+            for compact in scores:
+                row = np.full((1, n_items), np.nan, dtype=np.float32)
+                row[0, need] = compact[0]
+                expanded.append(row)
+            scores = expanded
         rank_rows = []
         for r in ranks:  # the rank matrices the ranking path fills, for the shown pairs only
             full = np.full((1, n_items), top + 1, dtype=np.int32)
@@ -105,7 +113,8 @@ def shown_rows(
         )  # fmt: skip
         return candidate, feats
     shown = [r[candidate] for r in ranks]
-    return candidate, base_rows(model.context_, seq, ts[0], cols, scores, shown)
+    at = None if need is None else np.searchsorted(need, cols)
+    return candidate, base_rows(model.context_, seq, ts[0], cols, scores, shown, score_cols=at)
 
 
 def stored_scores(
@@ -115,8 +124,9 @@ def stored_scores(
     items: np.ndarray,
     seen: np.ndarray,
     stored: tuple[np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-    """``(candidate, scores, ranks)`` as the full path of :func:`shown_rows` has them, from a stored list.
+) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """``(candidate, scores, ranks, need)`` as the full path of :func:`shown_rows` has them, from a stored
+    list; ``scores`` are compact ``1 x len(need)`` rows of the ascending columns ``need``.
 
     ``stored`` is the trained user's stored items and, per item and retriever, its rank in that retriever's
     top ``n_candidates`` (:attr:`TopLists.ranks <tuijian.models.toplists.TopLists.ranks>`, written from the
@@ -125,8 +135,8 @@ def stored_scores(
     user's best score (the ``score - best`` feature) at its first-ranked item and the history's items (the
     best finite score is one of them: the first-ranked item is the best of the others). Those columns come
     from :meth:`~tuijian.models.base.Recommender.score_columns` where the retriever has it (else its whole
-    row), placed in a row that is NaN elsewhere: the feature code reads only those columns, and its
-    ``nanmax`` finds the same best."""
+    row), kept as a compact row of those columns: the feature code reads only them, and its ``nanmax``
+    finds the same best."""
     ids, table = stored
     top = int(model.n_candidates)
     match = ids[None, :] == items[:, None]
@@ -134,23 +144,19 @@ def stored_scores(
     item_ranks_ = np.where(slot[:, None] >= 0, table[np.maximum(slot, 0)].astype(np.int32), top + 1)
     candidate = np.asarray((item_ranks_ <= top).any(axis=1), dtype=bool)
     cand_items = items[candidate]
+    firsts = ids[(table == 1).any(axis=1)]  # each retriever's first-ranked item
+    need = np.unique(np.concatenate([cand_items, seen, firsts[firsts >= 0].astype(np.int64)]))
     scores: list[np.ndarray] = []
     ranks: list[np.ndarray] = []
     users = np.full(1, -1, dtype=np.int64)
     for j, retriever in enumerate(model.models_.values()):
-        first = ids[table[:, j] == 1]
-        cols = np.unique(np.concatenate([cand_items, seen, first[first >= 0].astype(np.int64)]))
-        values = retriever.score_columns(history, seq, cols)
+        values = retriever.score_columns(history, seq, need)
         if values is None:
-            s = np.array(
-                retriever.score(users, history=history, sequences=[seq]), dtype=np.float32, copy=True
-            )
-        else:
-            s = np.full((1, model.n_items), np.nan, dtype=np.float32)
-            s[0, cols] = values
-        scores.append(s)
+            row = np.asarray(retriever.score(users, history=history, sequences=[seq]), dtype=np.float32)
+            values = row[0, need]
+        scores.append(np.asarray(values, dtype=np.float32)[None, :])
         ranks.append(item_ranks_[:, j].copy())
-    return candidate, scores, ranks
+    return candidate, scores, ranks, need
 
 
 def _row_values(matrix: sp.csr_matrix, row: int, cols: np.ndarray) -> np.ndarray:
@@ -178,15 +184,19 @@ def base_rows(
     cols: np.ndarray,
     scores: list[np.ndarray],
     ranks: list[np.ndarray],
+    score_cols: np.ndarray | None = None,
 ) -> np.ndarray:
     """The base feature columns (:func:`~tuijian.models.ranker_features.feature_names` without the optional
-    groups) of one user's pairs ``(0, cols)``: ``scores`` the retrievers' ``1 x n_items`` score rows,
-    ``ranks`` their ranks of ``cols``; ``seq`` the time-ordered items, ``ts`` their times (NaN: unknown)."""
+    groups) of one user's pairs ``(0, cols)``: ``scores`` the retrievers' ``1 x n_items`` score rows (or,
+    with ``score_cols``, compact rows holding the columns whose best finite value is the row's, ``cols`` at
+    the positions ``score_cols``), ``ranks`` their ranks of ``cols``; ``seq`` the time-ordered items, ``ts``
+    their times (NaN: unknown)."""
     k = len(cols)
     rows = np.zeros(k, dtype=np.int64)
+    at = cols if score_cols is None else score_cols
     out: list[np.ndarray] = []
     for score, rank in zip(scores, ranks, strict=True):  # as pair_features: score, rank, score - best
-        s = score[rows, cols].astype(np.float32)
+        s = score[rows, at].astype(np.float32)
         finite = np.where(np.isfinite(score), score, np.nan)
         with np.errstate(all="ignore"):
             best = np.nanmax(finite, axis=1)
