@@ -152,3 +152,11 @@ def test_chinese_diminutive_is_the_motif_not_a_size(shed: CatalogIndex):
     reading = shed.vocabulary.read(read_message("有小兔子的胸针吗", "zh").positive, "zh", shed.known)
     kinds = {c.kind for c in reading.concepts}
     assert "size" not in kinds and "theme" in kinds
+
+
+def test_a_phrase_that_ends_inside_a_product_word_is_not_read(shed: CatalogIndex):
+    words = shed.vocabulary.chinese_re
+    assert read_message("有香皂吗", "zh", words).prop is None  # soap, not "is it scented"
+    assert read_message("有电话机吗", "zh", words).policy is None  # a telephone, not the contact policy
+    assert read_message("这块香皂有香味吗", "zh", words).prop == "scented"
+    assert read_message("买多少钱包邮", "zh", words).policy == "policy:shipping"

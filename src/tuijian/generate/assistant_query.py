@@ -229,7 +229,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\bpay\b|\bpaying\b|payment|paypal|credit card|debit card|\bvisa\b|mastercard|amex|american express|"
             r"bank transfer|\bvat\b|\bcurrenc(?:y|ies)\b|cards? do you (?:take|accept)|accept cards|"
-            r"maestro|master ?card|\bdiners\b|\bjcb\b|union ?pay|discover card|apple ?pay|google ?pay|samsung pay|"
+            r"maestro|master ?card|diners club|\bjcb\b|union ?pay|discover card|apple ?pay|google ?pay|samsung pay|"
             r"klarna|clearpay|afterpay|alipay|we ?chat pay|\bcheques?\b|\bcash\b|instal?l?ments?|pay (?:later|monthly|in (?:\d+|two|three|four))|"
             r"\b(?:take|accept)s? (?:\w+ ){0,2}(?:cards?|payments?)\b|(?:which|what) cards\b|checkout|"
             r"付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税|含税|税费|转账|万事达|运通|维萨|扣款|扣钱|借记卡|储蓄卡|刷[Vv]isa|刷VISA|"
@@ -402,14 +402,42 @@ def _split_negation(text: str, lang: str, msg: Message) -> str:
     return out
 
 
-def read_message(text: str, lang: str) -> Message:
-    """The lexical reading of one message in ``lang`` ("en" or "zh")."""
+def _in_word(m: re.Match[str], words: list[tuple[int, int]]) -> bool:
+    """Whether a match ends inside a product word: it is then part of the word's name, the head coming last
+    (香 of 香皂, 电话 of 电话机, 留言 of 留言板); one that only starts inside a word is read (多少钱包邮: 钱|包邮)."""
+    return any(s < m.end() < e for s, e in words)
+
+
+def _find(
+    pattern: re.Pattern[str], text: str, words: list[tuple[int, int]], pos: int = 0
+) -> re.Match[str] | None:
+    """The first match of ``pattern`` not inside a product word (有香味 after 香皂 still finds 香味)."""
+    while (m := pattern.search(text, pos)) is not None:
+        if not _in_word(m, words):
+            return m
+        pos = m.start() + 1
+    return None
+
+
+def _blank_found(pattern: re.Pattern[str], text: str, words: list[tuple[int, int]]) -> str:
+    pos = 0
+    while (m := _find(pattern, text, words, pos)) is not None:
+        text, pos = _blank(text, m.span()), max(m.end(), m.start() + 1)
+    return text
+
+
+def read_message(text: str, lang: str, words: re.Pattern[str] | None = None) -> Message:
+    """The lexical reading of one message in ``lang`` ("en" or "zh").
+
+    ``words``: the catalogue's product words (Chinese, two or more characters); a policy, property or fact
+    phrase that cuts into one of them is not read (有香皂吗 asks for soap, not whether something is scented)."""
     low = normalise(text)
     msg = Message(text=text, lang=lang)
     msg.item_ids = [m.group(1).upper() for m in _ITEM_ID.finditer(text)]
     low = _ITEM_ID.sub(" ", low)
+    spans = [m.span() for m in words.finditer(low) if m.end() - m.start() >= 2] if words is not None else []
     for pid, pattern in POLICY_INTENTS:
-        if pattern.search(low):
+        if _find(pattern, low, spans):
             msg.policy = pid
             break
     pack = _PACK.search(low)
@@ -432,19 +460,19 @@ def read_message(text: str, lang: str) -> Message:
         low = pattern.sub(lambda m: " " * len(m.group(0)), low)
     msg.yes_no = bool(_YES_NO.search(low))
     for prop, (pattern, _, _) in PROPERTIES.items():
-        if pattern.search(low):
+        if _find(pattern, low, spans):
             msg.attribute, msg.prop = "property", prop
-            low = pattern.sub(lambda m: " " * len(m.group(0)), low)
+            low = _blank_found(pattern, low, spans)
             break
     if msg.attribute is None:
         for name, pattern in _ATTRIBUTES:
-            if pattern.search(low):
+            if _find(pattern, low, spans):
                 msg.attribute = name
                 if name == "pack_count":  # 香草罐素描本里有几个罐子: the counted noun is not a constraint
                     counted = _COUNTED_ZH.search(low)
                     if counted and len(_COUNT_FILLER_ZH.sub("", low[: counted.start()])) >= 2:
                         low = _blank(low, counted.span(1))
-                low = pattern.sub(lambda m: " " * len(m.group(0)), low)
+                low = _blank_found(pattern, low, spans)
                 break
     # "can you book me a taxi?": a service for the shopper, not a question about an item (BOOK is a title word)
     msg.off_topic = bool(
