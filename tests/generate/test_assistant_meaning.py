@@ -100,6 +100,7 @@ _SHED = [
     ("STAR BROOCH SILVER", 3.25),
     ("HEART BROOCH GOLD", 3.25),
     ("WOODEN TOY TRAIN", 9.95),
+    ("GLASS BIRDHOUSE WREN", 2.95),
 ]
 
 
@@ -160,3 +161,10 @@ def test_a_phrase_that_ends_inside_a_product_word_is_not_read(shed: CatalogIndex
     assert read_message("有电话机吗", "zh", words).policy is None  # a telephone, not the contact policy
     assert read_message("这块香皂有香味吗", "zh", words).prop == "scented"
     assert read_message("买多少钱包邮", "zh", words).policy == "policy:shipping"
+
+
+def test_chinese_words_cover_the_most_characters(shed: CatalogIndex):
+    words = [m.group(0) for m in shed.vocabulary._segment("绿色玻璃小鸟屋")]
+    assert words[-1] == "鸟屋"  # a birdhouse, not a bird and an unknown 屋
+    reading = shed.vocabulary.read("绿色玻璃小鸟屋", "zh", shed.known)
+    assert any(c.kind == "type" and c.value == "birdhouse" for c in reading.concepts) and not reading.unknown

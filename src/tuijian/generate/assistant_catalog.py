@@ -457,7 +457,7 @@ class Vocabulary:
         unknown word of two or more characters (鸡 in 鸡尾酒, cocktail, is not a chicken; 小 in 小伞 still means
         small), a one-character type or material word that ends one (电动剃须刀 is a razor, not a knife; 墙纸 is
         wallpaper, not paper), and 小 or 大 right before a motif (小猫 is a cat, not a small item)."""
-        found = list(self.chinese_re.finditer(text))
+        found = self._segment(text)
         keep: list[re.Match[str]] = []
         for n, m in enumerate(found):
             if len(m.group(0)) == 1:
@@ -486,6 +486,25 @@ class Vocabulary:
                     continue
             keep.append(m)
         return keep
+
+    def _segment(self, text: str) -> list[re.Match[str]]:
+        """Vocabulary words of ``text`` that cover the most characters (then the fewest words, then the longest
+        word first): 陶瓷小鸟屋 is 陶瓷|小|鸟屋 (a birdhouse), not 陶瓷|小鸟 and an unknown 屋."""
+        longest = max(map(len, self.chinese), default=1)
+        n = len(text)
+        # best[i]: (characters covered, -words, matches) for text[i:]
+        best: list[tuple[int, int, list[re.Match[str]]]] = [(0, 0, [])] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            choice = best[i + 1]
+            for size in range(min(longest, n - i), 0, -1):
+                m = self.chinese_re.fullmatch(text, i, i + size)
+                if m is None:
+                    continue
+                cov, words, rest = best[i + size]
+                if (cov + size, words - 1) > choice[:2]:
+                    choice = (cov + size, words - 1, [m, *rest])
+            best[i] = choice
+        return best[0][2]
 
     @staticmethod
     def _unknown_zh(span: str, reading: Reading) -> bool:
