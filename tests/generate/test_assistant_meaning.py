@@ -168,3 +168,12 @@ def test_chinese_words_cover_the_most_characters(shed: CatalogIndex):
     assert words[-1] == "鸟屋"  # a birdhouse, not a bird and an unknown 屋
     reading = shed.vocabulary.read("绿色玻璃小鸟屋", "zh", shed.known)
     assert any(c.kind == "type" and c.value == "birdhouse" for c in reading.concepts) and not reading.unknown
+
+
+def test_a_material_before_a_product_noun_is_part_of_its_name():
+    rows = [("LEAF PRINT PAPER BAG", 0.30), ("BOTANICAL PRINT", 6.50), ("OWL PRINT GLASS JAR", 1.20)]
+    items = pd.DataFrame(
+        {"item_id": ["P1", "P2", "P3"], "title": [t for t, _ in rows], "price": [p for _, p in rows]}
+    )
+    cat = CatalogIndex(items, np.zeros(len(rows)))
+    assert _titles(cat, "cheapest print", sort="price_asc") == ["BOTANICAL PRINT"]

@@ -144,6 +144,17 @@ def _descriptor_words() -> tuple[frozenset[str], frozenset[tuple[str, ...]]]:
     return frozenset(words), frozenset(phrases)
 
 
+@cache
+def _material_words() -> frozenset[str]:
+    """Folded one-word material names ("paper", "glass", "zinc")."""
+    return frozenset(
+        toks[0]
+        for value, forms in attribute_lexicon()["material"].items()
+        for surface in [value, *forms["en"]]
+        if len(toks := index_tokens(unhyphen(surface))) == 1
+    )
+
+
 def _title_words(title: str) -> list[str]:
     """A title as folded words in order, stop words kept and "&", "+" and a slash between words read as "and"
     ("CUP & SAUCER", "INCENSE/CANDLE SET"). A title that starts "<noun> OF" names what the noun holds ("BOX OF 9
@@ -690,8 +701,11 @@ class CatalogIndex:
         if n + 1 < cut and words[n + 1] in _MOTIF_MARKERS:
             return True  # "RECIPE BOX BLUE SKETCHBOOK DESIGN": the kind is the motif
         adjectives, phrases = descriptors
+        materials = _material_words()
         for m in range(n + 1, cut):
             w = words[m]
+            if w in materials and m + 1 < cut and words[m + 1] in self.product_nouns and words[m + 1] not in own:
+                continue  # "GOLD PRINT PAPER BAG": a material right before a product noun is part of its name
             if w in adjectives or w.isdigit() or tuple(words[m : m + 2]) in phrases:
                 return False  # a descriptive tail starts: "WATERING CAN BLUE ELEPHANT", "DOORMAT UNION FLAG"
             if (
