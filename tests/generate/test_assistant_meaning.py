@@ -177,3 +177,45 @@ def test_a_material_before_a_product_noun_is_part_of_its_name():
     )
     cat = CatalogIndex(items, np.zeros(len(rows)))
     assert _titles(cat, "cheapest print", sort="price_asc") == ["BOTANICAL PRINT"]
+
+
+@pytest.mark.parametrize(
+    ("text", "policy"),
+    [
+        ("can I pay cash on delivery?", "policy:payment"),
+        ("the teapot turned up in pieces", "policy:returns"),
+        ("how can I get hold of someone?", "policy:contact"),
+        ("is there a discount on big orders?", "policy:wholesale"),
+        ("我们想订两千个纸杯", "policy:wholesale"),
+        ("how long until my parcel arrives?", "policy:shipping"),
+    ],
+)
+def test_more_policy_phrasings(text: str, policy: str):
+    lang = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
+    assert read_message(text, lang).policy == policy
+
+
+@pytest.mark.parametrize(
+    ("text", "attribute", "prop"),
+    [
+        ("is the tea towel safe to wash?", "property", "washable"),
+        ("can the bunting stay out in the rain?", "property", "waterproof"),
+        ("is the purse hand-crafted?", "property", "handmade"),
+        ("这支蜡烛有味道吗", "property", "scented"),
+        ("what are the measurements of the mirror?", "size", None),
+        ("who is the rag doll for?", "audience", None),
+        ("can toddlers play with the blocks?", "audience", None),
+        ("小朋友可以玩吗", "audience", None),
+        ("what does the lantern sell for?", "price", None),
+    ],
+)
+def test_more_fact_phrasings(text: str, attribute: str, prop: str | None):
+    lang = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
+    msg = read_message(text, lang)
+    assert (msg.attribute, msg.prop) == (attribute, prop)
+    if lang == "en" and attribute != "property":
+        assert msg.positive.split()  # the item's name is left to read
+
+
+def test_a_title_word_is_no_payment_question():
+    assert read_message("rex cash carry shopper", "en").policy is None

@@ -704,7 +704,12 @@ class CatalogIndex:
         materials = _material_words()
         for m in range(n + 1, cut):
             w = words[m]
-            if w in materials and m + 1 < cut and words[m + 1] in self.product_nouns and words[m + 1] not in own:
+            if (
+                w in materials
+                and m + 1 < cut
+                and words[m + 1] in self.product_nouns
+                and words[m + 1] not in own
+            ):
                 continue  # "GOLD PRINT PAPER BAG": a material right before a product noun is part of its name
             if w in adjectives or w.isdigit() or tuple(words[m : m + 2]) in phrases:
                 return False  # a descriptive tail starts: "WATERING CAN BLUE ELEPHANT", "DOORMAT UNION FLAG"

@@ -30,8 +30,8 @@ _ZH_DIGITS = {
     "九": 9,
 }
 _ZH_NUMBER = re.compile(
-    r"[零一二两三四五六七八九十百]+(?=\s*(?:英镑|镑|便士|元|块|磅|岁|个|件|只|片|张|支|以内|以上|以下))|"
-    r"[零一二两三四五六七八九十百]+(?=\s*(?:到|至)\s*[零一二两三四五六七八九十百\d.]+\s*(?:英镑|镑|元|块|磅))"
+    r"[零一二两三四五六七八九十百千]+(?=\s*(?:英镑|镑|便士|元|块|磅|岁|个|件|只|片|张|支|以内|以上|以下))|"
+    r"[零一二两三四五六七八九十百千]+(?=\s*(?:到|至)\s*[零一二两三四五六七八九十百千\d.]+\s*(?:英镑|镑|元|块|磅))"
 )
 
 # Comparison words, negated forms first (they are replaced by one operator token before numbers are read).
@@ -118,7 +118,7 @@ _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
     (
         "price",
         re.compile(
-            r"how much|what(?:'s| is) the price|price of|the price|\bcosts?\b|how expensive|what does it cost|\bprice(?: please| pls)?\s*\??\s*$|^\s*price (?:for|of|on)\b|"
+            r"how much|what(?:'s| is) the price|\b(?:go|goes|sell|sells|retail|retails) for(?=\s*[?.!]*\s*$)|price of|the price|\bcosts?\b|how expensive|what does it cost|\bprice(?: please| pls)?\s*\??\s*$|^\s*price (?:for|of|on)\b|"
             r"多少钱(?:一[包套盒个件只])?|价格|价钱|几块钱|售价|什么价|卖多少|[怎咋]么?卖|贵不贵"
         ),
     ),
@@ -133,7 +133,7 @@ _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
         "size",
         re.compile(
             r"how big|what size|which size|\bdimensions?\b|how large|how tall|how long|\bsize\b|capacity|how small|"
-            r"\b(?:large|big|small|little) or (?:large|big|small|little)\b|"
+            r"\b(?:large|big|small|little) or (?:large|big|small|little)\b|\bmeasurements?\b|how (?:wide|deep|high)\b|"
             r"多大|尺寸|大小|多高|多长|多宽|容量|尺码|[大小][号码个的]?还是[大小][号码个的]?"
         ),
     ),
@@ -149,7 +149,9 @@ _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
             r"suitable for|(?:is|are) (?:it|they|this|that) for|good for (?:a )?|"
             r"\b(?:meant|intended|designed|aimed|made|okay|ok|safe|appropriate|right) (?:for|at) (?:kids|children|a child|"
             r"toddlers|babies|a baby|adults|grown ?ups|boys|girls|teens|teenagers|little ones|under|ages?)\b|"
-            r"适合|给孩子用|适用|(?:是给|给|供)?(?:小孩|孩子|儿童|宝宝|小朋友|大人|成人)(?:用|玩)的?(?:吗|嘛|么)"
+            r"\bwho(?:'s| is| are)(?= (?:it|they|this|that|these|those|the [a-z' ]+?) (?:for|aimed at|meant for)\b)|"
+            r"\b(?:can|could|may) (?:kids|children|a child|toddlers|babies|a baby|adults) (?:use|play with|have)\b|"
+            r"(?:小孩|孩子|儿童|宝宝|小朋友)(?:能|可以)(?:用|玩)|适合|给孩子用|适用|(?:是给|给|供)?(?:小孩|孩子|儿童|宝宝|小朋友|大人|成人)(?:用|玩)的?(?:吗|嘛|么)"
         ),
     ),
     (
@@ -162,7 +164,9 @@ _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
 #: Yes/no properties the catalogue rarely states: answered from the item's words, else "I don't know".
 PROPERTIES: dict[str, tuple[re.Pattern[str], tuple[str, ...], str]] = {
     "waterproof": (
-        re.compile(r"water[- ]?proof|water[- ]resistant|防水"),
+        re.compile(
+            r"water[- ]?proof|water[- ]resistant|(?:in|survive|withstand|stand) the rain|get wet|防水|淋雨|怕水"
+        ),
         ("waterproof", "water resistant"),
         "防水",
     ),
@@ -173,16 +177,21 @@ PROPERTIES: dict[str, tuple[re.Pattern[str], tuple[str, ...], str]] = {
         re.compile(
             r"washable|(?:machine|hand)[- ]?wash|washing machine|\b(?:be|get|been) washed\b|"
             r"\b(?:can|could|should|may) (?:i|you|we) (?:\w+ )?wash\b|\bwash (?:it|them|this|these|those)\b|"
+            r"\b(?:ok|okay|safe|fine|alright) to wash\b|\bgo (?:in|into) the wash\b|"
             r"可以洗|能洗|机洗|水洗|手洗|能不能洗|可不可以洗|洗吗|清洗吗|可水洗"
         ),
         ("washable",),
         "可水洗",
     ),
-    "handmade": (re.compile(r"hand[- ]?made|手工"), ("handmade", "hand made"), "手工制作"),
+    "handmade": (
+        re.compile(r"hand[- ]?made|hand[- ]?crafted|made by hand|手工|手作"),
+        ("handmade", "hand made"),
+        "手工制作",
+    ),
     "in stock": (re.compile(r"in stock|available now|有货|现货|库存"), (), "有货"),
     "food safe": (re.compile(r"food[- ]safe|food grade|食品级"), ("food safe",), "食品级"),
     "scented": (
-        re.compile(r"scented|fragrance|smell|香味|有香"),
+        re.compile(r"scented|fragrance|smell|香味|有香|有味道|气味"),
         ("scented", "fragrance", "fragranced"),
         "带香味",
     ),
@@ -207,17 +216,18 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
             r"changed? my mind|\bswap (?:it|them|this|the \w+|my \w+)\b|wrong (?:item|size|colou?r)|(?:arriv\w*|came|comes|is|was|got here) (?:broken|damaged|faulty|cracked|smashed|crushed|dented|squashed)|"
             r"\b(?:broken|damaged|faulty|defective|cracked|smashed|crushed|dented|squashed|bent|torn|ripped|"
             r"scratched|chipped|creased|snapped|shattered|leaking|leaky|stained|warped)\b|"
+            r"\b(?:arriv\w*|came|turned up|delivered) in (?:pieces|bits)\b|"
             r"\b(?:missing (?:a |some |the )?(?:parts?|pieces?|bits?)|(?:does not|doesn't|didn't|did not|won't) work|"
             r"not working|stopped working|(?:get|send me|have) (?:a )?(?:replacement|new one)|replace (?:it|them|the \w+))\b|"
             r"退货|退款|退换|换货|退钱|退回|不满意|七天无理由|能换吗|可以换吗|买错|[能可]以?退|还能退|退吗|坏的|坏了|破损|损坏|碎了|是碎的|压坏|压扁|换个颜色|换个尺寸|换一个|质量问题|"
-            r"折了|弯了|裂了|裂开|断了|划痕|刮花|瑕疵|变形|破了|撕破|撕坏|漏了|缺件|少了零件|掉漆|磕坏|用不了|不能用|不好用|"
+            r"折了|弯了|裂了|裂开|裂缝|裂痕|缺口|坏掉|断了|划痕|刮花|瑕疵|变形|破了|撕破|撕坏|漏了|缺件|少了零件|掉漆|磕坏|用不了|不能用|不好用|"
             r"换一[个件幅张只套盒条把双对块片支本]|(?:能|可以|可不可以|能不能)(?:给我)?换(?!成|个颜色的?[吗呢]?\s*$)|补发|重发"
         ),
     ),
     (
         "policy:shipping",
         re.compile(
-            r"deliver(?:y|ed|ies)?\b|shipping|\b(?:ship|post)(?:ped|ed|s)? (?:to|abroad|internationally|overseas)|dispatch|postage|"
+            r"(?<!on )deliver(?:y|ed|ies)?\b|shipping|until (?:it|they|my (?:order|parcel|package)) (?:arrives?|gets? here|comes?)\b|\b(?:ship|post)(?:ped|ed|s)? (?:to|abroad|internationally|overseas)|dispatch|postage|"
             r"courier|tracking|track my|where is my (?:order|parcel|package)|\bparcel\b|when will (?:it|my order) arrive|when (?:will|would|does|do|can) (?:it|they|my (?:order|parcel|package)|the (?:order|parcel|package)) (?:get|arrive|reach)\b|how long (?:does|will) (?:it|the order|shipping) take|"
             r"\bsend (?:it|them|this|these|(?:the |my |our )?(?:orders?|parcels?|packages?)) (?:to (?!my |me\b|him\b|her\b|a friend)|abroad|overseas)|"
             r"运费|配送|发货|快递|邮寄|送货|包邮|免邮|免运费|多久能?到|几天到|寄到|物流|邮费|什么时候发出|何时发出|"
@@ -230,7 +240,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
             r"\bpay\b|\bpaying\b|payment|paypal|credit card|debit card|\bvisa\b|mastercard|amex|american express|"
             r"bank transfer|\bvat\b|\bcurrenc(?:y|ies)\b|cards? do you (?:take|accept)|accept cards|"
             r"maestro|master ?card|diners club|\bjcb\b|union ?pay|discover card|apple ?pay|google ?pay|samsung pay|"
-            r"klarna|clearpay|afterpay|alipay|we ?chat pay|\bcheques?\b|\bcash\b|instal?l?ments?|pay (?:later|monthly|in (?:\d+|two|three|four))|"
+            r"klarna|clearpay|afterpay|alipay|we ?chat pay|\bcheques?\b|\b(?:in|with|by|accept|take|takes) cash\b|\bcash on delivery\b|instal?l?ments?|pay (?:later|monthly|in (?:\d+|two|three|four))|"
             r"\b(?:take|accept)s? (?:\w+ ){0,2}(?:cards?|payments?)\b|(?:which|what) cards\b|checkout|"
             r"付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税|含税|税费|转账|万事达|运通|维萨|扣款|扣钱|借记卡|储蓄卡|刷[Vv]isa|刷VISA|"
             r"分期|银联|现金|货到付款|花呗|苹果支付|谷歌支付|结账|买单|付费|"
@@ -243,7 +253,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"wholesale|\bbulk\b|large quantit|trade price|for my shop|resell|\b\d{3,} (?:pieces|units|items|of (?:these|them))|"
             r"\b(?:order|buy|get|need|want|purchase)(?:s|ed|ing)? (?:about |around |roughly |over |some |at least )?\d{3,}\b|"
-            r"(?:trade|bulk|quantity|volume) discount|trade (?:rates?|pric\w*|accounts?|customers?|terms)|retailers?\b|"
+            r"(?:trade|bulk|quantity|volume) discount|(?:large|big|bulk|volume|trade) orders?\b|trade (?:rates?|pric\w*|accounts?|customers?|terms)|retailers?\b|"
             r"stockists?|\bb2b\b|volume pric\w*|quantity pric\w*|by the (?:case|carton|box(?:es)?)\b|"
             r"(?:要|买|订|进|采购|需要)\s*\d{3,}\s*[个件只张支套盒条把双对块片本幅朵束包]|"
             r"进货|拿货|采购|大宗|量大|批发价|"
@@ -255,7 +265,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"contact|customer service|get in touch|in touch with|reach you|\be-?mail\b|phone number|call you|speak to|talk to (?:a|someone)|opening hours|"
             r"客服|联系|电话|邮箱|邮件|电邮|人工|找谁|问谁|who (?:do|should|can) (?:i|we) (?:contact|ask|talk to|speak to|write to)|"
-            r"\bcomplain(?:t|ts|ing|ed)?\b|whatsapp|wechat|live chat|\bchat (?:with|to) (?:you|someone|a person|a human)|"
+            r"\bcomplain(?:t|ts|ing|ed)?\b|get hold of (?:you|someone|somebody|a person)|找你们|whatsapp|wechat|live chat|\bchat (?:with|to) (?:you|someone|a person|a human)|"
             r"\b(?:message|text|phone|ring|dm|write to|email) (?:you|us)\b|give you a (?:call|ring)|\bhotline|helpline|"
             r"social media|instagram|facebook|twitter|speak (?:to|with) (?:a |an )?(?:human|person|someone|somebody|staff|manager)|"
             r"feedback|投诉|微信(?!支付)|留言|私信|在线咨询|打电话|致电|写信|反馈|意见|联络"
@@ -291,10 +301,13 @@ class Message:
 
 
 def _zh_int(chars: str) -> int:
-    """A Chinese numeral up to the hundreds ("十五" 15, "二十" 20, "两" 2)."""
+    """A Chinese numeral up to the thousands ("十五" 15, "二十" 20, "两" 2, "一千" 1000)."""
     total, current = 0, 0
     for ch in chars:
-        if ch == "百":
+        if ch == "千":
+            total += (current or 1) * 1000
+            current = 0
+        elif ch == "百":
             total += (current or 1) * 100
             current = 0
         elif ch == "十":
