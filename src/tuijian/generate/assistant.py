@@ -198,7 +198,7 @@ class ShopAssistant:
     # ------------------------------------------------------------------ reading a message
     def _read(self, text: str, lang: str) -> tuple[Message, Reading, list[Concept]]:
         cat = self.catalog_
-        msg = read_message(text, lang)
+        msg = read_message(text, lang, cat.vocabulary.chinese_re)
         reading = cat.vocabulary.read(msg.positive, lang, cat.known)
         asked = re.search(r"made (?:of|from|out of) (\w+)\W*$", msg.text.lower())
         if (

@@ -59,8 +59,14 @@ _NOISE_EN_WORDS = """
     made material size sizes large small mini big dimension dimensions similar same version versions
     pls plz thx ya ur ve ll nan nana nanna gran granny grandma grandad grandpa mum mom mummy mother dad daddy
     father sister brother wife husband girlfriend boyfriend aunt auntie uncle niece nephew teacher colleague boss
-    son daughter kids kid
+    son daughter kids kid bit bits couple
 """
+#: English words a shopper uses for a catalogue word of the same meaning ("fake flowers" are ARTIFICIAL FLOWERs).
+_SYNONYMS_EN = {"fake": "artificial", "faux": "artificial", "imitation": "artificial"}
+_SYNONYMS_EN_RE = re.compile(r"\b(" + "|".join(_SYNONYMS_EN) + r")\b(?! (?:leather|fur)\b)")
+#: Occasions that are places an item is used in ("garden gnomes", "office"): an item for the garden need not say
+#: so in its title, so these give way like an audience when nothing of the asked kind names them.
+_PLACE_THEMES = frozenset({"garden", "office"})
 _NOISE_EN = frozenset(_NOISE_EN_WORDS.split())
 _NOISE_ZH_WORDS = """
     有没有 你们 我们 请问 什么 哪些 哪个 哪款 那个 这个 那款 这款 一个 一些 一下 一点 礼物 推荐
@@ -70,7 +76,7 @@ _NOISE_ZH_WORDS = """
     老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 子 是 还 再 更 便宜 最 贵 点 些 和 或 也 怎么 怎样 如何 来
     哪双 哪件 哪条 哪只 哪种 哪一个 哪一款 哪对 双 对
     都 能 帮 在 到 元 镑 块 钱 它 岁 印 带 上 面 其 那 这 装 套 包含 一 个 我 你 好 嗯 里
-    用品 特色 系列 主题 元素 图样 谢谢 感谢 麻烦 您
+    用品 特色 系列 主题 元素 图样 谢谢 感谢 麻烦 您 造型 形状
 """
 #: Chinese measure words: "which one" (哪支, 哪一把) and "one" (一盏) name no thing (最便宜的笔是哪支 asks for a pen).
 _MEASURE_ZH = "个款件条只种对双支本张把套盒包瓶根块枚台盏顶幅面片样罐袋卷串副"
@@ -136,6 +142,17 @@ def _descriptor_words() -> tuple[frozenset[str], frozenset[tuple[str, ...]]]:
                 elif toks and kind in ("colour", "material", "style"):
                     words.add(toks[0])
     return frozenset(words), frozenset(phrases)
+
+
+@cache
+def _material_words() -> frozenset[str]:
+    """Folded one-word material names ("paper", "glass", "zinc")."""
+    return frozenset(
+        toks[0]
+        for value, forms in attribute_lexicon()["material"].items()
+        for surface in [value, *forms["en"]]
+        if len(toks := index_tokens(unhyphen(surface))) == 1
+    )
 
 
 def _title_words(title: str) -> list[str]:
@@ -350,6 +367,7 @@ class Vocabulary:
         # the last content word before the first "of/with/for…": "capital of France" is about a capital.
         english = re.sub(r"[’']\s*(?:s|ve|ll|re|d|m)\b|[^a-z0-9\- ]", " ", text.lower())
         english = unhyphen(english)
+        english = _SYNONYMS_EN_RE.sub(lambda m: _SYNONYMS_EN[m.group(1)], english)
         # "t light" typed apart is the catalogue's T-LIGHT ("tlight") when the glued word is a title word
         english = re.sub(
             r"\b([a-z]) ([a-z]+)",
@@ -377,7 +395,13 @@ class Vocabulary:
             pos = 0
             zh_text = re.sub(r"[a-z0-9'\-]+", " ", text.lower())
             for m in self._chinese_words(zh_text):
-                self._unknown_zh(zh_text[pos : m.start()], reading)
+                span = zh_text[pos : m.start()]
+                if (
+                    self._unknown_zh(span, reading)
+                    and self.chinese[m.group(0)].kind == "type"
+                    and re.sub("的$", "", span).endswith(reading.unknown[-1])
+                ):
+                    reading.modifier_unknown = True  # 遮光窗帘: the catalogue has curtains, not that kind
                 reading.concepts.append(self.chinese[m.group(0)])
                 pos = m.end()
             if self._unknown_zh(zh_text[pos:], reading):  # the head of a Chinese noun phrase comes last
@@ -442,8 +466,9 @@ class Vocabulary:
     def _chinese_words(self, text: str) -> list[re.Match[str]]:
         """Vocabulary words in ``text``, less one-character words glued to an unknown word: one that starts an
         unknown word of two or more characters (鸡 in 鸡尾酒, cocktail, is not a chicken; 小 in 小伞 still means
-        small), and a one-character type word that ends one (电动剃须刀 is a razor, not a knife)."""
-        found = list(self.chinese_re.finditer(text))
+        small), a one-character type or material word that ends one (电动剃须刀 is a razor, not a knife; 墙纸 is
+        wallpaper, not paper), and 小 or 大 right before a motif (小猫 is a cat, not a small item)."""
+        found = self._segment(text)
         keep: list[re.Match[str]] = []
         for n, m in enumerate(found):
             if len(m.group(0)) == 1:
@@ -455,8 +480,16 @@ class Vocabulary:
                 tail = before.group(0) if before else ""
                 if len(head) >= 2 and not _ZH_NOISE_HEAD.match(head):
                     continue
+                concept = self.chinese[m.group(0)]
                 if (
-                    self.chinese[m.group(0)].kind == "type"
+                    concept.kind == "size"
+                    and n + 1 < len(found)
+                    and found[n + 1].start() == m.end()
+                    and self.chinese[found[n + 1].group(0)].kind == "theme"
+                ):
+                    continue  # 小猫, 小狗: a diminutive of the motif, not a small item
+                if (
+                    concept.kind in ("type", "material")
                     and (not head or _ZH_NOISE_HEAD.fullmatch(head))  # 卖烧烤架吗: 吗 is no word
                     and len(tail) >= 2
                     and not _ZH_NOISE_TAIL.search(tail)
@@ -464,6 +497,25 @@ class Vocabulary:
                     continue
             keep.append(m)
         return keep
+
+    def _segment(self, text: str) -> list[re.Match[str]]:
+        """Vocabulary words of ``text`` that cover the most characters (then the fewest words, then the longest
+        word first): 陶瓷小鸟屋 is 陶瓷|小|鸟屋 (a birdhouse), not 陶瓷|小鸟 and an unknown 屋."""
+        longest = max(map(len, self.chinese), default=1)
+        n = len(text)
+        # best[i]: (characters covered, -words, matches) for text[i:]
+        best: list[tuple[int, int, list[re.Match[str]]]] = [(0, 0, [])] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            choice = best[i + 1]
+            for size in range(min(longest, n - i), 0, -1):
+                m = self.chinese_re.fullmatch(text, i, i + size)
+                if m is None:
+                    continue
+                cov, words, rest = best[i + size]
+                if (cov + size, words - 1) > choice[:2]:
+                    choice = (cov + size, words - 1, [m, *rest])
+            best[i] = choice
+        return best[0][2]
 
     @staticmethod
     def _unknown_zh(span: str, reading: Reading) -> bool:
@@ -483,6 +535,11 @@ class Vocabulary:
                 reading.unknown.append(run)
                 found = True
         return found
+
+
+def _yields(concept: Concept) -> bool:
+    """Whether a strong concept gives way when nothing matches with it: an audience, a size, a place of use."""
+    return concept.kind in _YIELDING or (concept.kind == "theme" and concept.value in _PLACE_THEMES)
 
 
 def _lexicon_kind(kind: str, value: str) -> str:
@@ -644,8 +701,16 @@ class CatalogIndex:
         if n + 1 < cut and words[n + 1] in _MOTIF_MARKERS:
             return True  # "RECIPE BOX BLUE SKETCHBOOK DESIGN": the kind is the motif
         adjectives, phrases = descriptors
+        materials = _material_words()
         for m in range(n + 1, cut):
             w = words[m]
+            if (
+                w in materials
+                and m + 1 < cut
+                and words[m + 1] in self.product_nouns
+                and words[m + 1] not in own
+            ):
+                continue  # "GOLD PRINT PAPER BAG": a material right before a product noun is part of its name
             if w in adjectives or w.isdigit() or tuple(words[m : m + 2]) in phrases:
                 return False  # a descriptive tail starts: "WATERING CAN BLUE ELEPHANT", "DOORMAT UNION FLAG"
             if (
@@ -696,12 +761,12 @@ class CatalogIndex:
         used: list[Concept] = []
         dropped: list[Concept] = []
         headed = False
-        for c in sorted(concepts, key=lambda c: (not c.strong, c.kind in _YIELDING)):
+        for c in sorted(concepts, key=lambda c: (not c.strong, _yields(c))):
             if not c.strong and not headed:
                 ok, headed = self._prefer_heads(used, concepts, ok, wide), True
             named = frozenset(a for other in concepts if other != c for a in other.alternatives)
             m = self.mask(c, named)
-            if (c.strong and c.kind not in _YIELDING) or (ok & m).any():  # "for a child" yields to "dinosaur"
+            if (c.strong and not _yields(c)) or (ok & m).any():  # "for a child" yields to "dinosaur"
                 ok &= m
                 wide &= m
                 used.append(c)

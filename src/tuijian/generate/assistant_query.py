@@ -30,8 +30,8 @@ _ZH_DIGITS = {
     "九": 9,
 }
 _ZH_NUMBER = re.compile(
-    r"[零一二两三四五六七八九十百]+(?=\s*(?:英镑|镑|便士|元|块|磅|岁|个|件|只|片|张|支|以内|以上|以下))|"
-    r"[零一二两三四五六七八九十百]+(?=\s*(?:到|至)\s*[零一二两三四五六七八九十百\d.]+\s*(?:英镑|镑|元|块|磅))"
+    r"[零一二两三四五六七八九十百千]+(?=\s*(?:英镑|镑|便士|元|块|磅|岁|个|件|只|片|张|支|以内|以上|以下))|"
+    r"[零一二两三四五六七八九十百千]+(?=\s*(?:到|至)\s*[零一二两三四五六七八九十百千\d.]+\s*(?:英镑|镑|元|块|磅))"
 )
 
 # Comparison words, negated forms first (they are replaced by one operator token before numbers are read).
@@ -118,7 +118,7 @@ _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
     (
         "price",
         re.compile(
-            r"how much|what(?:'s| is) the price|price of|the price|\bcosts?\b|how expensive|what does it cost|\bprice(?: please| pls)?\s*\??\s*$|^\s*price (?:for|of|on)\b|"
+            r"how much|what(?:'s| is) the price|\b(?:go|goes|sell|sells|retail|retails) for(?=\s*[?.!]*\s*$)|price of|the price|\bcosts?\b|how expensive|what does it cost|\bprice(?: please| pls)?\s*\??\s*$|^\s*price (?:for|of|on)\b|"
             r"多少钱(?:一[包套盒个件只])?|价格|价钱|几块钱|售价|什么价|卖多少|[怎咋]么?卖|贵不贵"
         ),
     ),
@@ -133,7 +133,8 @@ _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
         "size",
         re.compile(
             r"how big|what size|which size|\bdimensions?\b|how large|how tall|how long|\bsize\b|capacity|how small|"
-            r"多大|尺寸|大小|多高|多长|多宽|容量|尺码"
+            r"\b(?:large|big|small|little) or (?:large|big|small|little)\b|\bmeasurements?\b|how (?:wide|deep|high)\b|"
+            r"多大|尺寸|大小|多高|多长|多宽|容量|尺码|[大小][号码个的]?还是[大小][号码个的]?"
         ),
     ),
     (
@@ -144,7 +145,14 @@ _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "audience",
-        re.compile(r"suitable for|(?:is|are) (?:it|they|this|that) for|good for (?:a )?|适合|给孩子用|适用"),
+        re.compile(
+            r"suitable for|(?:is|are) (?:it|they|this|that) for|good for (?:a )?|"
+            r"\b(?:meant|intended|designed|aimed|made|okay|ok|safe|appropriate|right) (?:for|at) (?:kids|children|a child|"
+            r"toddlers|babies|a baby|adults|grown ?ups|boys|girls|teens|teenagers|little ones|under|ages?)\b|"
+            r"\bwho(?:'s| is| are)(?= (?:it|they|this|that|these|those|the [a-z' ]+?) (?:for|aimed at|meant for)\b)|"
+            r"\b(?:can|could|may) (?:kids|children|a child|toddlers|babies|a baby|adults) (?:use|play with|have)\b|"
+            r"(?:小孩|孩子|儿童|宝宝|小朋友)(?:能|可以)(?:用|玩)|适合|给孩子用|适用|(?:是给|给|供)?(?:小孩|孩子|儿童|宝宝|小朋友|大人|成人)(?:用|玩)的?(?:吗|嘛|么)"
+        ),
     ),
     (
         "type",
@@ -156,23 +164,38 @@ _ATTRIBUTES: list[tuple[str, re.Pattern[str]]] = [
 #: Yes/no properties the catalogue rarely states: answered from the item's words, else "I don't know".
 PROPERTIES: dict[str, tuple[re.Pattern[str], tuple[str, ...], str]] = {
     "waterproof": (
-        re.compile(r"water[- ]?proof|water[- ]resistant|防水"),
+        re.compile(
+            r"water[- ]?proof|water[- ]resistant|(?:in|survive|withstand|stand) the rain|get wet|防水|淋雨|怕水"
+        ),
         ("waterproof", "water resistant"),
         "防水",
     ),
     "dishwasher safe": (re.compile(r"dishwasher(?:[- ]safe)?|洗碗机"), ("dishwasher",), "可用洗碗机清洗"),
     "microwave safe": (re.compile(r"microwave(?:[- ]safe)?|微波炉"), ("microwave",), "可用微波炉"),
     "batteries": (re.compile(r"batter(?:y|ies)|电池"), ("battery", "batteries"), "需要电池"),
-    "washable": (re.compile(r"washable|machine wash|可以洗|能洗|机洗|水洗"), ("washable",), "可水洗"),
-    "handmade": (re.compile(r"hand[- ]?made|手工"), ("handmade", "hand made"), "手工制作"),
+    "washable": (
+        re.compile(
+            r"washable|(?:machine|hand)[- ]?wash|washing machine|\b(?:be|get|been) washed\b|"
+            r"\b(?:can|could|should|may) (?:i|you|we) (?:\w+ )?wash\b|\bwash (?:it|them|this|these|those)\b|"
+            r"\b(?:ok|okay|safe|fine|alright) to wash\b|\bgo (?:in|into) the wash\b|"
+            r"可以洗|能洗|机洗|水洗|手洗|能不能洗|可不可以洗|洗吗|清洗吗|可水洗"
+        ),
+        ("washable",),
+        "可水洗",
+    ),
+    "handmade": (
+        re.compile(r"hand[- ]?made|hand[- ]?crafted|made by hand|手工|手作"),
+        ("handmade", "hand made"),
+        "手工制作",
+    ),
     "in stock": (re.compile(r"in stock|available now|有货|现货|库存"), (), "有货"),
     "food safe": (re.compile(r"food[- ]safe|food grade|食品级"), ("food safe",), "食品级"),
     "scented": (
-        re.compile(r"scented|fragrance|smell|香味|有香"),
+        re.compile(r"scented|fragrance|smell|香味|有香|有味道|气味"),
         ("scented", "fragrance", "fragranced"),
         "带香味",
     ),
-    "weight": (re.compile(r"how heavy|weigh|多重|重量"), (), "重量"),
+    "weight": (re.compile(r"how heavy|\bweigh(?:s|t|ts|ing)?\b|多重|重量"), (), "重量"),
     "age": (re.compile(r"what age|how old|几岁|多大年龄"), (), "适用年龄"),
     "warranty": (re.compile(r"warranty|guarantee|保修|质保"), (), "保修"),
 }
@@ -191,14 +214,20 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
             r"\breturn(?:s|ed|ing)?\b(?! (?:to|from) )|refund|(?:send|take|bring|give) (?:\w+ ){0,3}back\b|exchange|money back|"
             r"\b(?:if|in case) (?:i|we|he|she|they|my \w+) (?:don't|do not|doesn't|does not|didn't) (?:like|want|fit)|"
             r"changed? my mind|\bswap (?:it|them|this|the \w+|my \w+)\b|wrong (?:item|size|colou?r)|(?:arriv\w*|came|comes|is|was|got here) (?:broken|damaged|faulty|cracked|smashed|crushed|dented|squashed)|"
-            r"\b(?:broken|damaged|faulty|defective|cracked|smashed|crushed|dented|squashed)\b|"
-            r"退货|退款|退换|换货|退钱|退回|不满意|七天无理由|能换吗|可以换吗|买错|[能可]以?退|还能退|退吗|坏的|坏了|破损|损坏|碎了|是碎的|压坏|压扁|换个颜色|换个尺寸|换一个|质量问题"
+            r"\b(?:broken|damaged|faulty|defective|cracked|smashed|crushed|dented|squashed|bent|torn|ripped|"
+            r"scratched|chipped|creased|snapped|shattered|leaking|leaky|stained|warped)\b|"
+            r"\b(?:arriv\w*|came|turned up|delivered) in (?:pieces|bits)\b|"
+            r"\b(?:missing (?:a |some |the )?(?:parts?|pieces?|bits?)|(?:does not|doesn't|didn't|did not|won't) work|"
+            r"not working|stopped working|(?:get|send me|have) (?:a )?(?:replacement|new one)|replace (?:it|them|the \w+))\b|"
+            r"退货|退款|退换|换货|退钱|退回|不满意|七天无理由|能换吗|可以换吗|买错|[能可]以?退|还能退|退吗|坏的|坏了|破损|损坏|碎了|是碎的|压坏|压扁|换个颜色|换个尺寸|换一个|质量问题|"
+            r"折了|弯了|裂了|裂开|裂缝|裂痕|缺口|坏掉|断了|划痕|刮花|瑕疵|变形|破了|撕破|撕坏|漏了|缺件|少了零件|掉漆|磕坏|用不了|不能用|不好用|"
+            r"换一[个件幅张只套盒条把双对块片支本]|(?:能|可以|可不可以|能不能)(?:给我)?换(?!成|个颜色的?[吗呢]?\s*$)|补发|重发"
         ),
     ),
     (
         "policy:shipping",
         re.compile(
-            r"deliver(?:y|ed|ies)?\b|shipping|\b(?:ship|post)(?:ped|ed|s)? (?:to|abroad|internationally|overseas)|dispatch|postage|"
+            r"(?<!on )deliver(?:y|ed|ies)?\b|shipping|until (?:it|they|my (?:order|parcel|package)) (?:arrives?|gets? here|comes?)\b|\b(?:ship|post)(?:ped|ed|s)? (?:to|abroad|internationally|overseas)|dispatch|postage|"
             r"courier|tracking|track my|where is my (?:order|parcel|package)|\bparcel\b|when will (?:it|my order) arrive|when (?:will|would|does|do|can) (?:it|they|my (?:order|parcel|package)|the (?:order|parcel|package)) (?:get|arrive|reach)\b|how long (?:does|will) (?:it|the order|shipping) take|"
             r"\bsend (?:it|them|this|these|(?:the |my |our )?(?:orders?|parcels?|packages?)) (?:to (?!my |me\b|him\b|her\b|a friend)|abroad|overseas)|"
             r"运费|配送|发货|快递|邮寄|送货|包邮|免邮|免运费|多久能?到|几天到|寄到|物流|邮费|什么时候发出|何时发出|"
@@ -210,7 +239,12 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\bpay\b|\bpaying\b|payment|paypal|credit card|debit card|\bvisa\b|mastercard|amex|american express|"
             r"bank transfer|\bvat\b|\bcurrenc(?:y|ies)\b|cards? do you (?:take|accept)|accept cards|"
+            r"maestro|master ?card|diners club|\bjcb\b|union ?pay|discover card|apple ?pay|google ?pay|samsung pay|"
+            r"klarna|clearpay|afterpay|alipay|we ?chat pay|\bcheques?\b|\b(?:in|with|by|accept|take|takes) cash\b|\bcash on delivery\b|instal?l?ments?|pay (?:later|monthly|in (?:\d+|two|three|four))|"
+            r"\b(?:take|accept)s? (?:\w+ ){0,2}(?:cards?|payments?)\b|(?:which|what) cards\b|checkout|"
             r"付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税|含税|税费|转账|万事达|运通|维萨|扣款|扣钱|借记卡|储蓄卡|刷[Vv]isa|刷VISA|"
+            r"分期|银联|现金|货到付款|花呗|苹果支付|谷歌支付|结账|买单|付费|"
+            r"(?:收|支持|接受|能用|可以用|可用|能刷|可以刷|用)[a-z\u4e00-\u9fff ]{0,8}卡(?:吗|付|支付|结账|买单|么)|"
             r"(?:card|account) (?:is |be |get )?charged|charge my card"
         ),
     ),
@@ -218,7 +252,11 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "policy:wholesale",
         re.compile(
             r"wholesale|\bbulk\b|large quantit|trade price|for my shop|resell|\b\d{3,} (?:pieces|units|items|of (?:these|them))|"
-            r"\b(?:order|buy|get|need|want|purchase)(?:ing)? \d{3,}\b|(?:trade|bulk|quantity|volume) discount|"
+            r"\b(?:order|buy|get|need|want|purchase)(?:s|ed|ing)? (?:about |around |roughly |over |some |at least )?\d{3,}\b|"
+            r"(?:trade|bulk|quantity|volume) discount|(?:large|big|bulk|volume|trade) orders?\b|trade (?:rates?|pric\w*|accounts?|customers?|terms)|retailers?\b|"
+            r"stockists?|\bb2b\b|volume pric\w*|quantity pric\w*|by the (?:case|carton|box(?:es)?)\b|"
+            r"(?:要|买|订|进|采购|需要)\s*\d{3,}\s*[个件只张支套盒条把双对块片本幅朵束包]|"
+            r"进货|拿货|采购|大宗|量大|批发价|"
             r"批发|大量购买|批量|团购|大批"
         ),
     ),
@@ -226,7 +264,11 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "policy:contact",
         re.compile(
             r"contact|customer service|get in touch|in touch with|reach you|\be-?mail\b|phone number|call you|speak to|talk to (?:a|someone)|opening hours|"
-            r"客服|联系|电话|邮箱|邮件|电邮|人工|找谁|问谁|who (?:do|should|can) (?:i|we) (?:contact|ask|talk to|speak to|write to)"
+            r"客服|联系|电话|邮箱|邮件|电邮|人工|找谁|问谁|who (?:do|should|can) (?:i|we) (?:contact|ask|talk to|speak to|write to)|"
+            r"\bcomplain(?:t|ts|ing|ed)?\b|get hold of (?:you|someone|somebody|a person)|找你们|whatsapp|wechat|live chat|\bchat (?:with|to) (?:you|someone|a person|a human)|"
+            r"\b(?:message|text|phone|ring|dm|write to|email) (?:you|us)\b|give you a (?:call|ring)|\bhotline|helpline|"
+            r"social media|instagram|facebook|twitter|speak (?:to|with) (?:a |an )?(?:human|person|someone|somebody|staff|manager)|"
+            r"feedback|投诉|微信(?!支付)|留言|私信|在线咨询|打电话|致电|写信|反馈|意见|联络"
         ),
     ),
 ]
@@ -259,10 +301,13 @@ class Message:
 
 
 def _zh_int(chars: str) -> int:
-    """A Chinese numeral up to the hundreds ("十五" 15, "二十" 20, "两" 2)."""
+    """A Chinese numeral up to the thousands ("十五" 15, "二十" 20, "两" 2, "一千" 1000)."""
     total, current = 0, 0
     for ch in chars:
-        if ch == "百":
+        if ch == "千":
+            total += (current or 1) * 1000
+            current = 0
+        elif ch == "百":
             total += (current or 1) * 100
             current = 0
         elif ch == "十":
@@ -370,14 +415,42 @@ def _split_negation(text: str, lang: str, msg: Message) -> str:
     return out
 
 
-def read_message(text: str, lang: str) -> Message:
-    """The lexical reading of one message in ``lang`` ("en" or "zh")."""
+def _in_word(m: re.Match[str], words: list[tuple[int, int]]) -> bool:
+    """Whether a match ends inside a product word: it is then part of the word's name, the head coming last
+    (香 of 香皂, 电话 of 电话机, 留言 of 留言板); one that only starts inside a word is read (多少钱包邮: 钱|包邮)."""
+    return any(s < m.end() < e for s, e in words)
+
+
+def _find(
+    pattern: re.Pattern[str], text: str, words: list[tuple[int, int]], pos: int = 0
+) -> re.Match[str] | None:
+    """The first match of ``pattern`` not inside a product word (有香味 after 香皂 still finds 香味)."""
+    while (m := pattern.search(text, pos)) is not None:
+        if not _in_word(m, words):
+            return m
+        pos = m.start() + 1
+    return None
+
+
+def _blank_found(pattern: re.Pattern[str], text: str, words: list[tuple[int, int]]) -> str:
+    pos = 0
+    while (m := _find(pattern, text, words, pos)) is not None:
+        text, pos = _blank(text, m.span()), max(m.end(), m.start() + 1)
+    return text
+
+
+def read_message(text: str, lang: str, words: re.Pattern[str] | None = None) -> Message:
+    """The lexical reading of one message in ``lang`` ("en" or "zh").
+
+    ``words``: the catalogue's product words (Chinese, two or more characters); a policy, property or fact
+    phrase that cuts into one of them is not read (有香皂吗 asks for soap, not whether something is scented)."""
     low = normalise(text)
     msg = Message(text=text, lang=lang)
     msg.item_ids = [m.group(1).upper() for m in _ITEM_ID.finditer(text)]
     low = _ITEM_ID.sub(" ", low)
+    spans = [m.span() for m in words.finditer(low) if m.end() - m.start() >= 2] if words is not None else []
     for pid, pattern in POLICY_INTENTS:
-        if pattern.search(low):
+        if _find(pattern, low, spans):
             msg.policy = pid
             break
     pack = _PACK.search(low)
@@ -400,19 +473,19 @@ def read_message(text: str, lang: str) -> Message:
         low = pattern.sub(lambda m: " " * len(m.group(0)), low)
     msg.yes_no = bool(_YES_NO.search(low))
     for prop, (pattern, _, _) in PROPERTIES.items():
-        if pattern.search(low):
+        if _find(pattern, low, spans):
             msg.attribute, msg.prop = "property", prop
-            low = pattern.sub(lambda m: " " * len(m.group(0)), low)
+            low = _blank_found(pattern, low, spans)
             break
     if msg.attribute is None:
         for name, pattern in _ATTRIBUTES:
-            if pattern.search(low):
+            if _find(pattern, low, spans):
                 msg.attribute = name
                 if name == "pack_count":  # 香草罐素描本里有几个罐子: the counted noun is not a constraint
                     counted = _COUNTED_ZH.search(low)
                     if counted and len(_COUNT_FILLER_ZH.sub("", low[: counted.start()])) >= 2:
                         low = _blank(low, counted.span(1))
-                low = pattern.sub(lambda m: " " * len(m.group(0)), low)
+                low = _blank_found(pattern, low, spans)
                 break
     # "can you book me a taxi?": a service for the shopper, not a question about an item (BOOK is a title word)
     msg.off_topic = bool(
