@@ -155,7 +155,8 @@ def check_lookup(args: argparse.Namespace) -> dict[str, Any]:
             user = str(model.interactions_.users.ids[u])
             _, query = st.engine.user_query(user, 10, Filters(category))
             ranked = snap.pipeline.recommend(query, 10)
-            out["lookup" if query.scratch is None else "scored"] += 1
+            # a stored list leaves no rows (or, with stored ranks, StoredCandidates) in the scratch
+            out["lookup" if not _scored(query.scratch) else "scored"] += 1
             served = explain_ranked(snap.pipeline, query, ranked)
             ev = Evidence.of(
                 model, query
@@ -177,6 +178,13 @@ def check_lookup(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 out["differing"] += int(not same)
     return out
+
+
+def _scored(scratch: Any) -> bool:
+    """Whether a query's scratch holds the ranker's scored rows (a stored list answered otherwise)."""
+    from tuijian.models.toplists import StoredCandidates
+
+    return scratch is not None and not isinstance(scratch, StoredCandidates)
 
 
 def _top_category(dataset: str) -> str | None:
