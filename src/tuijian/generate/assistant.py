@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tuijian.exceptions import ConfigError
-from tuijian.generate.assistant_catalog import CatalogIndex, Concept, Reading, unhyphen
+from tuijian.generate.assistant_catalog import CatalogIndex, Concept, Reading, SearchResult, unhyphen
 from tuijian.generate.assistant_facts import answer_fact, item_name, money
 from tuijian.generate.assistant_query import Message, read_message
 from tuijian.generate.assistant_session import Conversation
@@ -159,6 +159,8 @@ class _Search:
     pack: int | None = None
     #: concepts carried over from the previous turn (a refinement widens them when nothing matches)
     earlier: list[Concept] = field(default_factory=list)
+    #: the plain title word that heads a fresh request ("bath bombs"): the search may not drop it
+    head: str | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -211,12 +213,30 @@ class ShopAssistant:
             reading.unknown, reading.head_unknown = reading.unknown[:-1], False
         if msg.child_age is not None and msg.child_age < 14:
             reading.concepts.append(cat.vocabulary.english[("child",)])
-        excluded = [c for seg in msg.negative for c in cat.vocabulary.read(seg, lang, cat.known).concepts]
+        excluded = []
+        for seg in msg.negative:
+            said = cat.vocabulary.read(seg, lang, cat.known).concepts
+            excluded += said or self._title_words_in(seg)
         # "trays, no tv dinner trays" excludes a kind of the asked thing, not the thing: its other words
         kinds = [c for c in excluded if c.kind == "type" and c in reading.concepts]
         if kinds and len(kinds) < len(excluded):
             excluded = [c for c in excluded if c not in kinds]
         return msg, reading, list(dict.fromkeys(excluded))
+
+    def _title_words_in(self, text: str) -> list[Concept]:
+        """The catalogue title words of a refused span that names no concept ("anything but LOVE", "not the
+        assorted ones"): a word that says how a request is asked elsewhere ("love", "assorted") still names
+        the items to leave out when it is all that is refused; words that only point ("ones") are skipped."""
+        out = []
+        for word in re.findall(r"[a-z0-9]+", unhyphen(text.lower())):
+            if word in _POINTING or word.isdigit():
+                continue
+            toks = index_tokens(word)
+            if toks and toks[0] in self.catalog_.known and toks[0] not in _POINTING:
+                out.append(Concept("word", toks[0], ((toks[0],),), word))
+            elif not toks and "=" + word in self.catalog_.postings:
+                out.append(Concept("word", word, (("=" + word,),), word))
+        return out
 
     def _search_spec(
         self, msg: Message, reading: Reading, excluded: list[Concept], conv: Conversation | None
@@ -244,6 +264,8 @@ class ShopAssistant:
             spec.earlier = [c for c in previous if c in concepts]
         else:
             spec = _Search(list(reading.concepts), excluded, None, None, msg.sort)
+            if not has_type:  # "bath bombs"; in "waste bins … lola" the bin is what is asked
+                spec.head = reading.head_word
             if conv is not None and msg.follow_up and has_type:  # "what about mugs?" keeps the budget
                 spec.price_min, spec.price_max = conv.price_min, conv.price_max
                 spec.excluded = list(dict.fromkeys([*map(_concept_from, conv.excluded), *excluded]))
@@ -296,6 +318,14 @@ class ShopAssistant:
     ) -> Answer:
         cat = self.catalog_
         zh = lang == "zh"
+        if msg.policy and (msg.sort or msg.price_min is not None or msg.price_max is not None):
+            # "the most expensive ring you sell?": a product question whose policy phrase ("ring you") holds a
+            # product word the message asks for is about that product, not about calling us
+            phrase = set(index_tokens(unhyphen(msg.policy_text)))
+            if any(
+                set(alt) <= phrase for c in reading.concepts if c.kind == "type" for alt in c.alternatives
+            ):
+                msg.policy = None
         if msg.policy:
             p = self.policies_[msg.policy]
             return Answer(
@@ -505,6 +535,18 @@ class ShopAssistant:
             result = cat.search(
                 wider, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
             )
+        if not result.positions and spec.earlier:
+            # "any with hearts?" after "christmas card holders": the new motif in place of the old one
+            said = {c.kind for c in spec.concepts if c not in spec.earlier and c.kind in _REPLACED_KINDS}
+            kept = [c for c in spec.concepts if not (c in spec.earlier and c.kind in said)]
+            if kept != spec.concepts:
+                spec.concepts = kept
+                result = cat.search(
+                    kept, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
+                )
+        if spec.head and any(c.kind == "word" and c.value == spec.head for c in result.dropped):
+            # "bath bombs" when we sell bath sponges and water bombs: the thing asked for is not sold
+            result = SearchResult([], result.used, result.dropped, 0)
         intent = "sort" if spec.sort else "search"
         described = spec.describe()
         if conv is not None:
@@ -663,6 +705,14 @@ class ShopAssistant:
 _ANY_FOLLOW_UP = re.compile(
     r"^\s*(?:any|got any|have you got any|do you have any|are there any)\s+\w+[\s?？!.]*$"
 )
+#: Kinds a follow-up's own concept replaces in the previous turn's when both together match nothing.
+_REPLACED_KINDS = frozenset({"theme", "colour", "material"})
+#: Words of a refused span that point at items rather than name them ("not the assorted ones").
+_POINTING_WORDS = """
+    one ones thing things anything something any kind kinds sort sorts type types version versions please
+    those these them that it
+"""
+_POINTING = frozenset(_POINTING_WORDS.split())
 _MOTIF_FOLLOW_UP = re.compile(
     r"^\s*(?:(?:any|anything|something|ones?|some|got any|do you have any|have you got any|what about|how about)"
     r"\s+)?(?:with|featuring|that (?:have|has))\b|(?:图案|花纹|印花|造型)|^\s*有[^的]{1,8}的(?:吗|呢|没有)?[\s?？]*$"

@@ -288,6 +288,9 @@ class Vocabulary:
             key = tuple(index_tokens(phrase))
             self.english[key] = Concept(kind, words[0], _alternatives(words), phrase, not_words)
         self.max_len = max(len(k) for k in self.english)
+        #: the catalogue's closed compounds by their two parts ("waste", "paper") -> "wastepaper": see
+        #: :meth:`CatalogIndex._closed_compounds`; set by the index that owns this vocabulary
+        self.closed: dict[tuple[str, str], str] = {}
         self.chinese: dict[str, Concept] = {}
         extra = _extra_terms()
         by_value = {(k, v): c for (k, v), c in _lexicon_concepts().items()}
@@ -378,6 +381,18 @@ class Vocabulary:
             ),
             english,
         )
+        if self.closed:  # "waste paper bin" is the catalogue's WASTEPAPER BIN
+            english = re.sub(
+                r"\b([a-z]{3,}) ([a-z]{3,})\b",
+                lambda m: self.closed.get(
+                    (
+                        (index_tokens(m.group(1)) or [m.group(1)])[0],
+                        (index_tokens(m.group(2)) or [m.group(2)])[0],
+                    ),
+                    m.group(0),
+                ),
+                english,
+            )
         heads = []
         for n_segment, segment in enumerate(_SEGMENTS.split(english)):
             before = len(reading.concepts)
@@ -455,7 +470,9 @@ class Vocabulary:
                     continue
                 if t not in _NOISE_EN and len(t) > 1:
                     if t in known:
-                        reading.concepts.append(Concept("word", t, ((t,),), t))
+                        # a first part of a closed compound is also that compound ("waste bin": WASTEPAPER BIN)
+                        forms = [(t,), *((w,) for (a, _), w in self.closed.items() if a == t)]
+                        reading.concepts.append(Concept("word", t, tuple(forms), t))
                         order.append(True)
                     else:
                         reading.unknown.append(t)
@@ -614,6 +631,24 @@ class CatalogIndex:
             nouns | self.product_nouns | {w for t in self.types for w in index_tokens(unhyphen(t))}
         )
         self.popularity = popularity
+        self.vocabulary.closed = self._closed_compounds()
+        # a closed compound names a thing when its last part does (TOOTHBRUSH is a brush)
+        self.head_words |= {w for (_, b), w in self.vocabulary.closed.items() if b in self.head_words}
+
+    def _closed_compounds(self) -> dict[tuple[str, str], str]:
+        """Title words written as one that are a title word and a product or material noun of three letters or
+        more ("wastepaper" is waste + paper), when no title has the two words apart: a shopper may type them
+        apart ("waste paper bin")."""
+        known = {w for w in self.known if len(w) >= 3}
+        nouns = self.compound_nouns | _material_words()
+        pairs = {(a, b) for seq in self.sequences for a, b in zip(seq, seq[1:], strict=False)}
+        out: dict[tuple[str, str], str] = {}
+        for word in sorted(self.known):
+            for n in range(3, len(word) - 2):
+                a, b = word[:n], word[n:]
+                if a in known and len(b) >= 3 and b in nouns and (a, b) not in pairs:
+                    out.setdefault((a, b), word)
+        return out
 
     def mask(self, concept: Concept, asked: frozenset[tuple[str, ...]] = frozenset()) -> np.ndarray:
         """Items that match ``concept`` (any alternative, all of its words), less its exclusions; an exclusion that
@@ -758,6 +793,7 @@ class CatalogIndex:
             ok &= prices <= price_max + 1e-9
         if price_min is not None:
             ok &= prices >= price_min - 1e-9
+        concepts = self._one_head(concepts, wide)
         used: list[Concept] = []
         dropped: list[Concept] = []
         headed = False
@@ -803,6 +839,27 @@ class CatalogIndex:
         else:
             order = idx[np.argsort(-score[idx], kind="stable")]
         return SearchResult([int(i) for i in order[:k]], used, dropped, n)
+
+    def _one_head(self, concepts: list[Concept], wide: np.ndarray) -> list[Concept]:
+        """``concepts`` with every product type but the last read as a plain word when the last is a compound
+        kind of the catalogue ("number tile") and no item (at any price) is all of them: "house number tiles"
+        are the catalogue's number tiles, "house" a modifier of the compound the titles leave out."""
+        types = [c for c in concepts if c.kind == "type"]
+        if len(types) < 2 or not all(len(alt) >= 2 for alt in types[-1].alternatives):
+            return concepts  # "bin bags": a one-word head keeps the modifier we lack (no bin bag is sold)
+        both = wide.copy()
+        for c in types:
+            named = frozenset(a for other in concepts if other != c for a in other.alternatives)
+            both &= self.mask(c, named)
+        if both.any():
+            return concepts
+        last = types[-1]
+        return [
+            Concept("word", c.value, c.alternatives, c.surface, c.excluded)
+            if c.kind == "type" and c != last
+            else c
+            for c in concepts
+        ]
 
     def _prefer_heads(
         self, used: list[Concept], concepts: list[Concept], ok: np.ndarray, wide: np.ndarray

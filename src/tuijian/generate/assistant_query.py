@@ -293,6 +293,7 @@ class Message:
     ordinal: int | None = None
     child_age: int | None = None
     policy: str | None = None
+    policy_text: str = ""  # the words the policy was read from ("ring you": a phone call, or a ring)
     off_topic: bool = False
     item_ids: list[str] = field(default_factory=list)
     pack: int | None = None
@@ -450,8 +451,8 @@ def read_message(text: str, lang: str, words: re.Pattern[str] | None = None) -> 
     low = _ITEM_ID.sub(" ", low)
     spans = [m.span() for m in words.finditer(low) if m.end() - m.start() >= 2] if words is not None else []
     for pid, pattern in POLICY_INTENTS:
-        if _find(pattern, low, spans):
-            msg.policy = pid
+        if found := _find(pattern, low, spans):
+            msg.policy, msg.policy_text = pid, found.group(0)
             break
     pack = _PACK.search(low)
     if pack:
