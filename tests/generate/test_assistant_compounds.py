@@ -38,6 +38,8 @@ _ROWS = [
     ("SILVER FINGER RING", 6.25),
     ("POND SPONGE FROG", 1.10),
     ("POND SPONGE DUCK", 1.30),
+    ("DOORSTOP SLEEPING CAT", 5.95),
+    ("DOORSTOP GARDEN SNAIL", 4.95),
 ]
 
 
@@ -109,3 +111,12 @@ def test_a_one_word_head_keeps_a_modifier_the_catalogue_lacks(shop):
     # no hook is a lantern hook: nothing matches, not every hook or every lantern
     answer = shop.ask("do you sell lantern hooks?", language="en")
     assert not answer.citations
+
+
+def test_a_chinese_word_followed_by_its_kinds_own_head_character_is_that_kind(shop):
+    # 门阻 is a doorstop, whose own Chinese name 门挡 ends in 挡: 门阻挡 is still a doorstop
+    answer = shop.ask("最便宜的门阻挡", language="zh")
+    cat = shop.catalog_
+    assert answer.found and cat.titles[cat.position[answer.citations[0]]] == "DOORSTOP GARDEN SNAIL"
+    # a head character the kind's name does not end in stays unknown (咖啡机 is a machine, not coffee)
+    assert not shop.ask("最便宜的门阻机", language="zh").found

@@ -425,11 +425,24 @@ class Vocabulary:
                 pos
                 and re.match(r"[\u4e00-\u9fff]", zh_text[pos:])
                 and not _ZH_NOISE_HEAD.match(zh_text[pos:])
+                and not self._repeats_head(zh_text[pos:], reading)
             ):
                 reading.head_unknown = True  # 咖啡机 is a machine, not coffee
                 reading.unknown.append(zh_text[pos - 2 : pos + 1])
         reading.concepts = list(dict.fromkeys(reading.concepts))
         return reading
+
+    @staticmethod
+    def _repeats_head(rest: str, reading: Reading) -> bool:
+        """Whether the Chinese characters after the last word read are the head of the kind just read, as its
+        own Chinese name ends (门牌号码砖: 门牌号码 is a number tile, 数字瓷砖, and 砖 is its head)."""
+        last = reading.concepts[-1] if reading.concepts else None
+        run = re.match(r"[\u4e00-\u9fff]+", rest)
+        if last is None or last.kind != "type" or run is None:
+            return False
+        tail = _ZH_NOISE_TAIL.sub("", run.group(0)) or run.group(0)
+        name = chinese_product_type(last.value) or ""
+        return len(tail) < len(name) and name.endswith(tail)
 
     def _read_english(self, text: str, known: set[str], reading: Reading) -> list[bool]:
         """Concepts of one English segment; returns, per content word or phrase, whether it was known."""
