@@ -120,3 +120,10 @@ def test_a_chinese_word_followed_by_its_kinds_own_head_character_is_that_kind(sh
     assert answer.found and cat.titles[cat.position[answer.citations[0]]] == "DOORSTOP GARDEN SNAIL"
     # a head character the kind's name does not end in stays unknown (咖啡机 is a machine, not coffee)
     assert not shop.ask("最便宜的门阻机", language="zh").found
+
+
+def test_a_chinese_feature_we_have_no_word_for_before_a_size_and_a_kind_finds_nothing(shop):
+    # 带轮子的 (with wheels): no lantern says so; a size between the feature and the kind does not hide it
+    assert not shop.ask("有带轮子的大灯笼吗", language="zh").citations
+    assert not shop.ask("有带轮子的灯笼吗", language="zh").citations
+    assert shop.ask("有蓝色的纸灯笼吗", language="zh").citations

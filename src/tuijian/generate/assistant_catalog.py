@@ -73,7 +73,7 @@ _NOISE_ZH_WORDS = """
     东西 商品 图案 样式 款式 价格 多少钱 多少 可以 能不能 是不是 适合 还有 其他 别的 颜色 材质 做的
     喜欢 想要 想买 看看 帮我 给我 送给 用的 大概 左右 之间 以内 以上 以下 英镑 朋友 女儿 儿子 有
     没 卖 吗 呢 吧 啊 的 了 想 要 买 个 款 种 件 只 找 给 送 请 妈妈 爸爸 女士 男士 老婆
-    老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 子 是 还 再 更 便宜 最 贵 点 些 和 或 也 怎么 怎样 如何 来
+    老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 是 还 再 更 便宜 最 贵 点 些 和 或 也 怎么 怎样 如何 来
     哪双 哪件 哪条 哪只 哪种 哪一个 哪一款 哪对 双 对
     都 能 帮 在 到 元 镑 块 钱 它 岁 印 带 上 面 其 那 这 装 套 包含 一 个 我 你 好 嗯 里
     用品 特色 系列 主题 元素 图样 谢谢 感谢 麻烦 您 造型 形状
@@ -409,14 +409,17 @@ class Vocabulary:
         if lang == "zh" or re.search(r"[\u4e00-\u9fff]", text):
             pos = 0
             zh_text = re.sub(r"[a-z0-9'\-]+", " ", text.lower())
+            featured = False  # an unknown "X的" modifier seen, waiting for a type after it
             for m in self._chinese_words(zh_text):
                 span = zh_text[pos : m.start()]
-                if (
-                    self._unknown_zh(span, reading)
-                    and self.chinese[m.group(0)].kind == "type"
-                    and re.sub("的$", "", span).endswith(reading.unknown[-1])
-                ):
-                    reading.modifier_unknown = True  # 遮光窗帘: the catalogue has curtains, not that kind
+                kind = self.chinese[m.group(0)].kind
+                if self._unknown_zh(span, reading) and re.sub("的$", "", span).endswith(reading.unknown[-1]):
+                    if kind == "type":
+                        reading.modifier_unknown = True  # 遮光窗帘: the catalogue has curtains, not that kind
+                    elif span.endswith("的"):
+                        featured = True  # 带轮子的大垃圾桶: a feature we have no word for, then a size
+                if featured and kind == "type":
+                    reading.modifier_unknown = True
                 reading.concepts.append(self.chinese[m.group(0)])
                 pos = m.end()
             if self._unknown_zh(zh_text[pos:], reading):  # the head of a Chinese noun phrase comes last
