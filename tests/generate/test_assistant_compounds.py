@@ -9,9 +9,9 @@ a request whose head word names nothing sold ("pond bombs") finds nothing rather
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
+from tests.generate.conftest import made_up_catalogue
 from tuijian.generate.assistant import ShopAssistant
 from tuijian.generate.assistant_session import Conversation
 from tuijian.generate.shop import ShopData
@@ -45,13 +45,7 @@ _ROWS = [
 
 @pytest.fixture(scope="module")
 def shop() -> ShopAssistant:
-    items = pd.DataFrame(
-        {
-            "item_id": [f"C{n:03d}" for n in range(len(_ROWS))],
-            "title": [t for t, _ in _ROWS],
-            "price": [p for _, p in _ROWS],
-        }
-    )
+    items = made_up_catalogue(_ROWS, "C")
     return ShopAssistant(ShopData.from_frames(items)).fit()
 
 

@@ -11,20 +11,14 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pandas as pd
 import pytest
 
+from tests.generate.conftest import made_up_catalogue
 from tuijian.generate.assistant_catalog import CatalogIndex, _title_words
 
 
 def _catalog(rows: list[tuple[str, float]]) -> CatalogIndex:
-    items = pd.DataFrame(
-        {
-            "item_id": [f"T{n:03d}" for n in range(len(rows))],
-            "title": [t for t, _ in rows],
-            "price": [p for _, p in rows],
-        }
-    )
+    items = made_up_catalogue(rows, "T")
     return CatalogIndex(items, np.zeros(len(rows)))
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.generate.conftest import made_up_catalogue
 from tuijian.generate.assistant_catalog import CatalogIndex
 from tuijian.generate.assistant_query import read_message
 
@@ -106,13 +107,7 @@ _SHED = [
 
 @pytest.fixture(scope="module")
 def shed() -> CatalogIndex:
-    items = pd.DataFrame(
-        {
-            "item_id": [f"S{n:03d}" for n in range(len(_SHED))],
-            "title": [t for t, _ in _SHED],
-            "price": [p for _, p in _SHED],
-        }
-    )
+    items = made_up_catalogue(_SHED, "S")
     return CatalogIndex(items, np.zeros(len(_SHED)))
 
 
