@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from tests.generate.conftest import made_up_catalogue
-from tuijian.generate.assistant_catalog import CatalogIndex, _title_words
+from tuijian.generate.assistant_catalog import CatalogIndex
+from tuijian.generate.assistant_titles import title_words
 
 
 def _catalog(rows: list[tuple[str, float]]) -> CatalogIndex:
@@ -50,12 +51,12 @@ def teapots() -> CatalogIndex:
 
 
 def test_title_words_drop_pack_phrases_and_read_joined_heads():
-    assert _title_words("BOX OF 12 PAPER LANTERNS") == ["paper", "lantern"]
-    assert _title_words("TIN OF VINTAGE BUTTONS")[:2] == ["vintage", "button"]
+    assert title_words("BOX OF 12 PAPER LANTERNS") == ["paper", "lantern"]
+    assert title_words("TIN OF VINTAGE BUTTONS")[:2] == ["vintage", "button"]
     # a pack phrase after the name ends it: the words after say what the pack shows
-    assert _title_words("STICKERS PACK OF 8 RETRO CARS") == ["sticker", "of"]
-    assert _title_words("ROSE CUP & SAUCER") == ["rose", "cup", "and", "saucer"]
-    assert _title_words("SET/3 TEA/COFFEE TINS")[:4] == ["set", "3", "tea", "and"]
+    assert title_words("STICKERS PACK OF 8 RETRO CARS") == ["sticker", "of"]
+    assert title_words("ROSE CUP & SAUCER") == ["rose", "cup", "and", "saucer"]
+    assert title_words("SET/3 TEA/COFFEE TINS")[:4] == ["set", "3", "tea", "and"]
 
 
 def test_the_cheapest_of_a_kind_is_one_whose_title_names_it(teapots):

@@ -10,7 +10,8 @@ search` keeps the items that match every strong concept (type, colour, material,
 words only while some item still matches, drops excluded concepts ("nothing with skulls"), applies the price
 range and ranks by BM25 over the titles, a bonus when the item's product type is the asked type, and popularity.
 An asked product type means the items whose title names it (its head: DOLL DOORSTOP is a doorstop, POT PLANT
-CANDLE a candle, see :meth:`CatalogIndex.modifier_only`) whenever the catalogue has some; otherwise every match.
+CANDLE a candle, see :meth:`CatalogIndex.modifier_only` and :mod:`tuijian.generate.assistant_titles`) whenever
+the catalogue has some; otherwise every match.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from tuijian.generate.assistant_titles import TitleHeads, unhyphen
 from tuijian.generate.retrieval import BM25, index_tokens
 from tuijian.nlp.lexicon import attribute_lexicon
 from tuijian.nlp.product import ProductRecord, chinese_product_type, chinese_theme, understand
@@ -90,104 +92,12 @@ _ACCESSORY_WORDS = """
 _ACCESSORIES = frozenset(_ACCESSORY_WORDS.split())
 #: Title words after which a kind's word says what the item is for, not what it is ("stones on wire for candle").
 _FOR_WORDS = frozenset({"for"})
-#: Title words after which the rest of a title says what the item holds, comes with or is for, not what it is
-#: ("CANDLE IN JEWELLED BOX", "JAM MAKING SET WITH JARS", "STONES ON WIRE FOR CANDLE", "CLIP W SUCTION CUP"),
-#: and a comma ("KEY FOB , SHED").
-_HEAD_CUT = frozenset(
-    {"for", "with", "w", "in", "on", "inc", "incl", "including", "from", "featuring", "of", ","}
-)
-#: Nouns that say how things are sold, not what they are: a "candle set" is candles.
-_CONTAINER_HEADS = frozenset({"set", "pack", "pair", "assortment", "selection"})
-#: Nouns of a wide class that leave the kind before them what it is: a jigsaw puzzle is a jigsaw, an angel
-#: decoration an angel, a cat soft toy a cat.
-_GENERIC_HEADS = frozenset({"toy", "puzzle", "decoration", "ornament", "figure", "figurine"})
-#: A word right after a noun that makes the noun a motif ("FLORAL PRINT", "ALPHABET DESIGN").
-_MOTIF_MARKERS = frozenset({"design", "print", "shape", "shaped", "style", "motif", "pattern"})
 _SEGMENTS = re.compile(r"\b(?:of|with|for|from|in|on|about|featuring|that|which|who|under|over|between)\b")
 _ZH_NOISE_HEAD = re.compile("(?:" + "|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)) + ")+")
 _ZH_NOISE_TAIL = re.compile(
     "(?:" + "|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)) + ")+$"
 )
 _ZH_NOISE_RE = re.compile("|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)))
-
-
-@cache
-def _product_nouns() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """(strong, weak, nouns): the folded last words of the product lexicon's heads, compounds and aliases
-    ("doorstop", "candle", "pot"), its motif nouns that name an item only when nothing else does ("heart", "bird"),
-    and every word of its heads, compounds and compound-making modifiers ("kitchen", "water")."""
-    text = resources.files("tuijian.nlp.resources").joinpath("product_lexicon.json").read_text("utf-8")
-    data = json.loads(text)
-    phrases = [*data["heads"], *data["compounds"], *data["aliases"].values()]
-    strong = {toks[-1] for p in phrases if (toks := index_tokens(unhyphen(p)))}
-    weak = {toks[-1] for p in data["weak_heads"] if (toks := index_tokens(unhyphen(p)))}
-    modifiers = {t for p in [*data["modifiers"], *phrases] for t in index_tokens(unhyphen(p))}
-    return frozenset(strong - weak), frozenset(weak), frozenset(modifiers | strong | weak)
-
-
-@cache
-def _descriptor_words() -> tuple[frozenset[str], frozenset[tuple[str, ...]]]:
-    """Folded one-word colour, material and style names, and every multi-word attribute phrase ("union flag",
-    "bone china"): after a noun they start a title's descriptive tail ("FAN BLACK FRAME", "DOORMAT UNION FLAG",
-    "WRAP VINTAGE CHRISTMAS"); an adjective does not stand between a modifier noun and its head."""
-    words, phrases = set(), set()
-    for kind, values in attribute_lexicon().items():
-        if kind not in ("colour", "material", "style", "pattern", "occasion"):
-            continue
-        for value, forms in values.items():
-            for surface in [value, *forms["en"]]:
-                toks = tuple(index_tokens(unhyphen(surface)))
-                if len(toks) > 1:
-                    phrases.add(toks)
-                elif toks and kind in ("colour", "material", "style"):
-                    words.add(toks[0])
-    return frozenset(words), frozenset(phrases)
-
-
-@cache
-def _material_words() -> frozenset[str]:
-    """Folded one-word material names ("paper", "glass", "zinc")."""
-    return frozenset(
-        toks[0]
-        for value, forms in attribute_lexicon()["material"].items()
-        for surface in [value, *forms["en"]]
-        if len(toks := index_tokens(unhyphen(surface))) == 1
-    )
-
-
-def _title_words(title: str) -> list[str]:
-    """A title as folded words in order, stop words kept and "&", "+" and a slash between words read as "and"
-    ("CUP & SAUCER", "INCENSE/CANDLE SET"). A title that starts "<noun> OF" names what the noun holds ("BOX OF 9
-    PEBBLE CANDLES", "BOX OF VINTAGE JIGSAW BLOCKS"); a later pack phrase "<noun> OF <number>" ends the name
-    ("MAGNETS PACK OF 4 RETRO PHOTO")."""
-    raw = re.findall(r"[a-z0-9]+|[&+/,]", unhyphen(title.lower()))
-    words: list[str] = []
-    for n, w in enumerate(raw):
-        if w in ("&", "+") or (
-            w == "/"
-            and 0 < n < len(raw) - 1
-            and raw[n - 1].isalpha()
-            and raw[n + 1].isalpha()
-            and len(raw[n - 1]) > 1
-            and raw[n - 1] not in _CONTAINER_HEADS
-        ):
-            words.append("and")
-        elif w != "/":
-            words.append((index_tokens(w) or [w])[0])
-    if len(words) > 2 and words[1] == "of":  # "BOX OF 9 PEBBLE CANDLES", "TIN OF VINTAGE BUTTONS"
-        words = words[3:] if words[2].isdigit() else words[2:]
-    out: list[str] = []
-    n = 0
-    while n < len(words):
-        if n + 2 < len(words) and words[n + 1] == "of" and words[n + 2].isdigit():
-            if out:
-                out.append("of")  # the name ends here
-                break
-            n += 3
-            continue
-        out.append(words[n])
-        n += 1
-    return out
 
 
 @dataclass(frozen=True)
@@ -215,15 +125,6 @@ class Reading:
     head_unknown: bool = False
     modifier_unknown: bool = False  # "running shoes": the catalogue has shoes, not that kind
     head_word: str | None = None  # the request's last content word when it is a plain title word ("bicycles")
-
-
-_LETTER_PREFIX = re.compile(r"\b([a-z])-(?=[a-z])", re.IGNORECASE)
-
-
-def unhyphen(text: str) -> str:
-    """Hyphens as spaces, but a one-letter prefix stays on its word: T-LIGHT is "tlight", X-MAS "xmas" (a lone
-    letter is no index token, so "t light" would be any LIGHT: a light-pink candle holder)."""
-    return _LETTER_PREFIX.sub(r"\1", text).replace("-", " ")
 
 
 def _alternatives(words: list[str]) -> tuple[tuple[str, ...], ...]:
@@ -636,35 +537,11 @@ class CatalogIndex:
             for t in self.titles
         ]
         # what each item is by the structure of its title (see :meth:`modifier_only`)
-        self.title_words = [_title_words(t) for t in self.titles]
-        self.record_heads = [h[-1] if (h := index_tokens(unhyphen(t))) else "" for t in self.types]
-        strong, weak, nouns = _product_nouns()
-        self.product_nouns = (
-            (strong | (set(self.record_heads) - {""}) - weak) - _CONTAINER_HEADS - _GENERIC_HEADS
-        )
-        # nouns through which a compound runs on to its head ("POT PLANT CANDLE", "CHICK EGG WARMER")
-        self.compound_nouns = (
-            nouns | self.product_nouns | {w for t in self.types for w in index_tokens(unhyphen(t))}
-        )
+        self.heads = TitleHeads(self.titles, self.types)
         self.popularity = popularity
-        self.vocabulary.closed = self._closed_compounds()
+        self.vocabulary.closed = self.heads.closed_compounds(self.known, self.sequences)
         # a closed compound names a thing when its last part does (TOOTHBRUSH is a brush)
         self.head_words |= {w for (_, b), w in self.vocabulary.closed.items() if b in self.head_words}
-
-    def _closed_compounds(self) -> dict[tuple[str, str], str]:
-        """Title words written as one that are a title word and a product or material noun of three letters or
-        more ("wastepaper" is waste + paper), when no title has the two words apart: a shopper may type them
-        apart ("waste paper bin")."""
-        known = {w for w in self.known if len(w) >= 3}
-        nouns = self.compound_nouns | _material_words()
-        pairs = {(a, b) for seq in self.sequences for a, b in zip(seq, seq[1:], strict=False)}
-        out: dict[tuple[str, str], str] = {}
-        for word in sorted(self.known):
-            for n in range(3, len(word) - 2):
-                a, b = word[:n], word[n:]
-                if a in known and len(b) >= 3 and b in nouns and (a, b) not in pairs:
-                    out.setdefault((a, b), word)
-        return out
 
     def mask(self, concept: Concept, asked: frozenset[tuple[str, ...]] = frozenset()) -> np.ndarray:
         """Items that match ``concept`` (any alternative, all of its words), less its exclusions; an exclusion that
@@ -721,59 +598,12 @@ class CatalogIndex:
         BASEBALL BOOT"), and not when it follows "and" ("CUP & SAUCER"), names a motif ("… CANDLE DESIGN"), is
         a motif noun (heart, bird), a pack noun (set), a wide class (puzzle, decoration) or a word the shopper
         named too. This reads the title alone: the records call STONES ON WIRE FOR CANDLE a candle."""
-        out = np.zeros(len(self.item_ids), dtype=bool)
-        lasts = set()
+        lasts: set[str] = set()
         for alt in concept.alternatives:
             if alt:
                 last = alt[-1]
                 lasts.add((index_tokens(last[1:]) or [last[1:]])[0] if last.startswith("=") else last)
-        if not lasts:
-            return out
-        descriptors = _descriptor_words()
-        for i in np.flatnonzero(among):
-            words = self.title_words[i]
-            cut = next((n for n, w in enumerate(words) if n and w in _HEAD_CUT), len(words))
-            places = [n for n in range(cut) if words[n] in lasts]
-            if not places:
-                out[i] = any(w in lasts for w in words[cut:])
-                continue
-            out[i] = all(self._head_after(words, n, cut, lasts | named, descriptors) for n in places)
-        return out
-
-    def _head_after(
-        self,
-        words: list[str],
-        n: int,
-        cut: int,
-        own: set[str] | frozenset[str],
-        descriptors: tuple[frozenset[str], frozenset[tuple[str, ...]]],
-    ) -> bool:
-        """Whether a product noun after ``words[n]`` in the name part ``words[:cut]`` is the item's head."""
-        if n + 1 < cut and words[n + 1] in _MOTIF_MARKERS:
-            return True  # "RECIPE BOX BLUE SKETCHBOOK DESIGN": the kind is the motif
-        adjectives, phrases = descriptors
-        materials = _material_words()
-        for m in range(n + 1, cut):
-            w = words[m]
-            if (
-                w in materials
-                and m + 1 < cut
-                and words[m + 1] in self.product_nouns
-                and words[m + 1] not in own
-            ):
-                continue  # "GOLD PRINT PAPER BAG": a material right before a product noun is part of its name
-            if w in adjectives or w.isdigit() or tuple(words[m : m + 2]) in phrases:
-                return False  # a descriptive tail starts: "WATERING CAN BLUE ELEPHANT", "DOORMAT UNION FLAG"
-            if (
-                w in self.product_nouns
-                and w not in own
-                and words[m - 1] != "and"
-                and not (m + 1 < cut and words[m + 1] in _MOTIF_MARKERS)
-            ):
-                return True
-            if w not in self.compound_nouns and w not in own:
-                return False  # "KEY RING BASEBALL BOOT": a word outside the compound starts a design name
-        return False
+        return self.heads.modifier_only(lasts, among, named)
 
     def _has(self, token: str) -> np.ndarray:
         got = np.zeros(len(self.item_ids), dtype=bool)
