@@ -21,13 +21,17 @@ its database):
 filter) twice, as served (a list from the stored top lists has no scored rows: the shown items' rows are built
 alone, :mod:`tuijian.models.shown_features`) and from every candidate's row (``pair_features``, what the
 explanation recomputed before), and counts the explanations whose reasons, attributions or base value differ
-in any bit (floats compared by ``repr``, which round-trips them exactly); prints JSON.
+in any bit (floats compared by ``repr``, which round-trips them exactly); prints JSON. Explanations stored at
+training time (:mod:`tuijian.explain.stored`) are read as served (``stored_explanations`` counts them); the
+reference explains every item per request.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import cProfile
+import dataclasses
 import json
 import os
 import pstats
@@ -150,7 +154,13 @@ def check_lookup(args: argparse.Namespace) -> dict[str, Any]:
         rng = np.random.default_rng(args.seed)
         picked = rng.choice(model.interactions_.n_users, args.check_lookup, replace=False).tolist()
         out = {"version": snap.version, "users": len(picked), "category": category, "explanations": 0}
-        out.update(lookup=0, scored=0, differing=0, shown_outside_candidates=0)
+        out.update(lookup=0, scored=0, differing=0, shown_outside_candidates=0, stored_explanations=0)
+        # the reference explains every item per request: the same pipeline without the stored explanations
+        plain = copy.copy(snap.pipeline)
+        lists = snap.pipeline.top_lists
+        stored = getattr(lists, "explained", None)
+        if lists is not None:
+            plain.top_lists = dataclasses.replace(lists, explained=None)
         for u in picked:
             user = str(model.interactions_.users.ids[u])
             _, query = st.engine.user_query(user, 10, Filters(category))
@@ -165,8 +175,10 @@ def check_lookup(args: argparse.Namespace) -> dict[str, Any]:
             rows, cols, feats = model.pair_features(
                 np.array([ev.user], np.int64), ev.row(model.n_items), [seq]
             )
+            if stored is not None and query.trained:
+                out["stored_explanations"] += len(stored.lookup(u, [r[0] for r in ranked]))
             query.scratch = (model, rows, cols, feats)  # the rows the explanation recomputed before
-            full = explain_ranked(snap.pipeline, query, ranked)
+            full = explain_ranked(plain, query, ranked)
             out["shown_outside_candidates"] += int((~np.isin([r[0] for r in ranked], cols)).sum())
             for a, b in zip(served, full, strict=True):
                 out["explanations"] += 1
@@ -212,12 +224,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="write the route timings as JSON")
     ap.add_argument("--check-lookup", type=int, default=0, help="compare N users' explanations (docstring)")
     args = ap.parse_args()
-    if args.explain_home is not None and args.check_lookup:
-        print(json.dumps(check_lookup(args), indent=2))
-        return
     if args.explain_home is not None:
         args.requests = args.requests or 1000
-        out = explained_route(args)
+        out = check_lookup(args) if args.check_lookup else explained_route(args)
         print(json.dumps(out, indent=2))
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -353,7 +353,8 @@ def serve_phases(
         out["top10_filtered_paced_300"] = wrk(f"{base}/", paced300, args.duration, 12)
         print(model, "top10 paced ~300/s", out["top10_filtered_paced_300"], flush=True)
         if args.explain:  # issue 14: the same paced load with explain=true, right after a plain run
-            explain_phases(out, base, tmp, user_paths, args, model, serve.pid)
+            paths = [p.split("&category=")[0] for p in user_paths] if args.explain_no_filter else user_paths
+            explain_phases(out, base, tmp, paths, args, model, serve.pid)
         paced = lua_paths(tmp / "recs_paced.lua", user_paths, KEY, 18)
         out["top10_filtered_paced"] = wrk(f"{base}/", paced, args.duration, 16)
         print(model, "top10 paced ~800/s", out["top10_filtered_paced"], flush=True)
@@ -387,6 +388,8 @@ def explain_phases(
     explained_paths = [f"{u}&explain=true&lang={'zh' if n % 2 else 'en'}" for n, u in enumerate(user_paths)]
     explained = lua_paths(tmp / "recs_paced_explain.lua", explained_paths, KEY, delay)
     saturated = lua_paths(tmp / "recs_explain.lua", explained_paths, KEY)
+    saturated_plain = lua_paths(tmp / "recs_explain_plain.lua", user_paths, KEY)
+    out["explain_filter"] = None if args.explain_no_filter else out.get("filter")
     import httpx
 
     probe = httpx.get(f"{base}{explained_paths[0]}", headers={"X-API-Key": KEY}, timeout=60)
@@ -413,7 +416,11 @@ def explain_phases(
     out["top10_filtered_explain"] = measured(
         pid, lambda: wrk(f"{base}/", saturated, args.duration, args.connections)
     )
-    plain_cpu = out["top10_filtered"]["server_cpu_us_per_request"]
+    # the same paths without explain=true, saturated (the filtered plain run above when the paths are its own)
+    out["explain_plain_saturated"] = measured(
+        pid, lambda: wrk(f"{base}/", saturated_plain, args.duration, args.connections)
+    )
+    plain_cpu = out["explain_plain_saturated"]["server_cpu_us_per_request"]
     out["explain_cpu_overhead_ms_per_request"] = round(
         (out["top10_filtered_explain"]["server_cpu_us_per_request"] - plain_cpu) / 1e3, 2
     )
@@ -449,6 +456,11 @@ def main() -> None:
         type=int,
         default=40,
         help="pause per connection between paced requests (12 connections: 40 ms ~ 300/s, 100 ms ~ 120/s)",
+    )
+    ap.add_argument(
+        "--explain-no-filter",
+        action="store_true",
+        help="explain phases without the category filter: the API's default request (k=10, no filter)",
     )
     ap.add_argument(
         "--no-ingest",

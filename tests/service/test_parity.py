@@ -366,3 +366,33 @@ def test_stored_top_lists_answer_exactly_like_the_library(shop: dict[str, Any], 
         assert used["stored"] >= 12 and used["scored"] == 0, used
     else:
         assert used["stored"] >= 12 and used["scored"] >= 1, used  # both paths were taken
+
+
+@pytest.mark.parametrize("name", TOP_LIST_MODELS)
+def test_stored_explanations_are_what_a_request_explains(shop: dict[str, Any], name: str) -> None:
+    """Training for serving also explains every trained user's default request (``explanations.npz`` beside
+    the lists, :mod:`tuijian.explain.stored`); an explained request reads them, and its items, sentences and
+    attributions are those of the same pipeline explaining every item per request."""
+    import dataclasses
+
+    from tuijian.explain.render import explained_items
+    from tuijian.models.artifacts import read_config
+    from tuijian.models.pipeline import Pipeline
+
+    snap = shop["snaps"][f"{name}+top"]
+    folder = Path(snap.info["path"])
+    config = read_config(folder.parent.parent, folder.parent.name, folder.name)
+    top = snap.top_lists
+    assert top is not None and top.explained is not None, name  # hybrid, auto and ALS all explain
+    assert config["top_lists"]["explained"] == "explanations.npz" and (folder / "explanations.npz").is_file()
+    assert config["metrics"]["explanations_per_user"] == K and config["metrics"]["explanations_mb"] >= 0
+    plain = Pipeline(snap.model, top_lists=dataclasses.replace(top, explained=None))
+    records = snap.catalog.records
+    for user in _users(snap, 16):
+        u = snap.user_index(user)
+        for lang in ("en", "zh"):
+            served, again = snap.pipeline.user_query(u), plain.user_query(u)
+            got = explained_items(snap.pipeline, records, served, snap.pipeline.recommend(served, K), lang)
+            want = explained_items(plain, records, again, plain.recommend(again, K), lang)
+            assert got == want, (name, user, lang)
+            assert top.explained.lookup(u, [snap.item_index(e["item_id"]) for e in got])

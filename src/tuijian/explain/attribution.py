@@ -68,11 +68,16 @@ def _top_rows(contrib: np.ndarray, keys: np.ndarray, n: int) -> list[tuple[np.nd
 
 
 def _dense_rows(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``matrix[rows]`` restricted to the sorted columns ``cols`` (which hold all their non-zeros), dense."""
+    """``matrix[rows]`` restricted to the sorted columns ``cols``, dense (entries in other columns dropped)."""
     out = np.zeros((len(rows), len(cols)), dtype=np.float64)
+    if not len(cols):
+        return out
     for r, row in enumerate(np.asarray(rows, np.int64).tolist()):
         a, b = matrix.indptr[row], matrix.indptr[row + 1]
-        out[r, np.searchsorted(cols, matrix.indices[a:b])] = matrix.data[a:b]
+        idx = matrix.indices[a:b]
+        pos = np.minimum(np.searchsorted(cols, idx), len(cols) - 1)
+        keep = cols[pos] == idx
+        out[r, pos[keep]] = matrix.data[a:b][keep]
     return out
 
 
@@ -196,15 +201,19 @@ def content_profile(model: ContentRecommender, evidence: Evidence, items: np.nda
     w_emb = float(model.embedding_weight) if hasattr(model, "item_embeddings_") else 0.0
     contrib = np.zeros((len(hist), len(items)))
     terms: list[tuple[str, ...]] = [() for _ in items]
+    # every number below depends on the history and on one item alone, never on the other items asked with
+    # it: the profile lives on the history's words, and each item is multiplied on its own, so an item's
+    # explanation is the same in any batch (explanations stored at training time, tuijian.explain.stored)
     if w_emb < 1.0:
         for part, (matrix, share) in enumerate(model._text_parts()):
             m = matrix if isinstance(matrix, sp.csr_matrix) else sp.csr_matrix(matrix)
-            used = [m.indices[m.indptr[i] : m.indptr[i + 1]] for i in np.concatenate([hist, items]).tolist()]
+            used = [m.indices[m.indptr[i] : m.indptr[i + 1]] for i in hist.tolist()]
             cols = np.unique(np.concatenate(used)) if used else np.zeros(0, np.int64)
             mh, mt = _dense_rows(m, hist, cols), _dense_rows(m, items, cols)
             profile = w @ mh
             norm = float(np.sqrt(profile @ profile)) or 1.0
-            contrib += (1.0 - w_emb) * share * w[:, None] * (mh @ mt.T) / norm
+            dots = np.stack([mh @ mt[j] for j in range(len(items))], axis=1)
+            contrib += (1.0 - w_emb) * share * w[:, None] * dots / norm
             if part == 0:  # TF-IDF: the words the profile and the item share
                 shared = mt * profile[None, :]
                 for j in range(len(items)):
@@ -215,7 +224,8 @@ def content_profile(model: ContentRecommender, evidence: Evidence, items: np.nda
         emb = model.item_embeddings_
         profile_e = w @ emb[hist]
         norm_e = float(np.linalg.norm(profile_e)) or 1.0
-        contrib += w_emb * w[:, None] * (emb[hist] @ emb[items].T) / norm_e
+        dots_e = np.stack([emb[hist] @ emb[t] for t in items.tolist()], axis=1)
+        contrib += w_emb * w[:, None] * dots_e / norm_e
     out = []
     for j, t in enumerate(items.tolist()):
         idx, vals = _top_terms(contrib[:, j], hist, ITEMS_PER_REASON)

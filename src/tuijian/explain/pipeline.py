@@ -22,7 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from tuijian.explain.attribution import weighted_sequence
+from tuijian.explain.ranker import ATTRIBUTION_METHOD
 from tuijian.explain.reasons import EXPLORATION_CODE, Evidence, Explanation, Reason, strongest
+from tuijian.explain.stored import StoredExplanations
 from tuijian.models.fallback import FallbackChain
 from tuijian.models.pipeline import Pipeline, Ranked
 from tuijian.models.query import RecQuery
@@ -43,13 +45,16 @@ def explain_ranked(
 ) -> list[Explanation]:
     """One explanation per entry of ``ranked`` (see module docstring), reasons strongest first."""
     model = pipeline.model
-    by_model = [n for n, (_, _, codes) in enumerate(ranked) if _source(codes).startswith(_MODEL_CODES)]
+    items = model_ranked(ranked)
     own: dict[int, Explanation] = {}
     explain = getattr(model, "explain", None)  # Explainable (a cheaper check than isinstance on a Protocol)
-    if by_model and callable(explain):
-        evidence = Evidence.of(model, query)
-        items = np.asarray([ranked[n][0] for n in by_model], np.int64)
-        own = {e.item: e for e in explain(evidence, items)}
+    if items and callable(explain):
+        stored = _stored(pipeline, query)
+        if stored is not None:  # explained at training time (tuijian.explain.stored): the same explanations
+            own = stored.lookup(int(query.user), items)
+            items = [t for t in items if t not in own]
+        if items:
+            own |= {e.item: e for e in explain(Evidence.of(model, query), np.asarray(items, np.int64))}
     seq = query.sequence if sequence is None else np.asarray(sequence, np.int64)
     chain = pipeline.fallback if fallback is None else fallback
     out: list[Explanation] = []
@@ -69,6 +74,21 @@ def explain_ranked(
             )
         )
     return out
+
+
+def model_ranked(ranked: Ranked) -> list[int]:
+    """The items of ``ranked`` the model itself put there (codes ``similar_to:<item>`` / ``personalized``)."""
+    return [item for item, _, codes in ranked if _source(codes).startswith(_MODEL_CODES)]
+
+
+def _stored(pipeline: Pipeline, query: RecQuery) -> StoredExplanations | None:
+    """The version's precomputed explanations, when they are this query's: a trained query (the model explains
+    it from the trained history alone) and the attribution method the request uses."""
+    lists = pipeline.top_lists
+    stored = getattr(lists, "explained", None)
+    if stored is None or not query.trained or ATTRIBUTION_METHOD.get() != stored.method:
+        return None
+    return stored
 
 
 def _source(codes: list[str]) -> str:

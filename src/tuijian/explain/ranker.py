@@ -249,8 +249,8 @@ def explain_hybrid(
     cand = [j for j in picked if j >= 0]
     phi = contributions(model, shown, method) if cand else np.zeros((0, shown.shape[1] + 1))
     names = model.feature_names_
-    kinds, group = _feature_groups(model)
-    sums = phi[:, :-1] @ group if len(cand) else np.zeros((0, len(KINDS)))
+    kinds, groups = _feature_groups(model)
+    sums = _kind_sums(phi, groups) if len(cand) else np.zeros((0, len(KINDS)))
     # the retrievers' own explanations, asked once for the items whose reasons need them
     sub = _sub_explanations(model, retriever_ev, items, names, phi, picked, sums)
     had = set(evidence.items.tolist())
@@ -285,21 +285,27 @@ def explain_hybrid(
     return out
 
 
-def _feature_groups(model: HybridRecommender) -> tuple[list[str | None], np.ndarray]:
-    """Per ranker column its reason kind, and the ``columns x KINDS`` 0/1 matrix summing columns into kinds
-    (built once per model)."""
+def _feature_groups(model: HybridRecommender) -> tuple[list[str | None], list[np.ndarray]]:
+    """Per ranker column its reason kind, and per kind of :data:`KINDS` its columns (built once per model)."""
     cached = getattr(model, "_explain_groups", None)
     names = model.feature_names_
     if cached is not None and cached[0] == names:
         return cached[1], cached[2]
     kinds = [feature_kind(n) for n in names]
-    kind_index = {k: n for n, k in enumerate(KINDS)}
-    group = np.zeros((len(names), len(KINDS)))
-    for f, k in enumerate(kinds):
-        if k is not None:
-            group[f, kind_index[k]] = 1.0
-    model._explain_groups = (list(names), kinds, group)  # type: ignore[attr-defined]
-    return kinds, group
+    groups = [np.asarray([f for f, k in enumerate(kinds) if k == kind], np.int64) for kind in KINDS]
+    model._explain_groups = (list(names), kinds, groups)  # type: ignore[attr-defined]
+    return kinds, groups
+
+
+def _kind_sums(phi: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """``(rows, KINDS)``: per row, the sum of each kind's contributions. Row by row (numpy sums each contiguous
+    row on its own), so a row's sums never depend on the other rows explained with it, as a matrix product's
+    may in the last bit: an item's explanation is the same in any batch (:mod:`tuijian.explain.stored`)."""
+    out = np.zeros((len(phi), len(groups)))
+    for k, cols in enumerate(groups):
+        if len(cols):
+            out[:, k] = _row_sums(phi[:, cols])
+    return out
 
 
 def _sub_explanations(

@@ -11,6 +11,8 @@ Layout::
         toplists.npz    optional: each trained user's precomputed top list
                         (:mod:`tuijian.models.toplists`); versions without it
                         are served by full scoring
+        explanations.npz  optional, with the top lists: the model's explanations of
+                        each trained user's default request (:mod:`tuijian.explain.stored`)
 
 Versions are ``v0001``, ``v0002``...; ``"latest"`` is the highest. A version is
 written to a temporary folder and renamed into place, so a crash never leaves a
@@ -25,6 +27,7 @@ a clear error rather than pickled.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -287,6 +290,11 @@ def save_model(
 
             top_lists.save(tmp / FILE)
             config["top_lists"] = {"file": FILE, "n": top_lists.n, "scored": top_lists.scored}
+            if top_lists.explained is not None:  # tuijian.explain.stored
+                from tuijian.explain.stored import FILE as EXPLAINED
+
+                top_lists.explained.save(tmp / EXPLAINED)
+                config["top_lists"]["explained"] = EXPLAINED
         write_json(tmp / "config.json", config)
         write_json(tmp / "metrics.json", metrics or {})
         for _ in range(100):  # another writer may take the same number: retry with the next
@@ -345,7 +353,15 @@ def load_top_lists(
     folder = resolve_version(root, name, version)
     if not (folder / FILE).is_file():
         return None
-    return TopLists.load(folder / FILE, model if model is not None else load_model(root, name, version))
+    model = model if model is not None else load_model(root, name, version)
+    lists = TopLists.load(folder / FILE, model)
+    from tuijian.explain.stored import FILE as EXPLAINED
+    from tuijian.explain.stored import StoredExplanations
+
+    if (folder / EXPLAINED).is_file():  # explanations made with the lists (tuijian.explain.stored)
+        stored = StoredExplanations.load(folder / EXPLAINED, model.interactions_.n_users)
+        lists = dataclasses.replace(lists, explained=stored)
+    return lists
 
 
 def read_config(root: str | Path, name: str, version: str = "latest") -> dict[str, Any]:

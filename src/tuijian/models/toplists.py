@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -101,6 +101,10 @@ class TopLists:
     #: candidates (``n_candidates + 1`` outside them and in padding), as the ranker's features hold it; what an
     #: explanation of a stored list reads instead of ranking every item again (``shown_features``)
     ranks: np.ndarray | None = None  # (n_users, n, R) uint8/uint16
+    #: the model's explanations of every trained user's default request, made at training time
+    #: (:class:`tuijian.explain.stored.StoredExplanations`, saved as its own file beside the lists); ``None``:
+    #: explanations are computed per request
+    explained: Any = None
 
     @property
     def n(self) -> int:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ import pandas as pd
 
 from tuijian.data.interactions import Interactions, WeightConfig
 from tuijian.exceptions import DataError, ModelNotFoundError
+from tuijian.explain.stored import EXPLAINED_PER_USER
 from tuijian.models.toplists import TOP_N
 from tuijian.service.snapshot import Catalog, Snapshot
 from tuijian.store import Store
@@ -58,13 +60,17 @@ def train_version(
     activate: bool = True,
     precompute: bool | None = None,
     top_n: int = TOP_N,
+    explained_per_user: int = EXPLAINED_PER_USER,
 ) -> str:
     """Fit ``model_name`` on every stored event, save it and register it; returns the version label.
 
     Models that are slow per request (``precompute``: ``True``/``False`` to decide here; ``None``: the
     model's own choice, see :mod:`tuijian.models.toplists`) also get every trained user's top ``top_n``
-    scored now and stored with the version, so serving a known user without fresh events is a lookup.
+    scored now and stored with the version, so serving a known user without fresh events is a lookup; the
+    first ``explained_per_user`` items of each such user's default request are explained now as well
+    (:mod:`tuijian.explain.stored`; 0: explained per request).
     """
+    from tuijian.explain.stored import explainable, precompute_explanations
     from tuijian.models.artifacts import save_model
     from tuijian.models.registry import create
     from tuijian.models.toplists import precompute_top_lists, should_precompute
@@ -89,6 +95,15 @@ def train_version(
             "top_lists_n": top_lists.n,
             "top_lists_scored": top_lists.scored,
         }
+        if explained_per_user > 0 and explainable(model):  # explained requests of these users: lookups too
+            started = time.perf_counter()
+            stored = precompute_explanations(model, top_lists, explained_per_user)
+            top_lists = dataclasses.replace(top_lists, explained=stored)
+            extra |= {
+                "explanations_seconds": round(time.perf_counter() - started, 3),
+                "explanations_per_user": explained_per_user,
+                "explanations_mb": round(stored.nbytes / 1e6, 1),
+            }
     root = artifacts_root / dataset
     version = save_model(
         model,

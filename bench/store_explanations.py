@@ -1,0 +1,70 @@
+"""Explain every trained user's default request of a saved version now (issue 14), as training does.
+
+Training for serving (:func:`tuijian.service.versions.train_version`) stores a version's top lists and, since
+this change, the model's explanations of each trained user's default request (:mod:`tuijian.explain.stored`).
+This script adds them to a version trained before, without training again: it loads the model and its top lists
+and runs the same :func:`~tuijian.explain.stored.precompute_explanations`, then writes ``explanations.npz``
+into the version folder and notes it in ``config.json``.
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/store_explanations.py \\
+        --artifacts /work/var_beauty/home3/artifacts/amazon-beauty --model auto --version v0001
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--artifacts", type=Path, required=True, help="artifact root of the dataset")
+    ap.add_argument("--model", default="auto")
+    ap.add_argument("--version", default="latest")
+    ap.add_argument("--per-user", type=int, default=None, help="items per user (default: the library's)")
+    ap.add_argument("--out", type=Path, default=None, help="also write the figures here (JSON)")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
+
+    from tuijian.explain.stored import EXPLAINED_PER_USER, FILE, precompute_explanations
+    from tuijian.models.artifacts import load_model, load_top_lists, resolve_version
+
+    per_user = EXPLAINED_PER_USER if args.per_user is None else args.per_user
+    folder = resolve_version(args.artifacts, args.model, args.version)
+    started = time.perf_counter()
+    model = load_model(args.artifacts, args.model, args.version)
+    lists = load_top_lists(args.artifacts, args.model, args.version, model)
+    if lists is None:
+        raise SystemExit(f"{folder} has no top lists: explanations are stored with them")
+    loaded = time.perf_counter() - started
+    started = time.perf_counter()
+    stored = precompute_explanations(model, lists, per_user)
+    seconds = time.perf_counter() - started
+    stored.save(folder / FILE)
+    config_path = folder / "config.json"
+    config = json.loads(config_path.read_text())
+    config["top_lists"]["explained"] = FILE
+    config_path.write_text(json.dumps(config, indent=2))
+    figures = {
+        "folder": str(folder),
+        "users": stored.n_users,
+        "per_user": per_user,
+        "explanations": len(stored.item),
+        "seconds": round(seconds, 1),
+        "load_seconds": round(loaded, 1),
+        "mb_in_memory": round(stored.nbytes / 1e6, 1),
+        "mb_on_disk": round((folder / FILE).stat().st_size / 1e6, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(figures, indent=2))
+    if args.out is not None:
+        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Explanations precomputed with the top lists (:mod:`tuijian.explain.stored`): a stored explanation is the
+model's own explanation of the same (user, item), number for number, and an explained request of a trained user
+reads it instead of explaining again; any item without one is explained as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.explain.test_shown_features import COMMON, N_USERS, _data, _same
+from tuijian.data.interactions import Interactions
+from tuijian.exceptions import StorageError
+from tuijian.explain.pipeline import explain_ranked
+from tuijian.explain.ranker import attribution_method
+from tuijian.explain.reasons import Evidence
+from tuijian.explain.stored import FILE, StoredExplanations, precompute_explanations
+from tuijian.models.base import Recommender
+from tuijian.models.hybrid import HybridRecommender
+from tuijian.models.knn import ItemKNN
+from tuijian.models.pipeline import Pipeline
+from tuijian.models.toplists import TopLists, precompute_top_lists
+
+PER_USER = 6
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[Interactions, pd.DataFrame]:
+    return _data()
+
+
+@pytest.fixture(scope="module", params=["hybrid", "hybrid-grouped", "item-knn"])
+def model(request: pytest.FixtureRequest, data: tuple[Interactions, pd.DataFrame]) -> Recommender:
+    inter, catalog = data
+    if request.param == "item-knn":
+        return ItemKNN(n_neighbors=10).fit(inter)
+    if request.param == "hybrid-grouped":
+        features = {"repeat": True, "time": True, "genre": True}
+        return HybridRecommender(features=features, repeats=True, **COMMON).fit(inter, items=catalog)
+    return HybridRecommender(features={}, **COMMON).fit(inter, items=catalog)
+
+
+@pytest.fixture(scope="module")
+def stored(model: Recommender, tmp_path_factory: pytest.TempPathFactory) -> tuple[TopLists, TopLists]:
+    """The model's lists without and with explanations (the latter through an npz round trip)."""
+    import dataclasses
+
+    lists = precompute_top_lists(model, 12)
+    explained = precompute_explanations(model, lists, PER_USER)
+    path = tmp_path_factory.mktemp("stored") / FILE
+    explained.save(path)
+    loaded = StoredExplanations.load(path, model.interactions_.n_users)
+    return lists, dataclasses.replace(lists, explained=loaded)
+
+
+def test_a_stored_explanation_is_the_models_own(
+    model: Recommender, stored: tuple[TopLists, TopLists]
+) -> None:
+    """Every stored (user, item): the model's ``explain`` on the same evidence gives the same reasons,
+    attributions and base value (repr: every float bit for bit)."""
+    plain, lists = stored
+    table = lists.explained
+    assert table is not None and table.method == "path"
+    pipe = Pipeline(model, top_lists=plain)
+    n = 0
+    for user in range(N_USERS):
+        a, b = int(table.user_ptr[user]), int(table.user_ptr[user + 1])
+        items = table.item[a:b].tolist()
+        assert len(items) <= PER_USER
+        got = table.lookup(user, items)
+        assert sorted(got) == sorted(items)
+        query = pipe.user_query(user)
+        pipe.recommend(query, PER_USER)  # as served: the scratch the stored list leaves
+        want = model.explain(Evidence.of(model, query), np.asarray(items, np.int64))  # type: ignore[attr-defined]
+        _same([got[t] for t in items], want)
+        n += len(items)
+    assert n >= N_USERS * PER_USER // 2  # most users have stored explanations
+    assert table.lookup(N_USERS + 5, [0, 1]) == {} and table.lookup(0, [-7]) == {}
+
+
+@pytest.mark.parametrize("how", ["default", "deeper", "filtered", "repeats"])
+def test_an_explained_request_reads_them(
+    model: Recommender, stored: tuple[TopLists, TopLists], how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Served with stored explanations, every request's explanations equal those without; the default
+    request asks the model for none, a deeper or filtered one only for the items without a stored one."""
+    plain, lists = stored
+    with_table, without = Pipeline(model, top_lists=lists), Pipeline(model, top_lists=plain)
+    calls: list[int] = []
+    own = type(model).explain  # type: ignore[attr-defined]
+
+    def counted(self: Any, evidence: Evidence, items: np.ndarray) -> Any:
+        calls.append(len(items))
+        return own(self, evidence, items)
+
+    rng = np.random.default_rng(3)
+    asked = 0
+    for user in range(N_USERS):
+        k, allowed, exclude = PER_USER, None, True
+        if how == "deeper":
+            k = 11
+        elif how == "filtered":
+            allowed = rng.random(model.n_items) < 0.5
+        elif how == "repeats":
+            exclude = False
+        results = []
+        for pipe in (with_table, without):
+            query = pipe.user_query(user, allowed=allowed, exclude_purchased=exclude)
+            ranked = pipe.recommend(query, k)
+            calls.clear()
+            monkeypatch.setattr(type(model), "explain", counted)
+            results.append((ranked, explain_ranked(pipe, query, ranked)))
+            monkeypatch.setattr(type(model), "explain", own)
+            if pipe is with_table:
+                asked += sum(calls)
+                if how == "default":
+                    assert calls == [], user
+        assert [r[0] for r in results[0][0]] == [r[0] for r in results[1][0]]
+        _same(results[0][1], results[1][1])
+    if how in ("deeper", "filtered"):
+        assert asked > 0  # some items had no stored explanation and were explained per request
+
+
+def test_other_attribution_methods_are_not_read(
+    stored: tuple[TopLists, TopLists], model: Recommender
+) -> None:
+    """The dashboard's TreeSHAP explanations are computed, never read from the decision-path table (the
+    hybrid's ranker; other models' explanations do not depend on the method, and are the same either way)."""
+    _, lists = stored
+    pipe, plain = Pipeline(model, top_lists=lists), Pipeline(model)
+    with attribution_method("shap"):
+        for user in range(0, N_USERS, 7):
+            query = pipe.user_query(user)
+            ranked = pipe.recommend(query, PER_USER)
+            fresh = plain.user_query(user)
+            _same(
+                explain_ranked(pipe, query, ranked),
+                explain_ranked(plain, fresh, plain.recommend(fresh, PER_USER)),
+            )
+
+
+def test_a_table_of_another_model_is_refused(stored: tuple[TopLists, TopLists], tmp_path: Path) -> None:
+    _, lists = stored
+    assert lists.explained is not None
+    lists.explained.save(tmp_path / FILE)
+    with pytest.raises(StorageError, match="retrain"):
+        StoredExplanations.load(tmp_path / FILE, N_USERS + 1)
+    np.savez(tmp_path / "other.npz", ids=np.zeros(3))
+    with pytest.raises(StorageError, match="not a stored-explanations file"):
+        StoredExplanations.load(tmp_path / "other.npz", N_USERS)
