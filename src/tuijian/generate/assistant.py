@@ -161,6 +161,8 @@ class _Search:
     earlier: list[Concept] = field(default_factory=list)
     #: the plain title word that heads a fresh request ("bath bombs"): the search may not drop it
     head: str | None = None
+    #: groups of concepts read from one unknown Chinese run: dropping all of one finds nothing
+    groups: list[list[Concept]] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -266,6 +268,12 @@ class ShopAssistant:
             spec = _Search(list(reading.concepts), excluded, None, None, msg.sort)
             if not has_type:  # "bath bombs"; in "waste bins … lola" the bin is what is asked
                 spec.head = reading.head_word
+            # a dictionary-read modifier before a word that is not a product type may be missing from titles
+            spec.groups = [
+                g
+                for g, before in zip(reading.groups, reading.modifier_groups, strict=True)
+                if before != "other"
+            ]
             if conv is not None and msg.follow_up and has_type:  # "what about mugs?" keeps the budget
                 spec.price_min, spec.price_max = conv.price_min, conv.price_max
                 spec.excluded = list(dict.fromkeys([*map(_concept_from, conv.excluded), *excluded]))
@@ -445,13 +453,44 @@ class ShopAssistant:
         water bottle red?" asks whether it is red; it is not part of the name)."""
         cat = self.catalog_
         concepts = list(reading.concepts)
+        # a dictionary-read modifier of a named kind may be a word the title lacks (英伦 of 英伦玫瑰杯垫)
+        groups = [g for g, before in zip(reading.groups, reading.modifier_groups, strict=True) if not before]
         for attempt in range(2):
             found = cat.search(concepts, excluded, msg.price_min, msg.price_max, k=1, pack=msg.pack)
-            if found.positions:
+            if reading.groups and (not found.positions or _lost(reading.groups, found)):
+                found = self._without_class(
+                    reading.groups,
+                    concepts,
+                    found,
+                    lambda cs: cat.search(cs, excluded, msg.price_min, msg.price_max, k=1, pack=msg.pack),
+                )
+            if found.positions and not _lost(groups, found):
                 return found.positions[0]
             if attempt == 0:
                 concepts = [c for c in concepts if _KIND_ATTRIBUTE.get(c.kind) != attribute]
         return None
+
+    @staticmethod
+    def _without_class(
+        groups: list[list[Concept]],
+        concepts: list[Concept],
+        result: SearchResult,
+        search: Callable[[list[Concept]], SearchResult],
+    ) -> SearchResult:
+        """The search again without the Chinese-named product types after the dictionary-read groups when that
+        finds items matching every concept of the groups, two words at least; otherwise ``result``."""
+        last = max((concepts.index(c) for group in groups for c in group if c in concepts), default=-1)
+        kept = [
+            c
+            for n, c in enumerate(concepts)
+            if not (n > last and c.kind == "type" and re.search(r"[\u4e00-\u9fff]", c.surface))
+        ]
+        if len(kept) == len(concepts) or last < 0 or sum(map(len, groups)) < 2:
+            return result  # one dictionary word (泡澡, bath, of 泡澡球) is too little to set the kind aside
+        again = search(kept)
+        if again.positions and all(c in again.used for group in groups for c in group):
+            return again
+        return result
 
     def _target(
         self, msg: Message, reading: Reading, ids: list[str], conv: Conversation | None
@@ -544,7 +583,20 @@ class ShopAssistant:
                 result = cat.search(
                     kept, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
                 )
-        if spec.head and any(c.kind == "word" and c.value == spec.head for c in result.dropped):
+        if spec.groups and (not result.positions or _lost(spec.groups, result)):
+            # 飞鸭墙饰: the flying ducks are sold, though no title calls them wall art (墙饰): the class word a
+            # dictionary-read name ends in gives way when the name's every word then matches
+            result = self._without_class(
+                spec.groups,
+                spec.concepts,
+                result,
+                lambda cs: cat.search(
+                    cs, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
+                ),
+            )
+        if (spec.head and any(c.kind == "word" and c.value == spec.head for c in result.dropped)) or _lost(
+            spec.groups, result
+        ):
             # "bath bombs" when we sell bath sponges and water bombs: the thing asked for is not sold
             result = SearchResult([], result.used, result.dropped, 0)
         intent = "sort" if spec.sort else "search"
@@ -717,6 +769,12 @@ _MOTIF_FOLLOW_UP = re.compile(
     r"^\s*(?:(?:any|anything|something|ones?|some|got any|do you have any|have you got any|what about|how about)"
     r"\s+)?(?:with|featuring|that (?:have|has))\b|(?:图案|花纹|印花|造型)|^\s*有[^的]{1,8}的(?:吗|呢|没有)?[\s?？]*$"
 )
+
+
+def _lost(groups: list[list[Concept]], result: SearchResult) -> bool:
+    """Whether the search dropped a concept of a dictionary-read group (睡袋: nothing is a sleeping bag, so the
+    bags found without it are not what was asked; 球赛, a match, is no box of matches)."""
+    return any(c not in result.used for group in groups for c in group)
 
 
 def _widened(concept: Concept) -> Concept:

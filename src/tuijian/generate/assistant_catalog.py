@@ -16,9 +16,11 @@ the catalogue has some; otherwise every match.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from tuijian.generate.assistant_titles import TitleHeads, unhyphen
+from tuijian.generate.cedict import ChineseGlossary
 from tuijian.generate.retrieval import BM25, index_tokens
 from tuijian.nlp.lexicon import attribute_lexicon
 from tuijian.nlp.product import ProductRecord, chinese_product_type, chinese_theme, understand
@@ -97,6 +100,8 @@ _ZH_NOISE_HEAD = re.compile("(?:" + "|".join(sorted(map(re.escape, _NOISE_ZH), k
 _ZH_NOISE_TAIL = re.compile(
     "(?:" + "|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)) + ")+$"
 )
+#: the longest unknown Chinese run read through the dictionary (longer ones are sentences, not names)
+_LEARN_MAX = 6
 _ZH_NOISE_RE = re.compile("|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)))
 
 
@@ -125,6 +130,12 @@ class Reading:
     head_unknown: bool = False
     modifier_unknown: bool = False  # "running shoes": the catalogue has shoes, not that kind
     head_word: str | None = None  # the request's last content word when it is a plain title word ("bicycles")
+    #: the concepts read from one unknown Chinese run through the dictionary (飞鸭墙饰: fly, duck, wall,
+    #: decoration): a search that drops all of one group's concepts found nothing the shopper named
+    groups: list[list[Concept]] = field(default_factory=list)
+    #: per group, what follows it: "" when it ends the phrase (the thing asked for), "type" before a product
+    #: type (遮光 of 遮光窗帘 names the kind), "other" before another word (英伦 of 英伦玫瑰杯垫)
+    modifier_groups: list[str] = field(default_factory=list)
 
 
 def _alternatives(words: list[str]) -> tuple[tuple[str, ...], ...]:
@@ -192,6 +203,11 @@ class Vocabulary:
         #: the catalogue's closed compounds by their two parts ("waste", "paper") -> "wastepaper": see
         #: :meth:`CatalogIndex._closed_compounds`; set by the index that owns this vocabulary
         self.closed: dict[tuple[str, str], str] = {}
+        #: the catalogue's head words (see :attr:`CatalogIndex.head_words`); set by the index too
+        self.head_words: set[str] = set()
+        #: whether some item is what title words name, not only a thing they modify (see
+        #: :meth:`CatalogIndex.names_thing`); set by the index
+        self.names_thing: Callable[[tuple[str, ...]], bool] = lambda words: True
         self.chinese: dict[str, Concept] = {}
         extra = _extra_terms()
         by_value = {(k, v): c for (k, v), c in _lexicon_concepts().items()}
@@ -243,6 +259,8 @@ class Vocabulary:
             if name and len(name) >= 2 and not any(w in name for w in known_zh):
                 self.chinese.setdefault(name, Concept(kind, value, _alternatives([value]), name))
         self._widen_chinese_heads()
+        self._glossary: ChineseGlossary | None = None
+        self._learned: dict[str, dict[str, Concept] | None] = {}
         self.chinese_re = re.compile("|".join(sorted(map(re.escape, self.chinese), key=len, reverse=True)))
 
     def _widen_chinese_heads(self) -> None:
@@ -310,10 +328,16 @@ class Vocabulary:
         if lang == "zh" or re.search(r"[\u4e00-\u9fff]", text):
             pos = 0
             zh_text = re.sub(r"[a-z0-9'\-]+", " ", text.lower())
+            groups = self._learn(zh_text, known)
+            learned = {seg: c for group, _ in groups for seg, c in group.items()}
+            words = {**self.chinese, **learned} if learned else self.chinese
+            for group, followed in groups:
+                reading.groups.append(list(dict.fromkeys(group.values())))
+                reading.modifier_groups.append(followed)
             featured = False  # an unknown "X的" modifier seen, waiting for a type after it
-            for m in self._chinese_words(zh_text):
+            for m in self._chinese_words(zh_text, words):
                 span = zh_text[pos : m.start()]
-                kind = self.chinese[m.group(0)].kind
+                kind = words[m.group(0)].kind
                 if self._unknown_zh(span, reading) and re.sub("的$", "", span).endswith(reading.unknown[-1]):
                     if kind == "type":
                         reading.modifier_unknown = True  # 遮光窗帘: the catalogue has curtains, not that kind
@@ -321,7 +345,7 @@ class Vocabulary:
                         featured = True  # 带轮子的大垃圾桶: a feature we have no word for, then a size
                 if featured and kind == "type":
                     reading.modifier_unknown = True
-                reading.concepts.append(self.chinese[m.group(0)])
+                reading.concepts.append(words[m.group(0)])
                 pos = m.end()
             if self._unknown_zh(zh_text[pos:], reading):  # the head of a Chinese noun phrase comes last
                 reading.head_unknown = True
@@ -397,12 +421,95 @@ class Vocabulary:
                 i += 1
         return order
 
-    def _chinese_words(self, text: str) -> list[re.Match[str]]:
+    def _learn(self, text: str, known: set[str]) -> list[tuple[dict[str, Concept], str]]:
+        """Dictionary words for the Chinese runs of ``text`` that the vocabulary leaves unread (飞鸭墙饰 -> 飞 fly,
+        鸭 duck, 墙 wall, 饰 decoration), as plain-word concepts over the catalogue's title words.
+
+        A run is read only when every dictionary word of it names a title word (a sentence such as 下单后几天能收
+        is not a product name) and it is short. Within a run, a word before another is a modifier: its gloss's
+        head noun alone may match (鹅毛, goose feather, before 树 is a feather); the run's last word is the
+        thing asked for and needs its whole gloss (睡袋 is a sleeping bag, not a bag)."""
+        out: list[tuple[dict[str, Concept], str]] = []
+        pos = 0
+        # one-character words are read again with their unknown neighbours (算盘 is an abacus, not a 盘 plate)
+        found = [m for m in self._chinese_words(text, self.chinese) if len(m.group(0)) >= 2]
+        for n, (stop, nxt) in enumerate([*((m.start(), m.end()) for m in found), (len(text), len(text))]):
+            span = text[pos:stop]
+            for run in re.findall(r"[\u4e00-\u9fff]+", span):
+                # the last "X的" of a span is its modifier (六镑以上的飞鸭: 飞鸭); one character alone is too
+                # ambiguous to read (几, 放)
+                run = _trim_noise(run.rsplit("的", 1)[-1])
+                if len(run) < 2:
+                    continue
+                rest = span[span.rfind(run) + len(run) :]
+                before = ""
+                if n < len(found) and not re.search(r"[\u4e00-\u9fff]", _ZH_NOISE_RE.sub("", rest)):
+                    before = "type" if self.chinese[found[n].group(0)].kind == "type" else "other"
+                segments = self._segment_run(run, known)
+                tail = self.chinese.get(segments[-1]) if segments else None
+                if tail is not None:  # 泡澡球: the run ends in a word the vocabulary has (球, a ball)
+                    before = "type" if tail.kind == "type" else "other"
+                if group := self._learn_run(run, known, bool(before)):
+                    out.append((group, before))
+            pos = nxt
+        return out
+
+    def _glossary_for(self, known: set[str]) -> ChineseGlossary:
+        if self._glossary is None:
+            self._glossary = ChineseGlossary(known)
+        return self._glossary
+
+    def _segment_run(self, run: str, known: set[str]) -> list[str]:
+        return self._glossary_for(known).segment(run) if len(run) <= _LEARN_MAX else []
+
+    def _learn_run(self, run: str, known: set[str], followed: bool) -> dict[str, Concept]:
+        key = run + ("+" if followed else "")
+        if key in self._learned:
+            return self._learned[key] or {}
+        self._learned[key] = None
+        if len(run) > _LEARN_MAX or len(self._learned) > 4096:
+            return {}
+        glossary = self._glossary_for(known)
+        segments = self._segment_run(run, known)
+        out: dict[str, Concept] = {}
+        for n, seg in enumerate(segments):
+            last = n == len(segments) - 1 and not followed
+            if seg in self.chinese:
+                continue  # a word the vocabulary has keeps its own reading
+            alts: list[tuple[str, ...]] = []
+            senses = glossary.senses(seg)
+            if last and not (senses and glossary.first_sense_complete(seg)):
+                return {}  # 炒锅 is first a wok: a frying pan is not what is asked for
+            for sense in senses:
+                if sense.complete:
+                    alts += [tuple(w) for w in itertools.product(*(ws for ws in sense.words if ws))]
+                if not last and sense.head is not None:
+                    alts += [(w,) for w in sense.head]
+            if last:  # the thing asked for: some item must be it, not name it as a modifier (FUNNEL CAKE MIX)
+                alts = [a for a in alts if self.names_thing(a)]
+            alts = list(dict.fromkeys(a for a in alts if a and len(a) <= 3))[:12]
+            if not alts:
+                return {}
+            # the exclusions of the vocabulary's own kind of that head (a diamond ring is no napkin ring)
+            excluded = tuple(
+                dict.fromkeys(
+                    x
+                    for c in self.chinese.values()
+                    if c.kind == "type" and any(c.value == a[-1] for a in alts)
+                    for x in c.excluded
+                )
+            )
+            out[seg] = Concept("word", " ".join(alts[0]), tuple(alts), seg, excluded)
+        self._learned[key] = out
+        return out
+
+    def _chinese_words(self, text: str, words: dict[str, Concept] | None = None) -> list[re.Match[str]]:
         """Vocabulary words in ``text``, less one-character words glued to an unknown word: one that starts an
         unknown word of two or more characters (鸡 in 鸡尾酒, cocktail, is not a chicken; 小 in 小伞 still means
         small), a one-character type or material word that ends one (电动剃须刀 is a razor, not a knife; 墙纸 is
         wallpaper, not paper), and 小 or 大 right before a motif (小猫 is a cat, not a small item)."""
-        found = self._segment(text)
+        words = self.chinese if words is None else words
+        found = self._segment(text, words)
         keep: list[re.Match[str]] = []
         for n, m in enumerate(found):
             if len(m.group(0)) == 1:
@@ -414,12 +521,12 @@ class Vocabulary:
                 tail = before.group(0) if before else ""
                 if len(head) >= 2 and not _ZH_NOISE_HEAD.match(head):
                     continue
-                concept = self.chinese[m.group(0)]
+                concept = words[m.group(0)]
                 if (
                     concept.kind == "size"
                     and n + 1 < len(found)
                     and found[n + 1].start() == m.end()
-                    and self.chinese[found[n + 1].group(0)].kind == "theme"
+                    and words[found[n + 1].group(0)].kind == "theme"
                 ):
                     continue  # 小猫, 小狗: a diminutive of the motif, not a small item
                 if (
@@ -432,9 +539,10 @@ class Vocabulary:
             keep.append(m)
         return keep
 
-    def _segment(self, text: str) -> list[re.Match[str]]:
+    def _segment(self, text: str, words: dict[str, Concept] | None = None) -> list[re.Match[str]]:
         """Vocabulary words of ``text`` that cover the most characters (then the fewest words, then the longest
         word first): 陶瓷小鸟屋 is 陶瓷|小|鸟屋 (a birdhouse), not 陶瓷|小鸟 and an unknown 屋."""
+        extra = {} if words is None or words is self.chinese else words
         longest = max(map(len, self.chinese), default=1)
         n = len(text)
         # best[i]: (characters covered, -words, matches) for text[i:]
@@ -443,11 +551,13 @@ class Vocabulary:
             choice = best[i + 1]
             for size in range(min(longest, n - i), 0, -1):
                 m = self.chinese_re.fullmatch(text, i, i + size)
+                if m is None and text[i : i + size] in extra:
+                    m = re.compile(re.escape(text[i : i + size])).fullmatch(text, i, i + size)
                 if m is None:
                     continue
-                cov, words, rest = best[i + size]
-                if (cov + size, words - 1) > choice[:2]:
-                    choice = (cov + size, words - 1, [m, *rest])
+                cov, n_words, rest = best[i + size]
+                if (cov + size, n_words - 1) > choice[:2]:
+                    choice = (cov + size, n_words - 1, [m, *rest])
             best[i] = choice
         return best[0][2]
 
@@ -469,6 +579,19 @@ class Vocabulary:
                 reading.unknown.append(run)
                 found = True
         return found
+
+
+def _trim_noise(run: str) -> str:
+    """``run`` less the question words at either end (请问…吗)."""
+    while True:
+        head = _ZH_NOISE_HEAD.match(run)
+        tail = _ZH_NOISE_TAIL.search(run)
+        if head and head.end() > 0:
+            run = run[head.end() :]
+        elif tail and tail.start() < len(run):
+            run = run[: tail.start()]
+        else:
+            return run
 
 
 def _yields(concept: Concept) -> bool:
@@ -542,6 +665,27 @@ class CatalogIndex:
         self.vocabulary.closed = self.heads.closed_compounds(self.known, self.sequences)
         # a closed compound names a thing when its last part does (TOOTHBRUSH is a brush)
         self.head_words |= {w for (_, b), w in self.vocabulary.closed.items() if b in self.head_words}
+        self.vocabulary.head_words = self.head_words
+        self.vocabulary.names_thing = self.names_thing
+
+    def names_thing(self, words: tuple[str, ...]) -> bool:
+        """Whether some item is what ``words`` name: its title has them, and not only as a modifier of another
+        product (FUNNEL CAKE MIX is no funnel, see :meth:`modifier_only`)."""
+        concept = Concept("type", " ".join(words), (words,))
+        among = self.mask(concept) & ~self.modifier_only(concept, self.mask(concept))
+        for i in np.flatnonzero(among):
+            # the record's own compound type after the words: FUNNEL CAKE TIN is a cake tin
+            kind = index_tokens(unhyphen(self.types[i]))
+            seq = self.sequences[i]
+            if (
+                len(kind) >= 2
+                and words[-1] not in kind
+                and kind[0] in seq
+                and words[-1] in seq
+                and seq.index(words[-1]) < seq.index(kind[0])
+            ):
+                among[i] = False
+        return bool(among.any())
 
     def mask(self, concept: Concept, asked: frozenset[tuple[str, ...]] = frozenset()) -> np.ndarray:
         """Items that match ``concept`` (any alternative, all of its words), less its exclusions; an exclusion that
