@@ -285,6 +285,12 @@ class Vocabulary:
     def read(self, text: str, lang: str, known: set[str]) -> Reading:
         """Concepts named in ``text``; words outside the catalogue's vocabulary ``known`` go to ``unknown``."""
         reading = Reading()
+        # a size the catalogue's titles name ("the 45x45 pads", 60厘米的): that size, a plain word
+        for token, (a, b) in reversed(dimensions(text)):
+            if "#" + token in known:
+                reading.concepts.append(Concept("word", token, (("#" + token,),), text[a:b]))
+                text = text[:a] + " " + text[b:]
+        reading.concepts.reverse()
         # English (also inside Chinese messages: "red retrospot" may be typed as is). The head of the request is
         # the last content word before the first "of/with/for…": "capital of France" is about a capital.
         english = re.sub(r"[’']\s*(?:s|ve|ll|re|d|m)\b|[^a-z0-9\- ]", " ", text.lower())
@@ -437,9 +443,10 @@ class Vocabulary:
             span = text[pos:stop]
             for run in re.findall(r"[\u4e00-\u9fff]+", span):
                 # the last "X的" of a span is its modifier (六镑以上的飞鸭: 飞鸭); one character alone is too
-                # ambiguous to read (几, 放)
+                # ambiguous to read (几 of 一套几只, 放)
                 run = _trim_noise(run.rsplit("的", 1)[-1])
-                if len(run) < 2:
+                # one character is read only as the head right after a word read (鹅毛|树, a feather tree)
+                if len(run) < 2 and not (run and n > 0 and span.startswith(run)):
                     continue
                 rest = span[span.rfind(run) + len(run) :]
                 before = ""
@@ -581,6 +588,36 @@ class Vocabulary:
         return found
 
 
+_UNITS = {
+    "cm": "cm", "厘米": "cm", "公分": "cm", "mm": "mm", "毫米": "mm", "m": "m",
+    "kg": "kg", "千克": "kg", "公斤": "kg", "g": "g", "gr": "g", "gram": "g", "grams": "g", "克": "g",
+    "ml": "ml", "毫升": "ml", "l": "l", "litre": "l", "litres": "l", "liter": "l", "升": "l",
+    "in": "in", "inch": "in", "inches": "in", "英寸": "in",
+}  # fmt: skip
+_UNIT_RE = "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True))
+_NUMBER = r"(\d+(?:\.\d+)?)"
+#: a size written as two lengths ("45x45cm", "65CMx65CM", 45×45) or as one measure ("60CM", 500g, 60厘米)
+_DIMENSION = re.compile(
+    rf"(?<![a-z0-9.]){_NUMBER}\s*(?:cm|厘米|公分)?\s*[x×*]\s*{_NUMBER}\s*(?:cm|厘米|公分)?(?![a-z])"
+    rf"|(?<![a-z0-9.]){_NUMBER}\s*({_UNIT_RE})(?![a-z])",
+    re.IGNORECASE,
+)
+
+
+def dimensions(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """The sizes written in ``text`` as canonical tokens (``45x45``, ``60cm``, ``500g``) with their spans:
+    a title's "45x45cm" and a shopper's "45x45", 60厘米 and "60CM", 500克 and "500g" agree."""
+    out = []
+    for m in _DIMENSION.finditer(text):
+        if m.group(1):
+            token = f"{float(m.group(1)):g}x{float(m.group(2)):g}"
+        else:
+            unit = _UNITS[m.group(4).lower()]
+            token = f"{float(m.group(3)):g}{unit}"
+        out.append((token, m.span()))
+    return out
+
+
 def _trim_noise(run: str) -> str:
     """``run`` less the question words at either end (请问…吗)."""
     while True:
@@ -643,6 +680,9 @@ class CatalogIndex:
         for i, t in enumerate(self.titles):
             for w in set(re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", t.lower())):
                 raw.setdefault("=" + w, []).append(i)
+        for i, t in enumerate(self.titles):  # "#45x45", "#60cm": the sizes a title names
+            for token, _ in dimensions(t):
+                postings.setdefault("#" + token, []).append(i)
         self.known = set(postings)
         self.postings = {t: np.asarray(v) for t, v in (postings | raw).items()}
         # words that name a thing somewhere in the catalogue: a title's last word or a word of a record's type;
