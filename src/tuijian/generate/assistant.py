@@ -163,6 +163,8 @@ class _Search:
     head: str | None = None
     #: groups of concepts read from one unknown Chinese run: dropping all of one finds nothing
     groups: list[list[Concept]] = field(default_factory=list)
+    #: the title word that makes a compound of a fresh request's kind ("sleeping bags"): dropping it finds nothing
+    modifier: Concept | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -268,6 +270,16 @@ class ShopAssistant:
             spec = _Search(list(reading.concepts), excluded, None, None, msg.sort)
             if not has_type:  # "bath bombs"; in "waste bins … lola" the bin is what is asked
                 spec.head = reading.head_word
+            elif (
+                reading.head_word is not None
+                and len(reading.concepts) >= 2
+                and reading.concepts[-1].value == reading.head_word
+                and reading.concepts[-2].kind == "type"
+                and _follows(msg.positive, reading.concepts[-2], reading.concepts[-1])
+            ):
+                # "a marble run": the kind read first (marble) only modifies the word after it, the thing asked
+                spec.head = reading.head_word
+            spec.modifier = reading.compound_modifier
             # a dictionary-read modifier before a word that is not a product type may be missing from titles
             spec.groups = [
                 g
@@ -594,6 +606,14 @@ class ShopAssistant:
                     cs, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
                 ),
             )
+        if (
+            spec.modifier is not None
+            and spec.modifier in result.dropped
+            and spec.modifier in cat.search(spec.concepts, spec.excluded, k=1).dropped
+        ):
+            # "sleeping bags" when we sell sleeping-cat doorstops and lunch bags: no bag is a sleeping bag (at
+            # any price: "door curtains under £2" are the curtains that cheap when the door ones are dearer)
+            result = SearchResult([], result.used, result.dropped, 0)
         if (spec.head and any(c.kind == "word" and c.value == spec.head for c in result.dropped)) or _lost(
             spec.groups, result
         ):
@@ -769,6 +789,17 @@ _MOTIF_FOLLOW_UP = re.compile(
     r"^\s*(?:(?:any|anything|something|ones?|some|got any|do you have any|have you got any|what about|how about)"
     r"\s+)?(?:with|featuring|that (?:have|has))\b|(?:图案|花纹|印花|造型)|^\s*有[^的]{1,8}的(?:吗|呢|没有)?[\s?？]*$"
 )
+
+
+def _follows(text: str, first: Concept, second: Concept) -> bool:
+    """Whether ``text`` names ``second`` right after ``first``, one word after the other ("marble run"; not
+    "waste bins … and lola", where a refused span was cut out between them)."""
+    words = re.findall(r"[a-z0-9]+|\s{2,}", unhyphen(text.lower()))
+    for a, b in zip(words, words[1:], strict=False):
+        ta, tb = index_tokens(a), index_tokens(b)
+        if ta and tb and any(alt[-1] == ta[0] for alt in first.alternatives) and tb[0] == second.value:
+            return True
+    return False
 
 
 def _lost(groups: list[list[Concept]], result: SearchResult) -> bool:

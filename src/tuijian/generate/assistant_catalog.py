@@ -130,6 +130,8 @@ class Reading:
     head_unknown: bool = False
     modifier_unknown: bool = False  # "running shoes": the catalogue has shoes, not that kind
     head_word: str | None = None  # the request's last content word when it is a plain title word ("bicycles")
+    #: a title word in -ing right before the request's product type ("sleeping" of "sleeping bags")
+    compound_modifier: Concept | None = None
     #: the concepts read from one unknown Chinese run through the dictionary (飞鸭墙饰: fly, duck, wall,
     #: decoration): a search that drops all of one group's concepts found nothing the shopper named
     groups: list[list[Concept]] = field(default_factory=list)
@@ -326,6 +328,18 @@ class Vocabulary:
                 if n_segment == 0 and order[-1] and len(reading.concepts) > before:
                     last = reading.concepts[-1]
                     reading.head_word = last.value if last.kind == "word" else None
+                    if (
+                        len(order) >= 2
+                        and order[-2]
+                        and len(reading.concepts) - before >= 2
+                        and last.kind == "type"
+                        and reading.concepts[-2].kind == "word"
+                        and reading.concepts[-2].value.endswith("ing")
+                    ):
+                        # "sleeping bags": a verb's -ing form right before the asked kind names what the thing
+                        # is for and makes another thing of it (a sleeping bag is no bag; door curtains are
+                        # curtains, plant markers markers)
+                        reading.compound_modifier = reading.concepts[-2]
                 heads.append(order)
         if heads and not heads[0][-1]:
             reading.head_unknown = True
@@ -398,6 +412,9 @@ class Vocabulary:
                     concept = Concept(concept.kind, concept.value, alts, concept.surface, concept.excluded)
                 if concept is not None:
                     reading.concepts.append(concept)
+                    if concept.kind == "audience" and all(t in known for t in typed):
+                        # "boys" is a child, and the titles that say BOYS (not GIRLS) are the ones asked about
+                        reading.concepts.append(Concept("word", " ".join(typed), (typed,), " ".join(typed)))
                     order.append(True)
                     i += n
                     break
@@ -699,6 +716,8 @@ class CatalogIndex:
             [(index_tokens(w) or [w])[0] for w in re.findall(r"[a-z0-9]+", unhyphen(t.lower()))]
             for t in self.titles
         ]
+        #: consecutive title words ("filler", "pad"): compounds the titles write
+        self.bigrams = {(a, b) for seq in self.sequences for a, b in zip(seq, seq[1:], strict=False)}
         # what each item is by the structure of its title (see :meth:`modifier_only`)
         self.heads = TitleHeads(self.titles, self.types)
         self.popularity = popularity
@@ -875,7 +894,18 @@ class CatalogIndex:
         kind of the catalogue ("number tile") and no item (at any price) is all of them: "house number tiles"
         are the catalogue's number tiles, "house" a modifier of the compound the titles leave out."""
         types = [c for c in concepts if c.kind == "type"]
-        if len(types) < 2 or not all(len(alt) >= 2 for alt in types[-1].alternatives):
+        if len(types) < 2:
+            return concepts
+        last = types[-1]
+        n = concepts.index(last)
+        before = concepts[n - 1] if n > 0 else None
+        # "cushion filler pads": a title word right before the head that titles write with it (FILLER PAD)
+        titled = (
+            before is not None
+            and before.kind == "word"
+            and any((a[-1], b[0]) in self.bigrams for a in before.alternatives for b in last.alternatives)
+        )
+        if not titled and not all(len(alt) >= 2 for alt in last.alternatives):
             return concepts  # "bin bags": a one-word head keeps the modifier we lack (no bin bag is sold)
         both = wide.copy()
         for c in types:
@@ -883,7 +913,6 @@ class CatalogIndex:
             both &= self.mask(c, named)
         if both.any():
             return concepts
-        last = types[-1]
         return [
             Concept("word", c.value, c.alternatives, c.surface, c.excluded)
             if c.kind == "type" and c != last
