@@ -401,9 +401,12 @@ class ShopAssistant:
                     else "I don't know which item you mean; please give its name or item number."
                 )
                 return Answer(text, False, intent="fact")
-            fact = answer_fact(
-                cat, target, attribute, lang, self.shop.currency, msg.prop, reading.concepts, msg.yes_no
-            )
+            named = reading.concepts
+            if msg.yes_no and attribute == "audience" and not any(c.kind == "audience" for c in named):
+                # "是给小孩用的吗" / "is it meant for kids?": the fact phrase itself names who is asked about
+                said = cat.vocabulary.read(msg.text, lang, cat.known).concepts
+                named = [*named, *(c for c in said if c.kind == "audience")]
+            fact = answer_fact(cat, target, attribute, lang, self.shop.currency, msg.prop, named, msg.yes_no)
             item = cat.item_ids[target]
             if conv is not None:
                 if fresh or not conv.concepts:
@@ -586,6 +589,17 @@ class ShopAssistant:
             result = cat.search(
                 wider, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
             )
+        headed = [_head_only(c) if c in spec.earlier else c for c in spec.concepts]
+        said = [c for c in spec.concepts if c not in spec.earlier]
+        if not result.positions and headed != spec.concepts and said:
+            # "pink ones?" after 羽毛圣诞树 (feather christmas trees): the pink feather tree is a tree, though its
+            # title does not say christmas; the earlier compound kind widens to its head (not for "any cheaper?",
+            # which says nothing new about the thing)
+            again = cat.search(
+                headed, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
+            )
+            if again.positions and len(again.used) == len(headed):
+                spec.concepts, result = headed, again
         if not result.positions and spec.earlier:
             # "any with hearts?" after "christmas card holders": the new motif in place of the old one
             said = {c.kind for c in spec.concepts if c not in spec.earlier and c.kind in _REPLACED_KINDS}
@@ -788,6 +802,9 @@ _POINTING = frozenset(_POINTING_WORDS.split())
 _MOTIF_FOLLOW_UP = re.compile(
     r"^\s*(?:(?:any|anything|something|ones?|some|got any|do you have any|have you got any|what about|how about)"
     r"\s+)?(?:with|featuring|that (?:have|has))\b|(?:图案|花纹|印花|造型)|^\s*有[^的]{1,8}的(?:吗|呢|没有)?[\s?？]*$"
+    # "the chick ones", "just the gold one", 复古圆点那款: a kind of the items just shown, pointed at
+    r"|^\s*(?:(?:just|only|what about|how about|and) )?(?:the|those) (?:[a-z0-9]+ ){1,3}ones?\b"
+    r"|^\s*[\u4e00-\u9fff]{1,8}(?:那款|那种|那个|那些|那几款|那只|那件)[\s?？]*$"
 )
 
 
@@ -806,6 +823,17 @@ def _lost(groups: list[list[Concept]], result: SearchResult) -> bool:
     """Whether the search dropped a concept of a dictionary-read group (睡袋: nothing is a sleeping bag, so the
     bags found without it are not what was asked; 球赛, a match, is no box of matches)."""
     return any(c not in result.used for group in groups for c in group)
+
+
+def _head_only(concept: Concept) -> Concept:
+    """A compound type concept ("christmas tree") with its head word alone as an alternative too ("tree")."""
+    if concept.kind != "type":
+        return concept
+    heads = [(alt[-1],) for alt in concept.alternatives if len(alt) >= 2 and not alt[-1].startswith("=")]
+    alts = tuple(dict.fromkeys([*concept.alternatives, *heads]))
+    if alts == concept.alternatives:
+        return concept
+    return Concept(concept.kind, concept.value, alts, concept.surface, concept.excluded)
 
 
 def _widened(concept: Concept) -> Concept:
