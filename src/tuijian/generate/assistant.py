@@ -401,12 +401,14 @@ class ShopAssistant:
                     else "I don't know which item you mean; please give its name or item number."
                 )
                 return Answer(text, False, intent="fact")
-            named = reading.concepts
-            if msg.yes_no and attribute == "audience" and not any(c.kind == "audience" for c in named):
+            mentioned = reading.concepts
+            if msg.yes_no and attribute == "audience" and not any(c.kind == "audience" for c in mentioned):
                 # "是给小孩用的吗" / "is it meant for kids?": the fact phrase itself names who is asked about
                 said = cat.vocabulary.read(msg.text, lang, cat.known).concepts
-                named = [*named, *(c for c in said if c.kind == "audience")]
-            fact = answer_fact(cat, target, attribute, lang, self.shop.currency, msg.prop, named, msg.yes_no)
+                mentioned = [*mentioned, *(c for c in said if c.kind == "audience")]
+            fact = answer_fact(
+                cat, target, attribute, lang, self.shop.currency, msg.prop, mentioned, msg.yes_no
+            )
             item = cat.item_ids[target]
             if conv is not None:
                 if fresh or not conv.concepts:
@@ -590,8 +592,8 @@ class ShopAssistant:
                 wider, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
             )
         headed = [_head_only(c) if c in spec.earlier else c for c in spec.concepts]
-        said = [c for c in spec.concepts if c not in spec.earlier]
-        if not result.positions and headed != spec.concepts and said:
+        new = [c for c in spec.concepts if c not in spec.earlier]
+        if not result.positions and headed != spec.concepts and new:
             # "pink ones?" after 羽毛圣诞树 (feather christmas trees): the pink feather tree is a tree, though its
             # title does not say christmas; the earlier compound kind widens to its head (not for "any cheaper?",
             # which says nothing new about the thing)
