@@ -46,6 +46,11 @@ def shop() -> ShopAssistant:
         ("how soon will I receive my things?", "policy:shipping"),
         ("付款后多久能到手", "policy:shipping"),
         ("一般几天能送到", "policy:shipping"),
+        ("do you do next-day delivery?", "policy:shipping"),
+        ("可以当日达吗", "policy:shipping"),
+        ("is somebody available on sundays?", "policy:contact"),
+        ("周末有人在吗", "policy:contact"),
+        ("can I pay with american express", "policy:payment"),
     ],
 )
 def test_policy_questions_in_new_words(shop, question, policy):

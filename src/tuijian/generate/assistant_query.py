@@ -239,6 +239,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
             r"(?:几|多少)天(?:能|可以|才能|就能|会)?(?:收到|到货|送到|寄到|到手)|(?:多久|多长时间|什么时候)(?:能|可以|才能|会)?(?:收到|到货|送到|到手)|"
             r"how (?:many|much) (?:days|time|weeks?) (?:until|till|before|to|will it take|does it take)|how (?:soon|quickly|fast) (?:will|would|can|could|do|does) (?:i|we|it|they|my \w+) (?:get|receive|arrive|come)|"
             r"when (?:will|would|should|do|can) (?:i|we) (?:get|receive) (?:it|them|my (?:order|parcel|package|things|items))|"
+            r"\b(?:next|same)[- ](?:day|working day)\b|\bexpress (?:delivery|shipping|post)\b|次日达|当日达|隔日达|次日送达|当天送达|加急|"
             rf"(?:发|寄|邮|运)(?:得?到|往|去)?(?:{_PLACES_ZH})"
         ),
     ),
@@ -284,7 +285,10 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
             r"feedback|投诉|微信(?!支付)|留言|私信|在线咨询|打电话|致电|写信|反馈|意见|联络|"
             # a number or an address to reach a person ("a number I can ring", "a number to call")
             r"\b(?:phone |telephone |contact )?number (?:i|we) (?:can|could|should) (?:ring|call|phone|text|dial|use)\b|"
-            r"\bnumber to (?:ring|call|phone|text|dial)\b|\btelephone\b|\b(?:ring|call|phone) (?:you|someone|somebody) (?:about|regarding|on)\b"
+            r"\bnumber to (?:ring|call|phone|text|dial)\b|\btelephone\b|\b(?:ring|call|phone) (?:you|someone|somebody) (?:about|regarding|on)\b|"
+            # a person to reach and when ("is anyone around at the weekend to answer questions?", 周末有人在吗)
+            r"\b(?:anyone|anybody|someone|somebody) (?:around|available|about|there|working|in the office)\b|"
+            r"\banswer (?:my |our |a few |some )?(?:questions|queries)\b|(?:周末|晚上|节假日)(?:有人|有客服)|有人在吗"
         ),
     ),
 ]
