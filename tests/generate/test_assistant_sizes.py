@@ -11,6 +11,7 @@ import pytest
 from tests.generate.conftest import made_up_catalogue
 from tuijian.generate.assistant import ShopAssistant
 from tuijian.generate.assistant_catalog import dimensions
+from tuijian.generate.assistant_session import Conversation
 from tuijian.generate.shop import ShopData
 
 _ROWS = [
@@ -60,3 +61,22 @@ def test_a_size_picks_the_item_of_that_size(shop, question, lang, item):
 def test_a_refused_size_leaves_the_others(shop):
     answer = shop.ask("glitter jars, not the 250 gram ones", language="en", k=10)
     assert answer.citations == ["S005"]
+
+
+def _after(shop: ShopAssistant, first: str, then: str):
+    conv = Conversation()
+    shop.ask(first, conversation=conv)
+    return shop.ask(then, conversation=conv)
+
+
+def test_the_biggest_one_is_picked_by_the_size_its_title_names(shop):
+    answer = _after(shop, "glitter jars", "how much is the biggest one?")
+    assert answer.fact is not None and answer.fact["item"] in ("S006", "S007")
+    assert answer.fact["value"] in (2.20, 2.30)
+
+
+def test_the_smallest_in_chinese_compares_areas(shop):
+    answer = _after(shop, "cushion inners", "最小的那个多少钱")
+    assert answer.fact == {"item": "S000", "attribute": "price", "value": 1.5}
+    answer = _after(shop, "cushion inners", "the largest?")
+    assert answer.citations == ["S002"]

@@ -23,7 +23,14 @@ from typing import Any
 import numpy as np
 
 from tuijian.exceptions import ConfigError
-from tuijian.generate.assistant_catalog import CatalogIndex, Concept, Reading, SearchResult, unhyphen
+from tuijian.generate.assistant_catalog import (
+    CatalogIndex,
+    Concept,
+    Reading,
+    SearchResult,
+    dimensions,
+    unhyphen,
+)
 from tuijian.generate.assistant_facts import answer_fact, item_name, money
 from tuijian.generate.assistant_query import Message, read_message
 from tuijian.generate.assistant_session import Conversation
@@ -369,6 +376,11 @@ class ShopAssistant:
             # "are the party bunting reusable?": a property the catalogue has no word for
             msg.attribute, msg.prop = "property", reading.unknown[-1]
             reading.unknown, reading.head_unknown = reading.unknown[:-1], False
+        by_size = _BY_SIZE.search(msg.text.lower())
+        if by_size and not ids and not msg.policy:
+            sized = self._by_size(msg, reading, excluded, conv, largest=by_size.group(1) is not None)
+            if sized is not None:
+                return self._sized_answer(sized, msg, lang, conv)
         target = self._target(msg, reading, ids, conv)
         attribute_kinds = [c for c in reading.concepts if c.kind in _ATTRIBUTE_KINDS]
         if target is not None and conv is not None and not ids and not msg.ordinal and not msg.pronoun:
@@ -460,6 +472,44 @@ class ShopAssistant:
             answer.fact = {"item": answer.citations[0], "attribute": "price",
                            "value": cat.price(cat.position[answer.citations[0]])}  # fmt: skip
         return answer
+
+    def _by_size(
+        self,
+        msg: Message,
+        reading: Reading,
+        excluded: list[Concept],
+        conv: Conversation | None,
+        largest: bool,
+    ) -> int | None:
+        """The largest (or smallest) item by the size its title names ("the biggest bag" after "marbles": the
+        500g bag; 最小的靠垫芯) among the items asked for, or those of the previous turn; ``None`` when fewer than
+        two of them name a size."""
+        cat = self.catalog_
+        previous = [_concept_from(d) for d in conv.concepts] if conv else []
+        old_ex = [_concept_from(d) for d in conv.excluded] if conv else []
+        own = [c for c in reading.concepts if c.kind not in ("size",)]
+        tries = [own] if own and not previous else [[*previous, *own], previous] if previous else []
+        for concepts in tries:
+            found = cat.search(concepts, [*old_ex, *excluded], msg.price_min, msg.price_max, k=200)
+            if not found.positions or _lost(reading.groups, found):
+                continue
+            sizes = {p: _size_of(cat.titles[p]) for p in found.positions}
+            sized = {p: v for p, v in sizes.items() if v is not None}
+            if len(sized) >= 2:
+                pick = max if largest else min
+                return pick(sized, key=lambda p: (sized[p], -found.positions.index(p)))
+        return None
+
+    def _sized_answer(self, pos: int, msg: Message, lang: str, conv: Conversation | None) -> Answer:
+        cat = self.catalog_
+        item = cat.item_ids[pos]
+        attribute = msg.attribute or "price"
+        fact = answer_fact(cat, pos, attribute, lang, self.shop.currency, msg.prop)
+        if conv is not None:
+            conv.focus = item
+            conv.shown = [item, *[i for i in conv.shown if i != item]]
+        hits = [Hit(item, "item", 1.0, cat.titles[pos])]
+        return Answer(fact.text, fact.value is not None, [item], hits, "fact", fact.to_dict())
 
     def _named_item(
         self, reading: Reading, excluded: list[Concept], attribute: str, msg: Message
@@ -808,6 +858,25 @@ _MOTIF_FOLLOW_UP = re.compile(
     r"|^\s*(?:(?:just|only|what about|how about|and) )?(?:the|those) (?:[a-z0-9]+ ){1,3}ones?\b"
     r"|^\s*[\u4e00-\u9fff]{1,8}(?:那款|那种|那个|那些|那几款|那只|那件)[\s?？]*$"
 )
+
+
+#: "the biggest", "largest", 最大 (group 1) or "the smallest", 最小 (group 2): an item picked by its size.
+_BY_SIZE = re.compile(r"(\b(?:biggest|largest)\b|最大)|(\b(?:smallest|tiniest)\b|最小)")
+_SIZE_SCALE = {"mm": 0.1, "cm": 1.0, "m": 100.0, "in": 2.54, "g": 1.0, "kg": 1000.0, "ml": 1.0, "l": 1000.0}
+
+
+def _size_of(title: str) -> float | None:
+    """The size a title names as one number to compare (an area for "45x45cm", grams for "500g", cm for
+    "60CM"), or ``None``."""
+    found = dimensions(title)
+    if not found:
+        return None
+    token = found[0][0]
+    if "x" in token:
+        a, b = token.split("x")
+        return float(a) * float(b)
+    m = re.fullmatch(r"([\d.]+)([a-z]+)", token)
+    return float(m.group(1)) * _SIZE_SCALE.get(m.group(2), 1.0) if m else None
 
 
 def _follows(text: str, first: Concept, second: Concept) -> bool:

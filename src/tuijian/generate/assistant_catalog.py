@@ -498,8 +498,8 @@ class Vocabulary:
         out: dict[str, Concept] = {}
         for n, seg in enumerate(segments):
             last = n == len(segments) - 1 and not followed
-            if seg in self.chinese:
-                continue  # a word the vocabulary has keeps its own reading
+            if seg in self.chinese or _ZH_NOISE_RE.fullmatch(seg):
+                continue  # a word the vocabulary has keeps its own reading; a question word (那) names nothing
             alts: list[tuple[str, ...]] = []
             senses = glossary.senses(seg)
             if last and not (senses and glossary.first_sense_complete(seg)):
