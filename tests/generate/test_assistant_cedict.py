@@ -69,6 +69,15 @@ def test_stems_agree_across_inflections():
     assert cedict.stem("marbles") == cedict.stem("marble")
     assert cedict.stem("daisies") == "daisy"
     assert cedict.stem("glass") == "glass"
+    assert cedict.stem("kite") != cedict.stem("kit")
+    assert cedict.stem("boxes") == cedict.stem("box")
+
+
+def test_a_gloss_of_one_field_only_is_not_read():
+    assert cedict.clean_gloss("mouse (computer)") is None
+    assert cedict.clean_gloss("duck (CL:隻|只[zhi1])") == "duck"
+    assert cedict.clean_gloss("to fly") == "fly"
+    assert cedict.clean_gloss("surname Li") is None
 
 
 def test_a_family_the_word_list_lacks_is_found_through_the_dictionary(shop):

@@ -35,6 +35,10 @@ _SKIP_GLOSS = re.compile(
     r"cl:|classifier|japanese|(?:\(|\[)?(?:old|archaic|literary|dialect|slang|coll\.|onom\.)\b)",
     re.IGNORECASE,
 )
+#: a one-word subject label after a gloss: the sense of that field only ("mouse (computer)", "match (sports)")
+_DOMAIN = re.compile(
+    r"\((?!CL:|bound form|loanword|coll|lit|fig|Tw|onom|slang|dialect|old|archaic)[A-Za-z.]+\)"
+)
 _LEAD = re.compile(r"^(?:to|a|an|the|one's|sb's|sth|sb)\s+", re.IGNORECASE)
 _LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 
@@ -56,13 +60,13 @@ def stem(word: str) -> str:
     w = word.lower()
     if w.endswith("ies") and len(w) > 4:
         return w[:-3] + "y"
+    if re.search(r"(?:x|ch|sh|ss)es$", w):  # "boxes", "brushes"
+        return w[:-2]
     for suffix in ("ing", "ed", "s"):
         if w.endswith(suffix) and not w.endswith("ss") and len(w) - len(suffix) >= 3:
             w = w[: -len(suffix)]
             break
     if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls":  # "shopp(ing)", "knitt(ed)"
-        w = w[:-1]
-    if len(w) > 3 and w.endswith("e"):  # "marble" and "marbl(es)", "mak(ing)" and "make"
         w = w[:-1]
     return w
 
@@ -70,8 +74,8 @@ def stem(word: str) -> str:
 def clean_gloss(gloss: str) -> str | None:
     """A gloss as a short English name (``to fly`` -> ``fly``), or ``None`` for a note or an explanation."""
     g = gloss.strip()
-    if not g or _SKIP_GLOSS.match(g):
-        return None
+    if not g or _SKIP_GLOSS.match(g) or _DOMAIN.search(g):
+        return None  # "mouse (computer)" is no mouse the shop sells
     g = re.sub(r"\([^)]*\)|\[[^\]]*\]|\S*\|\S*", " ", g)
     g = _LEAD.sub("", g.strip())
     g = re.sub(r"[^a-zA-Z\- ]", " ", g).strip().lower()
@@ -137,6 +141,8 @@ class ChineseGlossary:
         for t in sorted(known):
             if t.isalpha() and len(t) > 2:
                 by_stem.setdefault(stem(t), []).append(t)
+                if t.endswith(("ing", "ed")) and stem(t) != t:  # BAKING is bake too
+                    by_stem.setdefault(stem(t) + "e", []).append(t)
         self.by_stem = {s: tuple(ws) for s, ws in by_stem.items()}
         raw = _raw_entries()
         self.available = raw is not None
@@ -164,8 +170,11 @@ class ChineseGlossary:
                 self.glosses[word] = tuple(kept)
 
     def title_words(self, token: str) -> tuple[str, ...]:
-        """The catalogue title words of ``token``'s stem (``fly``: FLY, FLYING)."""
-        return self.by_stem.get(stem(token), ())
+        """The catalogue title words of ``token``'s stem (``fly``: FLY, FLYING; ``bake``: BAKING)."""
+        found = self.by_stem.get(stem(token), ())
+        if not found and not token.endswith(("ing", "ed")):
+            found = self.by_stem.get(stem(token[:-1]) if token.endswith("e") else "", ())
+        return found
 
     def segment(self, run: str) -> list[str]:
         """``run`` split into dictionary words by forward longest match (a character not in it stands alone)."""
