@@ -73,6 +73,12 @@ def test_stems_agree_across_inflections():
     assert cedict.stem("boxes") == cedict.stem("box")
 
 
+def test_a_gloss_written_as_one_word_reaches_two_title_words():
+    glossary = cedict.ChineseGlossary({"tea", "cup", "bird", "cage"})
+    assert any(g.words == (("bird",), ("cage",)) for g in glossary.senses("鸟笼"))  # birdcage
+    assert glossary.first_sense_complete("鸟笼")
+
+
 def test_a_gloss_of_one_field_only_is_not_read():
     assert cedict.clean_gloss("mouse (computer)") is None
     assert cedict.clean_gloss("duck (CL:隻|只[zhi1])") == "duck"

@@ -149,17 +149,19 @@ class ChineseGlossary:
         self.words: frozenset[str] = frozenset()
         self.glosses: dict[str, tuple[Gloss, ...]] = {}
         self.first_complete: set[str] = set()
+        self._splits: dict[str, list[str]] = {}
         if raw is None:
             return
         entries, words = raw
         self.words = words
         letters = re.compile(r"[a-z]{3,}")
         for word, text in entries.items():
-            if not any(stem(w) in self.by_stem for w in set(letters.findall(text.lower()))):
+            found = set(letters.findall(text.lower()))
+            if not any(stem(w) in self.by_stem or len(self._split(w)) == 2 for w in found):
                 continue  # no gloss names a title word: kept for segmenting only
             kept = []
             for n, g in enumerate(dict.fromkeys(c for part in text.split("/") if (c := clean_gloss(part)))):
-                toks = index_tokens(unhyphen(g))
+                toks = [part for t in index_tokens(unhyphen(g)) for part in self._split(t)]
                 if toks:
                     gloss = Gloss(tuple(self.title_words(t) or None for t in toks))
                     if n == 0 and gloss.complete:
@@ -168,6 +170,19 @@ class ChineseGlossary:
                         kept.append(gloss)
             if kept:
                 self.glosses[word] = tuple(kept)
+
+    def _split(self, token: str) -> list[str]:
+        """``token`` as two title words when it is not one and its two parts are ("teacup": TEA CUP)."""
+        if token in self._splits:
+            return self._splits[token]
+        out = [token]
+        if len(token) >= 6 and not self.title_words(token):
+            for n in range(3, len(token) - 2):
+                if self.title_words(token[:n]) and self.title_words(token[n:]):
+                    out = [token[:n], token[n:]]
+                    break
+        self._splits[token] = out
+        return out
 
     def title_words(self, token: str) -> tuple[str, ...]:
         """The catalogue title words of ``token``'s stem (``fly``: FLY, FLYING; ``bake``: BAKING)."""
