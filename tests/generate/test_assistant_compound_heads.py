@@ -53,3 +53,16 @@ def test_a_title_word_after_the_kind_is_the_thing_asked(shop):
 def test_a_title_compound_inside_a_longer_request_is_the_head(shop):
     answer = shop.ask("any cushion stuffing cubes under £1.50?", language="en", k=5)
     assert answer.citations == ["H007"]
+
+
+def test_a_motif_inside_a_design_word_written_as_one_matches():
+    # STARBURST is star + burst, both title words here: star cushion covers include it
+    rows = [
+        ("STARBURST CUSHION COVER", 5.00),
+        ("PLAIN CUSHION COVER", 4.00),
+        ("STAR WALL STICKER", 1.00),
+        ("BURST PIPE REPAIR TAPE", 2.00),
+    ]
+    assistant = ShopAssistant(ShopData.from_frames(made_up_catalogue(rows, "M"))).fit()
+    answer = assistant.ask("cushion covers with stars", language="en", k=5)
+    assert answer.citations == ["M000"]

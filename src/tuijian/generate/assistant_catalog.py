@@ -716,6 +716,15 @@ class CatalogIndex:
             [(index_tokens(w) or [w])[0] for w in re.findall(r"[a-z0-9]+", unhyphen(t.lower()))]
             for t in self.titles
         ]
+        #: title words written as two title words in one ("retrospot": retro + spot), by each part
+        self.parts: dict[str, set[str]] = {}
+        for word in self.known:
+            if len(word) >= 7 and word.isalpha():
+                for n in range(3, len(word) - 2):
+                    a, b = word[:n], word[n:]
+                    if a in self.known and b in self.known and max(len(a), len(b)) >= 4:
+                        self.parts.setdefault(a, set()).add(word)
+                        self.parts.setdefault(b, set()).add(word)
         #: consecutive title words ("filler", "pad"): compounds the titles write
         self.bigrams = {(a, b) for seq in self.sequences for a, b in zip(seq, seq[1:], strict=False)}
         # what each item is by the structure of its title (see :meth:`modifier_only`)
@@ -756,6 +765,11 @@ class CatalogIndex:
                 got = np.zeros(len(self.item_ids), dtype=bool)
                 if t in self.postings:
                     got[self.postings[t]] = True
+                if (
+                    concept.kind == "theme"
+                ):  # a motif inside a design word written as one (RETROSPOT: retro, spot)
+                    for word in self.parts.get(t, ()):
+                        got[self.postings[word]] = True
                 hit &= got
             out |= hit
         for alt in concept.excluded:
