@@ -34,6 +34,31 @@ _ZH_NUMBER = re.compile(
     r"[零一二两三四五六七八九十百千]+(?=\s*(?:到|至)\s*[零一二两三四五六七八九十百千\d.]+\s*(?:英镑|镑|元|块|磅))"
 )
 
+#: English number words before a money or pack word ("under six quid", "between two and five pounds", "twenty
+#: five pounds"), turned into digits like the Chinese numerals.
+_EN_UNITS = {
+    w: n
+    for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen".split()
+    )
+} | {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_EN_WORD = "|".join(sorted(_EN_UNITS, key=len, reverse=True))
+_EN_NUMBER = re.compile(
+    rf"\b({_EN_WORD})(?:[- ]({'|'.join(w for w in _EN_UNITS if 0 < _EN_UNITS[w] < 10)}))?\b"
+    rf"(?=(?:\s+(?:and|to|or)\s+(?:(?:{_EN_WORD})(?:[- ]\w+)?|\d+(?:\.\d+)?))?\s*"
+    r"(?:pounds?|quid|euros?|dollars?|pence|p\b|quid))"
+)
+
 # Comparison words, negated forms first (they are replaced by one operator token before numbers are read).
 _MAX_WORDS = (
     r"不要超过|不能超过|别超过|不超过|不要高于|不高于|不要多于|no more than|not more than|not over|no higher than|"
@@ -346,6 +371,7 @@ def normalise(text: str) -> str:
     ).lower()
     text = _ZH_NUMBER.sub(lambda m: str(_zh_int(m.group(0))), text)
     text = re.sub(r"(\d+)\s*便士", lambda m: f"{int(m.group(1)) / 100:g}镑", text)  # 50便士 is £0.50
+    text = _EN_NUMBER.sub(lambda m: str(_EN_UNITS[m.group(1)] + _EN_UNITS.get(m.group(2) or "", 0)), text)
     text = re.sub(r"\ba fiver\b", "£5", text)
     text = re.sub(r"\b(?:a|one) (?:pound|quid)\b", "£1", text)  # "for less than a pound"
     text = re.sub(r"\ba tenner\b", "£10", text)
