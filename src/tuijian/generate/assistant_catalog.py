@@ -228,14 +228,7 @@ class Vocabulary:
                     alts = tuple(dict.fromkeys([*known.alternatives, *_alternatives(words)]))
                     concept = Concept(kind, known.value, alts, zh, not_words)
                 else:
-                    # a later word that is a lexicon value brings its English forms too (彩色: colourful or
-                    # multicolour, and so "assorted colour")
-                    alts = list(_alternatives(words))
-                    if kind not in ("type", "word"):
-                        for w in words[1:]:
-                            other = by_value.get((kind, w))
-                            alts += [a for a in other.alternatives if a not in alts] if other else []
-                    concept = Concept(kind, words[0], tuple(alts), zh, not_words)
+                    concept = Concept(kind, words[0], _alternatives(words), zh, not_words)
                 self.chinese.setdefault(zh, concept)
         for (kind, value), concept in _lexicon_concepts().items():
             if kind == "audience" and value != "child":
