@@ -490,8 +490,10 @@ class Vocabulary:
         key = run + ("+" if followed else "")
         if key in self._learned:
             return self._learned[key] or {}
+        if len(self._learned) >= 4096:  # a bounded cache: a long-running service reads on after it fills
+            self._learned.clear()
         self._learned[key] = None
-        if len(run) > _LEARN_MAX or len(self._learned) > 4096:
+        if len(run) > _LEARN_MAX:
             return {}
         glossary = self._glossary_for(known)
         segments = self._segment_run(run, known)
