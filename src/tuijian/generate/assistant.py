@@ -23,7 +23,14 @@ from typing import Any
 import numpy as np
 
 from tuijian.exceptions import ConfigError
-from tuijian.generate.assistant_catalog import CatalogIndex, Concept, Reading, SearchResult, unhyphen
+from tuijian.generate.assistant_catalog import (
+    CatalogIndex,
+    Concept,
+    Reading,
+    SearchResult,
+    dimensions,
+    unhyphen,
+)
 from tuijian.generate.assistant_facts import answer_fact, item_name, money
 from tuijian.generate.assistant_query import Message, read_message
 from tuijian.generate.assistant_session import Conversation
@@ -161,6 +168,10 @@ class _Search:
     earlier: list[Concept] = field(default_factory=list)
     #: the plain title word that heads a fresh request ("bath bombs"): the search may not drop it
     head: str | None = None
+    #: groups of concepts read from one unknown Chinese run: dropping all of one finds nothing
+    groups: list[list[Concept]] = field(default_factory=list)
+    #: the title word that makes a compound of a fresh request's kind ("sleeping bags"): dropping it finds nothing
+    modifier: Concept | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -266,6 +277,22 @@ class ShopAssistant:
             spec = _Search(list(reading.concepts), excluded, None, None, msg.sort)
             if not has_type:  # "bath bombs"; in "waste bins … lola" the bin is what is asked
                 spec.head = reading.head_word
+            elif (
+                reading.head_word is not None
+                and len(reading.concepts) >= 2
+                and reading.concepts[-1].value == reading.head_word
+                and reading.concepts[-2].kind == "type"
+                and _follows(msg.positive, reading.concepts[-2], reading.concepts[-1])
+            ):
+                # "a marble run": the kind read first (marble) only modifies the word after it, the thing asked
+                spec.head = reading.head_word
+            spec.modifier = reading.compound_modifier
+            # a dictionary-read modifier before a word that is not a product type may be missing from titles
+            spec.groups = [
+                g
+                for g, before in zip(reading.groups, reading.modifier_groups, strict=True)
+                if before != "other"
+            ]
             if conv is not None and msg.follow_up and has_type:  # "what about mugs?" keeps the budget
                 spec.price_min, spec.price_max = conv.price_min, conv.price_max
                 spec.excluded = list(dict.fromkeys([*map(_concept_from, conv.excluded), *excluded]))
@@ -349,6 +376,11 @@ class ShopAssistant:
             # "are the party bunting reusable?": a property the catalogue has no word for
             msg.attribute, msg.prop = "property", reading.unknown[-1]
             reading.unknown, reading.head_unknown = reading.unknown[:-1], False
+        by_size = _BY_SIZE.search(msg.text.lower())
+        if by_size and not ids and not msg.policy:
+            sized = self._by_size(msg, reading, excluded, conv, largest=by_size.group(1) is not None)
+            if sized is not None:
+                return self._sized_answer(sized, msg, lang, conv)
         target = self._target(msg, reading, ids, conv)
         attribute_kinds = [c for c in reading.concepts if c.kind in _ATTRIBUTE_KINDS]
         if target is not None and conv is not None and not ids and not msg.ordinal and not msg.pronoun:
@@ -381,8 +413,13 @@ class ShopAssistant:
                     else "I don't know which item you mean; please give its name or item number."
                 )
                 return Answer(text, False, intent="fact")
+            mentioned = reading.concepts
+            if msg.yes_no and attribute == "audience" and not any(c.kind == "audience" for c in mentioned):
+                # "是给小孩用的吗" / "is it meant for kids?": the fact phrase itself names who is asked about
+                said = cat.vocabulary.read(msg.text, lang, cat.known).concepts
+                mentioned = [*mentioned, *(c for c in said if c.kind == "audience")]
             fact = answer_fact(
-                cat, target, attribute, lang, self.shop.currency, msg.prop, reading.concepts, msg.yes_no
+                cat, target, attribute, lang, self.shop.currency, msg.prop, mentioned, msg.yes_no
             )
             item = cat.item_ids[target]
             if conv is not None:
@@ -436,6 +473,44 @@ class ShopAssistant:
                            "value": cat.price(cat.position[answer.citations[0]])}  # fmt: skip
         return answer
 
+    def _by_size(
+        self,
+        msg: Message,
+        reading: Reading,
+        excluded: list[Concept],
+        conv: Conversation | None,
+        largest: bool,
+    ) -> int | None:
+        """The largest (or smallest) item by the size its title names ("the biggest bag" after "marbles": the
+        500g bag; 最小的靠垫芯) among the items asked for, or those of the previous turn; ``None`` when fewer than
+        two of them name a size."""
+        cat = self.catalog_
+        previous = [_concept_from(d) for d in conv.concepts] if conv else []
+        old_ex = [_concept_from(d) for d in conv.excluded] if conv else []
+        own = [c for c in reading.concepts if c.kind not in ("size",)]
+        tries = [own] if own and not previous else [[*previous, *own], previous] if previous else []
+        for concepts in tries:
+            found = cat.search(concepts, [*old_ex, *excluded], msg.price_min, msg.price_max, k=200)
+            if not found.positions or _lost(reading.groups, found):
+                continue
+            sizes = {p: _size_of(cat.titles[p]) for p in found.positions}
+            sized = {p: v for p, v in sizes.items() if v is not None}
+            if len(sized) >= 2:
+                pick = max if largest else min
+                return pick(sized, key=lambda p: (sized[p], -found.positions.index(p)))
+        return None
+
+    def _sized_answer(self, pos: int, msg: Message, lang: str, conv: Conversation | None) -> Answer:
+        cat = self.catalog_
+        item = cat.item_ids[pos]
+        attribute = msg.attribute or "price"
+        fact = answer_fact(cat, pos, attribute, lang, self.shop.currency, msg.prop)
+        if conv is not None:
+            conv.focus = item
+            conv.shown = [item, *[i for i in conv.shown if i != item]]
+        hits = [Hit(item, "item", 1.0, cat.titles[pos])]
+        return Answer(fact.text, fact.value is not None, [item], hits, "fact", fact.to_dict())
+
     def _named_item(
         self, reading: Reading, excluded: list[Concept], attribute: str, msg: Message
     ) -> int | None:
@@ -445,13 +520,44 @@ class ShopAssistant:
         water bottle red?" asks whether it is red; it is not part of the name)."""
         cat = self.catalog_
         concepts = list(reading.concepts)
+        # a dictionary-read modifier of a named kind may be a word the title lacks (英伦 of 英伦玫瑰杯垫)
+        groups = [g for g, before in zip(reading.groups, reading.modifier_groups, strict=True) if not before]
         for attempt in range(2):
             found = cat.search(concepts, excluded, msg.price_min, msg.price_max, k=1, pack=msg.pack)
-            if found.positions:
+            if reading.groups and (not found.positions or _lost(reading.groups, found)):
+                found = self._without_class(
+                    reading.groups,
+                    concepts,
+                    found,
+                    lambda cs: cat.search(cs, excluded, msg.price_min, msg.price_max, k=1, pack=msg.pack),
+                )
+            if found.positions and not _lost(groups, found):
                 return found.positions[0]
             if attempt == 0:
                 concepts = [c for c in concepts if _KIND_ATTRIBUTE.get(c.kind) != attribute]
         return None
+
+    @staticmethod
+    def _without_class(
+        groups: list[list[Concept]],
+        concepts: list[Concept],
+        result: SearchResult,
+        search: Callable[[list[Concept]], SearchResult],
+    ) -> SearchResult:
+        """The search again without the Chinese-named product types after the dictionary-read groups when that
+        finds items matching every concept of the groups, two words at least; otherwise ``result``."""
+        last = max((concepts.index(c) for group in groups for c in group if c in concepts), default=-1)
+        kept = [
+            c
+            for n, c in enumerate(concepts)
+            if not (n > last and c.kind == "type" and re.search(r"[\u4e00-\u9fff]", c.surface))
+        ]
+        if len(kept) == len(concepts) or last < 0 or sum(map(len, groups)) < 2:
+            return result  # one dictionary word (泡澡, bath, of 泡澡球) is too little to set the kind aside
+        again = search(kept)
+        if again.positions and all(c in again.used for group in groups for c in group):
+            return again
+        return result
 
     def _target(
         self, msg: Message, reading: Reading, ids: list[str], conv: Conversation | None
@@ -535,6 +641,17 @@ class ShopAssistant:
             result = cat.search(
                 wider, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
             )
+        headed = [_head_only(c) if c in spec.earlier else c for c in spec.concepts]
+        new = [c for c in spec.concepts if c not in spec.earlier]
+        if not result.positions and headed != spec.concepts and new:
+            # "pink ones?" after 羽毛圣诞树 (feather christmas trees): the pink feather tree is a tree, though its
+            # title does not say christmas; the earlier compound kind widens to its head (not for "any cheaper?",
+            # which says nothing new about the thing)
+            again = cat.search(
+                headed, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
+            )
+            if again.positions and len(again.used) == len(headed):
+                spec.concepts, result = headed, again
         if not result.positions and spec.earlier:
             # "any with hearts?" after "christmas card holders": the new motif in place of the old one
             said = {c.kind for c in spec.concepts if c not in spec.earlier and c.kind in _REPLACED_KINDS}
@@ -544,7 +661,28 @@ class ShopAssistant:
                 result = cat.search(
                     kept, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
                 )
-        if spec.head and any(c.kind == "word" and c.value == spec.head for c in result.dropped):
+        if spec.groups and (not result.positions or _lost(spec.groups, result)):
+            # 飞鸭墙饰: the flying ducks are sold, though no title calls them wall art (墙饰): the class word a
+            # dictionary-read name ends in gives way when the name's every word then matches
+            result = self._without_class(
+                spec.groups,
+                spec.concepts,
+                result,
+                lambda cs: cat.search(
+                    cs, spec.excluded, spec.price_min, spec.price_max, spec.sort, k=k, pack=spec.pack
+                ),
+            )
+        if (
+            spec.modifier is not None
+            and spec.modifier in result.dropped
+            and spec.modifier in cat.search(spec.concepts, spec.excluded, k=1).dropped
+        ):
+            # "sleeping bags" when we sell sleeping-cat doorstops and lunch bags: no bag is a sleeping bag (at
+            # any price: "door curtains under £2" are the curtains that cheap when the door ones are dearer)
+            result = SearchResult([], result.used, result.dropped, 0)
+        if (spec.head and any(c.kind == "word" and c.value == spec.head for c in result.dropped)) or _lost(
+            spec.groups, result
+        ):
             # "bath bombs" when we sell bath sponges and water bombs: the thing asked for is not sold
             result = SearchResult([], result.used, result.dropped, 0)
         intent = "sort" if spec.sort else "search"
@@ -716,7 +854,57 @@ _POINTING = frozenset(_POINTING_WORDS.split())
 _MOTIF_FOLLOW_UP = re.compile(
     r"^\s*(?:(?:any|anything|something|ones?|some|got any|do you have any|have you got any|what about|how about)"
     r"\s+)?(?:with|featuring|that (?:have|has))\b|(?:图案|花纹|印花|造型)|^\s*有[^的]{1,8}的(?:吗|呢|没有)?[\s?？]*$"
+    # "the chick ones", "just the gold one", 复古圆点那款: a kind of the items just shown, pointed at
+    r"|^\s*(?:(?:just|only|what about|how about|and) )?(?:the|those) (?:[a-z0-9]+ ){1,3}ones?\b"
+    r"|^\s*[\u4e00-\u9fff]{1,8}(?:那款|那种|那个|那些|那几款|那只|那件)[\s?？]*$"
 )
+
+
+#: "the biggest", "largest", 最大 (group 1) or "the smallest", 最小 (group 2): an item picked by its size.
+_BY_SIZE = re.compile(r"(\b(?:biggest|largest)\b|最大)|(\b(?:smallest|tiniest)\b|最小)")
+_SIZE_SCALE = {"mm": 0.1, "cm": 1.0, "m": 100.0, "in": 2.54, "g": 1.0, "kg": 1000.0, "ml": 1.0, "l": 1000.0}
+
+
+def _size_of(title: str) -> float | None:
+    """The size a title names as one number to compare (an area for "45x45cm", grams for "500g", cm for
+    "60CM"), or ``None``."""
+    found = dimensions(title)
+    if not found:
+        return None
+    token = found[0][0]
+    if "x" in token:
+        a, b = token.split("x")
+        return float(a) * float(b)
+    m = re.fullmatch(r"([\d.]+)([a-z]+)", token)
+    return float(m.group(1)) * _SIZE_SCALE.get(m.group(2), 1.0) if m else None
+
+
+def _follows(text: str, first: Concept, second: Concept) -> bool:
+    """Whether ``text`` names ``second`` right after ``first``, one word after the other ("marble run"; not
+    "waste bins … and lola", where a refused span was cut out between them)."""
+    words = re.findall(r"[a-z0-9]+|\s{2,}", unhyphen(text.lower()))
+    for a, b in zip(words, words[1:], strict=False):
+        ta, tb = index_tokens(a), index_tokens(b)
+        if ta and tb and any(alt[-1] == ta[0] for alt in first.alternatives) and tb[0] == second.value:
+            return True
+    return False
+
+
+def _lost(groups: list[list[Concept]], result: SearchResult) -> bool:
+    """Whether the search dropped a concept of a dictionary-read group (睡袋: nothing is a sleeping bag, so the
+    bags found without it are not what was asked; 球赛, a match, is no box of matches)."""
+    return any(c not in result.used for group in groups for c in group)
+
+
+def _head_only(concept: Concept) -> Concept:
+    """A compound type concept ("christmas tree") with its head word alone as an alternative too ("tree")."""
+    if concept.kind != "type":
+        return concept
+    heads = [(alt[-1],) for alt in concept.alternatives if len(alt) >= 2 and not alt[-1].startswith("=")]
+    alts = tuple(dict.fromkeys([*concept.alternatives, *heads]))
+    if alts == concept.alternatives:
+        return concept
+    return Concept(concept.kind, concept.value, alts, concept.surface, concept.excluded)
 
 
 def _widened(concept: Concept) -> Concept:

@@ -16,9 +16,11 @@ the catalogue has some; otherwise every match.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from tuijian.generate.assistant_titles import TitleHeads, unhyphen
+from tuijian.generate.cedict import ChineseGlossary
 from tuijian.generate.retrieval import BM25, index_tokens
 from tuijian.nlp.lexicon import attribute_lexicon
 from tuijian.nlp.product import ProductRecord, chinese_product_type, chinese_theme, understand
@@ -97,6 +100,8 @@ _ZH_NOISE_HEAD = re.compile("(?:" + "|".join(sorted(map(re.escape, _NOISE_ZH), k
 _ZH_NOISE_TAIL = re.compile(
     "(?:" + "|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)) + ")+$"
 )
+#: the longest unknown Chinese run read through the dictionary (longer ones are sentences, not names)
+_LEARN_MAX = 6
 _ZH_NOISE_RE = re.compile("|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)))
 
 
@@ -125,6 +130,14 @@ class Reading:
     head_unknown: bool = False
     modifier_unknown: bool = False  # "running shoes": the catalogue has shoes, not that kind
     head_word: str | None = None  # the request's last content word when it is a plain title word ("bicycles")
+    #: a title word in -ing right before the request's product type ("sleeping" of "sleeping bags")
+    compound_modifier: Concept | None = None
+    #: the concepts read from one unknown Chinese run through the dictionary (飞鸭墙饰: fly, duck, wall,
+    #: decoration): a search that drops all of one group's concepts found nothing the shopper named
+    groups: list[list[Concept]] = field(default_factory=list)
+    #: per group, what follows it: "" when it ends the phrase (the thing asked for), "type" before a product
+    #: type (遮光 of 遮光窗帘 names the kind), "other" before another word (英伦 of 英伦玫瑰杯垫)
+    modifier_groups: list[str] = field(default_factory=list)
 
 
 def _alternatives(words: list[str]) -> tuple[tuple[str, ...], ...]:
@@ -192,6 +205,11 @@ class Vocabulary:
         #: the catalogue's closed compounds by their two parts ("waste", "paper") -> "wastepaper": see
         #: :meth:`CatalogIndex._closed_compounds`; set by the index that owns this vocabulary
         self.closed: dict[tuple[str, str], str] = {}
+        #: the catalogue's head words (see :attr:`CatalogIndex.head_words`); set by the index too
+        self.head_words: set[str] = set()
+        #: whether some item is what title words name, not only a thing they modify (see
+        #: :meth:`CatalogIndex.names_thing`); set by the index
+        self.names_thing: Callable[[tuple[str, ...]], bool] = lambda words: True
         self.chinese: dict[str, Concept] = {}
         extra = _extra_terms()
         by_value = {(k, v): c for (k, v), c in _lexicon_concepts().items()}
@@ -243,6 +261,8 @@ class Vocabulary:
             if name and len(name) >= 2 and not any(w in name for w in known_zh):
                 self.chinese.setdefault(name, Concept(kind, value, _alternatives([value]), name))
         self._widen_chinese_heads()
+        self._glossary: ChineseGlossary | None = None
+        self._learned: dict[str, dict[str, Concept] | None] = {}
         self.chinese_re = re.compile("|".join(sorted(map(re.escape, self.chinese), key=len, reverse=True)))
 
     def _widen_chinese_heads(self) -> None:
@@ -267,6 +287,12 @@ class Vocabulary:
     def read(self, text: str, lang: str, known: set[str]) -> Reading:
         """Concepts named in ``text``; words outside the catalogue's vocabulary ``known`` go to ``unknown``."""
         reading = Reading()
+        # a size the catalogue's titles name ("the 45x45 pads", 60厘米的): that size, a plain word
+        for token, (a, b) in reversed(dimensions(text)):
+            if "#" + token in known:
+                reading.concepts.append(Concept("word", token, (("#" + token,),), text[a:b]))
+                text = text[:a] + " " + text[b:]
+        reading.concepts.reverse()
         # English (also inside Chinese messages: "red retrospot" may be typed as is). The head of the request is
         # the last content word before the first "of/with/for…": "capital of France" is about a capital.
         english = re.sub(r"[’']\s*(?:s|ve|ll|re|d|m)\b|[^a-z0-9\- ]", " ", text.lower())
@@ -302,6 +328,18 @@ class Vocabulary:
                 if n_segment == 0 and order[-1] and len(reading.concepts) > before:
                     last = reading.concepts[-1]
                     reading.head_word = last.value if last.kind == "word" else None
+                    if (
+                        len(order) >= 2
+                        and order[-2]
+                        and len(reading.concepts) - before >= 2
+                        and last.kind == "type"
+                        and reading.concepts[-2].kind == "word"
+                        and reading.concepts[-2].value.endswith("ing")
+                    ):
+                        # "sleeping bags": a verb's -ing form right before the asked kind names what the thing
+                        # is for and makes another thing of it (a sleeping bag is no bag; door curtains are
+                        # curtains, plant markers markers)
+                        reading.compound_modifier = reading.concepts[-2]
                 heads.append(order)
         if heads and not heads[0][-1]:
             reading.head_unknown = True
@@ -310,10 +348,16 @@ class Vocabulary:
         if lang == "zh" or re.search(r"[\u4e00-\u9fff]", text):
             pos = 0
             zh_text = re.sub(r"[a-z0-9'\-]+", " ", text.lower())
+            groups = self._learn(zh_text, known)
+            learned = {seg: c for group, _ in groups for seg, c in group.items()}
+            words = {**self.chinese, **learned} if learned else self.chinese
+            for group, followed in groups:
+                reading.groups.append(list(dict.fromkeys(group.values())))
+                reading.modifier_groups.append(followed)
             featured = False  # an unknown "X的" modifier seen, waiting for a type after it
-            for m in self._chinese_words(zh_text):
+            for m in self._chinese_words(zh_text, words):
                 span = zh_text[pos : m.start()]
-                kind = self.chinese[m.group(0)].kind
+                kind = words[m.group(0)].kind
                 if self._unknown_zh(span, reading) and re.sub("的$", "", span).endswith(reading.unknown[-1]):
                     if kind == "type":
                         reading.modifier_unknown = True  # 遮光窗帘: the catalogue has curtains, not that kind
@@ -321,7 +365,7 @@ class Vocabulary:
                         featured = True  # 带轮子的大垃圾桶: a feature we have no word for, then a size
                 if featured and kind == "type":
                     reading.modifier_unknown = True
-                reading.concepts.append(self.chinese[m.group(0)])
+                reading.concepts.append(words[m.group(0)])
                 pos = m.end()
             if self._unknown_zh(zh_text[pos:], reading):  # the head of a Chinese noun phrase comes last
                 reading.head_unknown = True
@@ -368,6 +412,9 @@ class Vocabulary:
                     concept = Concept(concept.kind, concept.value, alts, concept.surface, concept.excluded)
                 if concept is not None:
                     reading.concepts.append(concept)
+                    if concept.kind == "audience" and all(t in known for t in typed):
+                        # "boys" is a child, and the titles that say BOYS (not GIRLS) are the ones asked about
+                        reading.concepts.append(Concept("word", " ".join(typed), (typed,), " ".join(typed)))
                     order.append(True)
                     i += n
                     break
@@ -397,12 +444,98 @@ class Vocabulary:
                 i += 1
         return order
 
-    def _chinese_words(self, text: str) -> list[re.Match[str]]:
+    def _learn(self, text: str, known: set[str]) -> list[tuple[dict[str, Concept], str]]:
+        """Dictionary words for the Chinese runs of ``text`` that the vocabulary leaves unread (飞鸭墙饰 -> 飞 fly,
+        鸭 duck, 墙 wall, 饰 decoration), as plain-word concepts over the catalogue's title words.
+
+        A run is read only when every dictionary word of it names a title word (a sentence such as 下单后几天能收
+        is not a product name) and it is short. Within a run, a word before another is a modifier: its gloss's
+        head noun alone may match (鹅毛, goose feather, before 树 is a feather); the run's last word is the
+        thing asked for and needs its whole gloss (睡袋 is a sleeping bag, not a bag)."""
+        out: list[tuple[dict[str, Concept], str]] = []
+        pos = 0
+        # one-character words are read again with their unknown neighbours (算盘 is an abacus, not a 盘 plate)
+        found = [m for m in self._chinese_words(text, self.chinese) if len(m.group(0)) >= 2]
+        for n, (stop, nxt) in enumerate([*((m.start(), m.end()) for m in found), (len(text), len(text))]):
+            span = text[pos:stop]
+            for run in re.findall(r"[\u4e00-\u9fff]+", span):
+                # the last "X的" of a span is its modifier (六镑以上的飞鸭: 飞鸭); one character alone is too
+                # ambiguous to read (几 of 一套几只, 放)
+                run = _trim_noise(run.rsplit("的", 1)[-1])
+                # one character is read only as the head right after a word read (鹅毛|树, a feather tree)
+                if len(run) < 2 and not (run and n > 0 and span.startswith(run)):
+                    continue
+                rest = span[span.rfind(run) + len(run) :]
+                before = ""
+                if n < len(found) and not re.search(r"[\u4e00-\u9fff]", _ZH_NOISE_RE.sub("", rest)):
+                    before = "type" if self.chinese[found[n].group(0)].kind == "type" else "other"
+                segments = self._segment_run(run, known)
+                tail = self.chinese.get(segments[-1]) if segments else None
+                if tail is not None:  # 泡澡球: the run ends in a word the vocabulary has (球, a ball)
+                    before = "type" if tail.kind == "type" else "other"
+                if group := self._learn_run(run, known, bool(before)):
+                    out.append((group, before))
+            pos = nxt
+        return out
+
+    def _glossary_for(self, known: set[str]) -> ChineseGlossary:
+        if self._glossary is None:
+            self._glossary = ChineseGlossary(known)
+        return self._glossary
+
+    def _segment_run(self, run: str, known: set[str]) -> list[str]:
+        return self._glossary_for(known).segment(run) if len(run) <= _LEARN_MAX else []
+
+    def _learn_run(self, run: str, known: set[str], followed: bool) -> dict[str, Concept]:
+        key = run + ("+" if followed else "")
+        if key in self._learned:
+            return self._learned[key] or {}
+        if len(self._learned) >= 4096:  # a bounded cache: a long-running service reads on after it fills
+            self._learned.clear()
+        self._learned[key] = None
+        if len(run) > _LEARN_MAX:
+            return {}
+        glossary = self._glossary_for(known)
+        segments = self._segment_run(run, known)
+        out: dict[str, Concept] = {}
+        for n, seg in enumerate(segments):
+            last = n == len(segments) - 1 and not followed
+            if seg in self.chinese or _ZH_NOISE_RE.fullmatch(seg):
+                continue  # a word the vocabulary has keeps its own reading; a question word (那) names nothing
+            alts: list[tuple[str, ...]] = []
+            senses = glossary.senses(seg)
+            if last and not (senses and glossary.first_sense_complete(seg)):
+                return {}  # 炒锅 is first a wok: a frying pan is not what is asked for
+            for sense in senses:
+                if sense.complete:
+                    alts += [tuple(w) for w in itertools.product(*(ws for ws in sense.words if ws))]
+                if not last and sense.head is not None:
+                    alts += [(w,) for w in sense.head]
+            if last:  # the thing asked for: some item must be it, not name it as a modifier (FUNNEL CAKE MIX)
+                alts = [a for a in alts if self.names_thing(a)]
+            alts = list(dict.fromkeys(a for a in alts if a and len(a) <= 3))[:12]
+            if not alts:
+                return {}
+            # the exclusions of the vocabulary's own kind of that head (a diamond ring is no napkin ring)
+            excluded = tuple(
+                dict.fromkeys(
+                    x
+                    for c in self.chinese.values()
+                    if c.kind == "type" and any(c.value == a[-1] for a in alts)
+                    for x in c.excluded
+                )
+            )
+            out[seg] = Concept("word", " ".join(alts[0]), tuple(alts), seg, excluded)
+        self._learned[key] = out
+        return out
+
+    def _chinese_words(self, text: str, words: dict[str, Concept] | None = None) -> list[re.Match[str]]:
         """Vocabulary words in ``text``, less one-character words glued to an unknown word: one that starts an
         unknown word of two or more characters (鸡 in 鸡尾酒, cocktail, is not a chicken; 小 in 小伞 still means
         small), a one-character type or material word that ends one (电动剃须刀 is a razor, not a knife; 墙纸 is
         wallpaper, not paper), and 小 or 大 right before a motif (小猫 is a cat, not a small item)."""
-        found = self._segment(text)
+        words = self.chinese if words is None else words
+        found = self._segment(text, words)
         keep: list[re.Match[str]] = []
         for n, m in enumerate(found):
             if len(m.group(0)) == 1:
@@ -414,12 +547,12 @@ class Vocabulary:
                 tail = before.group(0) if before else ""
                 if len(head) >= 2 and not _ZH_NOISE_HEAD.match(head):
                     continue
-                concept = self.chinese[m.group(0)]
+                concept = words[m.group(0)]
                 if (
                     concept.kind == "size"
                     and n + 1 < len(found)
                     and found[n + 1].start() == m.end()
-                    and self.chinese[found[n + 1].group(0)].kind == "theme"
+                    and words[found[n + 1].group(0)].kind == "theme"
                 ):
                     continue  # 小猫, 小狗: a diminutive of the motif, not a small item
                 if (
@@ -432,9 +565,10 @@ class Vocabulary:
             keep.append(m)
         return keep
 
-    def _segment(self, text: str) -> list[re.Match[str]]:
+    def _segment(self, text: str, words: dict[str, Concept] | None = None) -> list[re.Match[str]]:
         """Vocabulary words of ``text`` that cover the most characters (then the fewest words, then the longest
         word first): 陶瓷小鸟屋 is 陶瓷|小|鸟屋 (a birdhouse), not 陶瓷|小鸟 and an unknown 屋."""
+        extra = {} if words is None or words is self.chinese else words
         longest = max(map(len, self.chinese), default=1)
         n = len(text)
         # best[i]: (characters covered, -words, matches) for text[i:]
@@ -443,11 +577,13 @@ class Vocabulary:
             choice = best[i + 1]
             for size in range(min(longest, n - i), 0, -1):
                 m = self.chinese_re.fullmatch(text, i, i + size)
+                if m is None and text[i : i + size] in extra:
+                    m = re.compile(re.escape(text[i : i + size])).fullmatch(text, i, i + size)
                 if m is None:
                     continue
-                cov, words, rest = best[i + size]
-                if (cov + size, words - 1) > choice[:2]:
-                    choice = (cov + size, words - 1, [m, *rest])
+                cov, n_words, rest = best[i + size]
+                if (cov + size, n_words - 1) > choice[:2]:
+                    choice = (cov + size, n_words - 1, [m, *rest])
             best[i] = choice
         return best[0][2]
 
@@ -469,6 +605,49 @@ class Vocabulary:
                 reading.unknown.append(run)
                 found = True
         return found
+
+
+_UNITS = {
+    "cm": "cm", "厘米": "cm", "公分": "cm", "mm": "mm", "毫米": "mm", "m": "m",
+    "kg": "kg", "千克": "kg", "公斤": "kg", "g": "g", "gr": "g", "gram": "g", "grams": "g", "克": "g",
+    "ml": "ml", "毫升": "ml", "l": "l", "litre": "l", "litres": "l", "liter": "l", "升": "l",
+    "in": "in", "inch": "in", "inches": "in", "英寸": "in",
+}  # fmt: skip
+_UNIT_RE = "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True))
+_NUMBER = r"(\d+(?:\.\d+)?)"
+#: a size written as two lengths ("45x45cm", "65CMx65CM", 45×45) or as one measure ("60CM", 500g, 60厘米)
+_DIMENSION = re.compile(
+    rf"(?<![a-z0-9.]){_NUMBER}\s*(?:cm|厘米|公分)?\s*[x×*]\s*{_NUMBER}\s*(?:cm|厘米|公分)?(?![a-z])"
+    rf"|(?<![a-z0-9.]){_NUMBER}\s*({_UNIT_RE})(?![a-z])",
+    re.IGNORECASE,
+)
+
+
+def dimensions(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """The sizes written in ``text`` as canonical tokens (``45x45``, ``60cm``, ``500g``) with their spans:
+    a title's "45x45cm" and a shopper's "45x45", 60厘米 and "60CM", 500克 and "500g" agree."""
+    out = []
+    for m in _DIMENSION.finditer(text):
+        if m.group(1):
+            token = f"{float(m.group(1)):g}x{float(m.group(2)):g}"
+        else:
+            unit = _UNITS[m.group(4).lower()]
+            token = f"{float(m.group(3)):g}{unit}"
+        out.append((token, m.span()))
+    return out
+
+
+def _trim_noise(run: str) -> str:
+    """``run`` less the question words at either end (请问…吗)."""
+    while True:
+        head = _ZH_NOISE_HEAD.match(run)
+        tail = _ZH_NOISE_TAIL.search(run)
+        if head and head.end() > 0:
+            run = run[head.end() :]
+        elif tail and tail.start() < len(run):
+            run = run[: tail.start()]
+        else:
+            return run
 
 
 def _yields(concept: Concept) -> bool:
@@ -520,6 +699,9 @@ class CatalogIndex:
         for i, t in enumerate(self.titles):
             for w in set(re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", t.lower())):
                 raw.setdefault("=" + w, []).append(i)
+        for i, t in enumerate(self.titles):  # "#45x45", "#60cm": the sizes a title names
+            for token, _ in dimensions(t):
+                postings.setdefault("#" + token, []).append(i)
         self.known = set(postings)
         self.postings = {t: np.asarray(v) for t, v in (postings | raw).items()}
         # words that name a thing somewhere in the catalogue: a title's last word or a word of a record's type;
@@ -536,12 +718,44 @@ class CatalogIndex:
             [(index_tokens(w) or [w])[0] for w in re.findall(r"[a-z0-9]+", unhyphen(t.lower()))]
             for t in self.titles
         ]
+        #: title words written as two title words in one ("retrospot": retro + spot), by each part
+        self.parts: dict[str, set[str]] = {}
+        for word in self.known:
+            if len(word) >= 7 and word.isalpha():
+                for n in range(3, len(word) - 2):
+                    a, b = word[:n], word[n:]
+                    if a in self.known and b in self.known and max(len(a), len(b)) >= 4:
+                        self.parts.setdefault(a, set()).add(word)
+                        self.parts.setdefault(b, set()).add(word)
+        #: consecutive title words ("filler", "pad"): compounds the titles write
+        self.bigrams = {(a, b) for seq in self.sequences for a, b in zip(seq, seq[1:], strict=False)}
         # what each item is by the structure of its title (see :meth:`modifier_only`)
         self.heads = TitleHeads(self.titles, self.types)
         self.popularity = popularity
         self.vocabulary.closed = self.heads.closed_compounds(self.known, self.sequences)
         # a closed compound names a thing when its last part does (TOOTHBRUSH is a brush)
         self.head_words |= {w for (_, b), w in self.vocabulary.closed.items() if b in self.head_words}
+        self.vocabulary.head_words = self.head_words
+        self.vocabulary.names_thing = self.names_thing
+
+    def names_thing(self, words: tuple[str, ...]) -> bool:
+        """Whether some item is what ``words`` name: its title has them, and not only as a modifier of another
+        product (FUNNEL CAKE MIX is no funnel, see :meth:`modifier_only`)."""
+        concept = Concept("type", " ".join(words), (words,))
+        among = self.mask(concept) & ~self.modifier_only(concept, self.mask(concept))
+        for i in np.flatnonzero(among):
+            # the record's own compound type after the words: FUNNEL CAKE TIN is a cake tin
+            kind = index_tokens(unhyphen(self.types[i]))
+            seq = self.sequences[i]
+            if (
+                len(kind) >= 2
+                and words[-1] not in kind
+                and kind[0] in seq
+                and words[-1] in seq
+                and seq.index(words[-1]) < seq.index(kind[0])
+            ):
+                among[i] = False
+        return bool(among.any())
 
     def mask(self, concept: Concept, asked: frozenset[tuple[str, ...]] = frozenset()) -> np.ndarray:
         """Items that match ``concept`` (any alternative, all of its words), less its exclusions; an exclusion that
@@ -553,6 +767,11 @@ class CatalogIndex:
                 got = np.zeros(len(self.item_ids), dtype=bool)
                 if t in self.postings:
                     got[self.postings[t]] = True
+                if (
+                    concept.kind == "theme"
+                ):  # a motif inside a design word written as one (RETROSPOT: retro, spot)
+                    for word in self.parts.get(t, ()):
+                        got[self.postings[word]] = True
                 hit &= got
             out |= hit
         for alt in concept.excluded:
@@ -691,7 +910,18 @@ class CatalogIndex:
         kind of the catalogue ("number tile") and no item (at any price) is all of them: "house number tiles"
         are the catalogue's number tiles, "house" a modifier of the compound the titles leave out."""
         types = [c for c in concepts if c.kind == "type"]
-        if len(types) < 2 or not all(len(alt) >= 2 for alt in types[-1].alternatives):
+        if len(types) < 2:
+            return concepts
+        last = types[-1]
+        n = concepts.index(last)
+        before = concepts[n - 1] if n > 0 else None
+        # "cushion filler pads": a title word right before the head that titles write with it (FILLER PAD)
+        titled = (
+            before is not None
+            and before.kind == "word"
+            and any((a[-1], b[0]) in self.bigrams for a in before.alternatives for b in last.alternatives)
+        )
+        if not titled and not all(len(alt) >= 2 for alt in last.alternatives):
             return concepts  # "bin bags": a one-word head keeps the modifier we lack (no bin bag is sold)
         both = wide.copy()
         for c in types:
@@ -699,7 +929,6 @@ class CatalogIndex:
             both &= self.mask(c, named)
         if both.any():
             return concepts
-        last = types[-1]
         return [
             Concept("word", c.value, c.alternatives, c.surface, c.excluded)
             if c.kind == "type" and c != last

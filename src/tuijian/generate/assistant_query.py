@@ -34,6 +34,51 @@ _ZH_NUMBER = re.compile(
     r"[零一二两三四五六七八九十百千]+(?=\s*(?:到|至)\s*[零一二两三四五六七八九十百千\d.]+\s*(?:英镑|镑|元|块|磅))"
 )
 
+#: English number words before a money or pack word ("under six quid", "between two and five pounds", "twenty
+#: five pounds"), turned into digits like the Chinese numerals.
+_EN_UNITS = {
+    w: n
+    for n, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ]
+    )
+} | {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_EN_WORD = "|".join(sorted(_EN_UNITS, key=len, reverse=True))
+_EN_NUMBER = re.compile(
+    rf"\b({_EN_WORD})(?:[- ]({'|'.join(w for w in _EN_UNITS if 0 < _EN_UNITS[w] < 10)}))?\b"
+    rf"(?=(?:\s+(?:and|to|or)\s+(?:(?:{_EN_WORD})(?:[- ]\w+)?|\d+(?:\.\d+)?))?\s*"
+    r"(?:pounds?|quid|euros?|dollars?|pence|p\b|quid))"
+)
+
 # Comparison words, negated forms first (they are replaced by one operator token before numbers are read).
 _MAX_WORDS = (
     r"不要超过|不能超过|别超过|不超过|不要高于|不高于|不要多于|no more than|not more than|not over|no higher than|"
@@ -211,7 +256,7 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
     (
         "policy:returns",
         re.compile(
-            r"\breturn(?:s|ed|ing)?\b(?! (?:to|from) )|refund|(?:send|take|bring|give) (?:\w+ ){0,3}back\b|exchange|money back|"
+            r"\breturn(?:s|ed|ing)?\b(?! (?:to|from) )|refund|(?:send|take|bring|give) (?:\w+ ){0,3}back\b|exchange(?! rates?\b)|money back|"
             r"\b(?:if|in case) (?:i|we|he|she|they|my \w+) (?:don't|do not|doesn't|does not|didn't) (?:like|want|fit)|"
             r"changed? my mind|\bswap (?:it|them|this|the \w+|my \w+)\b|wrong (?:item|size|colou?r)|(?:arriv\w*|came|comes|is|was|got here) (?:broken|damaged|faulty|cracked|smashed|crushed|dented|squashed)|"
             r"\b(?:broken|damaged|faulty|defective|cracked|smashed|crushed|dented|squashed|bent|torn|ripped|"
@@ -221,7 +266,11 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
             r"not working|stopped working|(?:get|send me|have) (?:a )?(?:replacement|new one)|replace (?:it|them|the \w+))\b|"
             r"退货|退款|退换|换货|退钱|退回|不满意|七天无理由|能换吗|可以换吗|买错|[能可]以?退|还能退|退吗|坏的|坏了|破损|损坏|碎了|是碎的|压坏|压扁|换个颜色|换个尺寸|换一个|质量问题|"
             r"折了|弯了|裂了|裂开|裂缝|裂痕|缺口|坏掉|断了|划痕|刮花|瑕疵|变形|破了|撕破|撕坏|漏了|缺件|少了零件|掉漆|磕坏|用不了|不能用|不好用|"
-            r"换一[个件幅张只套盒条把双对块片支本]|(?:能|可以|可不可以|能不能)(?:给我)?换(?!成|个颜色的?[吗呢]?\s*$)|补发|重发"
+            r"换一[个件幅张只套盒条把双对块片支本]|(?:能|可以|可不可以|能不能)(?:给我)?换(?!成|个颜色的?[吗呢]?\s*$)|补发|重发|"
+            # damage said as a noun or on arrival ("arrived with a dent", "a crack in the lid", 凹了, 到货就坏)
+            r"\b(?:a|with|has|had|got|have) (?:a |an |some )?(?:\w+ )?(?:dents?|cracks?|chips?|scratch(?:es)?|holes?|tears?)\b(?= in| on| at|\W*$| and| but|,)|"
+            r"\bdamage[ds]?\b|\b(?:arriv\w*|came|turned up|delivered) (?:damaged|broken|dented|in bad condition|in a bad state)|"
+            r"凹了|凹陷|凹痕|磕了|碰坏|摔坏|(?:收到|到货|送到|拿到)(?:的时候|时|后)?就?(?:坏|破|碎|裂|凹)"
         ),
     ),
     (
@@ -231,6 +280,11 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
             r"courier|tracking|track my|where is my (?:order|parcel|package)|\bparcel\b|when will (?:it|my order) arrive|when (?:will|would|does|do|can) (?:it|they|my (?:order|parcel|package)|the (?:order|parcel|package)) (?:get|arrive|reach)\b|how long (?:does|will) (?:it|the order|shipping) take|"
             r"\bsend (?:it|them|this|these|(?:the |my |our )?(?:orders?|parcels?|packages?)) (?:to (?!my |me\b|him\b|her\b|a friend)|abroad|overseas)|"
             r"运费|配送|发货|快递|邮寄|送货|包邮|免邮|免运费|多久能?到|几天到|寄到|物流|邮费|什么时候发出|何时发出|"
+            # how long until it arrives, by days or by the order (下单后几天能收到, "how many days until I get it")
+            r"(?:几|多少)天(?:能|可以|才能|就能|会)?(?:收到|到货|送到|寄到|到手)|(?:多久|多长时间|什么时候)(?:能|可以|才能|会)?(?:收到|到货|送到|到手)|"
+            r"how (?:many|much) (?:days|time|weeks?) (?:until|till|before|to|will it take|does it take)|how (?:soon|quickly|fast) (?:will|would|can|could|do|does) (?:i|we|it|they|my \w+) (?:get|receive|arrive|come)|"
+            r"when (?:will|would|should|do|can) (?:i|we) (?:get|receive) (?:it|them|my (?:order|parcel|package|things|items))|"
+            r"\b(?:next|same)[- ](?:day|working day)\b|\bexpress (?:delivery|shipping|post)\b|次日达|当日达|隔日达|次日送达|当天送达|加急|"
             rf"(?:发|寄|邮|运)(?:得?到|往|去)?(?:{_PLACES_ZH})"
         ),
     ),
@@ -245,7 +299,12 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
             r"付款|支付|信用卡|刷卡|付钱|支付宝|微信支付|什么货币|增值税|含税|税费|转账|万事达|运通|维萨|扣款|扣钱|借记卡|储蓄卡|刷[Vv]isa|刷VISA|"
             r"分期|银联|现金|货到付款|花呗|苹果支付|谷歌支付|结账|买单|付费|"
             r"(?:收|支持|接受|能用|可以用|可用|能刷|可以刷|用)[a-z\u4e00-\u9fff ]{0,8}卡(?:吗|付|支付|结账|买单|么)|"
-            r"(?:card|account) (?:is |be |get )?charged|charge my card"
+            r"(?:card|account) (?:is |be |get )?charged|charge my card|"
+            # the currency one is charged in, and gift cards or vouchers spent on an order
+            r"\b(?:charged|billed|invoiced|priced|pay|paying) (?:in|with) (?:pounds|sterling|euros?|dollars|gbp|eur|usd|yuan|my (?:own |local )?currency|another currency)\b|"
+            r"exchange rate|foreign (?:currency|card)|\bcharged in\b|"
+            r"\b(?:use|redeem|spend|pay with|pay by|apply) (?:a |an |my |your |the )?(?:gift ?cards?|gift vouchers?|vouchers?|gift certificates?|store credit|coupons?|discount codes?)\b|"
+            r"汇率|币种|外币|欧元|美元|人民币结算|用英镑|抵扣|抵用|代金券|优惠券|购物卡|(?:礼品卡|礼品券|礼券)(?:能|可以)?(?:用|付|支付|结账|买单|抵)"
         ),
     ),
     (
@@ -268,7 +327,13 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
             r"\bcomplain(?:t|ts|ing|ed)?\b|get hold of (?:you|someone|somebody|a person)|找你们|whatsapp|wechat|live chat|\bchat (?:with|to) (?:you|someone|a person|a human)|"
             r"\b(?:message|text|phone|ring|dm|write to|email) (?:you|us)\b|give you a (?:call|ring)|\bhotline|helpline|"
             r"social media|instagram|facebook|twitter|speak (?:to|with) (?:a |an )?(?:human|person|someone|somebody|staff|manager)|"
-            r"feedback|投诉|微信(?!支付)|留言|私信|在线咨询|打电话|致电|写信|反馈|意见|联络"
+            r"feedback|投诉|微信(?!支付)|留言|私信|在线咨询|打电话|致电|写信|反馈|意见|联络|"
+            # a number or an address to reach a person ("a number I can ring", "a number to call")
+            r"\b(?:phone |telephone |contact )?number (?:i|we) (?:can|could|should) (?:ring|call|phone|text|dial|use)\b|"
+            r"\bnumber to (?:ring|call|phone|text|dial)\b|\btelephone\b|\b(?:ring|call|phone) (?:you|someone|somebody) (?:about|regarding|on)\b|"
+            # a person to reach and when ("is anyone around at the weekend to answer questions?", 周末有人在吗)
+            r"\b(?:anyone|anybody|someone|somebody) (?:around|available|about|there|working|in the office)\b|"
+            r"\banswer (?:my |our |a few |some )?(?:questions|queries)\b|(?:周末|晚上|节假日)(?:有人|有客服)|有人在吗"
         ),
     ),
 ]
@@ -326,6 +391,7 @@ def normalise(text: str) -> str:
     ).lower()
     text = _ZH_NUMBER.sub(lambda m: str(_zh_int(m.group(0))), text)
     text = re.sub(r"(\d+)\s*便士", lambda m: f"{int(m.group(1)) / 100:g}镑", text)  # 50便士 is £0.50
+    text = _EN_NUMBER.sub(lambda m: str(_EN_UNITS[m.group(1)] + _EN_UNITS.get(m.group(2) or "", 0)), text)
     text = re.sub(r"\ba fiver\b", "£5", text)
     text = re.sub(r"\b(?:a|one) (?:pound|quid)\b", "£1", text)  # "for less than a pound"
     text = re.sub(r"\ba tenner\b", "£10", text)
