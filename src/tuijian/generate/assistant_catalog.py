@@ -28,7 +28,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from tuijian.generate.assistant_titles import TitleHeads, unhyphen
+from tuijian.generate.assistant_titles import TitleHeads, _descriptor_words, unhyphen
 from tuijian.generate.cedict import ChineseGlossary
 from tuijian.generate.retrieval import BM25, index_tokens
 from tuijian.nlp.lexicon import attribute_lexicon
@@ -100,6 +100,10 @@ _ZH_NOISE_HEAD = re.compile("(?:" + "|".join(sorted(map(re.escape, _NOISE_ZH), k
 _ZH_NOISE_TAIL = re.compile(
     "(?:" + "|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)) + ")+$"
 )
+#: a compound type ("tea towel") is a kind of its own, not the bare head asked ("towels"), when it is at least this
+#: share of the items whose title has the head, and this many items
+_COMPOUND_SHARE = 0.25
+_COMPOUND_MIN_ITEMS = 3
 #: the longest unknown Chinese run read through the dictionary (longer ones are sentences, not names)
 _LEARN_MAX = 6
 _ZH_NOISE_RE = re.compile("|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)))
@@ -650,6 +654,33 @@ def _trim_noise(run: str) -> str:
             return run
 
 
+def _head_zh(name: str) -> str:
+    """A Chinese type name less a noun suffix (盒子 -> 盒): what a compound's name ends in when it is that kind."""
+    return name[:-1] if len(name) >= 2 and name[-1] in "子儿头" else name
+
+
+@cache
+def _size_words() -> frozenset[str]:
+    """Folded one-word size names of the attribute lexicon ("jumbo", "large", "mini")."""
+    return frozenset(
+        toks[0]
+        for value, forms in attribute_lexicon()["size"].items()
+        for surface in [value, *forms["en"]]
+        if len(toks := index_tokens(unhyphen(surface))) == 1
+    )
+
+
+@cache
+def _other_thing(compound: str, head: str, asked_zh: str | None = None) -> bool:
+    """Whether the product vocabulary names the compound type as a thing other than its English head: its
+    Chinese name does not end in the head's (tea towel 茶巾, towel 毛巾; key ring 钥匙圈, ring 戒指), nor in the
+    Chinese word the shopper asked with (``asked_zh``: 贺卡 asks for greeting cards)."""
+    whole, bare = chinese_product_type(compound), asked_zh or chinese_product_type(head)
+    if not whole or not bare or whole == bare:
+        return False
+    return not whole.endswith(_head_zh(bare))
+
+
 def _yields(concept: Concept) -> bool:
     """Whether a strong concept gives way when nothing matches with it: an audience, a size, a place of use."""
     return concept.kind in _YIELDING or (concept.kind == "theme" and concept.value in _PLACE_THEMES)
@@ -824,6 +855,40 @@ class CatalogIndex:
                 lasts.add((index_tokens(last[1:]) or [last[1:]])[0] if last.startswith("=") else last)
         return self.heads.modifier_only(lasts, among, named)
 
+    def other_kind(
+        self, concept: Concept, among: np.ndarray, named: frozenset[str] = frozenset()
+    ) -> np.ndarray:
+        """Items of ``among`` that are a compound kind of their own, not the bare kind asked: a shopper who asks for
+        towels means towels, not tea towels, when the catalogue sells plain towels. An item is another kind when its
+        record's type is "<modifier> <head>" for the asked one-word head, the modifier is a noun (not a colour,
+        size, material or style: a jumbo bag is a bag) that the shopper did not name, and the compound's Chinese
+        name does not end in the head's (茶巾 is no 毛巾; 午餐包 is a 包, 挂钟 a 钟): the product vocabulary
+        names it as another thing. Only when some item of ``among`` has the bare head as its type."""
+        out = np.zeros(len(self.item_ids), dtype=bool)
+        heads = {alt[0] for alt in concept.alternatives if len(alt) == 1}
+        if not heads or len(concept.value.split()) != 1:
+            return out
+        plain = np.array([t in heads for t in self.types], dtype=bool)
+        if not (among & plain).any():
+            return out
+        adjectives, _ = _descriptor_words()
+        every = self.mask(Concept("type", concept.value, tuple((h,) for h in heads)))
+        types = np.array(self.types, dtype=object)
+        zh = concept.surface if re.search(r"[\u4e00-\u9fff]", concept.surface) else None
+        for kind_name in {self.types[i] for i in np.flatnonzero(among & ~plain)}:
+            kind = index_tokens(unhyphen(kind_name))
+            if len(kind) < 2 or kind[-1] not in heads or any(w in named for w in kind[:-1]):
+                continue
+            if any(w in adjectives or w in _size_words() for w in kind[:-1]):
+                continue
+            of_kind = every & (types == kind_name)
+            # a compound the catalogue uses for a good part of the head's titles is a kind of its own there
+            if of_kind.sum() < _COMPOUND_MIN_ITEMS or of_kind.sum() < _COMPOUND_SHARE * every.sum():
+                continue
+            if _other_thing(kind_name, kind[-1], zh):
+                out |= among & of_kind
+        return out
+
     def _has(self, token: str) -> np.ndarray:
         got = np.zeros(len(self.item_ids), dtype=bool)
         if token in self.postings:
@@ -877,6 +942,10 @@ class CatalogIndex:
                     extra = self.accessory(c, ok, frozenset(t for alt in named for t in alt))
                     if (ok & ~extra).any():
                         ok &= ~extra
+                    other = self.other_kind(c, wide, frozenset(t for alt in named for t in alt))
+                    if (wide & ~other).any():  # towels are not tea towels when plain towels are sold
+                        ok &= ~other
+                        wide &= ~other
             else:
                 dropped.append(c)
         if not headed:
