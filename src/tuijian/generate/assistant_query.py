@@ -251,6 +251,27 @@ _PLACES_ZH = (
     r"荷兰|瑞士|瑞典|挪威|丹麦|芬兰|比利时|爱尔兰|新西兰|香港|澳门|台湾|俄罗斯|印度|巴西|墨西哥|迪拜|马来西亚|越南"
 )
 
+#: Days and dates an order is wanted by ("by Friday", "before Christmas", "in time for the weekend").
+_TIMES_EN = (
+    r"(?:this |next |the )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|week|christmas|"
+    r"easter|tomorrow|tonight|end of (?:the )?(?:week|month)|\d{1,2}(?:st|nd|rd|th)?)"
+)
+#: Places a parcel is sent to in English: countries, nations, islands and cities outside the shop's own town (a
+#: place is a name, so the shopper's own words rarely make one: "to my mum" is no place).
+_PLACES_EN = (
+    r"(?:the )?(?:isle of \w+|channel islands|highlands|(?:northern |southern )?(?:ireland|england|scotland|wales)|"
+    r"france|germany|spain|italy|europe|eu|usa|us|america|the states|canada|australia|new zealand|japan|china|"
+    r"hong kong|singapore|india|abroad|overseas|dublin|belfast|paris|berlin|madrid|rome|amsterdam|brussels|"
+    r"new york|edinburgh|glasgow|cardiff|jersey|guernsey|shetland|orkney|the uk|uk|britain|great britain|"
+    r"[a-z]+ (?:island|islands)|another country|my country|outside (?:the )?uk)"
+)
+
+#: the end of a clause (a comma or a full stop, "but", "so") and the start of one that asks a question
+_CLAUSE_END = re.compile(r"[,;.!?，。；！？]\s*|\s(?:but|so|and)\s")
+_ASKS = re.compile(
+    r"\s*(?:how|what|who|where|when|which|can|could|do|does|is|are|will|would|should|may|怎么|如何|找谁|哪里|能不能|可以)"
+)
+
 #: Policy intents: each policy id with the phrasings that ask about it (not single shared words like "pounds").
 POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
     (
@@ -285,7 +306,14 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
             r"how (?:many|much) (?:days|time|weeks?) (?:until|till|before|to|will it take|does it take)|how (?:soon|quickly|fast) (?:will|would|can|could|do|does) (?:i|we|it|they|my \w+) (?:get|receive|arrive|come)|"
             r"when (?:will|would|should|do|can) (?:i|we) (?:get|receive) (?:it|them|my (?:order|parcel|package|things|items))|"
             r"\b(?:next|same)[- ](?:day|working day)\b|\bexpress (?:delivery|shipping|post)\b|次日达|当日达|隔日达|次日送达|当天送达|加急|"
-            rf"(?:发|寄|邮|运)(?:得?到|往|去)?(?:{_PLACES_ZH})"
+            rf"(?:发|寄|邮|运)(?:得?到|往|去)?(?:{_PLACES_ZH})|"
+            # meaning classes: an arrival verb of the order with a time ("will it reach … by Friday") or a place,
+            # sending an item to a place, and sending out by a day (北爱尔兰能寄吗, 周末下的单周一能发出吗)
+            rf"\b(?:will|would|does|can|could|should) (?:it|they|this|these|my (?:order|parcel|package)|the (?:order|parcel|package)) (?:reach|arrive|get (?:to|there|here)|be (?:there|here|delivered))\b|"
+            rf"\b(?:reach|arrive|get (?:to|there|here)|be delivered)\b[\w' ]{{0,40}}\b(?:by|before|in time for) (?:{_TIMES_EN})\b|"
+            rf"\b(?:send|ship|post|deliver)(?:s|ed|ing)? (?:[\w'-]+ ){{0,6}}to (?:{_PLACES_EN})\b|"
+            rf"(?:{_PLACES_ZH})(?:能|可以|可不可以|能不能|能否)?(?:寄|发|邮|运|送)(?:吗|么|到|过去|不)|"
+            r"(?:能|可以|能不能|可不可以|能否)(?:寄出|发出|发走|寄走)|(?:寄出|发出|发走|寄走)(?:吗|么)"
         ),
     ),
     (
@@ -303,6 +331,9 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
             # the currency one is charged in, and gift cards or vouchers spent on an order
             r"\b(?:charged|billed|invoiced|priced|pay|paying) (?:in|with) (?:pounds|sterling|euros?|dollars|gbp|eur|usd|yuan|my (?:own |local )?currency|another currency)\b|"
             r"exchange rate|foreign (?:currency|card)|\bcharged in\b|"
+            # one order paid with more than one card ("split it over two cards", 拆成两张卡付)
+            r"\b(?:two|2|three|several|multiple|different|more than one|separate) (?:credit |debit |bank |gift )?cards\b|"
+            r"\bsplit\b[\w' ]{0,30}\b(?:cards?|payments?|bill)\b|(?:两|二|2|几|多)张(?:信用|银行|借记)?卡|卡(?:付|支付|结账|买单)|"
             r"\b(?:use|redeem|spend|pay with|pay by|apply) (?:a |an |my |your |the )?(?:gift ?cards?|gift vouchers?|vouchers?|gift certificates?|store credit|coupons?|discount codes?)\b|"
             r"汇率|币种|外币|欧元|美元|人民币结算|用英镑|抵扣|抵用|代金券|优惠券|购物卡|(?:礼品卡|礼品券|礼券)(?:能|可以)?(?:用|付|支付|结账|买单|抵)"
         ),
@@ -516,10 +547,20 @@ def read_message(text: str, lang: str, words: re.Pattern[str] | None = None) -> 
     msg.item_ids = [m.group(1).upper() for m in _ITEM_ID.finditer(text)]
     low = _ITEM_ID.sub(" ", low)
     spans = [m.span() for m in words.finditer(low) if m.end() - m.start() >= 2] if words is not None else []
-    for pid, pattern in POLICY_INTENTS:
-        if found := _find(pattern, low, spans):
-            msg.policy, msg.policy_text = pid, found.group(0)
-            break
+    matched = [(pid, found) for pid, pattern in POLICY_INTENTS if (found := _find(pattern, low, spans))]
+    if matched:
+        pid, found = matched[0]
+        # "my parcel hasn't turned up, how do I get hold of someone?": a later clause that asks is the question,
+        # an earlier one that tells the story is its reason
+        clauses = [m.end() for m in _CLAUSE_END.finditer(low[: found.start()])]
+        for other, hit in matched[1:]:
+            cut = max(
+                (e for e in (m.end() for m in _CLAUSE_END.finditer(low)) if e <= hit.start()), default=-1
+            )
+            if cut > found.end() and _ASKS.match(low[cut:]) and not clauses:
+                pid, found = other, hit
+                break
+        msg.policy, msg.policy_text = pid, found.group(0)
     pack = _PACK.search(low)
     if pack:
         msg.pack = int(pack.group(1) or pack.group(2) or pack.group(3))
