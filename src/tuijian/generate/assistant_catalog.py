@@ -365,8 +365,10 @@ class Vocabulary:
                 if self._unknown_zh(span, reading) and re.sub("的$", "", span).endswith(reading.unknown[-1]):
                     if kind == "type":
                         reading.modifier_unknown = True  # 遮光窗帘: the catalogue has curtains, not that kind
-                    elif span.endswith("的"):
-                        featured = True  # 带轮子的大垃圾桶: a feature we have no word for, then a size
+                    elif span.endswith("的") or zh_text[m.end() :].startswith("的"):
+                        # 带轮子的大垃圾桶: a feature we have no word for, then a size; 多肉植物的种植套装: an
+                        # unknown word glued to a known one before 的 makes another feature (succulents)
+                        featured = True
                 if featured and kind == "type":
                     reading.modifier_unknown = True
                 reading.concepts.append(words[m.group(0)])
@@ -660,6 +662,17 @@ def _head_zh(name: str) -> str:
 
 
 @cache
+def _alias_kinds() -> frozenset[tuple[str, ...]]:
+    """Compound kinds the product lexicon gives other words for ("grow your own" is a growing kit), as title
+    words: a title may say the other words and never the kind."""
+    text = resources.files("tuijian.nlp.resources").joinpath("product_lexicon.json").read_text("utf-8")
+    aliases = json.loads(text)["aliases"]
+    return frozenset(
+        toks for target in aliases.values() if len(toks := tuple(index_tokens(unhyphen(target)))) >= 2
+    )
+
+
+@cache
 def _size_words() -> frozenset[str]:
     """Folded one-word size names of the attribute lexicon ("jumbo", "large", "mini")."""
     return frozenset(
@@ -740,6 +753,7 @@ class CatalogIndex:
         self.head_words = {ws[-1] for t in self.titles if (ws := index_tokens(unhyphen(t)))}
         types = {str(r.product_type.value) for r in self.records if r.product_type is not None}
         self.types = [str(r.product_type.value) if r.product_type is not None else "" for r in self.records]
+        self.type_tokens = [tuple(index_tokens(unhyphen(t))) if t else () for t in self.types]
         themes = {str(v) for r in self.records for v in r.values("theme")}
         self.head_words |= {w for t in types for w in index_tokens(unhyphen(t))}
         self.vocabulary = Vocabulary(types, themes)
@@ -810,6 +824,15 @@ class CatalogIndex:
                 out[np.logical_and.reduce([self._has(t) for t in alt])] = False
         if concept.kind == "audience":
             out |= np.array([concept.value in r.values("audience") for r in self.records])
+        # a compound kind the records name but no title writes (种植套装 is the growing kit: GROW YOUR OWN …
+        # titles say no KIT): the items of that record type
+        compounds = {
+            alt
+            for alt in concept.alternatives
+            if alt in _alias_kinds() and not np.logical_and.reduce([self._has(t) for t in alt]).any()
+        }
+        if concept.kind == "type" and compounds:
+            out |= np.array([toks in compounds for toks in self.type_tokens], dtype=bool)
         return out
 
     def accessory(
@@ -854,6 +877,15 @@ class CatalogIndex:
                 last = alt[-1]
                 lasts.add((index_tokens(last[1:]) or [last[1:]])[0] if last.startswith("=") else last)
         return self.heads.modifier_only(lasts, among, named)
+
+    def record_kind(self, concept: Concept) -> np.ndarray:
+        """Items whose record's type ends in one of ``concept``'s alternatives (a growing kit is a kit)."""
+        alts = [alt for alt in concept.alternatives if alt and not alt[0].startswith("=")]
+        out = np.zeros(len(self.item_ids), dtype=bool)
+        for i, toks in enumerate(self.type_tokens):
+            if any(len(toks) >= len(a) and toks[-len(a) :] == a for a in alts):
+                out[i] = True
+        return out
 
     def other_kind(
         self, concept: Concept, among: np.ndarray, named: frozenset[str] = frozenset()
@@ -907,7 +939,31 @@ class CatalogIndex:
         pack: int | None = None,
     ) -> SearchResult:
         """Items matching every strong concept and as many plain words as possible, ranked (or sorted by price);
-        with ``pack`` ("box of 24", 24个装), the items of that pack size when some match."""
+        with ``pack`` ("box of 24", 24个装), the items of that pack size when some match.
+
+        A plain word the shopper named that no item of the asked kind has by its title words is tried once more
+        with the kind read from the records' types too ("grow your own kits": GROW YOUR OWN … SET is a growing
+        kit, though its title has no KIT): the kind of a product line may be what its records say it is."""
+        args = (concepts, excluded, price_min, price_max, sort, k, allowed, pack)
+        result = self._search(*args)
+        if any(c.kind == "word" for c in result.dropped) and any(c.kind == "type" for c in result.used):
+            again = self._search(*args, by_record=True)
+            if again.positions and len(again.dropped) < len(result.dropped):
+                return again
+        return result
+
+    def _search(
+        self,
+        concepts: list[Concept],
+        excluded: list[Concept],
+        price_min: float | None = None,
+        price_max: float | None = None,
+        sort: str | None = None,
+        k: int = 5,
+        allowed: np.ndarray | None = None,
+        pack: int | None = None,
+        by_record: bool = False,
+    ) -> SearchResult:
         # items without a price (the Office catalogue has none) can be found, but not by price
         priced = ~np.isnan(self.prices)
         prices = np.nan_to_num(self.prices, nan=0.0)
@@ -932,6 +988,8 @@ class CatalogIndex:
                 ok, headed = self._prefer_heads(used, concepts, ok, wide), True
             named = frozenset(a for other in concepts if other != c for a in other.alternatives)
             m = self.mask(c, named)
+            if by_record and c.kind == "type":
+                m = m | self.record_kind(c)
             if (c.strong and not _yields(c)) or (ok & m).any():  # "for a child" yields to "dinosaur"
                 ok &= m
                 wide &= m
