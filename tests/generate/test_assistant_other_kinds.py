@@ -116,3 +116,12 @@ def test_an_unknown_word_glued_to_a_known_one_before_de_is_an_unknown_feature(gr
     # 食虫植物 (carnivorous plants): 植物 alone is a known word, but the feature asked is not sold
     answer = grow.ask("有食虫植物的种植套装吗")
     assert not answer.found and not answer.citations
+
+
+def test_a_hyphenated_word_of_question_words_is_a_word_of_its_own() -> None:
+    # "make-up" is neither "make" nor "up" (words that alone name nothing): no mirror here is a make-up mirror
+    rows = [("GILT OVAL WALL MIRROR", 12.25), ("SHELL FRAME MIRROR", 5.95)]
+    shop = ShopAssistant(ShopData.from_frames(made_up_catalogue(rows, "H"))).fit()
+    answer = shop.ask("do you do make-up mirrors?")
+    assert not answer.found and not answer.citations
+    assert shop.ask("do you do wall mirrors?").citations[:1] == ["H000"]

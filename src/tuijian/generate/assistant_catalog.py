@@ -300,6 +300,13 @@ class Vocabulary:
         # English (also inside Chinese messages: "red retrospot" may be typed as is). The head of the request is
         # the last content word before the first "of/with/for…": "capital of France" is about a capital.
         english = re.sub(r"[’']\s*(?:s|ve|ll|re|d|m)\b|[^a-z0-9\- ]", " ", text.lower())
+        # a hyphenated word made of words that alone name nothing ("make-up") is one word of its own: "make-up
+        # brushes" are not any brush
+        english = re.sub(
+            r"\b([a-z]{2,})-([a-z]{2,})\b",
+            lambda m: m.group(1) + m.group(2) if all(_names_nothing(w) for w in m.groups()) else m.group(0),
+            english,
+        )
         english = unhyphen(english)
         english = _SYNONYMS_EN_RE.sub(lambda m: _SYNONYMS_EN[m.group(1)], english)
         # "t light" typed apart is the catalogue's T-LIGHT ("tlight") when the glued word is a title word
@@ -692,6 +699,12 @@ def _other_thing(compound: str, head: str, asked_zh: str | None = None) -> bool:
     if not whole or not bare or whole == bare:
         return False
     return not whole.endswith(_head_zh(bare))
+
+
+def _names_nothing(word: str) -> bool:
+    """Whether an English word alone names nothing a shopper asks for: a stop word or a question word."""
+    toks = index_tokens(word)
+    return not toks or toks[0] in _NOISE_EN or word in _NOISE_EN
 
 
 def _yields(concept: Concept) -> bool:
