@@ -125,3 +125,38 @@ def test_a_hyphenated_word_of_question_words_is_a_word_of_its_own() -> None:
     answer = shop.ask("do you do make-up mirrors?")
     assert not answer.found and not answer.citations
     assert shop.ask("do you do wall mirrors?").citations[:1] == ["H000"]
+
+
+_TOOLS = [
+    ("SET/3 GARDEN TOOLS IN TIN", 8.95),
+    ("CHILDS GARDEN HOE GREEN", 1.95),
+    ("CHILDS GARDEN SHOVEL YELLOW", 0.95),
+    ("CHILDS GARDEN SIEVE GREEN", 1.45),
+    ("LADIES GARDEN KNEELER", 4.50),
+]
+
+
+@pytest.fixture(scope="module")
+def tools() -> ShopAssistant:
+    return ShopAssistant(ShopData.from_frames(made_up_catalogue(_TOOLS, "T"))).fit()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("any kids garden tools under £1.50?", {"T002", "T003"}),
+        ("children's garden tools, but nothing yellow", {"T001", "T003"}),
+        ("儿童园艺工具哪个最贵", {"T001"}),
+    ],
+)
+def test_a_class_word_over_the_line_an_audience_names(
+    tools: ShopAssistant, question: str, expected: set[str]
+) -> None:
+    # the only garden tools titled so are a grown-up's set: "kids garden tools" are the CHILDS GARDEN line
+    answer = tools.ask(question)
+    cited = set(answer.citations[:1]) if "最贵" in question else set(answer.citations)
+    assert cited and cited <= expected, answer.text
+
+
+def test_without_an_audience_the_kind_stays(tools: ShopAssistant) -> None:
+    assert tools.ask("garden tools please").citations[:1] == ["T000"]

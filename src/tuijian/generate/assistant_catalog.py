@@ -104,6 +104,12 @@ _ZH_NOISE_TAIL = re.compile(
 #: share of the items whose title has the head, and this many items
 _COMPOUND_SHARE = 0.25
 _COMPOUND_MIN_ITEMS = 3
+#: the title words for a child as such, not a boy or a girl: "kids", "children's" and "child's" are one word
+_CHILD_WORDS = (("child",), ("children",), ("kid",), ("kiddie",))
+_CHILD_VALUES = frozenset(" ".join(w) for w in _CHILD_WORDS)
+#: a kind named by at most this many titles is a class word over a product line when an audience asked for
+#: matches none of them ("kids kitchen tools")
+_CLASS_WORD_MAX = 3
 #: the longest unknown Chinese run read through the dictionary (longer ones are sentences, not names)
 _LEARN_MAX = 6
 _ZH_NOISE_RE = re.compile("|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)))
@@ -426,8 +432,12 @@ class Vocabulary:
                 if concept is not None:
                     reading.concepts.append(concept)
                     if concept.kind == "audience" and all(t in known for t in typed):
-                        # "boys" is a child, and the titles that say BOYS (not GIRLS) are the ones asked about
-                        reading.concepts.append(Concept("word", " ".join(typed), (typed,), " ".join(typed)))
+                        # "boys" is a child, and the titles that say BOYS (not GIRLS) are the ones asked about;
+                        # a word of the audience itself (kids, children's, child's) is any of those words
+                        alts = (typed,)
+                        if typed in _CHILD_WORDS:
+                            alts = tuple(w for w in _CHILD_WORDS if all(t in known for t in w))
+                        reading.concepts.append(Concept("word", " ".join(typed), alts, " ".join(typed)))
                     order.append(True)
                     i += n
                     break
@@ -963,6 +973,26 @@ class CatalogIndex:
             again = self._search(*args, by_record=True)
             if again.positions and len(again.dropped) < len(result.dropped):
                 return again
+        kinds = [c for c in result.used if c.kind == "type"]
+        if any(c.kind == "audience" for c in result.dropped) and len(kinds) == 1:
+            # "kids garden tools" when the only garden tools are a grown-up's: a compound's last word, or a kind
+            # the titles hardly name (tools), is a class word over the items its modifiers and the audience name
+            # (CHILDS GARDEN SPADE, … RAKE, … FORK)
+            kind = kinds[0]
+            compound = all(len(a) >= 2 for a in kind.alternatives)
+            if compound or self.mask(kind).sum() <= _CLASS_WORD_MAX:
+                line = np.logical_or.reduce(
+                    [np.logical_and.reduce([self._has(t) for t in a[:-1]]) for a in kind.alternatives if a]
+                )
+                rest = [c for c in concepts if c != kind]
+                narrowed = line if compound else np.ones(len(self.item_ids), dtype=bool)
+                narrowed = narrowed if allowed is None else narrowed & allowed
+                again = self._search(rest, excluded, price_min, price_max, sort, k, narrowed, pack)
+                anchored = compound or any(
+                    c.kind == "word" and c.value not in _CHILD_VALUES for c in again.used
+                )
+                if again.positions and anchored and not any(c.kind == "audience" for c in again.dropped):
+                    return SearchResult(again.positions, [*again.used, kind], again.dropped, again.n_matches)
         return result
 
     def _search(
