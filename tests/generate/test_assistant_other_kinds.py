@@ -160,3 +160,27 @@ def test_a_class_word_over_the_line_an_audience_names(
 
 def test_without_an_audience_the_kind_stays(tools: ShopAssistant) -> None:
     assert tools.ask("garden tools please").citations[:1] == ["T000"]
+
+
+_PACKS = [
+    ("BEESWAX CANDLES SET OF 4", 5.95),
+    ("BEESWAX CANDLES SET OF 2", 3.50),
+    ("BEESWAX PILLAR CANDLE", 2.25),
+]
+
+
+@pytest.fixture(scope="module")
+def candles() -> ShopAssistant:
+    return ShopAssistant(ShopData.from_frames(made_up_catalogue(_PACKS, "B"))).fit()
+
+
+@pytest.mark.parametrize("question", ["beeswax candles, not the sets of four", "蜂蜡蜡烛，不要4件套的"])
+def test_a_refused_pack_size_leaves_out_those_packs(candles: ShopAssistant, question: str) -> None:
+    # only the sets of four: the set of two is still a beeswax candle
+    answer = candles.ask(question)
+    assert "B001" in answer.citations and "B000" not in answer.citations, answer.text
+
+
+def test_a_refused_pack_size_is_not_asked_for(candles: ShopAssistant) -> None:
+    answer = candles.ask("beeswax candles, but no packs of 2")
+    assert "B000" in answer.citations and "B001" not in answer.citations, answer.text

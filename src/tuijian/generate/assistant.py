@@ -32,7 +32,7 @@ from tuijian.generate.assistant_catalog import (
     unhyphen,
 )
 from tuijian.generate.assistant_facts import answer_fact, item_name, money
-from tuijian.generate.assistant_query import Message, read_message
+from tuijian.generate.assistant_query import Message, read_message, refused_pack
 from tuijian.generate.assistant_session import Conversation
 from tuijian.generate.retrieval import index_tokens
 from tuijian.generate.shop import ShopData
@@ -226,6 +226,11 @@ class ShopAssistant:
             reading.concepts.append(cat.vocabulary.english[("child",)])
         excluded = []
         for seg in msg.negative:
+            pack = refused_pack(seg)
+            if pack is not None and "%pack" + str(pack) in cat.postings:
+                # "not the sets of three", 不要三件套的: the items of that pack size
+                excluded.append(Concept("word", f"pack of {pack}", (("%pack" + str(pack),),), seg))
+                continue
             said = cat.vocabulary.read(seg, lang, cat.known).concepts
             excluded += said or self._title_words_in(seg)
         # "trays, no tv dinner trays" excludes a kind of the asked thing, not the thing: its other words

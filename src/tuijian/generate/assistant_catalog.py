@@ -766,6 +766,9 @@ class CatalogIndex:
         for i, t in enumerate(self.titles):
             for w in set(re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", t.lower())):
                 raw.setdefault("=" + w, []).append(i)
+        for i, n in enumerate(self.packs):  # "%pack3": the pack size of the record (a set of 3)
+            if n > 1:
+                postings.setdefault(f"%pack{int(n)}", []).append(i)
         for i, t in enumerate(self.titles):  # "#45x45", "#60cm": the sizes a title names
             for token, _ in dimensions(t):
                 postings.setdefault("#" + token, []).append(i)

@@ -109,6 +109,25 @@ _PACK = re.compile(
     r"\b(?:pack|box|set|bag|packet|tin|tube|pot|roll|card|sheet|bundle|strand)s? of (\d+)\b|\b(\d+)[- ]?(?:pack|piece|pc)s?\b|"
     r"(\d+)\s*[个只件片张支根枚条块]?(?:装|一套|一包|一盒|一袋|一组)"
 )
+#: A refused pack size ("not the sets of three", 不要三件套的): the pack phrases above, number words, N件套.
+_PACK_REFUSED = re.compile(
+    rf"{_PACK.pattern}|\b(?:pack|box|set|bag|packet|tin|tube|pot|roll|bundle)s? of ({_EN_WORD})\b|"
+    r"(\d+)\s*(?:件套|只套|个一套|件一套)"
+)
+
+
+def refused_pack(text: str) -> int | None:
+    """The pack size a refused part of a message names ("sets of three", "packs of 6", 3件套), if any."""
+    m = _PACK_REFUSED.search(text)
+    if m is None:
+        return None
+    digits = next((g for g in m.groups() if g and g.isdigit()), None)
+    if digits is not None:
+        return int(digits)
+    word = next((g for g in m.groups() if g), "")
+    return _EN_UNITS.get(word) or None
+
+
 _ITEM_ID = re.compile(r"(?<![A-Za-z0-9])(\d{5}[A-Za-z]{0,2}|B0[0-9A-Z]{8})(?![A-Za-z0-9])")
 _SORT_ASC = re.compile(
     r"cheapest|least expensive|costs? the least|costing the least|lowest[- ]pric\w*|lowest price|most affordable|最便宜|最实惠|价格最低|最低价|最划算"
@@ -608,4 +627,6 @@ def read_message(text: str, lang: str, words: re.Pattern[str] | None = None) -> 
         msg.ordinal = _ORDINALS[m.group(1) or m.group(2)[:2]]
         low = _blank(low, m.span())
     msg.positive = _split_negation(low, lang, msg)
+    if msg.pack is not None and not _PACK.search(msg.positive):
+        msg.pack = None  # "mugs, no packs of 6": the pack size is refused, not asked for
     return msg
