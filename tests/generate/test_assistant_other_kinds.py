@@ -184,3 +184,12 @@ def test_a_refused_pack_size_leaves_out_those_packs(candles: ShopAssistant, ques
 def test_a_refused_pack_size_is_not_asked_for(candles: ShopAssistant) -> None:
     answer = candles.ask("beeswax candles, but no packs of 2")
     assert "B000" in answer.citations and "B001" not in answer.citations, answer.text
+
+
+def test_an_adverb_the_catalogue_lacks_names_nothing() -> None:
+    rows = [("BEECH WOOD CHOPPING BOARD", 14.95), ("BAMBOO SERVING BOARD", 8.50)]
+    shop = ShopAssistant(ShopData.from_frames(made_up_catalogue(rows, "A"))).fit()
+    # "definitely" and "honestly" are how the question is asked, not a property or a product
+    fact = shop.ask("is the beech chopping board definitely wooden?")
+    assert fact.fact is not None and fact.fact["attribute"] == "material" and fact.fact["value"] == "yes"
+    assert shop.ask("do you honestly sell serving boards?").citations[:1] == ["A001"]

@@ -110,6 +110,10 @@ _CHILD_VALUES = frozenset(" ".join(w) for w in _CHILD_WORDS)
 #: a kind named by at most this many titles is a class word over a product line when an audience asked for
 #: matches none of them ("kids kitchen tools")
 _CLASS_WORD_MAX = 3
+#: an adverb the catalogue does not write ("actually", "definitely", "honestly") says how a question is asked
+_ADVERB = re.compile(
+    r"[a-z]{3,}(?:al|ful|ous|ive|ent|ant|ate|ite|est|ct|ete|ure|ear|ed|ing|less|ible|able)ly|[a-z]{4,}ily"
+)
 #: the longest unknown Chinese run read through the dictionary (longer ones are sentences, not names)
 _LEARN_MAX = 6
 _ZH_NOISE_RE = re.compile("|".join(sorted(map(re.escape, _NOISE_ZH), key=len, reverse=True)))
@@ -455,7 +459,7 @@ class Vocabulary:
                     order.append(True)
                     i += 1
                     continue
-                if t not in _NOISE_EN and len(t) > 1:
+                if t not in _NOISE_EN and len(t) > 1 and not (t not in known and _ADVERB.fullmatch(t)):
                     if t in known:
                         # a first part of a closed compound is also that compound ("waste bin": WASTEPAPER BIN)
                         forms = [(t,), *((w,) for (a, _), w in self.closed.items() if a == t)]
