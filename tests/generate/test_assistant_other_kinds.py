@@ -76,13 +76,36 @@ def shop() -> ShopAssistant:
         ("my parcel is late, how can I contact you?", "policy:contact"),
         ("can I split the bill between two cards?", "policy:payment"),
         ("一张订单可以用两张卡吗", "policy:payment"),
+        ("could I put half on one card and half on another?", "policy:payment"),
+        ("will the hat come by Royal Mail?", "policy:shipping"),
+        ("can I pick my order up from you?", "policy:shipping"),
+        ("would the mug make it to Truro for Saturday?", "policy:shipping"),
+        ("can you get the tote to Inverness?", "policy:shipping"),
+        ("how soon could I have it?", "policy:shipping"),
+        ("do you send parcels outside Europe?", "policy:shipping"),
+        ("可以自提吗", "policy:shipping"),
+        ("后天能到吗", "policy:shipping"),
+        ("下周五之前能收到吗", "policy:shipping"),
+        ("you sent me the wrong colour", "policy:returns"),
+        ("I don't need the tote any more", "policy:returns"),
+        ("收到的尺码不对", "policy:returns"),
+        ("are you open on bank holidays?", "policy:contact"),
+        ("你们客服几点下班", "policy:contact"),
     ],
 )
 def test_policies_by_meaning_classes(shop: ShopAssistant, question: str, policy: str) -> None:
     assert shop.ask(question).citations == [policy]
 
 
-@pytest.mark.parametrize("question", ["any camping mugs under £5?", "do you have a hat for the weekend?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "any camping mugs under £5?",
+        "do you have a hat for the weekend?",
+        "how do I get to Leeds station?",
+        "楼下的药店几点关门",
+    ],
+)
 def test_product_questions_stay_searches(shop: ShopAssistant, question: str) -> None:
     answer = shop.ask(question)
     assert answer.intent != "policy"

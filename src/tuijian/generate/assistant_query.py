@@ -275,6 +275,11 @@ _TIMES_EN = (
     r"(?:this |next |the )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|week|christmas|"
     r"easter|tomorrow|tonight|end of (?:the )?(?:week|month)|\d{1,2}(?:st|nd|rd|th)?)"
 )
+#: Days an order is wanted by in Chinese (明天, 下周三, 周末, 圣诞节, 15号).
+_TIMES_ZH = (
+    r"今天|明天|后天|今晚|明早|(?:这|本|下)?(?:周|星期|礼拜)[一二三四五六日天末]|周末|下周|这周|本周|月底|"
+    r"圣诞节?|新年|春节|\d{1,2}(?:号|日)"
+)
 #: Places a parcel is sent to in English: countries, nations, islands and cities outside the shop's own town (a
 #: place is a name, so the shopper's own words rarely make one: "to my mum" is no place).
 _PLACES_EN = (
@@ -291,6 +296,12 @@ _ASKS = re.compile(
     r"\s*(?:how|what|who|where|when|which|can|could|do|does|is|are|will|would|should|may|怎么|如何|找谁|哪里|能不能|可以)"
 )
 
+#: A delivery verb, then "to" and a capitalised name not at the start of the message: a place an order goes to.
+_NAMED_PLACE = re.compile(
+    r"(?:\b(?:[Ss]end|[Ss]hip|[Pp]ost|[Dd]eliver)\w*|\b[Gg]et (?:it|them|this|these|the|my|our|a|an)\b)[\w' -]{0,40}?\bto\s+"
+    r"(?:the\s+)?(?:[A-Z][a-z]{2,})(?:\s+[A-Z][a-z]+)*\b"
+)
+
 #: Policy intents: each policy id with the phrasings that ask about it (not single shared words like "pounds").
 POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
     (
@@ -298,7 +309,10 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\breturn(?:s|ed|ing)?\b(?! (?:to|from) )|refund|(?:send|take|bring|give) (?:\w+ ){0,3}back\b|exchange(?! rates?\b)|money back|"
             r"\b(?:if|in case) (?:i|we|he|she|they|my \w+) (?:don't|do not|doesn't|does not|didn't) (?:like|want|fit)|"
-            r"changed? my mind|\bswap (?:it|them|this|the \w+|my \w+)\b|wrong (?:item|size|colou?r)|(?:arriv\w*|came|comes|is|was|got here) (?:broken|damaged|faulty|cracked|smashed|crushed|dented|squashed)|"
+            r"changed? my mind|\b(?:ordered|bought|got|sent|received) (?:me )?the wrong (?:one|thing|item|product|model|version|design|colou?r|size)\b|"
+            r"\b(?:don't|do not|no longer|dont) (?:want|need) (?:it|them|this|these|the \w+)(?: any ?more)\b|"
+            r"发错|寄错|错发|(?:颜色|尺寸|尺码|款式|数量)不对|"
+            r"\bswap (?:it|them|this|the \w+|my \w+)\b|wrong (?:item|size|colou?r)|(?:arriv\w*|came|comes|is|was|got here) (?:broken|damaged|faulty|cracked|smashed|crushed|dented|squashed)|"
             r"\b(?:broken|damaged|faulty|defective|cracked|smashed|crushed|dented|squashed|bent|torn|ripped|"
             r"scratched|chipped|creased|snapped|shattered|leaking|leaky|stained|warped)\b|"
             r"\b(?:arriv\w*|came|turned up|delivered) in (?:pieces|bits)\b|"
@@ -332,7 +346,17 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
             rf"\b(?:reach|arrive|get (?:to|there|here)|be delivered)\b[\w' ]{{0,40}}\b(?:by|before|in time for) (?:{_TIMES_EN})\b|"
             rf"\b(?:send|ship|post|deliver)(?:s|ed|ing)? (?:[\w'-]+ ){{0,6}}to (?:{_PLACES_EN})\b|"
             rf"(?:{_PLACES_ZH})(?:能|可以|可不可以|能不能|能否)?(?:寄|发|邮|运|送)(?:吗|么|到|过去|不)|"
-            r"(?:能|可以|能不能|可不可以|能否)(?:寄出|发出|发走|寄走)|(?:寄出|发出|发走|寄走)(?:吗|么)"
+            r"(?:能|可以|能不能|可不可以|能否)(?:寄出|发出|发走|寄走)|(?:寄出|发出|发走|寄走)(?:吗|么)|"
+            # the carrier, collecting an order oneself, having it by a day (明天能到吗, 下周三之前能收到吗)
+            r"\b(?:send|ship|post|deliver)(?:s|ed|ing)? (?:[\w'-]+ ){0,4}(?:outside|abroad|overseas|internationally)\b|"
+            r"royal mail|\b(?:dpd|dhl|ups|fedex|hermes|evri|parcelforce|yodel)\b|顺丰|邮政|哪家快递|"
+            r"click and collect|\bcollect (?:it|them|this|these|my order|the order|in person)\b|"
+            r"\bpick (?:it|them|this|these|(?:my|the) order) up\b|\bpick up (?:my|the|an?) order\b|自提|自取|上门取|"
+            r"\bmake it (?:to|there|here|in time)\b|\bbe with (?:me|us|you|her|him|them)\b(?! on)|"
+            rf"\b(?:get|have|receive) (?:it|them|this|these|my order|the order|my \w+)\b[\w' ]{{0,20}}?\b(?:by|before|for) (?:{_TIMES_EN})\b|"
+            r"\b(?:get|have|receive) (?:it|them|this|these|my order|the order) (?:tomorrow|today|this week|next week)\b|"
+            r"how (?:fast|quick|quickly|soon) (?:can|could|will|would) (?:i|we) (?:have|get|receive) (?:it|them|my \w+)|"
+            rf"(?:{_TIMES_ZH})(?:之前|以前|前)?(?:能|可以|会|可不可以|能不能)?(?:到|收到|送到|到货|寄到|发货|发出|送达)(?:吗|么|不|$)"
         ),
     ),
     (
@@ -350,7 +374,9 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
             # the currency one is charged in, and gift cards or vouchers spent on an order
             r"\b(?:charged|billed|invoiced|priced|pay|paying) (?:in|with) (?:pounds|sterling|euros?|dollars|gbp|eur|usd|yuan|my (?:own |local )?currency|another currency)\b|"
             r"exchange rate|foreign (?:currency|card)|\bcharged in\b|"
-            # one order paid with more than one card ("split it over two cards", 拆成两张卡付)
+            # one order paid with more than one card ("split it over two cards", 拆成两张卡付, half on one card)
+            r"\b(?:half|part|some of it|the rest) (?:on|with|by|onto) (?:one|a|my|another|the other|a second) card\b|"
+            r"\b(?:on|with|by|onto) (?:another|a second|my other|a different) card\b|"
             r"\b(?:two|2|three|several|multiple|different|more than one|separate) (?:credit |debit |bank |gift )?cards\b|"
             r"\bsplit\b[\w' ]{0,30}\b(?:cards?|payments?|bill)\b|(?:两|二|2|几|多)张(?:信用|银行|借记)?卡|卡(?:付|支付|结账|买单)|"
             r"\b(?:use|redeem|spend|pay with|pay by|apply) (?:a |an |my |your |the )?(?:gift ?cards?|gift vouchers?|vouchers?|gift certificates?|store credit|coupons?|discount codes?)\b|"
@@ -373,6 +399,9 @@ POLICY_INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "policy:contact",
         re.compile(
             r"contact|customer service|get in touch|in touch with|reach you|\be-?mail\b|phone number|call you|speak to|talk to (?:a|someone)|opening hours|"
+            # when someone is there to answer ("what time are you open till?", 营业时间, 几点下班)
+            r"\b(?:are|is) (?:you|the shop|the office|anyone) open\b|\bopen (?:till|until|on|at)\b|\bopening times\b|\bwhen do you (?:open|close)\b|"
+            r"(?:^|你们|客服|店里|店铺|网店|贵店)\W*(?:[\u4e00-\u9fff]{0,4}?)(?:营业时间|工作时间|上班时间|几点下班|几点关门|几点开门|几点上班)|"
             r"客服|联系|电话|邮箱|邮件|电邮|人工|找谁|问谁|who (?:do|should|can) (?:i|we) (?:contact|ask|talk to|speak to|write to)|"
             r"\bcomplain(?:t|ts|ing|ed)?\b|get hold of (?:you|someone|somebody|a person)|找你们|whatsapp|wechat|live chat|\bchat (?:with|to) (?:you|someone|a person|a human)|"
             r"\b(?:message|text|phone|ring|dm|write to|email) (?:you|us)\b|give you a (?:call|ring)|\bhotline|helpline|"
@@ -567,6 +596,9 @@ def read_message(text: str, lang: str, words: re.Pattern[str] | None = None) -> 
     low = _ITEM_ID.sub(" ", low)
     spans = [m.span() for m in words.finditer(low) if m.end() - m.start() >= 2] if words is not None else []
     matched = [(pid, found) for pid, pattern in POLICY_INTENTS if (found := _find(pattern, low, spans))]
+    if not matched and (named := _NAMED_PLACE.search(_ITEM_ID.sub(" ", text))):
+        # "can you get it to Penzance?": a delivery verb and a place's name (capitalised in the message)
+        matched = [("policy:shipping", named)]
     if matched:
         pid, found = matched[0]
         # "my parcel hasn't turned up, how do I get hold of someone?": a later clause that asks is the question,
