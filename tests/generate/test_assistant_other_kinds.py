@@ -216,3 +216,15 @@ def test_an_adverb_the_catalogue_lacks_names_nothing() -> None:
     fact = shop.ask("is the beech chopping board definitely wooden?")
     assert fact.fact is not None and fact.fact["attribute"] == "material" and fact.fact["value"] == "yes"
     assert shop.ask("do you honestly sell serving boards?").citations[:1] == ["A001"]
+
+
+def test_a_title_that_starts_noun_of_is_what_the_noun_holds() -> None:
+    rows = [
+        ("CRATE OF WOODEN SKITTLES", 0.95),
+        ("SEAGRASS LOG CRATE", 6.50),
+        ("PAINTED APPLE CRATE", 4.25),
+    ]
+    shop = ShopAssistant(ShopData.from_frames(made_up_catalogue(rows, "O"))).fit()
+    # the cheapest crate is a crate, not skittles sold in one; asked with what it holds, it is that one
+    assert shop.ask("cheapest crate?").citations[:1] == ["O002"]
+    assert shop.ask("how much is the crate of skittles?").citations[:1] == ["O000"]

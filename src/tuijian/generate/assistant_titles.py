@@ -121,12 +121,23 @@ def title_words(title: str) -> list[str]:
     return out
 
 
+def _container_of(title: str) -> str | None:
+    """The folded first word of a title that starts "<noun> OF …" ("BOX OF 9 PEBBLE CANDLES": box)."""
+    raw = re.findall(r"[a-z0-9]+", unhyphen(title.lower()))
+    if len(raw) > 2 and raw[1] == "of" and raw[0].isalpha():
+        return (index_tokens(raw[0]) or [raw[0]])[0]
+    return None
+
+
 class TitleHeads:
     """The name part of every title and the nouns that can head one (see module docstring)."""
 
     def __init__(self, titles: list[str], types: list[str]) -> None:
         #: each title as folded words, its pack phrases read (:func:`title_words`)
         self.words = [title_words(t) for t in titles]
+        #: the container noun a title starts with before "of" ("BASKET OF FLOWERS SEWING KIT": basket): what
+        #: the item comes in, not what it is
+        self.held_in = [_container_of(t) for t in titles]
         record_heads = {h[-1] for t in types if (h := index_tokens(unhyphen(t)))}
         strong, weak, nouns = _product_nouns()
         #: nouns that make a kind before them a modifier: the lexicon's heads and the records' types
@@ -149,7 +160,10 @@ class TitleHeads:
             cut = next((n for n, w in enumerate(words) if n and w in _HEAD_CUT), len(words))
             places = [n for n in range(cut) if words[n] in lasts]
             if not places:
-                out[i] = any(w in lasts for w in words[cut:])
+                # "BASKET OF FLOWERS SEWING KIT" is no basket, unless what it holds is asked too ("the box of 6
+                # teaspoons")
+                held = self.held_in[i] in lasts and not any(w in named for w in words)
+                out[i] = any(w in lasts for w in words[cut:]) or held
                 continue
             out[i] = all(self._head_after(words, n, cut, lasts | named, descriptors) for n in places)
         return out
