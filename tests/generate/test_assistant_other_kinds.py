@@ -228,3 +228,10 @@ def test_a_title_that_starts_noun_of_is_what_the_noun_holds() -> None:
     # the cheapest crate is a crate, not skittles sold in one; asked with what it holds, it is that one
     assert shop.ask("cheapest crate?").citations[:1] == ["O002"]
     assert shop.ask("how much is the crate of skittles?").citations[:1] == ["O000"]
+
+
+def test_a_compound_kind_is_its_words_written_together() -> None:
+    rows = [("STORAGE TIN CAKE DESIGN", 1.50), ("ROUND CAKE TIN VINTAGE", 4.50), ("SQUARE CAKE TIN", 5.25)]
+    shop = ShopAssistant(ShopData.from_frames(made_up_catalogue(rows, "W"))).fit()
+    # the storage tin with cakes on it is no cake tin
+    assert shop.ask("cheapest cake tin?").citations[:1] == ["W001"]

@@ -908,6 +908,31 @@ class CatalogIndex:
                 lasts.add((index_tokens(last[1:]) or [last[1:]])[0] if last.startswith("=") else last)
         return self.heads.modifier_only(lasts, among, named)
 
+    def written_together(self, concept: Concept, among: np.ndarray) -> np.ndarray:
+        """Items of ``among`` whose title writes one of a compound kind's alternatives as consecutive words ("BISCUIT
+        TIN", not "MONEY BOX BISCUITS DESIGN" for a biscuit box), or matches a one-word alternative; every item
+        of ``among`` when the kind has no compound alternative."""
+        compounds = [
+            a
+            for a in concept.alternatives
+            if len(a) >= 2 and not any(t.startswith(("=", "#", "%")) for t in a)
+        ]
+        if not compounds or len(compounds) < len(concept.alternatives):
+            return among.copy()
+        out = np.zeros(len(self.item_ids), dtype=bool)
+        joined = [tuple(w for w in a if w != "and") for a in compounds]
+        for i in np.flatnonzero(among):
+            if (
+                self.type_tokens[i] in compounds
+            ):  # the records' own compound (GROW YOUR OWN … is a growing kit)
+                out[i] = True
+                continue
+            seq = [w for w in self.sequences[i] if w != "and"]  # "CUP & SAUCER", "cup and saucer"
+            out[i] = any(
+                tuple(seq[n : n + len(a)]) == a for a in joined for n in range(len(seq) - len(a) + 1)
+            )
+        return out
+
     def record_kind(self, concept: Concept) -> np.ndarray:
         """Items whose record's type ends in one of ``concept``'s alternatives (a growing kit is a kit)."""
         alts = [alt for alt in concept.alternatives if alt and not alt[0].startswith("=")]
@@ -1050,6 +1075,10 @@ class CatalogIndex:
                     extra = self.accessory(c, ok, frozenset(t for alt in named for t in alt))
                     if (ok & ~extra).any():
                         ok &= ~extra
+                    together = self.written_together(c, wide)
+                    if (wide & together).any():  # a biscuit tin, not a money box of biscuits design
+                        ok &= together
+                        wide &= together
                     other = self.other_kind(c, wide, frozenset(t for alt in named for t in alt))
                     if (wide & ~other).any():  # towels are not tea towels when plain towels are sold
                         ok &= ~other
