@@ -235,3 +235,11 @@ def test_a_compound_kind_is_its_words_written_together() -> None:
     shop = ShopAssistant(ShopData.from_frames(made_up_catalogue(rows, "W"))).fit()
     # the storage tin with cakes on it is no cake tin
     assert shop.ask("cheapest cake tin?").citations[:1] == ["W001"]
+
+
+def test_a_chinese_compound_kind_does_not_cover_longer_names_ending_in_it() -> None:
+    rows = [("WOODEN STORAGE CUBE", 3.00), ("VELVET TRINKET BOX", 9.00), ("HALL KEY CABINET", 12.00)]
+    shop = ShopAssistant(ShopData.from_frames(made_up_catalogue(rows, "Z"))).fit()
+    # 收纳盒 (a storage box) is not 钥匙收纳盒 or 首饰收纳盒, though their names end in it
+    assert shop.ask("收纳盒哪个最贵").citations[:1] == ["Z000"]
+    assert shop.ask("首饰收纳盒多少钱").citations[:1] == ["Z001"]

@@ -287,6 +287,10 @@ class Vocabulary:
         for zh, concept in types.items():
             if any(a[0].startswith("=") for a in concept.alternatives):
                 continue
+            if len(concept.value.split()) > 1 and len(zh) > 2:
+                # a compound kind (收纳盒, storage box) is not every longer name ending in it (首饰收纳盒 is a
+                # jewellery box): only a bare head noun (伞, 钟, 灯) covers its compounds
+                continue
             alts = list(concept.alternatives)
             for other, c in types.items():
                 if (
