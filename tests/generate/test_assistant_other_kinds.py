@@ -243,3 +243,29 @@ def test_a_chinese_compound_kind_does_not_cover_longer_names_ending_in_it() -> N
     # 收纳盒 (a storage box) is not 钥匙收纳盒 or 首饰收纳盒, though their names end in it
     assert shop.ask("收纳盒哪个最贵").citations[:1] == ["Z000"]
     assert shop.ask("首饰收纳盒多少钱").citations[:1] == ["Z001"]
+
+
+_MATS = [("COIR DOORMAT HEDGEHOG", 7.95), ("COIR DOORMAT OWLS", 5.95), ("RUBBER DOORMAT PLAIN", 3.25)]
+
+
+@pytest.fixture(scope="module")
+def mats() -> ShopAssistant:
+    return ShopAssistant(ShopData.from_frames(made_up_catalogue(_MATS, "D"))).fit()
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("of all your doormats, which costs least?", "D002"),
+        ("cheapest among the doormats", "D002"),
+        ("list the doormats by price", "D002"),
+        ("doormats in price order please", "D002"),
+        ("doormats by price, dearest first", "D000"),
+        ("门垫按价格从低到高", "D002"),
+        ("门垫价格从高到低", "D000"),
+        ("所有门垫中最贵的", "D000"),
+    ],
+)
+def test_orders_by_price_in_other_words(mats: ShopAssistant, question: str, first: str) -> None:
+    answer = mats.ask(question)
+    assert answer.intent in ("sort", "fact") and answer.citations[:1] == [first], answer.text

@@ -64,7 +64,8 @@ _NOISE_EN_WORDS = """
     made material size sizes large small mini big dimension dimensions similar same version versions
     pls plz thx ya ur ve ll nan nana nanna gran granny grandma grandad grandpa mum mom mummy mother dad daddy
     father sister brother wife husband girlfriend boyfriend aunt auntie uncle niece nephew teacher colleague boss
-    son daughter kids kid bit bits couple
+    son daughter kids kid bit bits couple among amongst all order ordered sort sorted rank ranked arrange
+    list listed
 """
 #: English words a shopper uses for a catalogue word of the same meaning ("fake flowers" are ARTIFICIAL FLOWERs).
 _SYNONYMS_EN = {"fake": "artificial", "faux": "artificial", "imitation": "artificial"}
@@ -81,7 +82,7 @@ _NOISE_ZH_WORDS = """
     老公 女朋友 男朋友 奶奶 爷爷 外婆 同事 老师 家人 是 还 再 更 便宜 最 贵 点 些 和 或 也 怎么 怎样 如何 来
     哪双 哪件 哪条 哪只 哪种 哪一个 哪一款 哪对 双 对
     都 能 帮 在 到 元 镑 块 钱 它 岁 印 带 上 面 其 那 这 装 套 包含 一 个 我 你 好 嗯 里
-    用品 特色 系列 主题 元素 图样 谢谢 感谢 麻烦 您 造型 形状
+    用品 特色 系列 主题 元素 图样 谢谢 感谢 麻烦 您 造型 形状 所有 全部 当中 之中 其中 中 按 排序 排列 从低到高
 """
 #: Chinese measure words: "which one" (哪支, 哪一把) and "one" (一盏) name no thing (最便宜的笔是哪支 asks for a pen).
 _MEASURE_ZH = "个款件条只种对双支本张把套盒包瓶根块枚台盏顶幅面片样罐袋卷串副"

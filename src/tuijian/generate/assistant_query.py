@@ -130,10 +130,17 @@ def refused_pack(text: str) -> int | None:
 
 _ITEM_ID = re.compile(r"(?<![A-Za-z0-9])(\d{5}[A-Za-z]{0,2}|B0[0-9A-Z]{8})(?![A-Za-z0-9])")
 _SORT_ASC = re.compile(
-    r"cheapest|least expensive|costs? the least|costing the least|lowest[- ]pric\w*|lowest price|most affordable|最便宜|最实惠|价格最低|最低价|最划算"
+    r"cheapest|least expensive|costs? (?:the )?least|costing (?:the )?least|lowest[- ]pric\w*|lowest price|most affordable|最便宜|最实惠|价格最低|最低价|最划算|"
+    # an order by price, low to high unless said otherwise ("sort them by price", "in price order", 按价格排序)
+    r"\bby price\b|"
+    r"\bin (?:price|cost) order\b|\bprice[- ]ordered\b|\blow(?:est)? to high(?:est)?\b|按价格(?:排序|排列|从低到高|由低到高|升序)?(?!从高到低|由高到低|降序)|价格从低到高|从便宜到贵"
 )
 _SORT_DESC = re.compile(
-    r"most expensive|priciest|dearest|costs? the most|costing the most|highest[- ]pric\w*|most costly|最贵|价格最高|最高价"
+    r"most expensive|priciest|dearest|costs? (?:the )?most|costing (?:the )?most|highest[- ]pric\w*|most costly|最贵|价格最高|最高价|"
+    r"\bhigh(?:est)? to low(?:est)?\b|\b(?:most expensive|dearest|priciest) first\b|(?:按价格|价格)(?:从高到低|由高到低|降序)|从贵到便宜"
+)
+_DESC_ORDER = re.compile(
+    r"\bhigh(?:est)? to low|\b(?:most expensive|dearest|priciest|highest[- ]priced?) first\b|从高到低|由高到低|降序|从贵到便宜"
 )
 _CHEAPER = re.compile(
     r"哪个(?:更|比较)?便宜|which (?:one )?is cheap|\bcheaper\b|less expensive|lower price|more affordable|"
@@ -620,7 +627,9 @@ def read_message(text: str, lang: str, words: re.Pattern[str] | None = None) -> 
         msg.child_age = int(age.group(1) or age.group(2))
         low = _blank(low, age.span())
     low = _read_prices(low, msg)
-    if _SORT_ASC.search(low):
+    if _DESC_ORDER.search(low):  # "by price, dearest first": the order asked is high to low
+        msg.sort = "price_desc"
+    elif _SORT_ASC.search(low):
         msg.sort = "price_asc"
     elif _SORT_DESC.search(low):
         msg.sort = "price_desc"
@@ -628,7 +637,7 @@ def read_message(text: str, lang: str, words: re.Pattern[str] | None = None) -> 
         msg.relative = "cheaper"
     elif _DEARER.search(low):
         msg.relative = "dearer"
-    for pattern in (_SORT_ASC, _SORT_DESC, _CHEAPER, _DEARER):
+    for pattern in (_DESC_ORDER, _SORT_ASC, _SORT_DESC, _CHEAPER, _DEARER):
         low = pattern.sub(lambda m: " " * len(m.group(0)), low)
     msg.yes_no = bool(_YES_NO.search(low))
     for prop, (pattern, _, _) in PROPERTIES.items():
