@@ -269,3 +269,31 @@ def mats() -> ShopAssistant:
 def test_orders_by_price_in_other_words(mats: ShopAssistant, question: str, first: str) -> None:
     answer = mats.ask(question)
     assert answer.intent in ("sort", "fact") and answer.citations[:1] == [first], answer.text
+
+
+_CUPS = [("ENAMEL CAMP CUP", 1.50), ("BONE CHINA CUP", 4.50), ("CRACKLE GLAZE CUP", 2.75)]
+
+
+@pytest.fixture(scope="module")
+def cups() -> ShopAssistant:
+    return ShopAssistant(ShopData.from_frames(made_up_catalogue(_CUPS, "U"))).fit()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("cups that cost less than £2", {"U000"}),
+        ("cups costing between two and three pounds", {"U002"}),
+        ("价格在2镑和3镑之间的杯子", {"U002"}),
+        ("cups no dearer than £3", {"U000", "U002"}),
+        ("cups no cheaper than £2", {"U001", "U002"}),
+        ("cups, minus the enamel one", {"U001", "U002"}),
+        ("cups apart from the bone china one", {"U000", "U002"}),
+        ("杯子，珐琅的除外", {"U001", "U002"}),
+    ],
+)
+def test_price_bounds_and_refusals_in_other_words(
+    cups: ShopAssistant, question: str, expected: set[str]
+) -> None:
+    answer = cups.ask(question)
+    assert answer.intent == "search" and answer.citations and set(answer.citations) <= expected, answer.text

@@ -395,6 +395,15 @@ class ShopAssistant:
                 previous = [_concept_from(d) for d in conv.concepts]
                 found = cat.search([*previous, *reading.concepts], excluded, k=1)
                 target = found.positions[0] if found.positions else target
+        if (
+            msg.attribute == "price"
+            and (msg.price_min is not None or msg.price_max is not None)
+            and not ids
+            and not msg.pronoun
+            and not msg.sort
+        ):
+            # "mugs that cost less than £2", 价格在1镑和2镑之间的马克杯: the price is the bound asked, not a fact
+            msg.attribute = None
         named = has_type and not msg.search
         # "is it green?" asks a fact; "do you have it in green?" / 有绿色的吗 asks for a green one (a search)
         asks_fact = msg.attribute is not None or (

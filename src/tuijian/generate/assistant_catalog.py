@@ -65,7 +65,7 @@ _NOISE_EN_WORDS = """
     pls plz thx ya ur ve ll nan nana nanna gran granny grandma grandad grandpa mum mom mummy mother dad daddy
     father sister brother wife husband girlfriend boyfriend aunt auntie uncle niece nephew teacher colleague boss
     son daughter kids kid bit bits couple among amongst all order ordered sort sorted rank ranked arrange
-    list listed
+    list listed costing priced pricing
 """
 #: English words a shopper uses for a catalogue word of the same meaning ("fake flowers" are ARTIFICIAL FLOWERs).
 _SYNONYMS_EN = {"fake": "artificial", "faux": "artificial", "imitation": "artificial"}

@@ -82,11 +82,13 @@ _EN_NUMBER = re.compile(
 # Comparison words, negated forms first (they are replaced by one operator token before numbers are read).
 _MAX_WORDS = (
     r"不要超过|不能超过|别超过|不超过|不要高于|不高于|不要多于|no more than|not more than|not over|no higher than|"
+    r"no (?:dearer|pricier|more expensive|costlier) than|not (?:dearer|pricier|more expensive) than|"
     r"not above|nothing over|nothing above|under|below|less than|cheaper than|up to|at most|max(?:imum)?|within|"
     r"budget(?: of| is)?|低于|少于|不到|最多|预算|<=?"
 )
 _MIN_WORDS = (
     r"不要低于|不低于|不少于|不能低于|no less than|not less than|not under|nothing under|nothing below|at least|"
+    r"no (?:cheaper|lower) than|not cheaper than|dearer than|costlier than|"
     r"over|above|more than|pricier than|more expensive than|min(?:imum)?|超过|高于|多于|至少|>=?"
 )
 _OPS = re.compile(rf"({_MAX_WORDS})|({_MIN_WORDS})")
@@ -529,12 +531,13 @@ def _read_prices(text: str, msg: Message) -> str:
 _NEG_EN = re.compile(
     r"\b(?:without|nothing (?:with|that has|featuring|in)|nothing|no|not|none with|except(?: for)?|excluding|but not|avoid|"
     r"(?:i )?(?:don't|do not|dont) want|don't like|do not like|other than|anything but|"
+    r"minus|skip(?= the\b)|leave out|leaving out|apart from|not including|save for|rather than|"
     r"(?:that|which|who) (?:isn't|isnt|is not|aren't|arent|are not|don't have|dont have|do not have))\b"
 )
 _NEG_EN_END = re.compile(r"[,.;!?]|\b(?:and|but|under|over|between|for|please|that|which|i)\b")
-_NEG_ZH = re.compile(r"不要有|不要|不想要|不带|不含|除了|别要|别|排除|不喜欢|没有(?!吗)")
+_NEG_ZH = re.compile(r"不要有|不要|不想要|不带|不含|除了|别要|别|排除|不喜欢|不包括|去掉|没有(?!吗)")
 _NEG_ZH_AFTER = re.compile(
-    r"(?<![^\s,，。；;!！?？])([^\s,，。；;!！?？]+?)的?(?:不要|别要|不想要|不需要)(?:了|啦)?(?=\s*(?:[,，。；;!！?？]|$))"
+    r"(?<![^\s,，。；;!！?？])([^\s,，。；;!！?？]+?)的?(?:不要|别要|不想要|不需要|除外|以外)(?:了|啦)?(?=\s*(?:[,，。；;!！?？]|$))"
 )
 _NEG_ZH_END = re.compile(r"[,，。；;!！?？的但]|只要|要")
 
