@@ -297,3 +297,17 @@ def test_price_bounds_and_refusals_in_other_words(
 ) -> None:
     answer = cups.ask(question)
     assert answer.intent == "search" and answer.citations and set(answer.citations) <= expected, answer.text
+
+
+def test_a_contact_noun_glued_to_a_product_word_names_the_product() -> None:
+    rows = [("AIRMAIL DOORMAT", 7.95), ("TELEPHONE BOX MONEY BANK", 3.25)]
+    shop = ShopAssistant(ShopData.from_frames(made_up_catalogue(rows, "E"))).fit()
+    # 航空邮件门垫 is an airmail doormat: 邮件 (mail) before 门垫 is no e-mail to us
+    answer = shop.ask("航空邮件门垫多少钱")
+    assert answer.intent == "fact" and answer.citations == ["E000"]
+    assert shop.ask("客服电话是多少").citations == ["policy:contact"]
+
+
+def test_a_use_the_catalogue_has_no_word_for_is_an_unknown_fact(cups: ShopAssistant) -> None:
+    answer = cups.ask("is the enamel camp cup suitable for campfires?")
+    assert answer.intent == "fact" and answer.citations == ["U000"] and not answer.found

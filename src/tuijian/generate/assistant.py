@@ -377,8 +377,15 @@ class ShopAssistant:
         if len(ids) >= 2 and (msg.relative or msg.sort or msg.attribute == "price"):
             return self._compare(ids, msg, lang, conv)
         has_type = any(c.kind == "type" for c in reading.concepts)
-        if msg.attribute is None and msg.yes_no and not msg.search and reading.unknown and (has_type or ids):
-            # "are the party bunting reusable?": a property the catalogue has no word for
+        if (
+            (msg.attribute is None or (msg.attribute == "audience" and reading.head_unknown))
+            and msg.yes_no
+            and not msg.search
+            and reading.unknown
+            and (has_type or ids)
+        ):
+            # "are the party bunting reusable?": a property the catalogue has no word for; "is it suitable for
+            # outdoors?": a use the catalogue has no word for
             msg.attribute, msg.prop = "property", reading.unknown[-1]
             reading.unknown, reading.head_unknown = reading.unknown[:-1], False
         by_size = _BY_SIZE.search(msg.text.lower())

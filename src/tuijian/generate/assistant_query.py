@@ -595,6 +595,11 @@ def _blank_found(pattern: re.Pattern[str], text: str, words: list[tuple[int, int
     return text
 
 
+def pattern_of(policy: str) -> re.Pattern[str]:
+    """The phrasing pattern of one policy intent."""
+    return next(pattern for pid, pattern in POLICY_INTENTS if pid == policy)
+
+
 def read_message(text: str, lang: str, words: re.Pattern[str] | None = None) -> Message:
     """The lexical reading of one message in ``lang`` ("en" or "zh").
 
@@ -606,6 +611,19 @@ def read_message(text: str, lang: str, words: re.Pattern[str] | None = None) -> 
     low = _ITEM_ID.sub(" ", low)
     spans = [m.span() for m in words.finditer(low) if m.end() - m.start() >= 2] if words is not None else []
     matched = [(pid, found) for pid, pattern in POLICY_INTENTS if (found := _find(pattern, low, spans))]
+    # a Chinese contact noun glued to the product word after it names the product (航空邮件门垫: an airmail
+    # doormat; 电话亭存钱罐), not a way to reach us
+    matched = [
+        (pid, found)
+        for pid, found in matched
+        if not (
+            pid == "policy:contact"
+            and re.fullmatch(r"[\u4e00-\u9fff]+", found.group(0))
+            and any(
+                start == found.end() and not pattern_of(pid).search(low[start:end]) for start, end in spans
+            )
+        )
+    ]
     if not matched and (named := _NAMED_PLACE.search(_ITEM_ID.sub(" ", text))):
         # "can you get it to Penzance?": a delivery verb and a place's name (capitalised in the message)
         matched = [("policy:shipping", named)]
