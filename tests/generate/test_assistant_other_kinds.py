@@ -12,6 +12,7 @@ import pytest
 
 from tests.generate.conftest import made_up_catalogue
 from tuijian.generate.assistant import ShopAssistant
+from tuijian.generate.assistant_session import Conversation
 from tuijian.generate.shop import ShopData
 
 _RINGS = [
@@ -311,3 +312,12 @@ def test_a_contact_noun_glued_to_a_product_word_names_the_product() -> None:
 def test_a_use_the_catalogue_has_no_word_for_is_an_unknown_fact(cups: ShopAssistant) -> None:
     answer = cups.ask("is the enamel camp cup suitable for campfires?")
     assert answer.intent == "fact" and answer.citations == ["U000"] and not answer.found
+
+
+@pytest.mark.parametrize("follow", ["show me more", "any others?", "还有别的吗"])
+def test_asking_for_more_repeats_the_search(mats: ShopAssistant, follow: str) -> None:
+    conversation = Conversation()
+    mats.ask("coir doormats", conversation=conversation)
+    answer = mats.ask(follow, conversation=conversation)
+    assert answer.citations and set(answer.citations) <= {"D000", "D001"}, answer.text
+    assert not mats.ask(follow).found  # with nothing asked before, there is nothing to show more of

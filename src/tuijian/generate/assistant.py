@@ -458,8 +458,16 @@ class ShopAssistant:
             if conv is not None:
                 conv.focus, conv.shown = ids[0], [ids[0]]
             return Answer(fact.text, True, [ids[0]], [Hit(ids[0], "item", 1.0, cat.titles[pos])], "search")
+        more = bool(
+            conv is not None
+            and (conv.concepts or conv.shown)
+            and not reading.concepts
+            and not reading.unknown
+            and _MORE.search(msg.text.lower())
+        )
         has_request = bool(
             reading.concepts
+            or more  # "show me more", "any others?", 还有别的吗: the same search again
             or excluded
             or msg.price_min is not None
             or msg.price_max is not None
@@ -884,6 +892,13 @@ _MOTIF_FOLLOW_UP = re.compile(
 #: "the biggest", "largest", 最大 (group 1) or "the smallest", 最小 (group 2): an item picked by its size.
 _BY_SIZE = re.compile(r"(\b(?:biggest|largest)\b|最大)|(\b(?:smallest|tiniest)\b|最小)")
 _SIZE_SCALE = {"mm": 0.1, "cm": 1.0, "m": 100.0, "in": 2.54, "g": 1.0, "kg": 1000.0, "ml": 1.0, "l": 1000.0}
+
+
+#: a follow-up that asks for more of what was shown ("show me more", "any others?", 还有别的吗)
+_MORE = re.compile(
+    r"\b(?:show me |got |have you got |are there |any |anything )?(?:some |any )?(?:more|others|other ones|else)\b"
+    r"(?:\s+(?:ones|options|like that|like those|please))?\W*$|还有(?:别的|其他|其它|更多)?(?:的|款)?(?:吗|么|呢)|(?:更多|其他|其它|别的)(?:的|款)?(?:吗|呢)?\W*$"
+)
 
 
 def _size_of(title: str) -> float | None:
