@@ -13,6 +13,7 @@ import pytest
 from tests.generate.conftest import made_up_catalogue
 from tuijian.generate.assistant import ShopAssistant
 from tuijian.generate.assistant_session import Conversation
+from tuijian.generate.cedict import ChineseGlossary
 from tuijian.generate.shop import ShopData
 
 _RINGS = [
@@ -321,3 +322,9 @@ def test_asking_for_more_repeats_the_search(mats: ShopAssistant, follow: str) ->
     answer = mats.ask(follow, conversation=conversation)
     assert answer.citations and set(answer.citations) <= {"D000", "D001"}, answer.text
     assert not mats.ask(follow).found  # with nothing asked before, there is nothing to show more of
+
+
+def test_a_dropped_e_is_not_a_doubled_consonant() -> None:
+    glossary = ChineseGlossary({"notting", "hill", "baking", "tray"})
+    assert "baking" in glossary.title_words("bake")  # bake -> BAKING
+    assert glossary.title_words("note") == ()  # note is no NOTTING (HILL)

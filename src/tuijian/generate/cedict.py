@@ -144,7 +144,12 @@ class ChineseGlossary:
         for t in sorted(known):
             if t.isalpha() and len(t) > 2:
                 by_stem.setdefault(stem(t), []).append(t)
-                if t.endswith(("ing", "ed")) and stem(t) != t:  # BAKING is bake too
+                # BAKING is bake too; NOTTING (a doubled consonant) is no note
+                if (
+                    t.endswith(("ing", "ed"))
+                    and stem(t) != t
+                    and t[: -3 if t.endswith("ing") else -2] == stem(t)
+                ):
                     by_stem.setdefault(stem(t) + "e", []).append(t)
         self.by_stem = {s: tuple(ws) for s, ws in by_stem.items()}
         entries = _entries()
@@ -197,8 +202,12 @@ class ChineseGlossary:
     def title_words(self, token: str) -> tuple[str, ...]:
         """The catalogue title words of ``token``'s stem (``fly``: FLY, FLYING; ``bake``: BAKING)."""
         found = self.by_stem.get(stem(token), ())
-        if not found and not token.endswith(("ing", "ed")):
-            found = self.by_stem.get(stem(token[:-1]) if token.endswith("e") else "", ())
+        if not found and not token.endswith(("ing", "ed")) and token.endswith("e"):
+            # "bake" is BAKING (the e dropped before -ing/-ed), but "note" is not NOTTING (a doubled consonant)
+            base = token[:-1]
+            found = tuple(
+                w for w in self.by_stem.get(stem(base), ()) if w.startswith((base + "i", base + "e"))
+            )
         return found
 
     def segment(self, run: str) -> list[str]:
