@@ -328,3 +328,11 @@ def test_a_dropped_e_is_not_a_doubled_consonant() -> None:
     glossary = ChineseGlossary({"notting", "hill", "baking", "tray"})
     assert "baking" in glossary.title_words("bake")  # bake -> BAKING
     assert glossary.title_words("note") == ()  # note is no NOTTING (HILL)
+
+
+def test_a_word_the_titles_write_as_two_is_those_two() -> None:
+    rows = [("PEWTER BOOK MARK WITH TASSEL", 2.95), ("LEATHER BOOK COVER", 6.50), ("TARTAN BOOK BAG", 4.25)]
+    shop = ShopAssistant(ShopData.from_frames(made_up_catalogue(rows, "M"))).fit()
+    # "bookmark" is the catalogue's BOOK MARK, not any book item and not an unknown word
+    assert shop.ask("any bookmarks?").citations == ["M000"]
+    assert shop.ask("cheapest bookmark").citations[:1] == ["M000"]

@@ -477,7 +477,8 @@ class ShopAssistant:
         vague = reading.unknown and not reading.concepts
         if (
             reading.head_word is not None
-            and reading.head_word not in cat.head_words
+            and reading.head_word.split()[-1] not in cat.head_words
+            and not (" " in reading.head_word and cat.names_thing(tuple(reading.head_word.split())))
             and not any(c.kind == "type" for c in reading.concepts)
             and not (conv and (conv.concepts or conv.shown))
         ):

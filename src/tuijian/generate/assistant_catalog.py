@@ -220,6 +220,8 @@ class Vocabulary:
         #: the catalogue's closed compounds by their two parts ("waste", "paper") -> "wastepaper": see
         #: :meth:`CatalogIndex._closed_compounds`; set by the index that owns this vocabulary
         self.closed: dict[tuple[str, str], str] = {}
+        #: consecutive title words (see :attr:`CatalogIndex.bigrams`); set by the index
+        self.bigrams: set[tuple[str, str]] = set()
         #: the catalogue's head words (see :attr:`CatalogIndex.head_words`); set by the index too
         self.head_words: set[str] = set()
         #: whether some item is what title words name, not only a thing they modify (see
@@ -464,6 +466,13 @@ class Vocabulary:
                     order.append(True)
                     i += 1
                     continue
+                apart = self._apart(t, known) if t not in known and t not in _NOISE_EN else None
+                if apart is not None:  # "bookmark" is the catalogue's BOOK MARK
+                    concept = self.english.get(apart) or Concept("word", " ".join(apart), (apart,), t)
+                    reading.concepts.append(concept)
+                    order.append(True)
+                    i += 1
+                    continue
                 if t not in _NOISE_EN and len(t) > 1 and not (t not in known and _ADVERB.fullmatch(t)):
                     if t in known:
                         # a first part of a closed compound is also that compound ("waste bin": WASTEPAPER BIN)
@@ -475,6 +484,14 @@ class Vocabulary:
                         order.append(False)
                 i += 1
         return order
+
+    def _apart(self, word: str, known: set[str]) -> tuple[str, str] | None:
+        """A word the catalogue writes as two consecutive title words ("bookmark": BOOK MARK), if it does."""
+        for n in range(3, len(word) - 2):
+            a, b = index_tokens(word[:n]), index_tokens(word[n:])
+            if a and b and a[0] in known and b[0] in known and (a[0], b[0]) in self.bigrams:
+                return (a[0], b[0])
+        return None
 
     def _learn(self, text: str, known: set[str]) -> list[tuple[dict[str, Concept], str]]:
         """Dictionary words for the Chinese runs of ``text`` that the vocabulary leaves unread (飞鸭墙饰 -> 飞 fly,
@@ -816,6 +833,7 @@ class CatalogIndex:
         # a closed compound names a thing when its last part does (TOOTHBRUSH is a brush)
         self.head_words |= {w for (_, b), w in self.vocabulary.closed.items() if b in self.head_words}
         self.vocabulary.head_words = self.head_words
+        self.vocabulary.bigrams = self.bigrams
         self.vocabulary.names_thing = self.names_thing
 
     def names_thing(self, words: tuple[str, ...]) -> bool:
