@@ -640,16 +640,8 @@ class Vocabulary:
     def _unknown_zh(span: str, reading: Reading) -> bool:
         """Chinese words in ``span`` that are neither vocabulary nor question words (trimmed of those)."""
         found = False
-        for run in re.findall(r"[\u4e00-\u9fff]+", span):
-            while True:
-                head = _ZH_NOISE_HEAD.match(run)
-                tail = _ZH_NOISE_TAIL.search(run)
-                if head and head.end() > 0:
-                    run = run[head.end() :]
-                elif tail and tail.start() < len(run):
-                    run = run[: tail.start()]
-                else:
-                    break
+        for found_run in re.findall(r"[\u4e00-\u9fff]+", span):
+            run = _trim_noise(found_run)
             if len(_ZH_NOISE_RE.sub("", run)) >= 2:
                 reading.unknown.append(run)
                 found = True
