@@ -35,7 +35,10 @@ def test_two_strongest_reasons_joined_in_each_language() -> None:
     assert sentence(e, "en", title, set()) == (
         "Shares tea, porcelain with “Porcelain Teapot”; popular with shoppers lately."
     )
-    assert sentence(e, "zh", title, set()) == "与「Porcelain Teapot」有共同特点：tea、porcelain，近期热销。"
+    # the shared words in Chinese; a word the product vocabulary has no Chinese name for (tea) is left out
+    assert sentence(e, "zh", title, set()) == "与「Porcelain Teapot」有共同特点：瓷，近期热销。"
+    untranslatable = Explanation(5, [Reason("content", (2,), 0.5, ("dining",))])
+    assert sentence(untranslatable, "zh", title, set()) == "与「Porcelain Teapot」相似。"
     assert sentence(Explanation(5, []), "en", title, set()) == "Popular with shoppers."
     flagged = Explanation(5, [Reason("exploration")])
     assert sentence(flagged, "en", title, set()) == "Something new we are trying out for you."
@@ -100,3 +103,29 @@ def test_bytes_parse_to_the_json_dict() -> None:
         explanation_bytes(
             Explanation(5, [Reason("popular", (), float("inf"))]), "en", title, str.encode, set()
         )
+
+
+def test_chinese_sentences_name_items_in_chinese() -> None:
+    """A Chinese sentence calls a catalogue item by its Chinese name (what the generated copy calls it), keeps
+    the title only for an item whose record names no product type, and never quotes English keywords."""
+    from tuijian.explain.render import chinese_name, chinese_word, item_title
+
+    assert chinese_name("RED RETROSPOT CAKE STAND") == "红色波点蛋糕架"
+    assert chinese_name("  ") is None and chinese_word("dining") is None and chinese_word("Cake") == "蛋糕"
+    records = {"item_id": "22423", "title": "RED RETROSPOT CAKE STAND"}
+    assert (
+        item_title(records, "zh") == "红色波点蛋糕架"
+        and item_title(records, "en") == "RED RETROSPOT CAKE STAND"
+    )
+    assert item_title({"item_id": "B00X1", "title": ""}, "zh") == "B00X1"  # no title, no name: the id
+    names = {1: "SWEETHEART CERAMIC TRINKET BOX", 2: "PACK OF 72 RETROSPOT CAKE CASES"}
+
+    def zh_title(i: int) -> str:
+        return item_title({"item_id": str(i), "title": names[i]}, "zh")
+
+    e = Explanation(
+        5, [Reason("history", (1,), 0.8), Reason("content", (2,), 0.5, ("cake", "dining", "red"))]
+    )
+    text = sentence(e, "zh", zh_title, bought={1})
+    assert text == "因为您购买过「爱心陶瓷首饰盒」，与「波点蛋糕纸杯」有共同特点：蛋糕、红色。"
+    assert not any("a" <= ch.lower() <= "z" for ch in text)

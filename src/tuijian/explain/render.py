@@ -1,15 +1,18 @@
 """Explanations in words and JSON: a sentence in English or Chinese, and the API's ``reasons`` entries.
 
 A sentence names the strongest reasons, at most two, in the shopper's language (``lang`` is ``"en"`` or
-``"zh"``, as everywhere in the service: ``?lang=``). History items are named by title; the verb is "bought"
-for items the shopper bought and "looked at" for items they only viewed or carted, so the sentence never
-claims a purchase that did not happen.
+``"zh"``, as everywhere in the service: ``?lang=``). History items are named by title, in Chinese by the item's
+Chinese name where its product record gives one (:func:`chinese_name`, what the generated copy calls it), and
+shared words by their Chinese names (words without one are left out); the verb is "bought" for items the shopper
+bought and "looked at" for items they only viewed or carted, so the sentence never claims a purchase that did
+not happen.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from tuijian.exceptions import ConfigError
@@ -55,6 +58,41 @@ def _short(title: str) -> str:
     return title if len(title) <= _TITLE_CHARS else title[: _TITLE_CHARS - 1].rstrip() + "…"
 
 
+@lru_cache(maxsize=1 << 16)
+def chinese_name(title: str) -> str | None:
+    """What Chinese copy calls an item with this title (:func:`tuijian.generate.naming.names_for` on its product
+    record: PARTY BUNTING -> 派对彩旗), or ``None`` when the record names no product type; cached per title."""
+    from tuijian.generate.naming import names_for
+    from tuijian.nlp.product import understand
+
+    text = " ".join(str(title).split())
+    if not text:
+        return None
+    return names_for(understand(text), text).name_zh or None
+
+
+@lru_cache(maxsize=4096)
+def chinese_word(term: str) -> str | None:
+    """A shared keyword in Chinese (a theme or motif, a colour, a material or a product type), or ``None`` when
+    the product vocabulary has none: a Chinese sentence then leaves the word out rather than quote English."""
+    from tuijian.nlp.product.vocab import chinese_product_type, chinese_term, chinese_theme
+
+    t = term.lower().strip()
+    if not t:
+        return None
+    for found in (chinese_theme(t), chinese_term("colour", t), chinese_term("material", t)):
+        if found:
+            return found
+    return chinese_product_type(t)
+
+
+def item_title(record: dict[str, Any], lang: str) -> str:
+    """How a sentence in ``lang`` names a catalogue item: its title (its id when it has none); in Chinese, the
+    item's Chinese name (:func:`chinese_name`) when its title gives one."""
+    raw = str(record.get("title") or record["item_id"])
+    return (chinese_name(raw) or raw) if lang == "zh" else raw
+
+
 def phrase(reason: Reason, item: int, lang: str, title: Callable[[int], str], bought: set[int]) -> str:
     """One reason as a phrase (no capital, no full stop)."""
     col = 1 if lang == "zh" else 0
@@ -68,9 +106,12 @@ def phrase(reason: Reason, item: int, lang: str, title: Callable[[int], str], bo
     if reason.kind == "recent":
         return _PHRASES["recent" if names else "recent_none"][col].format(items=quoted)
     if reason.kind == "content":
-        if names and reason.terms:
+        terms = list(reason.terms)
+        if lang == "zh":  # the shared words in Chinese; words without a Chinese name are left out
+            terms = [w for w in dict.fromkeys(chinese_word(t) for t in terms) if w]
+        if names and terms:
             sep = "、" if lang == "zh" else ", "
-            return _PHRASES["content"][col].format(items=quoted, terms=sep.join(reason.terms))
+            return _PHRASES["content"][col].format(items=quoted, terms=sep.join(terms))
         return _PHRASES["content_items" if names else "content_none"][col].format(items=quoted)
     if reason.kind == "repeat":
         return _PHRASES["repeat" if item in reason.items else "repeat_item"][col]
@@ -214,7 +255,7 @@ def explained_items(
     explanations, bought = _explained(pipeline, query, ranked, lang, **how)
 
     def title(i: int) -> str:
-        return str(records[i].get("title") or records[i]["item_id"])
+        return item_title(records[i], lang)
 
     def item_id(i: int) -> str:
         return str(records[i]["item_id"])
@@ -244,7 +285,7 @@ def explained_item_bytes(
     explanations, bought = _explained(pipeline, query, ranked, lang, **how)
 
     def title(i: int) -> str:
-        return str(records[i].get("title") or records[i]["item_id"])
+        return item_title(records[i], lang)
 
     ids: dict[int, bytes] = {}
 
