@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from tuijian.generate.assistant_catalog import Concept
 from tuijian.generate.assistant_session import Conversation
+from tuijian.generate.assistant_vocabulary import Concept
 from tuijian.generate.retrieval import index_tokens
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from tests.generate.conftest import made_up_catalogue
 from tuijian.generate.assistant import ShopAssistant
-from tuijian.generate.assistant_catalog import dimensions
 from tuijian.generate.assistant_session import Conversation
+from tuijian.generate.assistant_vocabulary import dimensions
 from tuijian.generate.shop import ShopData
 
 _ROWS = [

@@ -23,17 +23,12 @@ from typing import Any
 import numpy as np
 
 from tuijian.exceptions import ConfigError
-from tuijian.generate.assistant_catalog import (
-    CatalogIndex,
-    Concept,
-    Reading,
-    SearchResult,
-    dimensions,
-    unhyphen,
-)
+from tuijian.generate.assistant_catalog import CatalogIndex, SearchResult
 from tuijian.generate.assistant_facts import answer_fact, item_name, money
 from tuijian.generate.assistant_query import Message, read_message, refused_pack
 from tuijian.generate.assistant_session import Conversation
+from tuijian.generate.assistant_titles import unhyphen
+from tuijian.generate.assistant_vocabulary import Concept, Reading, dimensions
 from tuijian.generate.retrieval import index_tokens
 from tuijian.generate.shop import ShopData
 from tuijian.nlp.attributes import request_attributes

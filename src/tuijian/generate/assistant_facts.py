@@ -15,8 +15,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from tuijian.generate.assistant_catalog import CatalogIndex, Concept
+from tuijian.generate.assistant_catalog import CatalogIndex
 from tuijian.generate.assistant_query import PROPERTIES
+from tuijian.generate.assistant_vocabulary import Concept
 from tuijian.generate.templates import title_case
 from tuijian.nlp.lexicon import attribute_lexicon, chinese_name
 from tuijian.nlp.product import chinese_product_type
