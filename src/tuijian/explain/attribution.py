@@ -54,16 +54,26 @@ def _block(matrix: sp.spmatrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
     return out
 
 
-def _top_rows(contrib: np.ndarray, keys: np.ndarray, n: int) -> list[tuple[np.ndarray, float]]:
+def _top_rows(contrib: np.ndarray, keys: np.ndarray, n: int) -> list[tuple[tuple[int, ...], float]]:
     """Per column of ``contrib`` (rows keyed by ascending ``keys``): the keys of its ``n`` largest positive
     entries (ties: lower key first) and their sum, in one vectorised sort."""
     order = np.argsort(-contrib, axis=0, kind="stable")[:n]  # stable: equal values keep the ascending keys
     vals = np.take_along_axis(contrib, order, axis=0)
-    keep = vals > 0
-    out = []
-    for j in range(contrib.shape[1]):
-        k = keep[:, j]
-        out.append((keys[order[k, j]], float(vals[k, j].sum())))
+    if n > 2:
+        keep = vals > 0
+        return [
+            (tuple(keys[order[keep[:, j], j]].tolist()), float(vals[keep[:, j], j].sum()))
+            for j in range(contrib.shape[1])
+        ]
+    # at most two terms: numpy sums ``[a, b]`` as ``a + b``, the same float64 addition as Python's, so the
+    # columns are read as Python lists (a few numpy calls per column saved; tests/explain/test_attribution.py)
+    out: list[tuple[tuple[int, ...], float]] = []
+    for named, picked in zip(keys[order].T.tolist(), vals.T.tolist(), strict=True):
+        sel = [(k, x) for k, x in zip(named, picked, strict=True) if x > 0]
+        if len(sel) == 2:
+            out.append(((sel[0][0], sel[1][0]), sel[0][1] + sel[1][1]))
+        else:
+            out.append(((sel[0][0],), sel[0][1]) if sel else ((), 0.0))
     return out
 
 
@@ -112,7 +122,7 @@ def item_item(
     contrib = values[:, None].astype(np.float64) * block
     tops = _top_rows(contrib, hist, ITEMS_PER_REASON)  # history items come ascending
     return [
-        Explanation(t, [Reason(kind, tuple(named.tolist()), total)] if len(named) else [])
+        Explanation(t, [Reason(kind, named, total)] if named else [])
         for t, (named, total) in zip(items.tolist(), tops, strict=True)
     ]
 
@@ -137,7 +147,7 @@ def weighted_sequence(
     contrib = weight_of[:, None] * block
     tops = _top_rows(contrib, uniq, ITEMS_PER_REASON)
     return [
-        Explanation(t, [Reason(kind, tuple(named.tolist()), total)] if len(named) else [])
+        Explanation(t, [Reason(kind, named, total)] if named else [])
         for t, (named, total) in zip(items.tolist(), tops, strict=True)
     ]
 

@@ -330,8 +330,8 @@ def _sub_explanations(
     linear = [m for m in LINEAR if m in model.models_]
     best: dict[str, list[int]] = {}
     if linear and needs["history"]:
-        rows = np.flatnonzero(sums[:, col["history"]] > 0)
-        share = np.stack([_row_sums(phi[rows][:, _columns_of(model, names, m)]) for m in linear])
+        rows = phi[sums[:, col["history"]] > 0]
+        share = np.stack([_row_sums(rows[:, _columns_of(model, names, m)]) for m in linear])
         for t, b in zip(needs["history"], np.argmax(share, axis=0).tolist(), strict=True):
             best.setdefault(linear[b], []).append(t)
     asked: list[tuple[str, list[int]]] = list(best.items())
@@ -351,14 +351,42 @@ def _sub_explanations(
     hist = evidence.items
     recent = np.unique(np.asarray(evidence.sequence, np.int64)[-3:])
     for kind, pool in (("history", hist), ("recent", recent)):
-        for t in needs[kind]:
-            if (kind, t) in out or len(pool) == 0:
-                continue
-            s = sim[pool][:, [t]].toarray().ravel()
+        missing = [t for t in needs[kind] if (kind, t) not in out]
+        if not missing or len(pool) == 0:
+            continue
+        block = _similarity_columns(sim, pool, missing)  # column j: sim[pool][:, [missing[j]]], dense
+        for j, t in enumerate(missing):
+            s = block[:, j]
             top = np.flatnonzero(s > 0)
             top = top[np.lexsort((pool[top], -s[top]))][:2]
             if len(top):
                 out[(kind, t)] = Reason(kind, tuple(pool[top].tolist()), float(s[top].sum()))
+    return out
+
+
+def _similarity_columns(sim: Any, pool: np.ndarray, targets: list[int]) -> np.ndarray:
+    """``sim[pool][:, targets].toarray()`` (``pool`` distinct), in ``sim``'s dtype: for a CSR matrix in canonical
+    form (sorted, no duplicates), gathered from its arrays in one pass instead of two scipy fancy indexings
+    (the same stored values, no arithmetic); otherwise scipy's."""
+    import scipy.sparse as sp
+
+    if not (isinstance(sim, sp.csr_matrix) and sim.has_canonical_format):
+        return np.asarray(sim[pool][:, targets].toarray())
+    rows = np.asarray(pool, np.int64)
+    cols = np.asarray(targets, np.int64)
+    out = np.zeros((len(rows), len(cols)), dtype=sim.dtype)
+    starts = sim.indptr[rows].astype(np.int64)
+    lens = sim.indptr[rows + 1] - starts
+    total = int(lens.sum())
+    if total == 0:
+        return out
+    ends = np.cumsum(lens)
+    offs = np.repeat(starts - (ends - lens), lens) + np.arange(total)
+    idx = sim.indices[offs]
+    row_of = np.repeat(np.arange(len(rows)), lens)
+    for j, t in enumerate(cols.tolist()):
+        hit = idx == t  # at most one entry per row (canonical form)
+        out[row_of[hit], j] = sim.data[offs[hit]]
     return out
 
 

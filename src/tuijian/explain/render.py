@@ -58,6 +58,10 @@ def _short(title: str) -> str:
     return title if len(title) <= _TITLE_CHARS else title[: _TITLE_CHARS - 1].rstrip() + "…"
 
 
+#: :func:`_short` cached per title (a sentence names the same few history items over and over)
+_short_cached = lru_cache(maxsize=1 << 16)(_short)
+
+
 @lru_cache(maxsize=1 << 16)
 def chinese_name(title: str) -> str | None:
     """What Chinese copy calls an item with this title (:func:`tuijian.generate.naming.names_for` on its product
@@ -96,7 +100,7 @@ def item_title(record: dict[str, Any], lang: str) -> str:
 def phrase(reason: Reason, item: int, lang: str, title: Callable[[int], str], bought: set[int]) -> str:
     """One reason as a phrase (no capital, no full stop)."""
     col = 1 if lang == "zh" else 0
-    names = [_short(title(i)) for i in reason.items if i != item]
+    names = [_short_cached(title(i)) for i in reason.items if i != item]
     quoted = ("、" if lang == "zh" else " and ").join(f"「{n}」" if lang == "zh" else f"“{n}”" for n in names)
     if reason.kind == "history":
         if not names:
@@ -190,6 +194,37 @@ def _number(x: float) -> bytes:
     return b"%.6f" % x
 
 
+def _check_finite(numbers: list[float]) -> None:
+    """:func:`_number`'s check on each of ``numbers``, in order: the first non-finite one is refused."""
+    for x in numbers:
+        if x - x != 0:
+            raise ValueError(f"non-finite number {x!r} in an explanation")
+
+
+#: per (feature, kind, value missing), an attribution's JSON as a ``%`` template of its value (unless missing)
+#: and contribution: the attributions of an item are written by one formatting operation
+_ATTRIBUTION_FORMATS: dict[tuple[str, str | None, bool], bytes] = {}
+
+
+def _attribution_format(feature: str, kind: str | None, missing: bool) -> bytes:
+    key = (feature, kind, missing)
+    out = _ATTRIBUTION_FORMATS.get(key)
+    if out is None:
+        pre = _FEATURE_BYTES.get((feature, kind))
+        if pre is None:
+            pre = _FEATURE_BYTES[(feature, kind)] = (
+                b'{"feature":' + _dumps(feature).encode() + b',"value":',
+                b',"kind":' + _dumps(kind).encode() + b"}",
+            )
+        out = _ATTRIBUTION_FORMATS[key] = (
+            pre[0].replace(b"%", b"%%")
+            + (b"null" if missing else b"%.6f")
+            + b',"contribution":%.6f'
+            + pre[1].replace(b"%", b"%%")
+        )
+    return out
+
+
 def explanation_bytes(
     explanation: Explanation,
     lang: str,
@@ -203,6 +238,7 @@ def explanation_bytes(
 
     Parses to exactly :func:`explanation_json`'s dict (``tests/explain/test_render.py`` checks it); only the
     spelling of numbers differs (``0.500000``, not ``0.5``). ``item_id``: an item's id as a JSON string.
+    Numbers are written as :func:`_number` writes them (``%.6f``, non-finite ones refused in the same order).
     """
     flat = [b'"reasons":[']
     for n, r in enumerate(explanation.reasons):
@@ -211,24 +247,25 @@ def explanation_bytes(
             kind = _KIND_BYTES[r.kind] = b'{"kind":' + _dumps(r.kind).encode() + b',"item_ids":['
         ids = b",".join([item_id(i) for i in r.items])
         terms = b',"terms":' + _dumps(list(r.terms)).encode() if r.terms else b""
-        weight = _number(float(r.weight))
-        flat.append((b"," if n else b"") + kind + ids + b'],"weight":' + weight + terms + b"}")
+        weight = float(r.weight)
+        if weight - weight != 0:
+            _check_finite([weight])
+        flat.append((b"," if n else b"") + kind + ids + b'],"weight":' + b"%.6f" % weight + terms + b"}")
     flat.append(b'],"sentence":' + _dumps(sentence(explanation, lang, title, bought)).encode())
     if explanation.attributions:
-        flat.append(b',"attributions":[')
-        for n, a in enumerate(explanation.attributions[:n_attributions]):
-            key = (a.feature, a.kind)
-            pre = _FEATURE_BYTES.get(key)
-            if pre is None:
-                pre = _FEATURE_BYTES[key] = (
-                    b'{"feature":' + _dumps(a.feature).encode() + b',"value":',
-                    b',"kind":' + _dumps(a.kind).encode() + b"}",
-                )
-            value = b"null" if a.value != a.value else _number(a.value)
-            flat.append(
-                (b"," if n else b"") + pre[0] + value + b',"contribution":' + _number(a.contribution) + pre[1]
-            )
-        flat.append(b'],"base_value":' + _number(float(explanation.base_value or 0.0)))
+        formats = []
+        numbers: list[float] = []
+        for a in explanation.attributions[:n_attributions]:
+            if a.value != a.value:  # missing: null
+                formats.append(_attribution_format(a.feature, a.kind, True))
+                numbers.append(a.contribution)
+            else:
+                formats.append(_attribution_format(a.feature, a.kind, False))
+                numbers += (a.value, a.contribution)
+        base = float(explanation.base_value or 0.0)
+        numbers.append(base)
+        _check_finite(numbers)
+        flat.append(b',"attributions":[' + (b",".join(formats) + b'],"base_value":%.6f') % tuple(numbers))
     flat.append(b"}")
     return b"".join(flat)
 
