@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -150,3 +151,105 @@ def test_explanation_bytes_refuse_non_finite_numbers(where: str) -> None:
     )
     with pytest.raises(ValueError, match="non-finite number inf"):
         explanation_bytes(e, "en", str, lambda i: b'"x"', set())
+
+
+def _random_csr(
+    rng: np.random.Generator, shape: tuple[int, int], density: float, *, shuffle: bool
+) -> sp.csr_matrix:
+    m = sp.random(*shape, density=density, format="csr", random_state=rng, dtype=np.float32)
+    m.data -= np.float32(0.25)
+    if shuffle:  # stored entries out of column order within each row (as a matrix built by hand may be)
+        for r in range(shape[0]):
+            a, b = m.indptr[r], m.indptr[r + 1]
+            perm = rng.permutation(b - a) + a
+            m.indices[a:b], m.data[a:b] = m.indices[perm], m.data[perm]
+        m.has_sorted_indices = False
+    return m
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_block_equals_the_plain_gather(shuffle: bool) -> None:
+    from tuijian.explain.attribution import _block, _block_gather
+
+    rng = np.random.default_rng(11)
+    for density in (0.0, 0.02, 0.3, 1.0):
+        m = _random_csr(rng, (80, 70), density, shuffle=shuffle)
+        for _ in range(40):
+            rows = np.sort(rng.choice(80, int(rng.integers(0, 12)), replace=False)).astype(np.int64)
+            cols = rng.choice(70, int(rng.integers(0, 8)), replace=False).astype(np.int64)
+            got = _block(m, rows, cols)
+            assert got.dtype == np.float64
+            assert np.array_equal(got, _block_gather(m, rows, cols))
+            assert np.array_equal(got, m[rows][:, cols].toarray().astype(np.float64))
+        m.sort_indices()  # the index arrays changed in place: the cached keys are rebuilt
+        rows, cols = np.arange(80), np.arange(70)
+        assert np.array_equal(_block(m, rows, cols), m.toarray().astype(np.float64))
+    dup = sp.csr_matrix(
+        (np.array([1.0, 2.0], np.float32), np.array([3, 3]), np.array([0, 2, 2])), shape=(2, 5)
+    )
+    assert np.array_equal(
+        _block(dup, np.array([0, 1]), np.array([3, 1])),
+        _block_gather(dup, np.array([0, 1]), np.array([3, 1])),
+    )
+
+
+def _content_profile_plain(model: Any, evidence: Any, items: np.ndarray) -> list[Explanation]:
+    """:func:`content_profile` as it was before its vectorised gathers and word filtering (no embeddings)."""
+    from tuijian.explain.attribution import ITEMS_PER_REASON, _dense_rows, _is_word, _top_terms
+
+    items = np.asarray(items, np.int64)
+    hist, w = evidence.items, np.abs(evidence.values).astype(np.float64)
+    contrib = np.zeros((len(hist), len(items)))
+    terms: list[tuple[str, ...]] = [() for _ in items]
+    for part, (m, share) in enumerate(model._text_parts()):
+        used = [m.indices[m.indptr[i] : m.indptr[i + 1]] for i in hist.tolist()]
+        cols = np.unique(np.concatenate(used)) if used else np.zeros(0, np.int64)
+        mh, mt = _dense_rows(m, hist, cols), _dense_rows(m, items, cols)
+        profile = w @ mh
+        norm = float(np.sqrt(profile @ profile)) or 1.0
+        dots = np.stack([mh @ mt[j] for j in range(len(items))], axis=1)
+        contrib += share * w[:, None] * dots / norm
+        if part == 0:
+            shared = mt * profile[None, :]
+            for j in range(len(items)):
+                nz = np.flatnonzero(shared[j] > 0)
+                ranked = cols[nz[np.lexsort((cols[nz], -shared[j, nz]))]].tolist()
+                terms[j] = tuple([t for t in (model.terms_[c] for c in ranked) if _is_word(t)][:3])
+    out = []
+    for j, t in enumerate(items.tolist()):
+        idx, vals = _top_terms(contrib[:, j], hist, ITEMS_PER_REASON)
+        reasons = (
+            [Reason("content", tuple(hist[idx].tolist()), float(vals.sum()), terms[j])] if len(idx) else []
+        )
+        out.append(Explanation(t, reasons))
+    return out
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_content_profile_equals_the_plain_formulation(shuffle: bool) -> None:
+    from types import SimpleNamespace
+
+    from tuijian.explain.attribution import content_profile
+    from tuijian.explain.reasons import Evidence
+
+    rng = np.random.default_rng(13)
+    words = ["tea", "7", "x", "mug", "2cm", "瓷", "blue", "ab", "set", "red"]
+    with_terms = 0
+    for trial in range(60):
+        tfidf = _random_csr(rng, (50, 30), float(rng.choice([0.05, 0.2, 0.6])), shuffle=shuffle)
+        tfidf.data = np.abs(tfidf.data)
+        if trial % 3 == 0:
+            tfidf.data = np.round(tfidf.data * 4) / 4  # ties
+        parts = [(tfidf, 0.7), (_random_csr(rng, (50, 12), 0.3, shuffle=shuffle), 0.3)][: 1 + trial % 2]
+        model = SimpleNamespace(
+            recency_half_life=None, embedding_weight=0.5, terms_=[words[c % len(words)] for c in range(30)]
+        )
+        model._text_parts = lambda parts=parts: parts
+        hist = np.sort(rng.choice(50, int(rng.integers(1, 9)), replace=False)).astype(np.int64)
+        values = rng.choice([1.0, 2.0, -1.0, 0.5], len(hist)).astype(np.float32)
+        ev = Evidence(-1, hist, values, hist)
+        items = rng.choice(50, int(rng.integers(1, 7)), replace=False).astype(np.int64)
+        got, want = content_profile(model, ev, items), _content_profile_plain(model, ev, items)  # type: ignore[arg-type]
+        assert repr(got) == repr(want)
+        with_terms += sum(1 for e in got for r in e.reasons if r.terms)
+    assert with_terms > 20  # the shared words were exercised

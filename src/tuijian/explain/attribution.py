@@ -16,7 +16,9 @@ methods (:class:`~tuijian.models.base.Explainable`) are one call to one of these
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import weakref
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,10 +33,78 @@ if TYPE_CHECKING:
 ITEMS_PER_REASON = 2
 
 
+class _EntryKeys:
+    """A CSR matrix's stored entries as sorted keys ``row * n_cols + col`` (and, for a matrix whose rows are
+    not sorted, each key's position in ``data``): any entry is then found by one binary search. Built once per
+    matrix (weakly cached, :func:`_entry_keys`); valid while the matrix keeps the same index arrays, unsorted."""
+
+    def __init__(self, m: sp.csr_matrix) -> None:
+        self.indptr, self.indices, self.sorted = m.indptr, m.indices, bool(m.has_sorted_indices)
+        n_rows, n_cols = m.shape
+        dtype = np.int32 if n_rows * n_cols < 2**31 else np.int64
+        rows = np.repeat(np.arange(n_rows, dtype=dtype), np.diff(m.indptr))
+        keys = rows * dtype(n_cols) + m.indices.astype(dtype)
+        self.position: np.ndarray | None = None
+        if not self.sorted:
+            self.position = np.argsort(keys, kind="stable").astype(
+                np.int32 if len(keys) < 2**31 else np.int64
+            )
+            keys = keys[self.position]
+        self.keys = keys
+        #: a duplicate entry (a matrix not in canonical form): the plain gather's last-wins order is kept instead
+        self.unique = bool(len(keys) < 2 or (keys[1:] > keys[:-1]).all())
+
+    def valid_for(self, m: sp.csr_matrix) -> bool:
+        return (
+            m.indptr is self.indptr
+            and m.indices is self.indices
+            and bool(m.has_sorted_indices) == self.sorted
+        )
+
+
+_ENTRY_KEYS: dict[int, _EntryKeys] = {}
+_ENTRY_KEYS_LOCK = threading.Lock()
+
+
+def _entry_keys(m: sp.csr_matrix) -> _EntryKeys:
+    """:class:`_EntryKeys` of ``m``, built on first use and dropped with the matrix."""
+    found = _ENTRY_KEYS.get(id(m))
+    if found is not None and found.valid_for(m):
+        return found
+    built = _EntryKeys(m)
+    with _ENTRY_KEYS_LOCK:
+        if id(m) not in _ENTRY_KEYS:
+            weakref.finalize(m, _ENTRY_KEYS.pop, id(m), None)
+        _ENTRY_KEYS[id(m)] = built
+    return built
+
+
 def _block(matrix: sp.spmatrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``matrix[rows][:, cols]`` (``cols`` distinct) as a dense float64 array: each wanted entry found by a
+    binary search in the matrix's sorted entry keys (:func:`_entry_keys`), without scipy's fancy indexing.
+    The stored values themselves, no arithmetic (:func:`_block_gather`, the plain gather, is the reference)."""
+    m = matrix if isinstance(matrix, sp.csr_matrix) else sp.csr_matrix(matrix)
+    if len(rows) == 0 or len(cols) == 0 or m.nnz == 0:
+        return np.zeros((len(rows), len(cols)), dtype=np.float64)
+    cols_list = np.asarray(cols).tolist()
+    found = _entry_keys(m)
+    if not found.unique or len(set(cols_list)) != len(cols_list):
+        return _block_gather(m, rows, cols)
+    keys = found.keys
+    wanted = (np.asarray(rows, np.int64)[:, None] * m.shape[1] + np.asarray(cols_list, np.int64)).ravel()
+    wanted = wanted.astype(keys.dtype)
+    pos = np.minimum(keys.searchsorted(wanted), len(keys) - 1)
+    hit = keys[pos] == wanted
+    out = np.zeros(len(wanted), dtype=np.float64)
+    at = pos[hit] if found.position is None else found.position[pos[hit]]
+    out[hit] = m.data[at]
+    return out.reshape(len(rows), len(cols))
+
+
+def _block_gather(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """``matrix[rows][:, cols]`` (``cols`` distinct) as a dense array, gathered straight from the CSR arrays in
     one vectorised pass (one request's few rows, without scipy's fancy indexing)."""
-    m = matrix if isinstance(matrix, sp.csr_matrix) else sp.csr_matrix(matrix)
+    m = matrix
     out = np.zeros((len(rows), len(cols)), dtype=np.float64)
     if len(rows) == 0 or len(cols) == 0:
         return out
@@ -217,30 +287,62 @@ def content_profile(model: ContentRecommender, evidence: Evidence, items: np.nda
     if w_emb < 1.0:
         for part, (matrix, share) in enumerate(model._text_parts()):
             m = matrix if isinstance(matrix, sp.csr_matrix) else sp.csr_matrix(matrix)
-            used = [m.indices[m.indptr[i] : m.indptr[i + 1]] for i in hist.tolist()]
-            cols = np.unique(np.concatenate(used)) if used else np.zeros(0, np.int64)
-            mh, mt = _dense_rows(m, hist, cols), _dense_rows(m, items, cols)
+            cols = _row_columns(m, hist)
+            mh, mt = _block(m, hist, cols), _block(m, items, cols)  # == _dense_rows(m, ..., cols)
             profile = w @ mh
             norm = float(np.sqrt(profile @ profile)) or 1.0
             dots = np.stack([mh @ mt[j] for j in range(len(items))], axis=1)
             contrib += (1.0 - w_emb) * share * w[:, None] * dots / norm
             if part == 0:  # TF-IDF: the words the profile and the item share
-                shared = mt * profile[None, :]
-                for j in range(len(items)):
-                    nz = np.flatnonzero(shared[j] > 0)
-                    ranked = cols[nz[np.lexsort((cols[nz], -shared[j, nz]))]].tolist()
-                    terms[j] = tuple([t for t in (model.terms_[c] for c in ranked) if _is_word(t)][:3])
+                # only columns whose term is a word can be shown: ranking those alone keeps their order
+                word = _word_columns(model.terms_)[cols]
+                if word.any():
+                    wcols = cols[word]
+                    shared = mt[:, word] * profile[None, word]
+                    for j in range(len(items)):
+                        nz = np.flatnonzero(shared[j] > 0)
+                        ranked = wcols[nz[np.lexsort((wcols[nz], -shared[j, nz]))]].tolist()
+                        terms[j] = tuple([model.terms_[c] for c in ranked][:3])
     if w_emb > 0.0:
         emb = model.item_embeddings_
         profile_e = w @ emb[hist]
         norm_e = float(np.linalg.norm(profile_e)) or 1.0
         dots_e = np.stack([emb[hist] @ emb[t] for t in items.tolist()], axis=1)
         contrib += w_emb * w[:, None] * dots_e / norm_e
-    out = []
-    for j, t in enumerate(items.tolist()):
-        idx, vals = _top_terms(contrib[:, j], hist, ITEMS_PER_REASON)
-        reasons = (
-            [Reason("content", tuple(hist[idx].tolist()), float(vals.sum()), terms[j])] if len(idx) else []
-        )
-        out.append(Explanation(t, reasons))
-    return out
+    if len(hist) > 1 and not (hist[1:] > hist[:-1]).all():  # not ascending: rank each item on its own
+        tops = []
+        for j in range(len(items)):
+            idx, vals = _top_terms(contrib[:, j], hist, ITEMS_PER_REASON)
+            tops.append((tuple(hist[idx].tolist()), float(vals.sum())))
+    else:  # ascending keys: the same ranking and sums, all items at once
+        tops = _top_rows(contrib, hist, ITEMS_PER_REASON)
+    return [
+        Explanation(t, [Reason("content", named, total, terms[j])] if named else [])
+        for j, (t, (named, total)) in enumerate(zip(items.tolist(), tops, strict=True))
+    ]
+
+
+def _row_columns(m: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """The distinct columns (ascending) of the stored entries of ``m``'s ``rows``."""
+    rows = np.asarray(rows, np.int64)
+    starts = m.indptr[rows].astype(np.int64)
+    lens = m.indptr[rows + 1] - starts
+    ends = np.cumsum(lens)
+    total = int(ends[-1]) if len(ends) else 0
+    offs = np.repeat(starts - (ends - lens), lens) + np.arange(total)
+    return np.unique(m.indices[offs])
+
+
+_WORD_COLUMNS: dict[int, tuple[object, np.ndarray]] = {}
+
+
+def _word_columns(terms: Sequence[str]) -> np.ndarray:
+    """Per TF-IDF column, whether its term is shown (:func:`_is_word`); built once per vocabulary."""
+    found = _WORD_COLUMNS.get(id(terms))
+    if found is not None and found[0] is terms:
+        return found[1]
+    mask = np.array([_is_word(t) for t in terms], dtype=bool)
+    if len(_WORD_COLUMNS) > 8:  # a few models' vocabularies at most; drop retired ones
+        _WORD_COLUMNS.clear()
+    _WORD_COLUMNS[id(terms)] = (terms, mask)
+    return mask
