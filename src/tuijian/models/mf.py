@@ -151,6 +151,20 @@ class _FactorModel(Recommender):
         # vector has no stored row, so one takes the faster GEMV
         return factor_scores(vecs, self.item_factors_, as_batch=not refit.any())
 
+    def score_columns(
+        self, history: sp.csr_matrix, sequence: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray | None:
+        """The fold-in row at ``cols``: the very steps ``_score`` takes for one unknown user (its history
+        folded in, on a copy as ``history[rows]`` is, then the whole row's GEMV: a product of the columns'
+        factors alone sums in another order), without the batch's checks and conversions (base class)."""
+        self._check_fitted()
+        if history.shape != (1, self.n_items):
+            raise ConfigError(f"history must have shape (1, {self.n_items}), got {history.shape}")
+        vecs = np.empty((1, self.user_factors_.shape[1]), dtype=np.float32)
+        vecs[0] = self.fold_in(sp.csr_matrix(history, dtype=np.float32, copy=True))[0]
+        row = factor_scores(vecs, self.item_factors_, as_batch=False)
+        return np.asarray(row[0, np.asarray(cols, np.int64)], dtype=np.float32)
+
     def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
         """ "Shoppers with a history like yours": a factor model's score is a dot product of taste vectors,
         not a sum over history items, so it names no item."""
