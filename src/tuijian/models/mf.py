@@ -155,13 +155,17 @@ class _FactorModel(Recommender):
         self, history: sp.csr_matrix, sequence: np.ndarray, cols: np.ndarray
     ) -> np.ndarray | None:
         """The fold-in row at ``cols``: the very steps ``_score`` takes for one unknown user (its history
-        folded in, on a copy as ``history[rows]`` is, then the whole row's GEMV: a product of the columns'
+        folded in, entries in their stored order, then the whole row's GEMV: a product of the columns'
         factors alone sums in another order), without the batch's checks and conversions (base class)."""
         self._check_fitted()
+        if not isinstance(history, sp.csr_matrix):  # as _batch converts it
+            history = sp.csr_matrix(history, dtype=np.float32)
         if history.shape != (1, self.n_items):
             raise ConfigError(f"history must have shape (1, {self.n_items}), got {history.shape}")
+        if not history.has_sorted_indices:  # a fold-in may sort its input in place (BPR): not the caller's
+            history = history.copy()
         vecs = np.empty((1, self.user_factors_.shape[1]), dtype=np.float32)
-        vecs[0] = self.fold_in(sp.csr_matrix(history, dtype=np.float32, copy=True))[0]
+        vecs[0] = self.fold_in(history)[0]
         row = factor_scores(vecs, self.item_factors_, as_batch=False)
         return np.asarray(row[0, np.asarray(cols, np.int64)], dtype=np.float32)
 
