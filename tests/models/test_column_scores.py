@@ -13,9 +13,11 @@ import pytest
 import scipy.sparse as sp
 
 from tuijian.models.column_scores import (
+    dense_product_columns,
     product_row,
     row_dot_columns,
     scale_row,
+    sparse_product_columns,
     squared_norm_row,
 )
 from tuijian.models.ranker_features import content_similarity, gather
@@ -140,3 +142,21 @@ def test_rows_values_and_history_similarity_are_scipys(seed: int) -> None:
         expected = gather(product, np.zeros(len(cols), np.int64), cols)
         got = _history_similarity(items, counts, _rows_values(similarity, items[::-1], cols))
         assert _same(got, expected)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_product_columns_are_the_full_products_columns(seed: int) -> None:
+    """``x @ W`` (sparse ``W``, unsorted and repeated columns) and ``x @ B`` (dense ``B``) at some columns, for
+    rows with repeated entries, negative weights, empty and long (> 128 entries)."""
+    rng = np.random.default_rng(seed)
+    n = 120
+    matrix = _matrix(rng, n, n)
+    dense = (rng.standard_normal((n, n)) * 10.0 ** rng.integers(-3, 3, (n, n))).astype(np.float32)
+    for length in (0, 1, 5, 9, 40, 300):
+        items = rng.integers(0, n, length)
+        values = rng.standard_normal(length).astype(np.float32)
+        x = _row(items, values, n)
+        cols = np.concatenate([rng.choice(n, 30, replace=False), [4, 4]])
+        expected = np.asarray((x @ matrix).toarray(), np.float32)[0, cols]
+        assert _same(sparse_product_columns(items, values, matrix, cols), expected)
+        assert _same(dense_product_columns(items, values, dense, cols), np.asarray(x @ dense)[0, cols])

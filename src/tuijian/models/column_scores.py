@@ -59,10 +59,11 @@ def dense_product_columns(
     order) and a dense ``n x m`` matrix, with scipy's sums, in the product's dtype."""
     dtype = np.result_type(values.dtype, dense.dtype)
     cols = np.asarray(cols, np.int64)
-    out = np.zeros(len(cols), dtype=dtype)
-    for j, v in zip(np.asarray(items, np.int64).tolist(), values.astype(dtype), strict=True):
-        out += v * dense[j, cols].astype(dtype, copy=False)
-    return out
+    items = np.asarray(items, np.int64)
+    # row i + 1: the i-th entry's terms; running sums down the rows from a row of zeros are scipy's sums
+    terms = np.zeros((len(items) + 1, len(cols)), dtype=dtype)
+    terms[1:] = values.astype(dtype)[:, None] * dense[items[:, None], cols[None, :]].astype(dtype, copy=False)
+    return np.add.accumulate(terms, axis=0)[-1]
 
 
 # ---------------------------------------------------------------------------------------------- one sparse row
