@@ -14,11 +14,14 @@ of it the retrievers' scoring), with exactly the values ``pair_features`` gives 
   left out unless repeats are candidates; ``n_candidates + 1`` past the top or for a score that is not
   finite, as ``retrieve_candidates`` writes it. An item is a candidate when some retriever has it in its top
   (or, with repeats, when the user had it);
-* the base feature groups are computed for one user (:func:`base_rows`): look-ups (counts, positions, times,
-  similarities, transitions, category shares) with numpy; where a value is a float32 sum, it is added in the
-  order scipy adds it in ``pair_features`` (the similarity to the history: item by item in the order
-  ``diags(1 / n) @ counts`` lists them), or by the ranking's own function on the shown pairs (the content
-  similarity, the price ratio);
+* the base feature groups are computed for one user (:func:`base_rows`) with numpy on the CSR arrays, no
+  sparse matrix built per request: look-ups (counts, positions, times, similarities, transitions, category
+  shares); where a value is a float32 sum, it is added in the order scipy adds it in ``pair_features`` (the
+  similarity to the history: item by item in the order ``diags(1 / n) @ counts`` lists them; the content
+  similarity: scipy's product, norm, scaling and ``multiply(...).sum(axis=1)`` replayed in their stored
+  orders and numpy's pairwise sum, :mod:`~tuijian.models.column_scores`), or by the ranking's own function
+  on the shown pairs (the price ratio, and the content similarity when a content row stores a column
+  twice);
 * any other feature group (repeat cycle, activity window, values, segments, genres, years) takes the ranking's
   own code (:meth:`HybridRecommender._pair_rows`) on the shown pairs only: every value there depends on its own
   pair and row alone.
