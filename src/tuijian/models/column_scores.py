@@ -100,13 +100,15 @@ def product_row(
     offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(total)
     targets = matrix.indices[offs]
     contrib = matrix.data[offs].astype(dtype) * np.repeat(values.astype(dtype), lens)
-    columns, first, inverse = np.unique(targets, return_index=True, return_inverse=True)
-    sums = np.zeros(len(columns), dtype=dtype)
-    np.add.at(sums, inverse, contrib)  # sequential, in the order of the contributions, from 0
-    order = np.argsort(-first)  # the reverse order of first contributions
-    columns, sums = columns[order].astype(np.int64), sums[order]
+    sums = np.zeros(matrix.shape[1], dtype=dtype)
+    np.add.at(sums, targets, contrib)  # sequential, in the order of the contributions, from 0
+    first = np.full(matrix.shape[1], total, dtype=np.int64)
+    np.minimum.at(first, targets, np.arange(total))  # each column's first contribution
+    columns = np.flatnonzero(first < total)
+    columns = columns[np.argsort(-first[columns])]  # the reverse order of first contributions
+    sums = sums[columns]
     keep = sums != 0
-    return columns[keep], sums[keep]
+    return columns[keep].astype(np.int64), sums[keep]
 
 
 def is_canonical_row(columns: np.ndarray) -> bool:

@@ -328,7 +328,7 @@ def _content_similarity(
     row, place = row[hit], place[hit]
     canonical = increasing and is_canonical_row(columns)
     # per pair: increasing columns (canonical: the content row's stored order) or the profile's reversed
-    order = np.lexsort((place if canonical else -place, row))
+    order = np.argsort(row * len(columns) + (place if canonical else len(columns) - 1 - place), kind="stable")
     products, row = products[order], row[order]
     keep = products != 0
     products, row = np.ascontiguousarray(products[keep]), row[keep]
