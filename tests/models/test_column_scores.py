@@ -146,8 +146,8 @@ def test_rows_values_and_history_similarity_are_scipys(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(4))
 def test_product_columns_are_the_full_products_columns(seed: int) -> None:
-    """``x @ W`` (sparse ``W``, unsorted and repeated columns) and ``x @ B`` (dense ``B``) at some columns, for
-    rows with repeated entries, negative weights, empty and long (> 128 entries)."""
+    """``x @ W`` (sparse ``W``, unsorted and repeated columns) and ``x @ B`` (dense ``B``) at some columns,
+    for rows with repeated entries, negative weights, empty and long (> 128 entries)."""
     rng = np.random.default_rng(seed)
     n = 120
     matrix = _matrix(rng, n, n)

@@ -66,7 +66,7 @@ def dense_product_columns(
     return np.add.accumulate(terms, axis=0)[-1]
 
 
-# ---------------------------------------------------------------------------------------------- one sparse row
+# ------------------------------------------------------------------------------------------ one sparse row
 # The helpers below replay, for one ``1 x n`` row held as ``(columns, values)`` in stored order, the scipy
 # operations a profile goes through (a product, its squared norm, a diagonal scaling), keeping scipy's stored
 # order too: that order decides the order of later sums. scipy's kernels, for one row:

@@ -3,9 +3,9 @@
 A known user without fresh events is served from the precomputed top lists (:mod:`.toplists`): no feature row
 was built for the request, so an explanation has to rebuild the rows the list was ranked from. Building every
 candidate's row (:meth:`HybridRecommender.pair_features <tuijian.models.hybrid.HybridRecommender.pair_features>`,
-~475 candidates on Beauty) costs ~9 ms of CPU; :func:`shown_rows` builds only the shown items' rows (~5 ms, most
-of it the retrievers' scoring), with exactly the values ``pair_features`` gives them
-(``tests/explain/test_shown_features.py`` compares them bit for bit):
+~475 candidates on Beauty) costs ~9 ms of CPU; :func:`shown_rows` builds only the shown items' rows (from a
+stored list ~1.2 ms, about 60 % of it the retrievers' columns), with exactly the values ``pair_features``
+gives them (``tests/explain/test_shown_features.py`` compares them bit for bit):
 
 * every retriever scores the user in full, with the very call :func:`~.hybrid_training.retrieve_candidates`
   makes (its score, the user's best score and the item's rank are features);
@@ -268,12 +268,12 @@ def _counts_row(items: np.ndarray, counts: np.ndarray, n_items: int) -> sp.csr_m
 
 
 def _history_similarity(items: np.ndarray, counts: np.ndarray, similarity: np.ndarray) -> np.ndarray:
-    """``sim_hist_mean`` of one row (``counts`` of the sorted ``items``; ``similarity``: the similarity of
-    each item, in descending index order, to each column, as :func:`_rows_values` reads it), the float32 sums of
-    ``pair_features``' ``norm_counts @ similarity`` in their order: scipy's product walks the row of
-    ``norm_counts`` (``diags(1 / n) @ counts``: each entry ``(1 / n) * count``, float32, the items in descending
-    index order, as that product lists them) and adds ``weight * similarity[item, col]`` where that is stored,
-    one item after the other, from 0."""
+    """``sim_hist_mean`` of one row (``counts`` of the sorted ``items``; ``similarity``: each item's
+    similarity to each column, items in descending index order, as :func:`_rows_values` reads them), the
+    float32 sums of ``pair_features``' ``norm_counts @ similarity`` in their order: scipy's product walks the
+    row of ``norm_counts`` (``diags(1 / n) @ counts``: each entry ``(1 / n) * count``, float32, the items in
+    descending index order, as that product lists them) and adds ``weight * similarity[item, col]`` where
+    that is stored, one item after the other, from 0."""
     k = similarity.shape[1]
     if not len(items) or k == 0:
         return np.zeros(k, np.float32)
