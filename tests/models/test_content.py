@@ -208,10 +208,14 @@ def test_gram_and_sparse_scoring_paths_agree(monkeypatch: pytest.MonkeyPatch) ->
     assert np.allclose(gram, model.score([0, 1, 2]), atol=1e-5)
 
 
+@pytest.mark.parametrize("half_life", [2.0, None])
 @pytest.mark.parametrize("gram", [True, False])
-def test_score_columns_on_both_scoring_paths(gram: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_score_columns_on_both_scoring_paths(
+    gram: bool, half_life: float | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``score_columns`` equals the row's columns bit for bit on the Gram path and on the sparse path (the
-    one a catalogue above ``GRAM_MAX_ITEMS`` takes), with NLP tags and recency weights."""
+    one a catalogue above ``GRAM_MAX_ITEMS`` takes; without recency weights, replayed with numpy), with NLP
+    tags, with and without recency weights."""
     import tuijian.models.content as content
 
     if not gram:
@@ -221,7 +225,8 @@ def test_score_columns_on_both_scoring_paths(gram: bool, monkeypatch: pytest.Mon
         {"user": ["u", "u", "u", "v", "w"], "item": ["i00", "i11", "i03", "i05", "i12"], "ts": range(5)}
     )
     inter = Interactions.from_events(events, items=catalog_vocabulary(events["item"], catalog))
-    model = ContentRecommender(nlp_tags=True, tag_weight=0.4, recency_half_life=2.0).fit(inter, items=catalog)
+    model = ContentRecommender(nlp_tags=True, tag_weight=0.4, recency_half_life=half_life)
+    model.fit(inter, items=catalog)
     cols = np.array([5, 0, 19, 11, 3, 7], np.int64)
     for u in range(inter.n_users):
         history, seq = inter.matrix[[u]], np.asarray(inter.sequences()[u], np.int64)

@@ -245,3 +245,29 @@ def test_cached_blas_limit_gives_bit_identical_results(als_u1: ALS) -> None:
     order = np.lexsort((np.arange(len(ref_scores)), -ref_scores))[:10]
     np.testing.assert_array_equal(ids, order)
     np.testing.assert_array_equal(scores, ref_scores[order])
+
+
+@pytest.mark.parametrize("cls", [ALS, BPR])
+def test_score_columns_of_unsorted_and_weighted_histories(cls, ml100k_u1_implicit) -> None:
+    """A factor model's ``score_columns`` is the fold-in row's columns bit for bit for histories stored out
+    of order, with weights, as COO with a repeated entry; the caller's history is left as it was (BPR's
+    fold-in sorts its input)."""
+    inter, _ = ml100k_u1_implicit
+    model = cls(n_factors=8, random_state=0, **({"num_threads": 1} if cls is ALS else {})).fit(inter)
+    rng = np.random.default_rng(2)
+    cols = rng.choice(inter.n_items, 40, replace=False)
+    items = rng.choice(inter.n_items, 12, replace=False)  # unsorted
+    weights = rng.uniform(0.5, 3.0, 12).astype(np.float32)
+    unsorted = sp.csr_matrix((weights, items, np.array([0, 12])), shape=(1, inter.n_items))
+    coo = sp.coo_matrix(
+        (np.r_[weights, 1.5], (np.zeros(13, int), np.r_[items, items[3]])), shape=(1, inter.n_items)
+    )
+    for history in (unsorted, coo, inter.matrix[[7]]):
+        before = history.copy()
+        full = np.asarray(model.score(-1, history=history), np.float32)
+        got = model.score_columns(history, np.zeros(0, np.int64), cols)
+        assert got is not None and np.array_equal(got.view(np.uint32), full[cols].view(np.uint32))
+        if sp.isspmatrix_csr(history):
+            assert np.array_equal(history.indices, before.indices) and np.array_equal(
+                history.data, before.data
+            )

@@ -64,6 +64,26 @@ def test_session_score_is_position_weighted_sum() -> None:
     assert ids.tolist() == [2, 3]  # 1->2 (1) + 0.5 * 0 ... ; 1->3 (1); ties broken by index
 
 
+@pytest.mark.parametrize("decay", [0.5, 0.7])
+def test_score_columns_of_sessions_with_and_without_repeats(decay: float) -> None:
+    """``score_columns`` is the row's columns bit for bit: sessions without repeats (weights read directly),
+    with repeats (summed by scipy), longer than ``max_session_items``, empty, an item out of range."""
+    rng = np.random.default_rng(4)
+    n_items = 40
+    inter = _sessions([list(rng.integers(0, n_items, int(rng.integers(2, 30)))) for _ in range(30)], n_items)
+    model = SessionTransitions(position_decay=decay, max_session_items=6).fit(inter)
+    sessions = [rng.permutation(n_items)[:n] for n in (0, 1, 5, 6, 7, 25)]
+    sessions += [rng.integers(0, n_items, n) for n in (3, 6, 12, 30)]  # repeats, some in the last six
+    sessions += [np.array([5, 9, 5, 9, 5, 9]), np.array([3, 3, 3])]
+    cols = np.concatenate([rng.permutation(n_items)[:15], [7, 7]])
+    for seq in sessions:
+        full = np.array(model.score(-1, sequences=[seq]), np.float32)
+        got = model.score_columns(model.interactions_.matrix[[0]], seq, cols)
+        assert got is not None and np.array_equal(got.view(np.uint32), full[cols].view(np.uint32))
+    with pytest.raises(ConfigError):
+        model.score_columns(model.interactions_.matrix[[0]], np.array([1, n_items]), cols)
+
+
 def test_reverse_weight_adds_backward_cooccurrence() -> None:
     inter = _sessions([[0, 1], [2, 1]], n_items=3)
     model = SessionTransitions(window=1, reverse_weight=0.5, alpha=0.0, pop_weight=0.0).fit(inter)

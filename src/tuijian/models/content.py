@@ -272,12 +272,44 @@ class ContentRecommender(Recommender):
         if w_emb > 0.0:
             return None
         cols = np.asarray(cols, np.int64)
+        if self.n_items > GRAM_MAX_ITEMS and self.recency_half_life is None:
+            return self._sparse_score_columns(history, cols)
         batch = self._batch(np.full(1, -1, np.int64), history, [np.asarray(sequence, np.int64)])
         weights = self._history_weights(batch)
         scores = np.zeros(len(cols), dtype=np.float32)
         for part, (matrix, share) in enumerate(self._text_parts()):
             scores += (1.0 - w_emb) * share * self._cosine_columns(weights, part, matrix, cols)
         return scores
+
+    def _sparse_score_columns(self, history: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
+        """``score_columns`` on the sparse path (no Gram matrix, weights the history's values) for one row,
+        with numpy on the CSR arrays: scipy's operations of ``_cosine_to_profile`` replayed in their order
+        (:mod:`tuijian.models.column_scores`), without building a sparse matrix per request."""
+        from tuijian.models.column_scores import row_entries
+
+        if history.shape != (1, self.n_items):
+            raise ConfigError(f"history must have shape (1, {self.n_items}), got {history.shape}")
+        hist, values = row_entries(history)  # as _batch and _history_weights: float32, absolute values
+        values = np.abs(values)
+        scores = np.zeros(len(cols), dtype=np.float32)
+        for matrix, share in self._text_parts():
+            scores += share * self._profile_cosine_columns(hist, values, matrix, cols)
+        return scores
+
+    @staticmethod
+    def _profile_cosine_columns(
+        hist: np.ndarray, values: np.ndarray, matrix: sp.csr_matrix, cols: np.ndarray
+    ) -> np.ndarray:
+        """``l2_normalize_rows(weights @ matrix) @ matrix[cols].T`` of the one row ``weights`` (entries
+        ``values`` at ``hist``, in stored order), as scipy computes it, with numpy."""
+        from tuijian.models.column_scores import product_row, row_dot_columns, scale_row, squared_norm_row
+
+        columns, sums = product_row(hist, values, matrix)
+        sums = sums.astype(np.float32)  # l2_normalize_rows: csr_matrix(m, dtype=np.float32)
+        norms = np.sqrt(squared_norm_row(columns, sums))
+        norms[norms == 0] = 1.0
+        columns, profile = scale_row(columns, sums, (1.0 / norms).astype(np.float32))
+        return np.asarray(row_dot_columns(columns, profile, matrix, cols), dtype=np.float32)
 
     def _cosine_columns(
         self, weights: sp.csr_matrix, part: int, matrix: sp.csr_matrix, cols: np.ndarray

@@ -151,6 +151,24 @@ class _FactorModel(Recommender):
         # vector has no stored row, so one takes the faster GEMV
         return factor_scores(vecs, self.item_factors_, as_batch=not refit.any())
 
+    def score_columns(
+        self, history: sp.csr_matrix, sequence: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray | None:
+        """The fold-in row at ``cols``: the very steps ``_score`` takes for one unknown user (its history
+        folded in, entries in their stored order, then the whole row's GEMV: a product of the columns'
+        factors alone sums in another order), without the batch's checks and conversions (base class)."""
+        self._check_fitted()
+        if not isinstance(history, sp.csr_matrix):  # as _batch converts it
+            history = sp.csr_matrix(history, dtype=np.float32)
+        if history.shape != (1, self.n_items):
+            raise ConfigError(f"history must have shape (1, {self.n_items}), got {history.shape}")
+        if not history.has_sorted_indices:  # a fold-in may sort its input in place (BPR): not the caller's
+            history = history.copy()
+        vecs = np.empty((1, self.user_factors_.shape[1]), dtype=np.float32)
+        vecs[0] = self.fold_in(history)[0]
+        row = factor_scores(vecs, self.item_factors_, as_batch=False)
+        return np.asarray(row[0, np.asarray(cols, np.int64)], dtype=np.float32)
+
     def explain(self, evidence: Evidence, items: np.ndarray) -> list[Explanation]:
         """ "Shoppers with a history like yours": a factor model's score is a dot product of taste vectors,
         not a sum over history items, so it names no item."""

@@ -168,7 +168,16 @@ class SessionTransitions(Recommender):
 
         self._check_fitted()
         cols = np.asarray(cols, np.int64)
-        items, values = row_entries(self._session_matrix([np.asarray(sequence, np.int64)]))
+        session = np.asarray(sequence, np.int64)[-self.max_session_items :]
+        order = np.argsort(session, kind="stable")
+        if len(session) and (session[order[0]] < 0 or session[order[-1]] >= self.transitions_.shape[0]):
+            items, values = row_entries(self._session_matrix([session]))  # raises the ConfigError
+        elif (np.diff(session[order]) > 0).all():
+            # no repeats: the session matrix holds each item's float32 weight, at the sorted items
+            weights = float(self.position_decay) ** np.arange(len(session) - 1, -1, -1, dtype=np.float64)
+            items, values = session[order], weights.astype(np.float32)[order]
+        else:  # repeats: their weights summed as scipy sums them
+            items, values = row_entries(self._session_matrix([session]))
         scores = np.asarray(sparse_product_columns(items, values, self.transitions_, cols))
         scores += float(self.pop_weight) * self.popularity_[cols]
         return np.asarray(scores, dtype=np.float32)

@@ -3,9 +3,9 @@
 A known user without fresh events is served from the precomputed top lists (:mod:`.toplists`): no feature row
 was built for the request, so an explanation has to rebuild the rows the list was ranked from. Building every
 candidate's row (:meth:`HybridRecommender.pair_features <tuijian.models.hybrid.HybridRecommender.pair_features>`,
-~475 candidates on Beauty) costs ~9 ms of CPU; :func:`shown_rows` builds only the shown items' rows (~5 ms, most
-of it the retrievers' scoring), with exactly the values ``pair_features`` gives them
-(``tests/explain/test_shown_features.py`` compares them bit for bit):
+~475 candidates on Beauty) costs ~9 ms of CPU; :func:`shown_rows` builds only the shown items' rows (from a
+stored list ~1.2 ms, about 60 % of it the retrievers' columns), with exactly the values ``pair_features``
+gives them (``tests/explain/test_shown_features.py`` compares them bit for bit):
 
 * every retriever scores the user in full, with the very call :func:`~.hybrid_training.retrieve_candidates`
   makes (its score, the user's best score and the item's rank are features);
@@ -14,11 +14,14 @@ of it the retrievers' scoring), with exactly the values ``pair_features`` gives 
   left out unless repeats are candidates; ``n_candidates + 1`` past the top or for a score that is not
   finite, as ``retrieve_candidates`` writes it. An item is a candidate when some retriever has it in its top
   (or, with repeats, when the user had it);
-* the base feature groups are computed for one user (:func:`base_rows`): look-ups (counts, positions, times,
-  similarities, transitions, category shares) with numpy; where a value is a float32 sum, it is added in the
-  order scipy adds it in ``pair_features`` (the similarity to the history: item by item in the order
-  ``diags(1 / n) @ counts`` lists them), or by the ranking's own function on the shown pairs (the content
-  similarity, the price ratio);
+* the base feature groups are computed for one user (:func:`base_rows`) with numpy on the CSR arrays, no
+  sparse matrix built per request: look-ups (counts, positions, times, similarities, transitions, category
+  shares); where a value is a float32 sum, it is added in the order scipy adds it in ``pair_features`` (the
+  similarity to the history: item by item in the order ``diags(1 / n) @ counts`` lists them; the content
+  similarity: scipy's product, norm, scaling and ``multiply(...).sum(axis=1)`` replayed in their stored
+  orders and numpy's pairwise sum, :mod:`~tuijian.models.column_scores`), or by the ranking's own function
+  on the shown pairs (the price ratio, and the content similarity when a content row stores a column
+  twice);
 * any other feature group (repeat cycle, activity window, values, segments, genres, years) takes the ranking's
   own code (:meth:`HybridRecommender._pair_rows`) on the shown pairs only: every value there depends on its own
   pair and row alone.
@@ -159,21 +162,31 @@ def stored_scores(
     return candidate, scores, ranks, need
 
 
-def _row_values(matrix: sp.csr_matrix, row: int, cols: np.ndarray) -> np.ndarray:
-    """``matrix[row, cols]`` as float32 (0 where absent; ``row < 0``: all 0), the values
-    :func:`~tuijian.models.ranker_features.gather` returns, read from that one row."""
-    out = np.zeros(len(cols), dtype=np.float32)
-    if row < 0 or matrix.nnz == 0 or not len(cols):
+def _rows_values(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``matrix[rows[i], cols[j]]`` as a ``len(rows) x len(cols)`` float32 array (0 where absent; a row
+    ``< 0``: all 0), the values :func:`~tuijian.models.ranker_features.gather` returns, read from those rows'
+    CSR entries alone."""
+    rows = np.asarray(rows, np.int64)
+    out = np.zeros((len(rows), len(cols)), dtype=np.float32)
+    if matrix.nnz == 0 or not len(cols) or not len(rows):
         return out
     if not matrix.has_canonical_format:  # gather sums duplicates first: let it
-        return gather(matrix, np.full(len(cols), row, np.int64), cols)
-    lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
-    if hi == lo:
+        k = len(cols)
+        return gather(matrix, np.repeat(rows, k), np.tile(cols, len(rows))).reshape(len(rows), k)
+    valid = np.flatnonzero(rows >= 0)
+    starts = matrix.indptr[rows[valid]].astype(np.int64)
+    lens = matrix.indptr[rows[valid] + 1].astype(np.int64) - starts
+    total = int(lens.sum())
+    if not total:
         return out
-    idx = matrix.indices[lo:hi]
-    pos = np.minimum(np.searchsorted(idx, cols), hi - lo - 1)
-    hit = idx[pos] == cols
-    out[:] = np.where(hit, matrix.data[lo:hi][pos], 0.0)
+    offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(total)
+    n = np.int64(matrix.shape[1])
+    # one sorted key per stored entry of the rows (row's place, then column): a search finds each pair
+    keys = np.repeat(np.arange(len(valid), dtype=np.int64), lens) * n + matrix.indices[offs]
+    query = (np.arange(len(valid), dtype=np.int64)[:, None] * n + np.asarray(cols, np.int64)[None, :]).ravel()
+    pos = np.minimum(np.searchsorted(keys, query), total - 1)
+    found = np.where(keys[pos] == query, matrix.data[offs[pos]], 0.0).astype(np.float32)
+    out[valid] = found.reshape(len(valid), len(cols))
     return out
 
 
@@ -195,23 +208,25 @@ def base_rows(
     rows = np.zeros(k, dtype=np.int64)
     at = cols if score_cols is None else score_cols
     out: list[np.ndarray] = []
-    for score, rank in zip(scores, ranks, strict=True):  # as pair_features: score, rank, score - best
-        s = score[rows, at].astype(np.float32)
-        finite = np.where(np.isfinite(score), score, np.nan)
+    if scores:  # as pair_features, per retriever: score, rank, score - best (all rows at once)
+        table = np.concatenate([np.asarray(score, np.float32).reshape(1, -1) for score in scores])
         with np.errstate(all="ignore"):
-            best = np.nanmax(finite, axis=1)
+            best = np.nanmax(np.where(np.isfinite(table), table, np.nan), axis=1)
+        s = table[:, at]
         s = np.where(np.isfinite(s), s, np.nan)
-        out += [s, rank.astype(np.float32), (s - best[rows]).astype(np.float32)]
+        gap = (s - best[:, None]).astype(np.float32)
+        for r, rank in enumerate(ranks):
+            out += [s[r], rank.astype(np.float32), gap[r]]
     days_item = (ctx.t_ref - ctx.last_seen[cols]) / DAY
     price = ctx.price[cols] if ctx.price is not None else np.full(k, np.nan)
     out += [ctx.log_pop[cols], ctx.recent_pop[cols], ctx.trend[cols], days_item, ctx.repeat_rate[cols], price]
-    # the user (user_state for one row): the counts row exactly as user_state builds it (its sums follow)
+    # the user (user_state for one row): the counts row as user_state builds it (sorted items, float32
+    # counts; its sums of ones are exact in any order)
     n = len(seq)
-    counts = sp.csr_matrix((np.ones(n, np.float32), (np.zeros(n, np.int64), seq)), shape=(1, ctx.n_items))
-    counts.sum_duplicates()
-    counts = counts.tocsr()
+    items, counts = np.unique(seq, return_counts=True)
+    counts = counts.astype(np.float32)
     hist_len = np.full(k, n, dtype=np.float32)
-    n_distinct = np.full(k, len(counts.indices), dtype=np.float32)
+    n_distinct = np.full(k, len(items), dtype=np.float32)
     last_ts = float(np.max(ts)) if n else np.nan
     out += [hist_len, n_distinct, np.full(k, (ctx.t_ref - last_ts) / DAY)]
     # user x item: occurrences of each shown item in the sequence
@@ -230,37 +245,104 @@ def base_rows(
     ui_days = np.where(count > 0, (ctx.t_ref - its) / DAY, np.nan) if n else np.full(k, np.nan)
     last = seq[-3:][::-1]
     last = np.concatenate([last, np.full(3 - len(last), -1, np.int64)])
-    sims = [_row_values(ctx.similarity, int(last[j]), cols) for j in range(3)]
-    sim_mean = _history_similarity(ctx.similarity, counts, cols)
-    t1 = _row_values(ctx.transitions, int(last[0]), cols)
-    t3 = (
-        t1
-        + _row_values(ctx.transitions, int(last[1]), cols)
-        + _row_values(ctx.transitions, int(last[2]), cols)
-    )
+    sims = _rows_values(ctx.similarity, np.concatenate([last, items[::-1]]), cols)
+    sim_mean = _history_similarity(items, counts, sims[3:])
+    sims = sims[:3]
+    trans = _rows_values(ctx.transitions, last, cols)
+    t1 = trans[0]
+    t3 = t1 + trans[1] + trans[2]
     out += [count, ui_days, steps, *sims, sim_mean, t1, t3, _category_share(ctx, seq, cols)]
-    out += [content_similarity(ctx, counts, rows, cols), price_ratio(ctx, counts, rows, cols)]
+    out.append(_content_similarity(ctx, items, counts, cols))
+    if ctx.price is None:
+        out.append(np.full(k, np.nan, np.float32))  # price_ratio without prices
+    else:
+        out.append(price_ratio(ctx, _counts_row(items, counts, ctx.n_items), rows, cols))
     for values in ctx.extra.values():
         out.append(np.asarray(values, np.float32)[cols])
     return np.column_stack([np.asarray(c, np.float32) for c in out])
 
 
-def _history_similarity(similarity: sp.csr_matrix, counts: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
-    """``sim_hist_mean`` of one row, the float32 sums of ``pair_features``' ``norm_counts @ similarity`` in
-    their order: scipy's product walks the row of ``norm_counts`` (``diags(1 / n) @ counts``: each entry
-    ``(1 / n) * count``, float32, the items in descending index order, as that product lists them) and adds
-    ``weight * similarity[item, col]`` where that is stored, one item after the other."""
-    k = len(cols)
-    if not similarity.has_canonical_format or counts.nnz == 0 or k == 0:
-        norm_counts = sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1.0)) @ counts
-        product = sp.csr_matrix(norm_counts @ similarity, dtype=np.float32)
-        return gather(product, np.zeros(k, np.int64), cols)
-    share = np.float32(1.0) / np.maximum(np.float32(counts.data.sum(dtype=np.float32)), np.float32(1.0))
-    items = counts.indices[::-1].astype(np.int64)
-    weights = (share * counts.data)[::-1].astype(np.float32)
-    values = gather(similarity, np.repeat(items, k), np.tile(cols, len(items))).reshape(len(items), k)
+def _counts_row(items: np.ndarray, counts: np.ndarray, n_items: int) -> sp.csr_matrix:
+    """The ``1 x n_items`` counts row ``user_state`` builds (sorted items, float32 counts)."""
+    return sp.csr_matrix((counts, items, np.array([0, len(items)])), shape=(1, n_items))
+
+
+def _history_similarity(items: np.ndarray, counts: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+    """``sim_hist_mean`` of one row (``counts`` of the sorted ``items``; ``similarity``: each item's
+    similarity to each column, items in descending index order, as :func:`_rows_values` reads them), the
+    float32 sums of ``pair_features``' ``norm_counts @ similarity`` in their order: scipy's product walks the
+    row of ``norm_counts`` (``diags(1 / n) @ counts``: each entry ``(1 / n) * count``, float32, the items in
+    descending index order, as that product lists them) and adds ``weight * similarity[item, col]`` where
+    that is stored, one item after the other, from 0."""
+    k = similarity.shape[1]
+    if not len(items) or k == 0:
+        return np.zeros(k, np.float32)
+    share = np.float32(1.0) / np.maximum(np.add.reduceat(counts, [0]), np.float32(1.0))  # counts.sum(axis=1)
+    weights = (share * counts)[::-1].astype(np.float32)
+    terms = np.zeros((len(items) + 1, k), dtype=np.float32)
+    terms[1:] = weights[:, None] * similarity
     # an item without a stored similarity adds +0.0: the same sum as skipping it (all sums start at +0.0)
-    return np.add.accumulate(weights[:, None] * values, axis=0, dtype=np.float32)[-1]
+    return np.add.accumulate(terms, axis=0, dtype=np.float32)[-1]
+
+
+def _content_similarity(
+    ctx: FeatureContext, items: np.ndarray, counts: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
+    """:func:`~tuijian.models.ranker_features.content_similarity` of one row (``counts`` of the sorted
+    ``items``) at ``cols``, with numpy on the CSR arrays, scipy's operations replayed in their order
+    (:mod:`tuijian.models.column_scores`): the profile ``counts @ content``, its norm, its scaling, then per
+    pair ``profile.multiply(content[col]).sum()``, whose kernel lists the products in increasing column
+    order when both operands are canonical and in the reverse of the profile's order otherwise, and whose
+    sum is numpy's pairwise one over the non-zero products."""
+    from tuijian.models.column_scores import is_canonical_row, product_row, scale_row, squared_norm_row
+
+    k = len(cols)
+    content = ctx.content
+    if content is None:
+        return np.full(k, np.nan, np.float32)
+    out = np.zeros(k, np.float32)
+    if k == 0:
+        return out
+    columns, sums = product_row(items, counts, content)
+    norms = np.sqrt(squared_norm_row(columns, sums))
+    columns, profile = scale_row(columns, sums, 1.0 / np.maximum(norms, 1e-12))
+    starts = content.indptr[cols].astype(np.int64)
+    lens = content.indptr[cols + 1].astype(np.int64) - starts
+    total = int(lens.sum())
+    if not total or not len(columns):
+        return out
+    offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(total)
+    terms = content.indices[offs].astype(np.int64)
+    row = np.repeat(np.arange(k), lens)
+    # scipy's test of canonical format: every selected content row's columns strictly increasing
+    increasing = bool(((np.diff(terms) > 0) | (np.diff(row) > 0)).all())
+    if not increasing and _has_repeats(row, terms):  # the kernel would add a row's repeats first: let scipy
+        return content_similarity(ctx, _counts_row(items, counts, ctx.n_items), np.zeros(k, np.int64), cols)
+    where = np.full(content.shape[1], -1, np.int64)
+    where[columns] = np.arange(len(columns))
+    place = where[terms]
+    hit = place >= 0
+    products = (
+        profile[place[hit]].astype(np.result_type(profile.dtype, content.dtype)) * content.data[offs[hit]]
+    )
+    row, place = row[hit], place[hit]
+    canonical = increasing and is_canonical_row(columns)
+    # per pair: increasing columns (canonical: the content row's stored order) or the profile's reversed
+    order = np.argsort(row * len(columns) + (place if canonical else len(columns) - 1 - place), kind="stable")
+    products, row = products[order], row[order]
+    keep = products != 0
+    products, row = np.ascontiguousarray(products[keep]), row[keep]
+    if not len(products):
+        return out
+    bounds = np.concatenate([[0], np.flatnonzero(np.diff(row)) + 1])
+    out[row[bounds]] = np.add.reduceat(products, bounds)
+    return out
+
+
+def _has_repeats(row: np.ndarray, terms: np.ndarray) -> bool:
+    """Whether some row stores a column twice."""
+    order = np.lexsort((terms, row))
+    return bool(((np.diff(row[order]) == 0) & (np.diff(terms[order]) == 0)).any())
 
 
 def _category_share(ctx: FeatureContext, seq: np.ndarray, cols: np.ndarray) -> np.ndarray:
