@@ -107,3 +107,37 @@ def test_path_contributions_are_the_per_leaf_sums_bit_for_bit(hybrid: HybridReco
     want /= len(hybrid.boosters_)
     got = contributions(hybrid, feats, "path")
     assert got.shape == want.shape and (got.view(np.int64) == want.view(np.int64)).all()
+
+
+def test_leaf_index_is_lightgbm_pred_leaf(hybrid: HybridRecommender) -> None:
+    """The served leaf look-up (LightGBM's single-row C API, one predictor per thread) gives the leaves
+    ``Booster.predict(pred_leaf=True)`` gives, for float32 and float64 rows with NaN, zeros, infinities and
+    values far outside the training range, one row at a time or many (``predict`` itself past FAST_ROWS)."""
+    import threading
+
+    from tuijian.explain.ranker import _LeafIndex
+
+    rng = np.random.default_rng(7)
+    seq = hybrid.train_sequence(3)
+    _, _, feats = hybrid.pair_features(np.array([3]), hybrid.interactions_.matrix[[3]], [seq])
+    n = feats.shape[1]
+    noise = rng.normal(size=(200, n)) * rng.choice([1e-3, 1.0, 1e3, 1e6], size=(200, n))
+    rows = np.concatenate([feats, noise.astype(np.float32)])
+    rows[rng.random(rows.shape) < 0.15] = np.nan
+    rows[rng.random(rows.shape) < 0.1] = 0.0
+    rows[rng.random(rows.shape) < 0.02] = np.inf
+    rows[rng.random(rows.shape) < 0.02] = -np.inf
+    for booster in hybrid.boosters_:
+        want = np.asarray(booster.predict(rows, pred_leaf=True), np.int64).reshape(len(rows), -1)
+        leaf = _LeafIndex(booster, n)
+        for dtype in (np.float32, np.float64):
+            for size in (1, 7, _LeafIndex.FAST_ROWS, _LeafIndex.FAST_ROWS + 1):
+                for start in range(0, len(rows), size * 5):
+                    got = leaf(rows[start : start + size].astype(dtype))
+                    assert got.dtype == np.int64 and np.array_equal(got, want[start : start + size])
+        # another thread gets its own predictor: the same leaves
+        seen: list[np.ndarray] = []
+        worker = threading.Thread(target=lambda: seen.append(leaf(rows[:10])))  # noqa: B023
+        worker.start()
+        worker.join()
+        assert np.array_equal(seen[0], want[:10])
