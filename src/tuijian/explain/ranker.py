@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tuijian.explain.reasons import KINDS, Attribution, Evidence, Explanation, Reason
+from tuijian.explain.reasons import KINDS, Evidence, Explanation, Reason, new_attribution, new_reason
 from tuijian.models.ranker_features import REPEAT_FEATURES, TIME_FEATURES
 from tuijian.models.side_features import GENRE_FEATURES, YEAR_FEATURES
 from tuijian.models.toplists import StoredCandidates
@@ -340,22 +340,20 @@ def explain_hybrid(
             out.append(_outside(model, retriever_ev, t))
             continue
         row, values = phi_rows[r], feat_rows[r]
-        attrs = [Attribution(names[f], values[f], row[f], kinds[f]) for f in tops[r] if row[f] != 0]
+        attrs = [new_attribution(names[f], values[f], row[f], kinds[f]) for f in tops[r] if row[f] != 0]
         reasons = []
         for k, w in zip(KINDS, sum_rows[r], strict=True):
             if w <= 0:
                 continue
             found = sub.get((k, t))
-            reasons.append(
-                Reason(
-                    k,
-                    # repeat names the item only when the user had it ("you bought this before"); otherwise
-                    # it is the item's own repeat rate ("often bought again")
-                    found.items if found else ((t,) if k == "repeat" and t in had else ()),
-                    w,
-                    found.terms if found else (),
-                )
-            )
+            if found is not None:
+                reasons.append(new_reason(k, found.items, w, found.terms))
+            elif k == "repeat" and t in had:
+                # repeat names the item only when the user had it ("you bought this before"); otherwise it is
+                # the item's own repeat rate ("often bought again")
+                reasons.append(new_reason(k, (t,), w, ()))
+            else:
+                reasons.append(new_reason(k, (), w, ()))
         out.append(Explanation(t, reasons, attrs, row[-1]))
         r += 1
     return out

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tuijian.exceptions import StorageError
-from tuijian.explain.reasons import KINDS, Attribution, Evidence, Explanation, Reason
+from tuijian.explain.reasons import KINDS, Evidence, Explanation, new_attribution, new_reason
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -112,28 +112,32 @@ class StoredExplanations:
         a_kinds = self.a_kind[aa:ab].tolist()
         bases = self.base[a:b].tolist()
         items_now = self.item[a:b].tolist()
+        features, terms = self._strings()
         out: dict[int, Explanation] = {}
         for e in entries:
             n = e - a
             reasons = []
             for r in range(r_ptr[n] - ra, r_ptr[n + 1] - ra):
                 its = tuple(r_items[i_ptr[r] - i_ptr[0] : i_ptr[r + 1] - i_ptr[0]])
-                terms = tuple(
-                    str(self.terms[x]) for x in r_terms[t_ptr[r] - t_ptr[0] : t_ptr[r + 1] - t_ptr[0]]
-                )
-                reasons.append(Reason(KINDS[kinds[r]], its, weights[r], terms))
+                named = tuple([terms[x] for x in r_terms[t_ptr[r] - t_ptr[0] : t_ptr[r + 1] - t_ptr[0]]])
+                reasons.append(new_reason(KINDS[kinds[r]], its, weights[r], named))
             attrs = [
-                Attribution(
-                    str(self.features[feats[x]]),
-                    values[x],
-                    contribs[x],
-                    None if a_kinds[x] < 0 else KINDS[a_kinds[x]],
+                new_attribution(
+                    features[feats[x]], values[x], contribs[x], None if a_kinds[x] < 0 else KINDS[a_kinds[x]]
                 )
                 for x in range(a_ptr[n] - aa, a_ptr[n + 1] - aa)
             ]
             base = bases[n]
             out[items_now[n]] = Explanation(items_now[n], reasons, attrs, None if base != base else base)
         return out
+
+    def _strings(self) -> tuple[list[str], list[str]]:
+        """``features`` and ``terms`` as lists of Python strings (``str`` of each element), made on first use."""
+        cached = self.__dict__.get("_string_lists")
+        if cached is None:
+            cached = ([str(x) for x in self.features], [str(x) for x in self.terms])
+            object.__setattr__(self, "_string_lists", cached)  # a cache beside the frozen fields
+        return cached
 
     # ------------------------------------------------------------------ files
     def save(self, path: Path) -> None:
