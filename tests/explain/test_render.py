@@ -129,3 +129,57 @@ def test_chinese_sentences_name_items_in_chinese() -> None:
     text = sentence(e, "zh", zh_title, bought={1})
     assert text == "因为您购买过「爱心陶瓷首饰盒」，与「波点蛋糕纸杯」有共同特点：蛋糕、红色。"
     assert not any("a" <= ch.lower() <= "z" for ch in text)
+
+
+def test_phrases_of_reasons_without_items_and_cached_names() -> None:
+    """The shortcut for reasons that name no item gives what the general formulation gives (every kind, both
+    languages, with and without terms); names cached per catalogue (:func:`_quoted_names`) give the same bytes
+    as names made from ``title``."""
+    import json
+
+    from tuijian.explain.reasons import KINDS
+    from tuijian.explain.render import _PHRASES, _quoted_names, explanation_bytes, item_title, phrase
+
+    for lang in ("en", "zh"):
+        col = 1 if lang == "zh" else 0
+        general = {"history": "similar_shoppers", "recent": "recent_none", "content": "content_none"}
+        general["repeat"] = "repeat_item"
+        for kind in KINDS:
+            for terms in [(), ("tea",)]:
+                want = _PHRASES[general.get(kind, kind)][col].format(items="", terms="")
+                assert phrase(Reason(kind, (), 1.0, terms), 5, lang, title, {5}) == want
+    records = [{"item_id": f"i{n:02d}", "title": TITLES.get(n)} for n in range(8)]
+    records[3]["title"] = "  A  very " + "long " * 20 + "title  "
+
+    cases = [
+        Explanation(5, [Reason("history", (1, 3), 0.5), Reason("recent", (5, 4), 0.25)]),
+        Explanation(4, [Reason("content", (2, 4), 0.5, ("tea", "porcelain")), Reason("repeat", (4,), 1.0)]),
+    ]
+    for lang in ("en", "zh"):
+        quoted = _quoted_names(records, lang)
+        assert _quoted_names(records, lang)(3) is quoted(3)  # made once
+        for e in cases:
+            args = (
+                e,
+                lang,
+                lambda i, lang=lang: item_title(records[i], lang),
+                lambda i: json.dumps(f"i{i:02d}").encode(),
+                {1},
+            )
+            assert explanation_bytes(*args, quoted=quoted) == explanation_bytes(*args)
+
+
+def test_bytes_refuse_the_first_non_finite_number_and_keep_huge_ones() -> None:
+    """Attributions' numbers are checked by their sum first: ``inf`` and ``-inf`` together (a NaN sum) are
+    refused, the first one named; finite numbers whose sum overflows are written."""
+    from tuijian.explain.reasons import Attribution
+    from tuijian.explain.render import explanation_bytes
+
+    def attrs(*xs: float) -> list[Attribution]:
+        return [Attribution(f"f{n}", x, x, "content") for n, x in enumerate(xs)]
+
+    e = Explanation(5, [], attrs(1.0, float("-inf"), float("inf")), 0.0)
+    with pytest.raises(ValueError, match=r"non-finite number -inf"):
+        explanation_bytes(e, "en", title, str.encode, set())
+    big = Explanation(5, [], attrs(1.7e308, 1.7e308), 0.0)
+    assert b"%.6f" % 1.7e308 in explanation_bytes(big, "en", title, str.encode, set())

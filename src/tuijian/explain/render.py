@@ -99,36 +99,73 @@ def item_title(record: dict[str, Any], lang: str) -> str:
 
 def phrase(reason: Reason, item: int, lang: str, title: Callable[[int], str], bought: set[int]) -> str:
     """One reason as a phrase (no capital, no full stop)."""
+    return _phrase(reason, item, lang, _quoter(title, lang), bought)
+
+
+def _quote(name: str, lang: str) -> str:
+    """A (shortened) item name as a sentence in ``lang`` quotes it."""
+    return f"「{name}」" if lang == "zh" else f"“{name}”"
+
+
+def _quoter(title: Callable[[int], str], lang: str) -> Callable[[int], str]:
+    """Per item, its :func:`_short` ``title`` quoted for ``lang`` (what :func:`_phrase` names items by)."""
+
+    def quoted(i: int) -> str:
+        return _quote(_short_cached(title(i)), lang)
+
+    return quoted
+
+
+def _phrase(reason: Reason, item: int, lang: str, quoted: Callable[[int], str], bought: set[int]) -> str:
+    """:func:`phrase`, items named by ``quoted`` (:func:`_quoter`, or a cache of it)."""
     col = 1 if lang == "zh" else 0
-    names = [_short_cached(title(i)) for i in reason.items if i != item]
-    quoted = ("、" if lang == "zh" else " and ").join(f"「{n}」" if lang == "zh" else f"“{n}”" for n in names)
-    if reason.kind == "history":
+    kind = reason.kind
+    if not reason.items:  # nothing to name (most reasons): the phrase depends on the kind alone
+        if kind == "content":
+            return _PHRASES["content_none"][col]
+        if kind == "history":
+            return _PHRASES["similar_shoppers"][col]
+        if kind == "recent":
+            return _PHRASES["recent_none"][col]
+        if kind == "repeat":
+            return _PHRASES["repeat_item"][col]
+        return _PHRASES[kind][col]
+    names = [quoted(i) for i in reason.items if i != item]
+    joined = ("、" if lang == "zh" else " and ").join(names)
+    if kind == "history":
         if not names:
             return _PHRASES["similar_shoppers"][col]
         key = "history_bought" if any(i in bought for i in reason.items) else "history_viewed"
-        return _PHRASES[key][col].format(items=quoted)
-    if reason.kind == "recent":
-        return _PHRASES["recent" if names else "recent_none"][col].format(items=quoted)
-    if reason.kind == "content":
+        return _PHRASES[key][col].format(items=joined)
+    if kind == "recent":
+        return _PHRASES["recent" if names else "recent_none"][col].format(items=joined)
+    if kind == "content":
         terms = list(reason.terms)
         if lang == "zh":  # the shared words in Chinese; words without a Chinese name are left out
             terms = [w for w in dict.fromkeys(chinese_word(t) for t in terms) if w]
         if names and terms:
             sep = "、" if lang == "zh" else ", "
-            return _PHRASES["content"][col].format(items=quoted, terms=sep.join(terms))
-        return _PHRASES["content_items" if names else "content_none"][col].format(items=quoted)
-    if reason.kind == "repeat":
+            return _PHRASES["content"][col].format(items=joined, terms=sep.join(terms))
+        return _PHRASES["content_items" if names else "content_none"][col].format(items=joined)
+    if kind == "repeat":
         return _PHRASES["repeat" if item in reason.items else "repeat_item"][col]
-    return _PHRASES[reason.kind][col]
+    return _PHRASES[kind][col]
 
 
 def sentence(
     explanation: Explanation, lang: str, title: Callable[[int], str], bought: set[int], max_reasons: int = 2
 ) -> str:
     """The explanation as one sentence: its strongest reasons (distinct phrases), joined."""
+    return _sentence(explanation, lang, _quoter(title, lang), bought, max_reasons)
+
+
+def _sentence(
+    explanation: Explanation, lang: str, quoted: Callable[[int], str], bought: set[int], max_reasons: int = 2
+) -> str:
+    """:func:`sentence`, items named by ``quoted`` (see :func:`_phrase`)."""
     parts: list[str] = []
     for r in explanation.reasons:
-        p = phrase(r, explanation.item, lang, title, bought)
+        p = _phrase(r, explanation.item, lang, quoted, bought)
         if p not in parts:
             parts.append(p)
         if len(parts) == max_reasons:
@@ -232,6 +269,8 @@ def explanation_bytes(
     item_id: Callable[[int], bytes],
     bought: set[int],
     n_attributions: int = TOP_ATTRIBUTIONS,
+    *,
+    quoted: Callable[[int], str] | None = None,
 ) -> bytes:
     """:func:`explanation_json` written straight to UTF-8 JSON, without its opening brace (``"reasons":...}``;
     the service appends it to an item's entry, :func:`tuijian.service.encode.encode_explained`).
@@ -239,6 +278,8 @@ def explanation_bytes(
     Parses to exactly :func:`explanation_json`'s dict (``tests/explain/test_render.py`` checks it); only the
     spelling of numbers differs (``0.500000``, not ``0.5``). ``item_id``: an item's id as a JSON string.
     Numbers are written as :func:`_number` writes them (``%.6f``, non-finite ones refused in the same order).
+    ``quoted``: how the sentence names item ``i``, the :func:`_short` ``title(i)`` in ``lang``'s quotes (a
+    cache of it, :func:`_quoted_names`); by default made from ``title``.
     """
     flat = [b'"reasons":[']
     for n, r in enumerate(explanation.reasons):
@@ -246,28 +287,73 @@ def explanation_bytes(
         if kind is None:
             kind = _KIND_BYTES[r.kind] = b'{"kind":' + _dumps(r.kind).encode() + b',"item_ids":['
         ids = b",".join([item_id(i) for i in r.items])
-        terms = b',"terms":' + _dumps(list(r.terms)).encode() if r.terms else b""
+        terms = _terms_bytes(r.terms) if r.terms else b""
         weight = float(r.weight)
         if weight - weight != 0:
             _check_finite([weight])
         flat.append((b"," if n else b"") + kind + ids + b'],"weight":' + b"%.6f" % weight + terms + b"}")
-    flat.append(b'],"sentence":' + _dumps(sentence(explanation, lang, title, bought)).encode())
+    text = _sentence(explanation, lang, _quoter(title, lang) if quoted is None else quoted, bought)
+    flat.append(b'],"sentence":' + _dumps(text).encode())
     if explanation.attributions:
         formats = []
         numbers: list[float] = []
+        known = _ATTRIBUTION_FORMATS
         for a in explanation.attributions[:n_attributions]:
-            if a.value != a.value:  # missing: null
-                formats.append(_attribution_format(a.feature, a.kind, True))
+            value = a.value
+            if value != value:  # missing: null
+                fmt = known.get((a.feature, a.kind, True)) or _attribution_format(a.feature, a.kind, True)
                 numbers.append(a.contribution)
             else:
-                formats.append(_attribution_format(a.feature, a.kind, False))
-                numbers += (a.value, a.contribution)
-        base = float(explanation.base_value or 0.0)
-        numbers.append(base)
-        _check_finite(numbers)
+                fmt = known.get((a.feature, a.kind, False)) or _attribution_format(a.feature, a.kind, False)
+                numbers += (value, a.contribution)
+            formats.append(fmt)
+        numbers.append(float(explanation.base_value or 0.0))
+        total = sum(
+            numbers
+        )  # finite numbers sum to a finite total unless it overflows: then check one by one
+        if total - total != 0:
+            _check_finite(numbers)
         flat.append(b',"attributions":[' + (b",".join(formats) + b'],"base_value":%.6f') % tuple(numbers))
     flat.append(b"}")
     return b"".join(flat)
+
+
+#: per tuple of shared words, its JSON (``,"terms":[...]``); cleared when it grows past a bound
+_TERMS_BYTES: dict[tuple[str, ...], bytes] = {}
+
+
+def _terms_bytes(terms: tuple[str, ...]) -> bytes:
+    """``,"terms":`` and ``terms`` as a JSON list, cached per tuple."""
+    out = _TERMS_BYTES.get(terms)
+    if out is None:
+        if len(_TERMS_BYTES) >= 1 << 16:
+            _TERMS_BYTES.clear()
+        out = _TERMS_BYTES[terms] = b',"terms":' + _dumps(list(terms)).encode()
+    return out
+
+
+#: per (catalogue records, language), the items' quoted names made so far (:func:`_quoted_names`)
+_QUOTED: dict[tuple[int, str], tuple[Sequence[dict[str, Any]], dict[int, str]]] = {}
+
+
+def _quoted_names(records: Sequence[dict[str, Any]], lang: str) -> Callable[[int], str]:
+    """How a sentence in ``lang`` names item ``i`` of ``records`` (:func:`_quoter` of :func:`item_title`), each
+    name made once per catalogue: the catalogue's records never change (a new catalogue is a new list)."""
+    key = (id(records), lang)
+    found = _QUOTED.get(key)
+    if found is None or found[0] is not records:
+        if len(_QUOTED) >= 8:  # a few catalogues at most are served; drop retired ones
+            _QUOTED.clear()
+        found = _QUOTED[key] = (records, {})
+    names = found[1]
+
+    def quoted(i: int) -> str:
+        out = names.get(i)
+        if out is None:
+            out = names[i] = _quote(_short_cached(item_title(records[i], lang)), lang)
+        return out
+
+    return quoted
 
 
 def bought_items(codes_source: str, exclude: Sequence[int], repeats: Sequence[int]) -> set[int]:
@@ -332,7 +418,8 @@ def explained_item_bytes(
             out = ids[i] = _dumps(str(records[i]["item_id"])).encode()
         return out
 
-    return [explanation_bytes(e, lang, title, item_id, bought) for e in explanations]
+    quoted = _quoted_names(records, lang)
+    return [explanation_bytes(e, lang, title, item_id, bought, quoted=quoted) for e in explanations]
 
 
 def _explained(
