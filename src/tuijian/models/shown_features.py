@@ -4,7 +4,7 @@ A known user without fresh events is served from the precomputed top lists (:mod
 was built for the request, so an explanation has to rebuild the rows the list was ranked from. Building every
 candidate's row (:meth:`HybridRecommender.pair_features <tuijian.models.hybrid.HybridRecommender.pair_features>`,
 ~475 candidates on Beauty) costs ~9 ms of CPU; :func:`shown_rows` builds only the shown items' rows (from a
-stored list ~1.2 ms, about 60 % of it the retrievers' columns), with exactly the values ``pair_features``
+stored list ~1.0 ms of CPU, about 65 % of it the retrievers' columns), with exactly the values ``pair_features``
 gives them (``tests/explain/test_shown_features.py`` compares them bit for bit):
 
 * every retriever scores the user in full, with the very call :func:`~.hybrid_training.retrieve_candidates`
@@ -21,7 +21,9 @@ gives them (``tests/explain/test_shown_features.py`` compares them bit for bit):
   similarity: scipy's product, norm, scaling and ``multiply(...).sum(axis=1)`` replayed in their stored
   orders and numpy's pairwise sum, :mod:`~tuijian.models.column_scores`), or by the ranking's own function
   on the shown pairs (the price ratio, and the content similarity when a content row stores a column
-  twice);
+  twice). The columns are written into one float32 array (each cast as ``pair_features`` casts it); the
+  item columns, element-wise functions of per-item arrays, are gathered from a float32 table built once per
+  context (:func:`_item_table`);
 * any other feature group (repeat cycle, activity window, values, segments, genres, years) takes the ranking's
   own code (:meth:`HybridRecommender._pair_rows`) on the shown pairs only: every value there depends on its own
   pair and row alone.
@@ -353,7 +355,8 @@ def _content_similarity(
     terms = content.indices[offs].astype(np.int64)
     row = np.repeat(np.arange(k), lens)
     # scipy's test of canonical format: every selected content row's columns strictly increasing
-    increasing = bool(((np.diff(terms) > 0) | (np.diff(row) > 0)).all())
+    # (a canonical matrix has every row increasing: scipy's cached flag of the whole matrix spares the test)
+    increasing = content.has_canonical_format or bool(((np.diff(terms) > 0) | (np.diff(row) > 0)).all())
     if not increasing and _has_repeats(row, terms):  # the kernel would add a row's repeats first: let scipy
         return content_similarity(ctx, _counts_row(items, counts, ctx.n_items), np.zeros(k, np.int64), cols)
     where = np.full(content.shape[1], -1, np.int64)
@@ -366,8 +369,9 @@ def _content_similarity(
     row, place = row[hit], place[hit]
     canonical = increasing and is_canonical_row(columns)
     # per pair: increasing columns (canonical: the content row's stored order) or the profile's reversed
-    order = np.argsort(row * len(columns) + (place if canonical else len(columns) - 1 - place), kind="stable")
-    products, row = products[order], row[order]
+    if not canonical:  # canonical: the pairs' rows ascend and each row's columns (and places) increase
+        order = np.argsort(row * len(columns) + len(columns) - 1 - place, kind="stable")
+        products, row = products[order], row[order]
     keep = products != 0
     products, row = np.ascontiguousarray(products[keep]), row[keep]
     if not len(products):
