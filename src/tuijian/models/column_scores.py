@@ -46,7 +46,7 @@ def sparse_product_columns(
         lens = ends - starts
         total = int(lens.sum())
         if total:
-            offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(total)
+            offs = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
             contrib = matrix.data[offs].astype(dtype) * np.repeat(values.astype(dtype), lens)
             np.add.at(out, matrix.indices[offs], contrib)
     return out[np.asarray(cols, np.int64)]
@@ -97,7 +97,7 @@ def product_row(
     total = int(lens.sum())
     if not total:
         return np.zeros(0, np.int64), np.zeros(0, dtype)
-    offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(total)
+    offs = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
     targets = matrix.indices[offs]
     contrib = matrix.data[offs].astype(dtype) * np.repeat(values.astype(dtype), lens)
     sums = np.zeros(matrix.shape[1], dtype=dtype)
@@ -157,7 +157,7 @@ def row_dot_columns(
     total = int(lens.sum())
     if not total:
         return out
-    offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(total)
+    offs = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
     at = where[matrix.indices[offs]]
     hit = at >= 0
     offs, at = offs[hit], at[hit]

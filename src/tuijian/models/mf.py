@@ -48,6 +48,7 @@ class _BlasLimit:
         self._controller: Any = None
         self._n_modules = -1
         self._limiter: Any = None
+        self._blas: Any = None
         self._previous_env: str | None = None
 
     def controller(self) -> Any:
@@ -56,8 +57,15 @@ class _BlasLimit:
             from threadpoolctl import ThreadpoolController
 
             self._controller = ThreadpoolController()
+            self._blas = self._controller.select(user_api="blas")
             self._n_modules = len(sys.modules)
         return self._controller
+
+    def blas(self) -> Any:
+        """The cached controller's BLAS libraries (``select(user_api="blas")``, selected once per scan; their
+        ``num_threads`` are read afresh on each access)."""
+        self.controller()
+        return self._blas
 
     def enter(self) -> None:
         with self._lock:
@@ -66,7 +74,7 @@ class _BlasLimit:
                 return
             self._previous_env = os.environ.get("OPENBLAS_NUM_THREADS")
             os.environ["OPENBLAS_NUM_THREADS"] = "1"
-            blas = self.controller().select(user_api="blas")
+            blas = self.blas()
             if any(lib.num_threads != 1 for lib in blas.lib_controllers):
                 self._limiter = blas.limit(limits=1)
 
@@ -303,7 +311,8 @@ class ALS(_FactorModel):
     def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
         """Exact least-squares user vectors from history rows (``implicit``'s ``recalculate_user``)."""
         self._check_fitted()
-        history = sp.csr_matrix(history, dtype=np.float32)
+        if not (type(history) is sp.csr_matrix and history.dtype == np.float32):  # else the same arrays
+            history = sp.csr_matrix(history, dtype=np.float32)
         if history.shape[1] != self.n_items:
             raise ConfigError(f"history must have {self.n_items} columns, got {history.shape[1]}")
         native = (

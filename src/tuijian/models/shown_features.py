@@ -4,7 +4,7 @@ A known user without fresh events is served from the precomputed top lists (:mod
 was built for the request, so an explanation has to rebuild the rows the list was ranked from. Building every
 candidate's row (:meth:`HybridRecommender.pair_features <tuijian.models.hybrid.HybridRecommender.pair_features>`,
 ~475 candidates on Beauty) costs ~9 ms of CPU; :func:`shown_rows` builds only the shown items' rows (from a
-stored list ~1.2 ms, about 60 % of it the retrievers' columns), with exactly the values ``pair_features``
+stored list ~1.0 ms of CPU, about 65 % of it the retrievers' columns), with exactly the values ``pair_features``
 gives them (``tests/explain/test_shown_features.py`` compares them bit for bit):
 
 * every retriever scores the user in full, with the very call :func:`~.hybrid_training.retrieve_candidates`
@@ -21,7 +21,9 @@ gives them (``tests/explain/test_shown_features.py`` compares them bit for bit):
   similarity: scipy's product, norm, scaling and ``multiply(...).sum(axis=1)`` replayed in their stored
   orders and numpy's pairwise sum, :mod:`~tuijian.models.column_scores`), or by the ranking's own function
   on the shown pairs (the price ratio, and the content similarity when a content row stores a column
-  twice);
+  twice). The columns are written into one float32 array (each cast as ``pair_features`` casts it); the
+  item columns, element-wise functions of per-item arrays, are gathered from a float32 table built once per
+  context (:func:`_item_table`);
 * any other feature group (repeat cycle, activity window, values, segments, genres, years) takes the ranking's
   own code (:meth:`HybridRecommender._pair_rows`) on the shown pairs only: every value there depends on its own
   pair and row alone.
@@ -29,6 +31,7 @@ gives them (``tests/explain/test_shown_features.py`` compares them bit for bit):
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -74,10 +77,12 @@ def shown_rows(
     n_items, top = model.n_items, int(model.n_candidates)
     seen = np.asarray(history.indices[history.indptr[0] : history.indptr[1]], np.int64)
     need: np.ndarray | None = None  # stored lists: the columns the (compact) score rows hold
+    scores: list[np.ndarray] | np.ndarray
+    ranks: list[np.ndarray] | np.ndarray
     if stored is not None:
         candidate, scores, ranks, need = stored_scores(model, history, seq, items, seen, stored)
     else:
-        scores, ranks = [], []
+        score_list, rank_list = [], []
         candidate = np.zeros(len(items), dtype=bool)
         users = np.full(1, -1, dtype=np.int64)
         for retriever in model.models_.values():
@@ -89,21 +94,22 @@ def shown_rows(
                 sel[seen] = -np.inf
             r = item_ranks(sel, items, top)
             candidate |= r <= top
-            scores.append(s)
-            ranks.append(r)
+            score_list.append(s)
+            rank_list.append(r)
+        scores, ranks = score_list, rank_list
     if model.repeats_:
         candidate |= np.isin(items, seen)
     cols = items[candidate]
     ts = model._aligned(np.array([user], np.int64), [seq], getattr(model, "_ts_cache", None))
     f = model.features_
     if f.repeat or f.time or f.rating or f.segment or f.genre or f.year:
+        full_scores = list(scores)
         if need is not None:  # the ranking's code reads full rows: NaN outside the columns it reads
-            expanded = []
+            full_scores = []
             for compact in scores:
                 row = np.full((1, n_items), np.nan, dtype=np.float32)
-                row[0, need] = compact[0]
-                expanded.append(row)
-            scores = expanded
+                row[0, need] = np.reshape(compact, -1)
+                full_scores.append(row)
         rank_rows = []
         for r in ranks:  # the rank matrices the ranking path fills, for the shown pairs only
             full = np.full((1, n_items), top + 1, dtype=np.int32)
@@ -112,10 +118,10 @@ def shown_rows(
         vals = model._aligned(np.array([user], np.int64), [seq], getattr(model, "_val_cache", None))
         feats = model._pair_rows(
             f, model.context_, model._seg_ctx, n_items, [seq], ts, vals if f.rating else None,
-            np.array([user], np.int64), np.zeros(len(cols), np.int64), cols, scores, rank_rows,
+            np.array([user], np.int64), np.zeros(len(cols), np.int64), cols, full_scores, rank_rows,
         )  # fmt: skip
         return candidate, feats
-    shown = [r[candidate] for r in ranks]
+    shown = ranks[:, candidate] if isinstance(ranks, np.ndarray) else [r[candidate] for r in ranks]
     at = None if need is None else np.searchsorted(need, cols)
     return candidate, base_rows(model.context_, seq, ts[0], cols, scores, shown, score_cols=at)
 
@@ -127,9 +133,10 @@ def stored_scores(
     items: np.ndarray,
     seen: np.ndarray,
     stored: tuple[np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(candidate, scores, ranks, need)`` as the full path of :func:`shown_rows` has them, from a stored
-    list; ``scores`` are compact ``1 x len(need)`` rows of the ascending columns ``need``.
+    list, one row per retriever: ``scores`` (``n_retrievers x len(need)``) compact score rows of the ascending
+    columns ``need``, ``ranks`` (``n_retrievers x len(items)``) the items' ranks.
 
     ``stored`` is the trained user's stored items and, per item and retriever, its rank in that retriever's
     top ``n_candidates`` (:attr:`TopLists.ranks <tuijian.models.toplists.TopLists.ranks>`, written from the
@@ -149,17 +156,15 @@ def stored_scores(
     cand_items = items[candidate]
     firsts = ids[(table == 1).any(axis=1)]  # each retriever's first-ranked item
     need = np.unique(np.concatenate([cand_items, seen, firsts[firsts >= 0].astype(np.int64)]))
-    scores: list[np.ndarray] = []
-    ranks: list[np.ndarray] = []
+    scores = np.empty((len(model.models_), len(need)), dtype=np.float32)
     users = np.full(1, -1, dtype=np.int64)
     for j, retriever in enumerate(model.models_.values()):
         values = retriever.score_columns(history, seq, need)
         if values is None:
             row = np.asarray(retriever.score(users, history=history, sequences=[seq]), dtype=np.float32)
             values = row[0, need]
-        scores.append(np.asarray(values, dtype=np.float32)[None, :])
-        ranks.append(item_ranks_[:, j].copy())
-    return candidate, scores, ranks, need
+        scores[j] = values
+    return candidate, scores, np.ascontiguousarray(item_ranks_.T), need
 
 
 def _rows_values(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -179,7 +184,7 @@ def _rows_values(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> n
     total = int(lens.sum())
     if not total:
         return out
-    offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(total)
+    offs = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
     n = np.int64(matrix.shape[1])
     # one sorted key per stored entry of the rows (row's place, then column): a search finds each pair
     keys = np.repeat(np.arange(len(valid), dtype=np.int64), lens) * n + matrix.indices[offs]
@@ -195,71 +200,106 @@ def base_rows(
     seq: np.ndarray,
     ts: np.ndarray,
     cols: np.ndarray,
-    scores: list[np.ndarray],
-    ranks: list[np.ndarray],
+    scores: list[np.ndarray] | np.ndarray,
+    ranks: list[np.ndarray] | np.ndarray,
     score_cols: np.ndarray | None = None,
 ) -> np.ndarray:
     """The base feature columns (:func:`~tuijian.models.ranker_features.feature_names` without the optional
-    groups) of one user's pairs ``(0, cols)``: ``scores`` the retrievers' ``1 x n_items`` score rows (or,
-    with ``score_cols``, compact rows holding the columns whose best finite value is the row's, ``cols`` at
-    the positions ``score_cols``), ``ranks`` their ranks of ``cols``; ``seq`` the time-ordered items, ``ts``
-    their times (NaN: unknown)."""
+    groups) of one user's pairs ``(0, cols)``: ``scores`` the retrievers' ``1 x n_items`` score rows (or a
+    ``n_retrievers x n_items`` array of them; with ``score_cols``, compact rows holding the columns whose best
+    finite value is the row's, ``cols`` at the positions ``score_cols``), ``ranks`` their ranks of ``cols``;
+    ``seq`` the time-ordered items, ``ts`` their times (NaN: unknown). Written into one float32 array, each
+    column cast as ``np.column_stack`` of the float32 columns casts it."""
     k = len(cols)
-    rows = np.zeros(k, dtype=np.int64)
-    at = cols if score_cols is None else score_cols
-    out: list[np.ndarray] = []
-    if scores:  # as pair_features, per retriever: score, rank, score - best (all rows at once)
-        table = np.concatenate([np.asarray(score, np.float32).reshape(1, -1) for score in scores])
-        with np.errstate(all="ignore"):
-            best = np.nanmax(np.where(np.isfinite(table), table, np.nan), axis=1)
-        s = table[:, at]
+    n_scores = 3 * len(ranks)
+    items_table = _item_table(ctx)
+    n_extra = items_table.shape[1] - 6
+    out = np.empty((k, n_scores + 6 + 3 + 12 + n_extra), dtype=np.float32)
+    if len(ranks):  # as pair_features, per retriever: score, rank, score - best (all rows at once)
+        if isinstance(scores, np.ndarray) and scores.ndim == 2:
+            table = scores.astype(np.float32, copy=False)
+        else:
+            table = np.concatenate([np.asarray(score, np.float32).reshape(1, -1) for score in scores])
+        best = np.fmax.reduce(np.where(np.isfinite(table), table, np.nan), axis=1)  # what nanmax computes
+        s = table[:, cols if score_cols is None else score_cols]
         s = np.where(np.isfinite(s), s, np.nan)
-        gap = (s - best[:, None]).astype(np.float32)
-        for r, rank in enumerate(ranks):
-            out += [s[r], rank.astype(np.float32), gap[r]]
-    days_item = (ctx.t_ref - ctx.last_seen[cols]) / DAY
-    price = ctx.price[cols] if ctx.price is not None else np.full(k, np.nan)
-    out += [ctx.log_pop[cols], ctx.recent_pop[cols], ctx.trend[cols], days_item, ctx.repeat_rate[cols], price]
+        out[:, 0:n_scores:3] = s.T
+        out[:, 1:n_scores:3] = np.array(ranks).T
+        out[:, 2:n_scores:3] = (s - best[:, None]).astype(np.float32).T
+    c = n_scores
+    item_values = items_table[cols]
+    out[:, c : c + 6] = item_values[:, :6]
     # the user (user_state for one row): the counts row as user_state builds it (sorted items, float32
     # counts; its sums of ones are exact in any order)
     n = len(seq)
     items, counts = np.unique(seq, return_counts=True)
     counts = counts.astype(np.float32)
-    hist_len = np.full(k, n, dtype=np.float32)
-    n_distinct = np.full(k, len(items), dtype=np.float32)
     last_ts = float(np.max(ts)) if n else np.nan
-    out += [hist_len, n_distinct, np.full(k, (ctx.t_ref - last_ts) / DAY)]
+    out[:, c + 6] = n
+    out[:, c + 7] = len(items)
+    out[:, c + 8] = (ctx.t_ref - last_ts) / DAY
     # user x item: occurrences of each shown item in the sequence
     at = seq[None, :] == cols[:, None]
-    has = at.any(axis=1)
     count = np.count_nonzero(at, axis=1).astype(np.float32)
     lpos = np.where(at, np.arange(1, n + 1, dtype=np.float32)[None, :], 0.0).max(axis=1, initial=0.0)
     lpos = lpos.astype(np.float32)
-    steps = np.where(lpos > 0, hist_len - lpos, np.nan)
-    its = np.zeros(k, dtype=np.float32)  # the user's last time on the item: the largest non-NaN time
-    tsv = np.asarray(ts, np.float64)
-    for j in np.flatnonzero(has):
-        times = tsv[at[j]]
-        known = times[~np.isnan(times)]
-        its[j] = known.max() if len(known) else np.nan
-    ui_days = np.where(count > 0, (ctx.t_ref - its) / DAY, np.nan) if n else np.full(k, np.nan)
+    # the user's last time on the item: the largest non-NaN time (float32, as pair_features stores it)
+    its = np.fmax.reduce(np.where(at, np.asarray(ts, np.float64)[None, :], np.nan), axis=1, initial=np.nan)
+    its = its.astype(np.float32)
+    out[:, c + 9] = count
+    out[:, c + 10] = np.where(count > 0, (ctx.t_ref - its) / DAY, np.nan) if n else np.nan
+    out[:, c + 11] = np.where(lpos > 0, np.float32(n) - lpos, np.nan)
     last = seq[-3:][::-1]
     last = np.concatenate([last, np.full(3 - len(last), -1, np.int64)])
     sims = _rows_values(ctx.similarity, np.concatenate([last, items[::-1]]), cols)
-    sim_mean = _history_similarity(items, counts, sims[3:])
-    sims = sims[:3]
+    out[:, c + 12 : c + 15] = sims[:3].T
+    out[:, c + 15] = _history_similarity(items, counts, sims[3:])
     trans = _rows_values(ctx.transitions, last, cols)
     t1 = trans[0]
-    t3 = t1 + trans[1] + trans[2]
-    out += [count, ui_days, steps, *sims, sim_mean, t1, t3, _category_share(ctx, seq, cols)]
-    out.append(_content_similarity(ctx, items, counts, cols))
+    out[:, c + 16] = t1
+    out[:, c + 17] = t1 + trans[1] + trans[2]
+    out[:, c + 18] = _category_share(ctx, seq, cols)
+    out[:, c + 19] = _content_similarity(ctx, items, counts, cols)
     if ctx.price is None:
-        out.append(np.full(k, np.nan, np.float32))  # price_ratio without prices
+        out[:, c + 20] = np.nan  # price_ratio without prices
     else:
-        out.append(price_ratio(ctx, _counts_row(items, counts, ctx.n_items), rows, cols))
-    for values in ctx.extra.values():
-        out.append(np.asarray(values, np.float32)[cols])
-    return np.column_stack([np.asarray(c, np.float32) for c in out])
+        out[:, c + 20] = price_ratio(
+            ctx, _counts_row(items, counts, ctx.n_items), np.zeros(k, np.int64), cols
+        )
+    out[:, c + 21 :] = item_values[:, 6:]
+    return out
+
+
+#: per feature context (by id), a weak reference to it, the arrays its item table was built from and the table
+_ITEM_TABLES: dict[int, tuple[weakref.ref[FeatureContext], tuple[object, ...], np.ndarray]] = {}
+
+
+def _item_table(ctx: FeatureContext) -> np.ndarray:
+    """Per item, its item feature columns and its ``extra`` columns as the float32 values ``base_rows``
+    writes (``n_items x (6 + len(extra))``): each is an element-wise function of the item's own entries, so
+    a row gathered from this table equals the values computed from the gathered entries. Built once per
+    context and kept while the context holds the same arrays (a context's arrays are not changed in place)."""
+    key = (ctx.t_ref, ctx.log_pop, ctx.recent_pop, ctx.trend, ctx.last_seen, ctx.repeat_rate, ctx.price)
+    extra = tuple(ctx.extra.values())
+    cached = _ITEM_TABLES.get(id(ctx))
+    if cached is not None and cached[0]() is ctx:
+        known, table = cached[1], cached[2]
+        if len(known) == len(key) + len(extra) and all(
+            a is b for a, b in zip(known, key + extra, strict=False)
+        ):
+            return table
+    n = ctx.n_items
+    columns = [
+        ctx.log_pop, ctx.recent_pop, ctx.trend, (ctx.t_ref - ctx.last_seen) / DAY, ctx.repeat_rate,
+        ctx.price if ctx.price is not None else np.full(n, np.nan),
+    ]  # fmt: skip
+    columns += [np.asarray(values, np.float32) for values in ctx.extra.values()]
+    table = np.empty((n, len(columns)), dtype=np.float32)
+    for j, values in enumerate(columns):
+        table[:, j] = values
+    ident = id(ctx)
+    _ITEM_TABLES[ident] = (weakref.ref(ctx, lambda _: _ITEM_TABLES.pop(ident, None)), key + extra, table)
+    return table
 
 
 def _counts_row(items: np.ndarray, counts: np.ndarray, n_items: int) -> sp.csr_matrix:
@@ -311,11 +351,12 @@ def _content_similarity(
     total = int(lens.sum())
     if not total or not len(columns):
         return out
-    offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(total)
+    offs = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
     terms = content.indices[offs].astype(np.int64)
     row = np.repeat(np.arange(k), lens)
     # scipy's test of canonical format: every selected content row's columns strictly increasing
-    increasing = bool(((np.diff(terms) > 0) | (np.diff(row) > 0)).all())
+    # (a canonical matrix has every row increasing: scipy's cached flag of the whole matrix spares the test)
+    increasing = content.has_canonical_format or bool(((np.diff(terms) > 0) | (np.diff(row) > 0)).all())
     if not increasing and _has_repeats(row, terms):  # the kernel would add a row's repeats first: let scipy
         return content_similarity(ctx, _counts_row(items, counts, ctx.n_items), np.zeros(k, np.int64), cols)
     where = np.full(content.shape[1], -1, np.int64)
@@ -328,8 +369,9 @@ def _content_similarity(
     row, place = row[hit], place[hit]
     canonical = increasing and is_canonical_row(columns)
     # per pair: increasing columns (canonical: the content row's stored order) or the profile's reversed
-    order = np.argsort(row * len(columns) + (place if canonical else len(columns) - 1 - place), kind="stable")
-    products, row = products[order], row[order]
+    if not canonical:  # canonical: the pairs' rows ascend and each row's columns (and places) increase
+        order = np.argsort(row * len(columns) + len(columns) - 1 - place, kind="stable")
+        products, row = products[order], row[order]
     keep = products != 0
     products, row = np.ascontiguousarray(products[keep]), row[keep]
     if not len(products):
@@ -347,17 +389,20 @@ def _has_repeats(row: np.ndarray, terms: np.ndarray) -> bool:
 
 def _category_share(ctx: FeatureContext, seq: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """As ``pair_features``' category share for one user: the share of the history in each item's category
-    (integer counts, exact in float32 either way; NaN for an item without one)."""
+    (integer counts, exact in float32 either way; NaN for an item without one). The count of a category is
+    counted at the shown items' categories alone, and the history's total is its number of categorised
+    events (``pair_features``' float32 sum of the per-category counts, exact below ``2**24``)."""
     if ctx.category is None:
         return np.full(len(cols), np.nan, np.float32)
     cat = ctx.category
     c = cat[seq]
     c = c[c >= 0]
-    per_cat = np.bincount(c, minlength=int(cat.max()) + 1 if len(cat) else 1).astype(np.float32)
-    totals = np.maximum(np.array([per_cat.sum()], dtype=np.float32), 1.0)
+    if len(c) >= 2**24:  # a float32 sum of the counts could round: as pair_features sums them
+        per_cat = np.bincount(c, minlength=int(cat.max()) + 1).astype(np.float32)
+        total = np.maximum(np.array([per_cat.sum()], dtype=np.float32), 1.0)[0]
+    else:
+        total = np.float32(max(len(c), 1))
     cand_cat = cat[cols]
-    share = (
-        np.where(cand_cat >= 0, per_cat[np.maximum(cand_cat, 0)], 0.0).astype(np.float32)
-        / totals[np.zeros(len(cols), np.int64)]
-    )
+    # a category code < 0 never matches a categorised event: 0, then NaN below
+    share = np.count_nonzero(c[None, :] == cand_cat[:, None], axis=1).astype(np.float32) / total
     return np.where(cand_cat >= 0, share, np.nan).astype(np.float32)
