@@ -159,18 +159,35 @@ def wrk(url: str, lua: Path | None, duration: int, connections: int) -> dict[str
     }
 
 
-def lua_paths(path: Path, paths: list[str], key: str, delay_ms: int = 0) -> Path:
+def lua_paths(path: Path, paths: list[str], key: str, delay_ms: int = 0, poisson: bool = False) -> Path:
     """A wrk script rotating through ``paths``; ``delay_ms`` paces each connection (wrk's ``delay()``).
 
     The raw requests are formatted once per wrk thread in ``init``, so the load generator spends a
     table lookup per request rather than rebuilding the HTTP text (less of the shared CPU goes to wrk).
+
+    A fixed delay keeps the connections in step: they start together and each waits the same time after its
+    response, so requests arrive in bursts of about one per connection. With ``poisson`` each pause is drawn
+    from an exponential distribution of mean ``delay_ms`` (each wrk thread seeded apart), so a connection's
+    requests form a Poisson stream at the same mean rate and the connections drift apart.
     """
     body = ",\n".join(json.dumps(p) for p in paths)
-    pace = f"delay = function()\n  return {int(delay_ms)}\nend\n" if delay_ms else ""
+    setup = ""
+    seed = ""
+    if delay_ms and poisson:
+        setup = 'local threads = 0\nsetup = function(thread)\n  thread:set("id", threads)\n  threads = threads + 1\nend\n'
+        seed = "  math.randomseed(1000003 + 7919 * id)\n"
+        pace = f"delay = function()\n  return math.floor(-{int(delay_ms)} * math.log(1 - math.random()) + 0.5)\nend\n"
+    elif delay_ms:
+        pace = f"delay = function()\n  return {int(delay_ms)}\nend\n"
+    else:
+        pace = ""
     path.write_text(
         f"local paths = {{\n{body}\n}}\nlocal reqs = {{}}\nlocal n = 0\n"
         f'wrk.headers["X-API-Key"] = {json.dumps(key)}\n'
-        'init = function(args)\n  for i, p in ipairs(paths) do\n    reqs[i] = wrk.format("GET", p)\n  end\nend\n'
+        + setup
+        + "init = function(args)\n"
+        + seed
+        + '  for i, p in ipairs(paths) do\n    reqs[i] = wrk.format("GET", p)\n  end\nend\n'
         "request = function()\n  n = n + 1\n  return reqs[(n % #reqs) + 1]\nend\n" + pace
     )
     return path
@@ -384,12 +401,14 @@ def explain_phases(
     (``--explain-delay-ms``), alternating plain and explained runs; the overhead is the difference of the p99
     (and p50) latencies; then saturated, with the server CPU per request with and without explanations."""
     delay = args.explain_delay_ms
-    plain = lua_paths(tmp / "recs_paced_plain.lua", user_paths, KEY, delay)
+    poisson = args.explain_pacing == "poisson"
+    plain = lua_paths(tmp / "recs_paced_plain.lua", user_paths, KEY, delay, poisson)
     explained_paths = [f"{u}&explain=true&lang={'zh' if n % 2 else 'en'}" for n, u in enumerate(user_paths)]
-    explained = lua_paths(tmp / "recs_paced_explain.lua", explained_paths, KEY, delay)
+    explained = lua_paths(tmp / "recs_paced_explain.lua", explained_paths, KEY, delay, poisson)
     saturated = lua_paths(tmp / "recs_explain.lua", explained_paths, KEY)
     saturated_plain = lua_paths(tmp / "recs_explain_plain.lua", user_paths, KEY)
     out["explain_filter"] = None if args.explain_no_filter else out.get("filter")
+    out["explain_pacing"] = args.explain_pacing
     import httpx
 
     probe = httpx.get(f"{base}{explained_paths[0]}", headers={"X-API-Key": KEY}, timeout=60)
@@ -456,6 +475,13 @@ def main() -> None:
         type=int,
         default=40,
         help="pause per connection between paced requests (12 connections: 40 ms ~ 300/s, 100 ms ~ 120/s)",
+    )
+    ap.add_argument(
+        "--explain-pacing",
+        choices=("fixed", "poisson"),
+        default="fixed",
+        help="paced explain runs: a fixed pause per connection (connections in step, bursts) or exponential "
+        "pauses of the same mean (Poisson arrivals per connection)",
     )
     ap.add_argument(
         "--explain-no-filter",
