@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tuijian.explain.reasons import Evidence, Explanation, Reason
+from tuijian.models.column_scores import row_offsets
 
 if TYPE_CHECKING:
     from tuijian.models.content import ContentRecommender
@@ -108,13 +109,9 @@ def _block_gather(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> 
     out = np.zeros((len(rows), len(cols)), dtype=np.float64)
     if len(rows) == 0 or len(cols) == 0:
         return out
-    rows = np.asarray(rows, np.int64)
-    starts, ends = m.indptr[rows], m.indptr[rows + 1]
-    lens = ends - starts
-    total = int(lens.sum())
-    if total == 0:
+    offs, lens = row_offsets(m.indptr, rows)
+    if not len(offs):
         return out
-    offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) + np.arange(total)
     idx = m.indices[offs]
     order = np.argsort(cols, kind="stable")
     sorted_cols = np.asarray(cols, np.int64)[order]
@@ -324,13 +321,7 @@ def content_profile(model: ContentRecommender, evidence: Evidence, items: np.nda
 
 def _row_columns(m: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
     """The distinct columns (ascending) of the stored entries of ``m``'s ``rows``."""
-    rows = np.asarray(rows, np.int64)
-    starts = m.indptr[rows].astype(np.int64)
-    lens = m.indptr[rows + 1] - starts
-    ends = np.cumsum(lens)
-    total = int(ends[-1]) if len(ends) else 0
-    offs = np.repeat(starts - (ends - lens), lens) + np.arange(total)
-    return np.unique(m.indices[offs])
+    return np.unique(m.indices[row_offsets(m.indptr, rows)[0]])
 
 
 _WORD_COLUMNS: dict[int, tuple[object, np.ndarray]] = {}

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tuijian.explain.reasons import KINDS, Evidence, Explanation, Reason, new_attribution, new_reason
+from tuijian.models.column_scores import row_offsets
 from tuijian.models.ranker_features import REPEAT_FEATURES, TIME_FEATURES
 from tuijian.models.side_features import GENRE_FEATURES, YEAR_FEATURES
 from tuijian.models.toplists import StoredCandidates
@@ -449,13 +450,9 @@ def _similarity_columns(sim: Any, pool: np.ndarray, targets: list[int]) -> np.nd
     rows = np.asarray(pool, np.int64)
     cols = np.asarray(targets, np.int64)
     out = np.zeros((len(rows), len(cols)), dtype=sim.dtype)
-    starts = sim.indptr[rows].astype(np.int64)
-    lens = sim.indptr[rows + 1] - starts
-    total = int(lens.sum())
-    if total == 0:
+    offs, lens = row_offsets(sim.indptr, rows)
+    if not len(offs):
         return out
-    ends = np.cumsum(lens)
-    offs = np.repeat(starts - (ends - lens), lens) + np.arange(total)
     idx = sim.indices[offs]
     row_of = np.repeat(np.arange(len(rows)), lens)
     for j, t in enumerate(cols.tolist()):

@@ -33,6 +33,15 @@ def row_entries(
     return csr.indices[lo:hi].astype(np.int64), csr.data[lo:hi].astype(dtype)
 
 
+def row_offsets(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(offsets, lens)``: the positions in a CSR matrix's ``indices`` / ``data`` of the stored entries of
+    ``rows``, row after row, each row's in stored order, and each row's number of entries (both int64)."""
+    rows = np.asarray(rows, np.int64)
+    starts = indptr[rows].astype(np.int64)
+    lens = indptr[rows + 1].astype(np.int64) - starts
+    return np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum())), lens
+
+
 def sparse_product_columns(
     items: np.ndarray, values: np.ndarray, matrix: sp.csr_matrix, cols: np.ndarray
 ) -> np.ndarray:
@@ -42,11 +51,8 @@ def sparse_product_columns(
     out = np.zeros(matrix.shape[1], dtype=dtype)
     items = np.asarray(items, np.int64)
     if len(items):
-        starts, ends = matrix.indptr[items], matrix.indptr[items + 1]
-        lens = ends - starts
-        total = int(lens.sum())
-        if total:
-            offs = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+        offs, lens = row_offsets(matrix.indptr, items)
+        if len(offs):
             contrib = matrix.data[offs].astype(dtype) * np.repeat(values.astype(dtype), lens)
             np.add.at(out, matrix.indices[offs], contrib)
     return out[np.asarray(cols, np.int64)]
@@ -92,12 +98,10 @@ def product_row(
     items = np.asarray(items, np.int64)
     if not len(items):
         return np.zeros(0, np.int64), np.zeros(0, dtype)
-    starts, ends = matrix.indptr[items].astype(np.int64), matrix.indptr[items + 1].astype(np.int64)
-    lens = ends - starts
-    total = int(lens.sum())
+    offs, lens = row_offsets(matrix.indptr, items)
+    total = len(offs)
     if not total:
         return np.zeros(0, np.int64), np.zeros(0, dtype)
-    offs = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
     targets = matrix.indices[offs]
     contrib = matrix.data[offs].astype(dtype) * np.repeat(values.astype(dtype), lens)
     sums = np.zeros(matrix.shape[1], dtype=dtype)
@@ -152,12 +156,9 @@ def row_dot_columns(
         return out
     where = np.full(matrix.shape[1], -1, np.int64)
     where[columns] = np.arange(len(columns))
-    starts, ends = matrix.indptr[cols].astype(np.int64), matrix.indptr[cols + 1].astype(np.int64)
-    lens = ends - starts
-    total = int(lens.sum())
-    if not total:
+    offs, lens = row_offsets(matrix.indptr, cols)
+    if not len(offs):
         return out
-    offs = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
     at = where[matrix.indices[offs]]
     hit = at >= 0
     offs, at = offs[hit], at[hit]

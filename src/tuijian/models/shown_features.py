@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
+from tuijian.models.column_scores import row_offsets
 from tuijian.models.ranker_features import DAY, content_similarity, gather, price_ratio
 
 if TYPE_CHECKING:
@@ -179,12 +180,10 @@ def _rows_values(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> n
         k = len(cols)
         return gather(matrix, np.repeat(rows, k), np.tile(cols, len(rows))).reshape(len(rows), k)
     valid = np.flatnonzero(rows >= 0)
-    starts = matrix.indptr[rows[valid]].astype(np.int64)
-    lens = matrix.indptr[rows[valid] + 1].astype(np.int64) - starts
-    total = int(lens.sum())
+    offs, lens = row_offsets(matrix.indptr, rows[valid])
+    total = len(offs)
     if not total:
         return out
-    offs = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
     n = np.int64(matrix.shape[1])
     # one sorted key per stored entry of the rows (row's place, then column): a search finds each pair
     keys = np.repeat(np.arange(len(valid), dtype=np.int64), lens) * n + matrix.indices[offs]
@@ -346,12 +345,9 @@ def _content_similarity(
     columns, sums = product_row(items, counts, content)
     norms = np.sqrt(squared_norm_row(columns, sums))
     columns, profile = scale_row(columns, sums, 1.0 / np.maximum(norms, 1e-12))
-    starts = content.indptr[cols].astype(np.int64)
-    lens = content.indptr[cols + 1].astype(np.int64) - starts
-    total = int(lens.sum())
-    if not total or not len(columns):
+    offs, lens = row_offsets(content.indptr, cols)
+    if not len(offs) or not len(columns):
         return out
-    offs = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
     terms = content.indices[offs].astype(np.int64)
     row = np.repeat(np.arange(k), lens)
     # scipy's test of canonical format: every selected content row's columns strictly increasing
