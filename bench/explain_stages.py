@@ -47,6 +47,13 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--no-filter", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--evict-mb",
+        type=int,
+        default=0,
+        help="between requests, write this many MB (evicts the CPU caches, as the idle gaps of a lightly "
+        "loaded server do); 0: back to back (warm caches)",
+    )
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     spent: dict[str, float] = collections.defaultdict(float)
@@ -83,7 +90,10 @@ def main() -> None:
         users = model.interactions_.users
         rng = np.random.default_rng(args.seed)
         picked = rng.choice(model.interactions_.n_users, args.warmup + args.requests, replace=True).tolist()
+        scratch = np.zeros(args.evict_mb << 17)  # float64: 2**17 per MB
         for n, u in enumerate(picked):
+            if args.evict_mb:
+                scratch += 1.0
             if n == args.warmup:
                 spent.clear()
                 calls.clear()
@@ -94,6 +104,7 @@ def main() -> None:
     out = {
         "requests": args.requests,
         "category": category,
+        "evict_mb": args.evict_mb,
         "ms_per_request": {
             k: round(v / args.requests * 1000, 3) for k, v in sorted(spent.items(), key=lambda x: -x[1])
         },

@@ -151,3 +151,9 @@ def test_encoded_body_equals_the_dict_path(client: Any) -> None:
                 "items": explained_items(s.pipeline, s.catalog.records, query, ranked, lang),
             }
             assert got == want
+
+
+def test_the_served_model_was_warmed_for_explanations(client: Any) -> None:
+    """The snapshot the service loaded ran the explanation path once before serving (``versions._warm``)."""
+    snap = client.app.state.tuijian.engine.snapshot
+    assert snap.info["explain_warm_seconds"] >= 0

@@ -162,7 +162,7 @@ def load_snapshot(store: Store, row: dict[str, Any]) -> Snapshot:
     config = read_config(root, name, version)
     max_id = int((config.get("meta") or {}).get("max_event_id", row["metrics"].get("max_event_id", 0)))
     catalog = Catalog.build(model.interactions_.items.ids, store.items_frame())
-    return Snapshot(
+    snap = Snapshot(
         version=f"{name}:{version}",
         model=model,
         trained_max_event_id=max_id,
@@ -170,6 +170,24 @@ def load_snapshot(store: Store, row: dict[str, Any]) -> Snapshot:
         info={"dataset": row["dataset"], "path": str(folder), "loaded_at": time.time()},
         top_lists=load_top_lists(root, name, version, model),
     )
+    _warm(snap)
+    return snap
+
+
+def _warm(snap: Snapshot) -> None:
+    """Run the explanation path once before the snapshot serves (:func:`~tuijian.explain.render.
+    warm_explanations`): its lazily built tables would otherwise cost the first explained request of every
+    worker ~0.3 s (Beauty's hybrid), and the requests queued behind it. A failure here is logged and left to
+    the request that meets it, which answers with the service's usual error."""
+    from tuijian.explain.render import warm_explanations
+
+    start = time.perf_counter()
+    try:
+        warm_explanations(snap.pipeline, snap.catalog.records)
+    except Exception:  # noqa: BLE001 - serving goes on; the explained request will report the error
+        log.warning("warming the explanations of %s failed", snap.version, exc_info=True)
+        return
+    snap.info["explain_warm_seconds"] = round(time.perf_counter() - start, 3)
 
 
 def ensure_version(
