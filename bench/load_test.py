@@ -413,7 +413,8 @@ def explain_phases(
 
     probe = httpx.get(f"{base}{explained_paths[0]}", headers={"X-API-Key": KEY}, timeout=60)
     probe.raise_for_status()
-    wrk(f"{base}/", explained, 2, 12)  # warm-up (the ranker's per-leaf attribution tables are built once)
+    # warm-up (page cache, connections); the explanation tables are built when the server loads the model
+    wrk(f"{base}/", explained, 2, 12)
     runs: dict[str, list[dict[str, Any]]] = {"plain": [], "explain": []}
     for _ in range(args.explain_rounds):
         runs["plain"].append(wrk(f"{base}/", plain, args.duration, 12))
