@@ -14,7 +14,9 @@ helpers here replay the two products the linear models use, in the order scipy s
   ``y += x[j] * B[j, :]`` per stored entry of ``x``, in order, from zero; the same element-wise steps on
   ``B[j, cols]`` give the same values.
 
-Both are checked against the full product by the contract suite (``tests/models/conformance.py``).
+Both are checked against the full product by the contract suite (``tests/models/conformance.py``). The
+factor models' dense product, a BLAS GEMV, is not replayed but run on fewer rows: :func:`gemv_columns`
+(below; ``tests/models/test_factor_columns.py``).
 """
 
 from __future__ import annotations
@@ -167,3 +169,106 @@ def row_dot_columns(
     contrib = values.astype(dtype)[at] * matrix.data[offs].astype(dtype)
     np.add.at(out, target[order], contrib[order])
     return out
+
+
+# -------------------------------------------------------------------------------------------- a GEMV row
+# A folded-in user's factor scores are one row ``vec @ F.T`` (``n`` items x ``k`` factors), which numpy hands
+# to BLAS GEMV (:func:`tuijian.models.mf.factor_scores` with ``as_batch=False``). OpenBLAS's x86-64 GEMV
+# (``sgemv_t``) takes ``F``'s rows in groups, a 4x4 kernel per group of 4 rows, then a 4x2 and a 4x1 kernel
+# for the last ``n % 4`` rows, and each kernel sums a row's ``k`` products in its own order; numpy computes a
+# one-row product by DOT, another order again. So a product over some rows of ``F`` can differ from the full
+# row in the last bit (a single row; 30 rows of 12k: ~5% of the entries, those of the subset's own tail). A
+# row computed in a whole group, and a tail row computed in the same ``n % B`` tail, get the full product's
+# value: :func:`gemv_columns` gathers the aligned groups of ``B`` rows holding the wanted columns, and the
+# tail rows after them, into one GEMV (OpenBLAS 0.3.31, SkylakeX kernels, 12101 x 64: every column exact).
+# ``B`` depends on the kernel OpenBLAS picks for the CPU and shape (the same build needs groups of 8 for 7
+# factors: another kernel), and numpy's BLAS need not be OpenBLAS, so it is not assumed: :func:`gemv_group`
+# finds it by checking, or finds none.
+
+GEMV_GROUP_SIZES = (4, 8, 16, 32, 64)
+
+
+def _group_rows(n: int, cols: np.ndarray, group: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, at)``: the rows of an ``n``-row matrix that one GEMV must take for the columns ``cols``
+    (int64, in ``[0, n)``), the aligned groups of ``group`` rows holding them (in increasing order), then the
+    last ``n % group`` rows when a column is among them (so ``rows`` is again whole groups and the same tail),
+    and each column's position in ``rows``. A one-row tail wanted alone takes the first group along: numpy
+    computes a product with one row by DOT, not GEMV."""
+    body = n - n % group
+    slot = cols // group  # the tail's rows: the slot after the last whole group
+    wanted = np.zeros(body // group + 1, bool)
+    wanted[slot] = True
+    tail = bool(wanted[-1])
+    if tail and n - body == 1 and body and not wanted[:-1].any():
+        wanted[0] = True
+    groups = np.flatnonzero(wanted)
+    rows = (groups[:, None] * group + np.arange(group)).ravel()
+    if tail:
+        rows = rows[: len(rows) - group + n - body]
+    return rows, np.searchsorted(groups, slot) * group + cols % group
+
+
+def _rows_product(vec: np.ndarray, matrix: np.ndarray, rows: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The GEMV of ``vec`` with ``matrix``'s ``rows`` gathered into a C-contiguous array (the layout of the
+    matrix itself: the same BLAS call as the whole product), at positions ``at``."""
+    return (vec @ matrix.take(rows, axis=0).T)[0, at]
+
+
+def gemv_columns(vec: np.ndarray, matrix: np.ndarray, cols: np.ndarray, group: int) -> np.ndarray:
+    """``(vec @ matrix.T)[0, cols]`` for one row ``vec`` (``1 x k``) and a C-contiguous ``n x k`` ``matrix``,
+    bit for bit, from the rows of the aligned groups of ``group`` rows that hold ``cols`` alone, in one GEMV
+    (:func:`_group_rows`); ``group`` is the one :func:`gemv_group` found for the matrix. The full product where those rows are half the matrix or more
+    (gathering them costs about as much as the product) or a column is out of ``[0, n)`` (numpy's indexing
+    decides)."""
+    n = matrix.shape[0]
+    cols = np.asarray(cols, np.int64)
+    if not len(cols):
+        return np.empty(0, np.result_type(vec.dtype, matrix.dtype))
+    if cols.min() >= 0 and cols.max() < n:
+        rows, at = _group_rows(n, cols, group)
+        if 2 * len(rows) < n:
+            return _rows_product(vec, matrix, rows, at)
+    return (vec @ matrix.T)[0, cols]
+
+
+def _groups_agree(vec: np.ndarray, matrix: np.ndarray, group: int, rng: np.random.Generator) -> bool:
+    """Whether every column of ``vec @ matrix.T`` comes out of :func:`gemv_columns`' product on the rows of
+    its groups as out of the full GEMV: the tail alone, then the groups in a random order taken 1, 2, 3, 5, 8,
+    ... at a time (the tail with the first), each set's columns asked in decreasing order, every column
+    once."""
+    n = matrix.shape[0]
+    full = (vec @ matrix.T)[0]  # factor_scores(vec, matrix, as_batch=False): the served call
+    body = n - n % group
+    tail = np.arange(body, n)
+    sets = [tail[::-1]] if len(tail) else []
+    order = rng.permutation(body // group)
+    start, size, after = 0, 1, 2
+    while start < len(order):
+        cols = (order[start : start + size, None] * group + np.arange(group)).ravel()
+        sets.append(np.sort(np.concatenate([cols, tail]) if start == 0 else cols)[::-1])
+        start, size, after = start + size, after, size + after
+    for cols in sets:
+        rows, at = _group_rows(n, cols, group)
+        if _rows_product(vec, matrix, rows, at).tobytes() != full[cols].tobytes():
+            return False
+    return True
+
+
+def gemv_group(matrix: np.ndarray, sizes: tuple[int, ...] = GEMV_GROUP_SIZES) -> int | None:
+    """The smallest group size in ``sizes`` with which :func:`gemv_columns` gives every column of a one-row
+    product with the C-contiguous ``matrix`` as the full GEMV does, bit for bit, or ``None`` (compute the
+    whole row). Checked, with a fixed seed, for one of the matrix's own rows and two random rows, each with
+    its own random partition of the groups (the BLAS kernel depends on the matrix's shape, dtype and layout,
+    not on its values): about 4 ms for 12k x 64 (10-15 ms as a process's first), done once per process and
+    shape by the caller. The answer holds for the BLAS thread count it was found under: a threaded GEMV
+    splits the rows at other places."""
+    n, k = matrix.shape
+    if not n:
+        return None
+    rng = np.random.default_rng(0)
+    vecs = [matrix[n // 2 : n // 2 + 1].copy()]
+    vecs += [(rng.random((1, k), dtype=np.float32) - np.float32(0.5)).astype(matrix.dtype) for _ in range(2)]
+    for group in sizes:
+        if all(_groups_agree(vec, matrix, group, rng) for vec in vecs):
+            return group
+    return None
