@@ -32,7 +32,7 @@ STAGES = [
     ("tuijian.models.shown_features", "shown_rows"),
     ("tuijian.models.shown_features", "stored_scores"),
     ("tuijian.models.shown_features", "base_rows"),
-    ("tuijian.explain.ranker", "contributions"),
+    ("tuijian.explain.ranker", "contributions"),  # tree_paths.contributions, by the name explain_hybrid calls
     ("tuijian.explain.ranker", "_sub_explanations"),
     ("tuijian.explain.render", "explanation_bytes"),
     ("tuijian.explain.reasons", "Evidence.row"),
