@@ -194,7 +194,7 @@ def test_warming_builds_the_lazy_tables_and_changes_no_answer(monkeypatch: pytes
     import copy
 
     from tests.explain.test_shown_features import COMMON, _data
-    from tuijian.explain import attribution, ranker
+    from tuijian.explain import attribution, tree_paths
     from tuijian.explain.render import explained_item_bytes, warm_explanations
     from tuijian.models.hybrid import HybridRecommender
     from tuijian.models.pipeline import Pipeline
@@ -214,12 +214,13 @@ def test_warming_builds_the_lazy_tables_and_changes_no_answer(monkeypatch: pytes
     cold = bodies(Pipeline(copy.deepcopy(model)))  # an unwarmed copy builds its tables as it goes
     pipe = Pipeline(model)
     assert warm_explanations(pipe, records)
-    assert len(model._path_attributors) == len(model.boosters_)
+    assert model._path_ensemble.serves(model.boosters_)
 
     def built(*_: Any, **__: Any) -> None:
         raise AssertionError("a lazy table was built on the request path")
 
-    monkeypatch.setattr(ranker.PathAttributor, "__init__", built)
+    monkeypatch.setattr(tree_paths.PathAttributor, "__init__", built)
+    monkeypatch.setattr(tree_paths.PathEnsemble, "__init__", built)
     monkeypatch.setattr(attribution._EntryKeys, "__init__", built)
     warm = bodies(pipe)
     assert warm == cold
