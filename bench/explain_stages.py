@@ -4,7 +4,9 @@ Starts the service's state on a prepared home (as ``bench/full_scoring.py --expl
 stages of the explanation path with timers (the stages nest: a parent's time includes its children's, and each
 retriever's ``score_columns`` / ``explain`` is timed on its own), sends ``--warmup`` explained requests untimed,
 then ``--requests`` timed ones of sampled known users (``k=10``, the load test's category filter unless
-``--no-filter``, half ``lang=en`` and half ``zh``), and prints milliseconds per request for each stage.
+``--no-filter``, half ``lang=en`` and half ``zh``), and prints milliseconds per request for each stage, and the
+wall time of the first five requests (what is still built lazily, after the service's warm-up at load, shows
+there). ``--evict-mb`` writes through a buffer between requests: cold CPU caches, as at a light load.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/explain_stages.py --home <prepared home>
 """
@@ -91,6 +93,7 @@ def main() -> None:
         rng = np.random.default_rng(args.seed)
         picked = rng.choice(model.interactions_.n_users, args.warmup + args.requests, replace=True).tolist()
         scratch = np.zeros(args.evict_mb << 17)  # float64: 2**17 per MB
+        first: list[float] = []  # the first requests' wall times (lazy tables not built at load show here)
         for n, u in enumerate(picked):
             if args.evict_mb:
                 scratch += 1.0
@@ -100,16 +103,21 @@ def main() -> None:
             query = {"k": "10", "explain": "true", "lang": "zh" if n % 2 else "en"}
             if category:
                 query["category"] = category
+            start = time.perf_counter()
             user_recommendations_body(st, f"stages-{n}", str(users.ids[u]), query, full_scoring.KEY)
+            if n < 5:
+                first.append(round((time.perf_counter() - start) * 1000, 2))
     out = {
         "requests": args.requests,
         "category": category,
         "evict_mb": args.evict_mb,
+        "first_requests_ms": first,
         "ms_per_request": {
             k: round(v / args.requests * 1000, 3) for k, v in sorted(spent.items(), key=lambda x: -x[1])
         },
         "calls": dict(calls),
     }
+    print(f"first {len(first)} requests (ms): {first}")
     for name, ms in out["ms_per_request"].items():
         print(f"{name:40s} {ms:7.3f} ms/request  ({calls[name]} calls)")
     if args.out:
