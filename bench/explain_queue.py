@@ -39,7 +39,16 @@ from urllib.parse import quote
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_test import KEY, free_port, lua_paths, stop, tree_cpu_seconds, wait_ready  # noqa: E402
+from load_test import (  # noqa: E402
+    KEY,
+    free_port,
+    lua_paths,
+    parse_wrk,
+    stop,
+    tree_cpu_seconds,
+    wait_ready,
+    wrk_command,
+)
 
 
 def serve(args: argparse.Namespace, workers: int, tag: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -91,23 +100,8 @@ def connection_split(port: int) -> dict[int, int]:
 
 
 def wrk_start(port: int, lua: Path, seconds: int, connections: int) -> subprocess.Popen[str]:
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s", "-s", str(lua)]
-    return subprocess.Popen([*cmd, f"http://127.0.0.1:{port}/"], stdout=subprocess.PIPE, text=True)
-
-
-def wrk_result(text: str) -> dict[str, Any]:
-    def ms(label: str) -> float:
-        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
-        if not m:
-            raise RuntimeError(f"cannot parse wrk output:\n{text}")
-        return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
-
-    total = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(int(g) for g in sock.groups()) if sock else 0)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
-    return {"requests": total, "rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": errors}
+    cmd = wrk_command(f"http://127.0.0.1:{port}/", lua, seconds, connections)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
 
 
 def run_layout(args: argparse.Namespace, layout: str, luas: dict[str, Path]) -> dict[str, Any]:
@@ -130,7 +124,7 @@ def run_layout(args: argparse.Namespace, layout: str, luas: dict[str, Path]) -> 
                     seen = connection_split(port)
                     for pid in worker_pids(proc.pid):
                         split[pid] = seen.get(pid, 0)
-                results = [wrk_result(w.communicate()[0]) for w in runs]
+                results = [parse_wrk(w.communicate()[0]) for w in runs]
                 cpu = sum(tree_cpu_seconds(p.pid) for p, _ in servers) - cpu0
                 n = sum(r["requests"] for r in results)
                 row = {

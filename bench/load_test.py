@@ -129,12 +129,24 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def wrk(url: str, lua: Path | None, duration: int, connections: int) -> dict[str, Any]:
-    """Run wrk (1 thread) and parse requests/s, latency percentiles and errors."""
+def wrk_command(url: str, lua: Path | None, duration: int, connections: int) -> list[str]:
+    """The wrk command line of every phase: 1 thread, ``connections``, ``duration`` s, latency percentiles."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
     if lua is not None:
         cmd += ["-s", str(lua)]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    return [*cmd, url]
+
+
+def wrk(url: str, lua: Path | None, duration: int, connections: int) -> dict[str, Any]:
+    """Run wrk (1 thread) and parse requests/s, latency percentiles and errors."""
+    out = subprocess.run(
+        wrk_command(url, lua, duration, connections), capture_output=True, text=True, check=True
+    )
+    return {**parse_wrk(out.stdout), "connections": connections, "seconds": duration}
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    """Requests, requests/s, p50/p90/p99 (ms) and errors (non-2xx plus socket errors) from wrk's output."""
 
     def ms(label: str) -> float:
         m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -154,8 +166,6 @@ def wrk(url: str, lua: Path | None, duration: int, connections: int) -> dict[str
         "p90_ms": ms("90"),
         "p99_ms": ms("99"),
         "errors": errors,
-        "connections": connections,
-        "seconds": duration,
     }
 
 
