@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tuijian.exceptions import ConfigError
@@ -185,55 +183,3 @@ def test_bytes_refuse_the_first_non_finite_number_and_keep_huge_ones() -> None:
         explanation_bytes(e, "en", title, str.encode, set())
     big = Explanation(5, [], attrs(1.7e308, 1.7e308), 0.0)
     assert b"%.6f" % 1.7e308 in explanation_bytes(big, "en", title, str.encode, set())
-
-
-def test_warming_builds_the_lazy_tables_and_changes_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``warm_explanations`` (called when the service loads a model) leaves nothing for the first explained
-    request to build: after it, building a ranker's per-leaf table or a retriever's entry keys fails the test;
-    and the explanations after warming are those of an unwarmed copy of the model, byte for byte."""
-    import copy
-
-    from tests.explain.test_shown_features import COMMON, _data
-    from tuijian.explain import attribution, tree_paths
-    from tuijian.explain.render import explained_item_bytes, warm_explanations
-    from tuijian.models.hybrid import HybridRecommender
-    from tuijian.models.pipeline import Pipeline
-
-    inter, catalog = _data()
-    model = HybridRecommender(features={}, **COMMON).fit(inter, items=catalog)
-    records = [{"item_id": str(i), "title": f"Shelf item {i}"} for i in inter.items.ids]
-    asks = [(user, lang) for user in range(0, inter.n_users, 7) for lang in ("en", "zh")]
-
-    def bodies(pipe: Pipeline) -> list[list[bytes]]:
-        out = []
-        for user, lang in asks:
-            query = pipe.user_query(user)
-            out.append(explained_item_bytes(pipe, records, query, pipe.recommend(query, 12), lang))
-        return out
-
-    cold = bodies(Pipeline(copy.deepcopy(model)))  # an unwarmed copy builds its tables as it goes
-    pipe = Pipeline(model)
-    assert warm_explanations(pipe, records)
-    assert model._path_ensemble.serves(model.boosters_)
-
-    def built(*_: Any, **__: Any) -> None:
-        raise AssertionError("a lazy table was built on the request path")
-
-    monkeypatch.setattr(tree_paths.PathAttributor, "__init__", built)
-    monkeypatch.setattr(tree_paths.PathEnsemble, "__init__", built)
-    monkeypatch.setattr(attribution._EntryKeys, "__init__", built)
-    warm = bodies(pipe)
-    assert warm == cold
-    assert all(len(items) == 12 for items in warm)
-
-
-def test_warming_a_model_without_histories_is_a_no_op() -> None:
-    from tuijian.explain.render import warm_explanations
-
-    class NoHistories:
-        n_users = 3
-
-        def user_query(self, user: int) -> Any:
-            return type("Q", (), {"sequence": []})()
-
-    assert warm_explanations(NoHistories(), []) is False  # type: ignore[arg-type]

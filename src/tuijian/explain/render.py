@@ -430,38 +430,3 @@ def _explained(
     check_language(lang)
     explanations = explain_ranked(pipeline, query, ranked, **how)
     return explanations, bought_items(query.source, query.exclude.tolist(), query.repeats.tolist())
-
-
-def warm_explanations(pipeline: Pipeline, records: Sequence[dict[str, Any]], k: int = 30) -> bool:
-    """Explain one trained user's top ``k`` once in every language, off the request path, so that the first
-    explained requests a freshly loaded model answers do not build its lazy tables: the ranker's per-leaf
-    attribution tables (from ``dump_model``), the retrievers' sorted entry keys, the stored explanations'
-    string lists and the catalogue's names per language. On Beauty's hybrid these cost the first request
-    ~320 ms and the next few tens of ms, and with the worker's queue behind that one request a few hundred
-    requests; the service calls this before a new model goes live (:func:`tuijian.service.app.create_app`).
-
-    ``k`` reaches past the stored explanations (:data:`~tuijian.explain.stored.EXPLAINED_PER_USER`), so both
-    the stored look-up and the per-request path run. Returns False when no trained user has a history (nothing
-    to warm); the output is discarded."""
-    import numpy as np
-
-    from tuijian.explain.reasons import Evidence
-
-    for user in range(min(pipeline.n_users, 100)):
-        if len(pipeline.user_query(user).sequence):
-            break
-    else:
-        return False
-    query = pipeline.user_query(user)
-    items = np.asarray([item for item, _, _ in pipeline.recommend(query, k)], np.int64)
-    model = pipeline.model
-    evidence = Evidence.of(model, query)
-    # a hybrid asks a retriever for its own reasons only for the items it matters most to: ask each once here
-    for retriever in getattr(model, "models_", {}).values():
-        explain = getattr(retriever, "explain", None)
-        if callable(explain) and len(items):
-            explain(Evidence(-1, evidence.items, evidence.values, evidence.sequence), items)
-    for lang in LANGUAGES:
-        query = pipeline.user_query(user)  # recommend() leaves its candidates on the query: a fresh one each
-        explained_item_bytes(pipeline, records, query, pipeline.recommend(query, k), lang)
-    return True

@@ -217,9 +217,9 @@ def _rows_product(vec: np.ndarray, matrix: np.ndarray, rows: np.ndarray, at: np.
 def gemv_columns(vec: np.ndarray, matrix: np.ndarray, cols: np.ndarray, group: int) -> np.ndarray:
     """``(vec @ matrix.T)[0, cols]`` for one row ``vec`` (``1 x k``) and a C-contiguous ``n x k`` ``matrix``,
     bit for bit, from the rows of the aligned groups of ``group`` rows that hold ``cols`` alone, in one GEMV
-    (:func:`_group_rows`); ``group`` is the one :func:`gemv_group` found for the matrix. The full product where those rows are half the matrix or more
-    (gathering them costs about as much as the product) or a column is out of ``[0, n)`` (numpy's indexing
-    decides)."""
+    (:func:`_group_rows`); ``group`` is the one :func:`gemv_group` found for the matrix. The full product
+    where those rows are half the matrix or more (gathering them costs about as much as the product) or a
+    column is out of ``[0, n)`` (numpy's indexing decides)."""
     n = matrix.shape[0]
     cols = np.asarray(cols, np.int64)
     if not len(cols):

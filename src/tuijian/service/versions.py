@@ -175,11 +175,11 @@ def load_snapshot(store: Store, row: dict[str, Any]) -> Snapshot:
 
 
 def _warm(snap: Snapshot) -> None:
-    """Run the explanation path once before the snapshot serves (:func:`~tuijian.explain.render.
+    """Run the explanation path once before the snapshot serves (:func:`~tuijian.explain.pipeline.
     warm_explanations`): its lazily built tables would otherwise cost the first explained request of every
     worker ~0.3 s (Beauty's hybrid), and the requests queued behind it. A failure here is logged and left to
     the request that meets it, which answers with the service's usual error."""
-    from tuijian.explain.render import warm_explanations
+    from tuijian.explain.pipeline import warm_explanations
 
     start = time.perf_counter()
     try:
