@@ -107,3 +107,33 @@ def test_warming_a_model_without_histories_is_a_no_op() -> None:
             return type("Q", (), {"sequence": []})()
 
     assert warm_explanations(NoHistories(), []) is False  # type: ignore[arg-type]
+
+
+def test_warming_names_every_item_once_as_a_request_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``warm_names`` makes each item's quoted name in every language at load, the very names a request makes
+    on first use; after it, naming an item within the limit builds nothing, and items past it are named lazily."""
+    from tuijian.explain import render
+    from tuijian.explain.pipeline import warm_names
+
+    titles = ["RED RETROSPOT CAKE STAND", "PARTY BUNTING", "", "LONDON BUS COFFEE MUG", "Shelf item 7"]
+    lazy = [{"item_id": str(i), "title": t} for i, t in enumerate(titles)]
+    expected = {
+        lang: [render._quoted_names(lazy, lang)(i) for i in range(len(lazy))] for lang in render.LANGUAGES
+    }
+    assert expected["zh"][0] != expected["en"][0]  # Chinese names in Chinese
+
+    records = [dict(r) for r in lazy]  # another catalogue: nothing cached for it
+    assert warm_names(records, limit=3) == 3
+    made: list[int] = []
+    item_title = render.item_title
+
+    def counted(record: dict[str, Any], lang: str) -> str:
+        made.append(int(record["item_id"]))
+        return item_title(record, lang)
+
+    monkeypatch.setattr(render, "item_title", counted)
+    for lang in render.LANGUAGES:
+        quoted = render._quoted_names(records, lang)
+        assert [quoted(i) for i in range(len(records))] == expected[lang]
+    assert made == [3, 4, 3, 4]  # only the items past the limit, once per language
+    assert warm_names([], limit=10) == 0

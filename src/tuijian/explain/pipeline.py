@@ -169,4 +169,25 @@ def warm_explanations(pipeline: Pipeline, records: Sequence[dict[str, Any]], k: 
     for lang in LANGUAGES:
         query = pipeline.user_query(user)  # recommend() leaves its candidates on the query: a fresh one each
         explained_item_bytes(pipeline, records, query, pipeline.recommend(query, k), lang)
+    warm_names(records)
     return True
+
+
+#: items whose sentence names :func:`warm_names` makes at load (the first ones of the catalogue); a larger
+#: catalogue names the rest on first use, as before
+WARM_NAMES = 20_000
+
+
+def warm_names(records: Sequence[dict[str, Any]], limit: int = WARM_NAMES) -> int:
+    """Make the names sentences quote the catalogue's items by, in every language, for its first ``limit``
+    items: a Chinese name reads the title's product record (:func:`~tuijian.explain.render.chinese_name`,
+    ~50 µs), which a request would otherwise pay for every item it names for the first time (Beauty: 12,101
+    items, ~0.6 s at load). Returns the number of items named."""
+    from tuijian.explain.render import LANGUAGES, _quoted_names
+
+    n = min(len(records), int(limit))
+    for lang in LANGUAGES:
+        quoted = _quoted_names(records, lang)
+        for i in range(n):
+            quoted(i)
+    return n
