@@ -12,7 +12,12 @@ explained requests take ~4 ms of server time, is the tail. This script runs the 
 * ``servers2``: two ``tuijian serve --workers 1`` on two ports, each driven by its own wrk with 6 connections:
   the perfect split, 6 and 6.
 
-Per run: client p50/p99 (wrk), requests/s, the connections each worker holds and the server CPU per request.
+Other counts work the same way (``--layouts workers4,servers4``: one server with four workers; four one-worker
+servers with 3 connections each); the queue model assumes one core per worker.
+
+Per run: client p50/p99 (wrk), requests/s, the connections each worker holds, the server CPU per request, and
+the user route's handler time per request from the service's own latency histogram (``/metrics``: the time a
+worker spends on a request, without its wait in the worker's queue).
 Then a queue model: a closed loop of ``c`` connections with exponential pauses (the wrk script's), one FIFO
 server per worker and a service time equal to the measured CPU per request (lognormal spread ``--model-cv``),
 simulated for the measured service times and for the service time that would keep the explained p99 within
@@ -99,6 +104,28 @@ def connection_split(port: int) -> dict[int, int]:
     return split
 
 
+USER_ROUTE = 'route="/v1/users/{user_id}/recommendations"'
+
+
+def handler_seconds(port: int) -> tuple[float, int]:
+    """The user route's total handler time and request count so far, from the service's own Prometheus
+    histogram (``tuijian_http_request_duration_seconds``: from the request's arrival at the app to its last
+    byte handed to the server, all workers): the time a worker spends on a request, without its wait in the
+    worker's queue."""
+    import httpx
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    total = count = 0.0
+    for line in text.splitlines():
+        if USER_ROUTE in line and line.startswith("tuijian_http_request_duration_seconds_"):
+            value = float(line.rsplit(" ", 1)[1])
+            if line.startswith("tuijian_http_request_duration_seconds_sum"):
+                total += value
+            elif line.startswith("tuijian_http_request_duration_seconds_count"):
+                count += value
+    return total, int(count)
+
+
 def wrk_start(port: int, lua: Path, seconds: int, connections: int) -> subprocess.Popen[str]:
     cmd = wrk_command(f"http://127.0.0.1:{port}/", lua, seconds, connections)
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -106,7 +133,12 @@ def wrk_start(port: int, lua: Path, seconds: int, connections: int) -> subproces
 
 def run_layout(args: argparse.Namespace, layout: str, luas: dict[str, Path]) -> dict[str, Any]:
     """Alternating plain/explained paced runs in ``layout``; per run the latencies, split and CPU."""
-    servers = [serve(args, 2, "w2")] if layout == "workers2" else [serve(args, 1, f"s{n}") for n in range(2)]
+    # workersN: one server with N workers; serversN: N one-worker servers, each with its own wrk
+    count = int(layout.removeprefix("workers").removeprefix("servers"))
+    if layout.startswith("workers"):
+        servers = [serve(args, count, "w2" if count == 2 else layout)]
+    else:
+        servers = [serve(args, 1, f"s{n}") for n in range(count)]
     conns = 12 // len(servers)
     out: dict[str, Any] = {"layout": layout, "connections_per_wrk": conns, "runs": []}
     try:
@@ -117,6 +149,7 @@ def run_layout(args: argparse.Namespace, layout: str, luas: dict[str, Path]) -> 
         for rnd in range(args.rounds):
             for mode in ("plain", "explain"):
                 cpu0 = sum(tree_cpu_seconds(p.pid) for p, _ in servers)
+                handled0 = [handler_seconds(port) for _, port in servers]
                 runs = [wrk_start(port, luas[mode], args.duration, conns) for _, port in servers]
                 time.sleep(min(2.0, args.duration / 3))
                 split: dict[int, int] = {}
@@ -126,6 +159,9 @@ def run_layout(args: argparse.Namespace, layout: str, luas: dict[str, Path]) -> 
                         split[pid] = seen.get(pid, 0)
                 results = [parse_wrk(w.communicate()[0]) for w in runs]
                 cpu = sum(tree_cpu_seconds(p.pid) for p, _ in servers) - cpu0
+                handled = [handler_seconds(port) for _, port in servers]
+                handler_s = sum(h[0] - h0[0] for h, h0 in zip(handled, handled0, strict=True))
+                handler_n = sum(h[1] - h0[1] for h, h0 in zip(handled, handled0, strict=True))
                 n = sum(r["requests"] for r in results)
                 row = {
                     "round": rnd,
@@ -136,6 +172,7 @@ def run_layout(args: argparse.Namespace, layout: str, luas: dict[str, Path]) -> 
                     "errors": sum(r["errors"] for r in results),
                     "connections_per_worker": sorted(split.values(), reverse=True),
                     "server_cpu_ms_per_request": round(cpu * 1e3 / max(n, 1), 3),
+                    "handler_ms_per_request": round(handler_s * 1e3 / max(handler_n, 1), 3),
                 }
                 out["runs"].append(row)
                 print(layout, json.dumps(row), flush=True)
