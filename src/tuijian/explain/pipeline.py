@@ -181,7 +181,7 @@ WARM_NAMES = 20_000
 def warm_names(records: Sequence[dict[str, Any]], limit: int = WARM_NAMES) -> int:
     """Make the names sentences quote the catalogue's items by, in every language, for its first ``limit``
     items: a Chinese name reads the title's product record (:func:`~tuijian.explain.render.chinese_name`,
-    ~50 µs), which a request would otherwise pay for every item it names for the first time (Beauty: 12,101
+    50–150 µs), which a request would otherwise pay for every item it names for the first time (Beauty: 12,101
     items, ~0.6 s at load). Returns the number of items named."""
     from tuijian.explain.render import LANGUAGES, _quoted_names
 
