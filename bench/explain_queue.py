@@ -136,7 +136,7 @@ def run_layout(args: argparse.Namespace, layout: str, luas: dict[str, Path]) -> 
     # workersN: one server with N workers; serversN: N one-worker servers, each with its own wrk
     count = int(layout.removeprefix("workers").removeprefix("servers"))
     if layout.startswith("workers"):
-        servers = [serve(args, count, "w2" if count == 2 else layout)]
+        servers = [serve(args, count, layout)]
     else:
         servers = [serve(args, 1, f"s{n}") for n in range(count)]
     conns = 12 // len(servers)

@@ -185,7 +185,7 @@ def warm_names(records: Sequence[dict[str, Any]], limit: int = WARM_NAMES) -> in
     items, ~0.6 s at load). Returns the number of items named."""
     from tuijian.explain.render import LANGUAGES, _quoted_names
 
-    n = min(len(records), int(limit))
+    n = min(len(records), limit)
     for lang in LANGUAGES:
         quoted = _quoted_names(records, lang)
         for i in range(n):
