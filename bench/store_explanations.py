@@ -8,6 +8,11 @@ into the version folder and notes it in ``config.json``.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/store_explanations.py \\
         --artifacts /work/var_beauty/home3/artifacts/amazon-beauty --model auto --version v0001
+
+``--rows``: instead, score the top lists again as training now does, which also keeps the ranker's feature row
+of every stored candidate (``toplist_rows.npy``, :attr:`tuijian.models.toplists.TopLists.rows`); the new
+lists must equal the stored ones (items, scores, tail rule, ranks) or nothing is written. Files are written
+under new names and renamed over the old ones (a version folder hard-linked into a copy stays untouched).
 """
 
 from __future__ import annotations
@@ -28,8 +33,12 @@ def main() -> None:
     ap.add_argument("--version", default="latest")
     ap.add_argument("--per-user", type=int, default=None, help="items per user (default: the library's)")
     ap.add_argument("--out", type=Path, default=None, help="also write the figures here (JSON)")
+    ap.add_argument("--rows", action="store_true", help="add the stored candidates' feature rows instead")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
+    if args.rows:
+        add_rows(args)
+        return
 
     from tuijian.explain.stored import EXPLAINED_PER_USER, FILE, precompute_explanations
     from tuijian.models.artifacts import load_model, load_top_lists, resolve_version
@@ -59,6 +68,49 @@ def main() -> None:
         "load_seconds": round(loaded, 1),
         "mb_in_memory": round(stored.nbytes / 1e6, 1),
         "mb_on_disk": round((folder / FILE).stat().st_size / 1e6, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(figures, indent=2))
+    if args.out is not None:
+        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def add_rows(args: argparse.Namespace) -> None:
+    """``--rows`` (module docstring)."""
+    import os
+
+    import numpy as np
+
+    from tuijian.models.artifacts import load_model, load_top_lists, resolve_version
+    from tuijian.models.toplists import FILE, ROWS_FILE, precompute_top_lists
+
+    folder = resolve_version(args.artifacts, args.model, args.version)
+    model = load_model(args.artifacts, args.model, args.version)
+    old = load_top_lists(args.artifacts, args.model, args.version, model)
+    if old is None:
+        raise SystemExit(f"{folder} has no top lists: train the version for serving first")
+    started = time.perf_counter()
+    new = precompute_top_lists(model, old.n)
+    seconds = time.perf_counter() - started
+    for name in ("ids", "scores", "tail_key", "tail_base", "ranks"):
+        a, b = getattr(old, name), getattr(new, name)
+        if (a is None) != (b is None) or (a is not None and not np.array_equal(a, b, equal_nan=True)):
+            raise SystemExit(f"the new top lists differ from the stored ones in {name}; nothing written")
+    if new.rows is None:
+        raise SystemExit("no feature rows were kept (see the log: budget or check); nothing written")
+    tmp = folder / ".rows-incoming"
+    tmp.mkdir(exist_ok=True)
+    new.save(tmp / FILE)
+    for name in (ROWS_FILE, FILE):  # the rows first: lists with pointers never name a missing file
+        os.replace(tmp / name, folder / name)
+    tmp.rmdir()
+    figures = {
+        "folder": str(folder),
+        "users": new.n_users,
+        "rows": int(new.rows.shape[0]),
+        "features": int(new.rows.shape[1]),
+        "seconds": round(seconds, 1),
+        "mb_on_disk": round((folder / ROWS_FILE).stat().st_size / 1e6, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     print(json.dumps(figures, indent=2))

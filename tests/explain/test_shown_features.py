@@ -19,6 +19,7 @@ from tuijian.models.base import topk
 from tuijian.models.hybrid import HybridRecommender
 from tuijian.models.query import RecQuery
 from tuijian.models.shown_features import item_ranks
+from tuijian.models.toplists import StoredCandidates, precompute_top_lists
 
 N_USERS, N_ITEMS = 70, 48
 
@@ -200,7 +201,7 @@ def test_an_explained_lookup_reads_the_stored_ranks(base_model: HybridRecommende
     ranks (no full ranking), and the explanation is the one built from every candidate's scored row."""
     from tuijian.explain.pipeline import explain_ranked
     from tuijian.models.pipeline import Pipeline
-    from tuijian.models.toplists import StoredCandidates, TopLists, precompute_top_lists
+    from tuijian.models.toplists import TopLists
 
     model = base_model
     lists = precompute_top_lists(model, 8)
@@ -218,3 +219,64 @@ def test_an_explained_lookup_reads_the_stored_ranks(base_model: HybridRecommende
         fresh_ranked = Pipeline(model).recommend(fresh, 5)  # scored in full: the rows it ranked
         assert [r[0] for r in fresh_ranked] == [r[0] for r in ranked]
         _same(got, explain_ranked(Pipeline(model), fresh, fresh_ranked))
+
+
+@pytest.mark.parametrize("which", ["base_model", "repeat_model", "grouped_model"])
+def test_stored_rows_are_the_scored_rows_and_read_as_built(which: str, request: pytest.FixtureRequest) -> None:
+    """The feature rows stored with a tail-rule list are the rows the list was ranked from, bit for bit, and
+    the shown items' rows read from them equal the rows built without them (every item, one twice)."""
+    model: HybridRecommender = request.getfixturevalue(which)
+    users = np.arange(N_USERS, dtype=np.int64)
+    parts = model.top_list_parts(users)
+    assert parts is not None and parts.ranks is not None and parts.rows is not None
+    read = 0
+    for user in users.tolist():
+        a, b = int(parts.indptr[user]), int(parts.indptr[user + 1])
+        ids, table, rows = parts.ids[a:b], parts.ranks[a:b], parts.rows[a:b]
+        seq = model.train_sequence(user)
+        history = model.interactions_.matrix[[user]]
+        _, cols, feats = model.pair_features(np.array([user]), history, [seq])
+        at = np.searchsorted(cols, ids)
+        is_cand = (at < len(cols)) & (cols[np.minimum(at, len(cols) - 1)] == ids)
+        assert (rows[is_cand].view(np.uint32) == feats[at[is_cand]].view(np.uint32)).all()
+        items = np.concatenate([np.random.default_rng(user).permutation(N_ITEMS), ids[:1]]).astype(np.int64)
+        want = model.shown_features(user, history, seq, items, stored=(ids, table))
+        got = model.shown_features(user, history, seq, items, stored=(ids, table), rows=rows)
+        assert (got[0] == want[0]).all()
+        assert got[1].shape == want[1].shape and (got[1].view(np.uint32) == want[1].view(np.uint32)).all()
+        read += int(got[0].sum())
+    assert read > 0
+
+
+def test_an_explained_lookup_reads_the_stored_rows_without_building_any(
+    base_model: HybridRecommender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the rows kept (and mapped from the artifact), the explanation of a stored list builds no row: no
+    retriever scores the user; and it is the explanation built from every candidate's scored row."""
+    import tuijian.models.shown_features as shown
+    from tuijian.explain.pipeline import explain_ranked
+    from tuijian.models.artifacts import load_top_lists, save_model
+    from tuijian.models.pipeline import Pipeline
+
+    model = base_model
+    version = save_model(model, tmp_path, top_lists=precompute_top_lists(model, 8))
+    lists = load_top_lists(tmp_path, model.name, version, model)
+    assert lists is not None and lists.rows is not None
+    pipe = Pipeline(model, top_lists=lists)
+
+    def no(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a row was built")
+
+    for user in range(0, N_USERS, 4):
+        fresh = RecQuery(user=user, history=model.train_sequence(user))
+        fresh_ranked = Pipeline(model).recommend(fresh, 5)  # scored in full: the rows it ranked
+        want = explain_ranked(Pipeline(model), fresh, fresh_ranked)
+        with monkeypatch.context() as m:
+            m.setattr(shown, "stored_scores", no)
+            m.setattr(shown, "base_rows", no)
+            query = RecQuery(user=user, history=model.train_sequence(user))
+            ranked = pipe.recommend(query, 5)
+            assert isinstance(query.scratch, StoredCandidates)  # a lookup: no row was scored
+            got = explain_ranked(pipe, query, ranked)
+        assert [r[0] for r in fresh_ranked] == [r[0] for r in ranked]
+        _same(got, want)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import ClassVar
 
@@ -18,6 +19,7 @@ from tuijian.models.mf import ALS
 from tuijian.models.pipeline import Pipeline
 from tuijian.models.query import RecQuery
 from tuijian.models.toplists import (
+    ROWS_FILE,
     TopLists,
     precomputable,
     precompute_top_lists,
@@ -234,3 +236,67 @@ def test_tail_lists_round_trip_and_a_cut_list_falls_back_to_its_prefix(
     narrow[:2] = True
     query = Pipeline(hybrid).user_query(3, None, allowed=narrow)
     assert cut.answer(query, K) is None and top.answer(query, K) is not None
+
+
+def test_the_hybrid_keeps_its_candidates_rows_and_maps_them_from_the_file(
+    tmp_path, hybrid: HybridRecommender
+) -> None:
+    """The ranker's feature row of every stored candidate is kept with the lists (the rows it was ranked from)
+    and read back memory-mapped; a cut list keeps none."""
+    top = precompute_top_lists(hybrid, 30, batch_users=300)
+    assert top.rows is not None and top.row_ptr is not None
+    assert top.rows.dtype == np.float32 and top.rows.shape[1] == len(hybrid.feature_names_)
+    assert int(top.row_ptr[-1]) == int((top.ids >= 0).sum())  # one row per stored item
+    version = save_model(hybrid, tmp_path, top_lists=top)
+    assert (tmp_path / "hybrid" / version / ROWS_FILE).is_file()
+    loaded = load_top_lists(tmp_path, "hybrid", version)
+    assert loaded is not None and isinstance(loaded.rows, np.memmap)
+    np.testing.assert_array_equal(loaded.row_ptr, top.row_ptr)
+    for u in (0, 7, 100):
+        got, want = loaded.stored_rows(u), top.stored_rows(u)
+        assert got is not None and want is not None and got.shape[0] == int((top.ids[u] >= 0).sum())
+        assert (np.asarray(got).view(np.uint32) == want.view(np.uint32)).all()
+    base = top.tail_base.copy()
+    base[3] = np.nan  # a cut list: its candidates are not all stored
+    cut = dataclasses.replace(top, tail_base=base)
+    assert cut.stored_rows(3) is None and cut.stored_rows(4) is not None
+
+
+def test_rows_over_the_budget_or_unlike_the_explanations_are_not_kept(
+    hybrid: HybridRecommender, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert precompute_top_lists(hybrid, 30, batch_users=300, rows_budget_mb=0.01).rows is None
+    assert precompute_top_lists(hybrid, 30, batch_users=300, rows_budget_mb=0.01).ranks is not None
+    real = hybrid.shown_features
+
+    def off_by_one_bit(*args, **kwargs):  # what an explanation would build differs from the stored rows
+        candidate, rows = real(*args, **kwargs)
+        rows = rows.copy()
+        rows.view(np.uint32)[:, 0] ^= 1
+        return candidate, rows
+
+    monkeypatch.setattr(hybrid, "shown_features", off_by_one_bit)
+    with caplog.at_level("WARNING", logger="tuijian.models"):
+        top = precompute_top_lists(hybrid, 30, batch_users=300)
+    assert top.rows is None and top.ranks is not None and top.scored == "tail"
+    assert "stored feature rows differ" in caplog.text
+
+
+def test_a_rows_file_that_does_not_fit_is_refused_and_a_missing_one_is_done_without(
+    tmp_path, hybrid: HybridRecommender, caplog: pytest.LogCaptureFixture
+) -> None:
+    top = precompute_top_lists(hybrid, 30, batch_users=300)
+    version = save_model(hybrid, tmp_path, top_lists=top)
+    file = tmp_path / "hybrid" / version / ROWS_FILE
+    data = file.read_bytes()
+    file.write_bytes(data[: len(data) - 100])  # truncated
+    with pytest.raises(StorageError, match="feature rows file"):
+        load_top_lists(tmp_path, "hybrid", version)
+    np.save(file, np.zeros((int(top.row_ptr[-1]), 3), np.float32))  # another model's width
+    with pytest.raises(StorageError, match="does not fit"):
+        load_top_lists(tmp_path, "hybrid", version)
+    file.unlink()
+    with caplog.at_level("WARNING", logger="tuijian.models"):
+        loaded = load_top_lists(tmp_path, "hybrid", version)
+    assert loaded is not None and loaded.rows is None and loaded.ranks is not None
+    assert "without their feature rows file" in caplog.text

@@ -156,9 +156,11 @@ def explain_hybrid(
         ]
         shown = feats[[j for j in picked if j >= 0]]
     else:  # no rows were scored (a stored top list answered): the shown items' rows alone, the same values
-        stored = scratch.lists.stored_ranks(scratch.user) if isinstance(scratch, StoredCandidates) else None
+        stored = rows = None
+        if isinstance(scratch, StoredCandidates):  # the stored candidates' ranks, and their rows when kept
+            stored, rows = scratch.lists.stored_ranks(scratch.user), scratch.lists.stored_rows(scratch.user)
         is_cand, shown = model.shown_features(
-            evidence.user, evidence.row(model.n_items), seq, items, stored=stored
+            evidence.user, evidence.row(model.n_items), seq, items, stored=stored, rows=rows
         )
         picked = np.where(is_cand, np.cumsum(is_cand) - 1, -1).tolist()
     cand = [j for j in picked if j >= 0]

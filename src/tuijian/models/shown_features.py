@@ -68,15 +68,21 @@ def shown_rows(
     seq: np.ndarray,
     items: np.ndarray,
     stored: tuple[np.ndarray, np.ndarray] | None = None,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(candidate, feats)``: per item of ``items`` whether it is one of the user's ranker candidates, and
     the feature rows of those that are (in ``items`` order), equal to the rows ``model.pair_features(
     [user], history, [seq])`` holds for them (module docstring). ``history``: the ``1 x n_items`` row;
-    ``stored``: the trained user's stored candidates and their ranks (:func:`stored_scores`)."""
+    ``stored``: the trained user's stored candidates and their ranks (:func:`stored_scores`); ``rows``: the
+    stored candidates' feature rows, read instead of built (:func:`read_rows`)."""
     items = np.asarray(items, np.int64)
     seq = np.asarray(seq, np.int64)
     n_items, top = model.n_items, int(model.n_candidates)
     seen = np.asarray(history.indices[history.indptr[0] : history.indptr[1]], np.int64)
+    if stored is not None and rows is not None:
+        read = read_rows(model, items, seen, stored, rows)
+        if read is not None:
+            return read
     need: np.ndarray | None = None  # stored lists: the columns the (compact) score rows hold
     scores: list[np.ndarray] | np.ndarray
     ranks: list[np.ndarray] | np.ndarray
@@ -125,6 +131,31 @@ def shown_rows(
     shown = ranks[:, candidate] if isinstance(ranks, np.ndarray) else [r[candidate] for r in ranks]
     at = None if need is None else np.searchsorted(need, cols)
     return candidate, base_rows(model.context_, seq, ts[0], cols, scores, shown, score_cols=at)
+
+
+def read_rows(
+    model: HybridRecommender,
+    items: np.ndarray,
+    seen: np.ndarray,
+    stored: tuple[np.ndarray, np.ndarray],
+    rows: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`shown_rows` read from a stored list's rows (:attr:`TopLists.rows
+    <tuijian.models.toplists.TopLists.rows>`, the very rows the list was ranked from): an item is a
+    candidate when a retriever ranked it in its top (its stored ranks, as :func:`stored_scores` decides), or,
+    with repeats, when the user had it. ``None`` when a candidate is not among the stored items (not
+    expected: every candidate is stored); the caller then builds the rows."""
+    ids, table = stored
+    match = ids[None, :] == items[:, None]
+    found = match.any(axis=1)
+    slot = match.argmax(axis=1)
+    candidate = found & (table[slot] <= int(model.n_candidates)).any(axis=1)
+    if model.repeats_:
+        repeat = np.isin(items, seen)
+        if (repeat & ~found).any():
+            return None
+        candidate |= repeat
+    return candidate, np.array(rows[slot[candidate]], dtype=np.float32)
 
 
 def stored_scores(

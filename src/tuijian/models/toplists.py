@@ -24,7 +24,9 @@ tail_key[item]``, below all candidates) stores each user's whole candidate list 
 answers every filter: when the filter leaves fewer than ``k`` stored items, the row is rebuilt from the
 stored scores and the rule (``n_items`` additions, no model call), exactly as the model assembles it. Users
 whose candidate list is longer than the stored width keep the plain prefix rule. Any other query returns
-``None`` and the caller scores it in full.
+``None`` and the caller scores it in full. Such lists also keep the ranker's feature row of every stored
+candidate (:attr:`TopLists.rows`, :data:`ROWS_FILE`, memory-mapped; while they fit :data:`ROWS_BUDGET_MB`):
+an explanation of the list attributes those rows instead of building them again.
 
 Models opt in through :attr:`~tuijian.models.base.Recommender.precompute` (``True``/``False``; ``None``:
 when one request costs more than :data:`PRECOMPUTE_MIN_MS`, measured at training). A model whose
@@ -34,7 +36,9 @@ on ``k``, so its lists are never precomputed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -57,6 +61,12 @@ TOP_N = 200
 PRECOMPUTE_MIN_MS = 5.0
 #: users scored per ``recommend`` call while precomputing
 BATCH_USERS = 1024
+#: the ranker's feature rows of the stored candidates (:attr:`TopLists.rows`), a file of its own beside
+#: ``toplists.npz`` so that every worker maps the same pages
+ROWS_FILE = "toplist_rows.npy"
+#: those rows are kept when they take at most this many MB (Beauty: 1,910 MB for 22,363 users); more users
+#: than that explain their lists' items from the model per request, as before
+ROWS_BUDGET_MB = 4096
 FILE = "toplists.npz"
 
 
@@ -73,6 +83,9 @@ class TopListParts:
     tail_key: np.ndarray  # (n_items,) float32
     #: per stored item, its rank in each retriever's top list (:attr:`TopLists.ranks`); ``None``: not kept
     ranks: np.ndarray | None = None  # (nnz, R) uint8/uint16
+    #: per stored item, the ranker's feature row it was ranked from (:attr:`TopLists.rows`; a stored item that
+    #: is not a candidate, the placed cold item, has zeros); ``None``: not kept
+    rows: np.ndarray | None = None  # (nnz, F) float32
 
 
 class StoredCandidates(NamedTuple):
@@ -105,6 +118,13 @@ class TopLists:
     #: (:class:`tuijian.explain.stored.StoredExplanations`, saved as its own file beside the lists); ``None``:
     #: explanations are computed per request
     explained: Any = None
+    #: tail rule of a ranker over retrievers: the ranker's feature row of each stored item, the very rows the
+    #: list was ranked from, user ``u``'s at ``rows[row_ptr[u]:row_ptr[u + 1]]`` in the order of its stored
+    #: items (a cut list keeps none); what an explanation of a stored list attributes instead of building the
+    #: shown items' rows again (:func:`tuijian.models.shown_features.shown_rows`). Memory-mapped when loaded
+    #: (:data:`ROWS_FILE`): the workers of a server share its pages. ``None``: not kept
+    rows: np.ndarray | None = None  # (nnz, F) float32
+    row_ptr: np.ndarray | None = None  # (n_users + 1,) int64
 
     @property
     def n(self) -> int:
@@ -169,6 +189,11 @@ class TopLists:
             arrays |= {"tail_key": self.tail_key, "tail_base": self.tail_base}
         if self.ranks is not None:
             arrays["ranks"] = self.ranks
+        if self.rows is not None and self.row_ptr is not None:
+            arrays["row_ptr"] = self.row_ptr
+            np.save(
+                path.with_name(ROWS_FILE), np.ascontiguousarray(self.rows, np.float32), allow_pickle=False
+            )
         np.savez(path, allow_pickle=False, **arrays)
 
     @classmethod
@@ -194,9 +219,11 @@ class TopLists:
         ranks = arrays.get("ranks")
         if ranks is not None and (ranks.ndim != 3 or ranks.shape[:2] != ids.shape or key is None):
             raise StorageError(f"{path} holds malformed candidate ranks; retrain to rebuild the top lists")
+        rows, row_ptr = _load_rows(path, arrays.get("row_ptr"), ranks, model)
         return cls(
-            ids=ids, scores=scores, n_items=n_items, scored=scored, tail_key=key, tail_base=base, ranks=ranks
-        )
+            ids=ids, scores=scores, n_items=n_items, scored=scored, tail_key=key, tail_base=base, ranks=ranks,
+            rows=rows, row_ptr=row_ptr,
+        )  # fmt: skip
 
     def stored_ranks(self, user: int) -> tuple[np.ndarray, np.ndarray] | None:
         """The trained ``user``'s stored items and their ranks in each retriever (:attr:`ranks`), or
@@ -204,6 +231,50 @@ class TopLists:
         if self.ranks is None or self.tail_base is None or not np.isfinite(self.tail_base[user]):
             return None
         return self.ids[user], self.ranks[user]
+
+    def stored_rows(self, user: int) -> np.ndarray | None:
+        """The ranker's feature rows of the trained ``user``'s stored items (:attr:`rows`), in the order of
+        :meth:`stored_ranks`' items, or ``None`` when they are not kept."""
+        if self.rows is None or self.row_ptr is None or self.stored_ranks(user) is None:
+            return None
+        return self.rows[int(self.row_ptr[user]) : int(self.row_ptr[user + 1])]
+
+
+def _load_rows(
+    path: Path, row_ptr: np.ndarray | None, ranks: np.ndarray | None, model: Recommender
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The stored feature rows beside ``path`` (memory-mapped, read ahead by the kernel) and their
+    pointers, checked against the lists and the model; ``(None, None)`` when the lists have none, or the
+    rows file was removed (a warning: explanations are then built per request)."""
+    if row_ptr is None:
+        return None, None
+    file = path.with_name(ROWS_FILE)
+    if not file.is_file():
+        log.warning("top lists without their feature rows file; explanations build rows per request",
+                    extra={"file": str(file)})  # fmt: skip
+        return None, None
+    try:
+        rows = np.load(file, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:  # a truncated or foreign file
+        raise StorageError(
+            f"{file} is not a feature rows file ({exc}); retrain to rebuild the top lists"
+        ) from None
+    n_users = model.interactions_.n_users
+    names = getattr(model, "feature_names_", None)
+    if (
+        ranks is None
+        or row_ptr.shape != (n_users + 1,)
+        or rows.ndim != 2
+        or rows.dtype != np.float32
+        or int(row_ptr[-1]) != rows.shape[0]
+        or (np.diff(row_ptr) < 0).any()
+        or (names is not None and rows.shape[1] != len(names))
+    ):
+        raise StorageError(f"{file} does not fit its top lists or model; retrain to rebuild the top lists")
+    if hasattr(os, "posix_fadvise"):  # read the pages in now, in the background, not at each first request
+        with open(file, "rb") as f:
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_WILLNEED)
+    return rows, np.asarray(row_ptr, np.int64)
 
 
 def precomputable(model: Recommender) -> bool:
@@ -239,7 +310,11 @@ def should_precompute(model: Recommender, precompute: bool | None = None) -> boo
 
 
 def precompute_top_lists(
-    model: Recommender, n: int = TOP_N, batch_users: int = BATCH_USERS, check_users: int = 32
+    model: Recommender,
+    n: int = TOP_N,
+    batch_users: int = BATCH_USERS,
+    check_users: int = 32,
+    rows_budget_mb: float = ROWS_BUDGET_MB,
 ) -> TopLists:
     """Score every trained user once with the model's own ``recommend`` and keep the top ``n``.
 
@@ -253,7 +328,7 @@ def precompute_top_lists(
     if not precomputable(model):
         raise ConfigError(f"{type(model).__name__} reranks its lists; they depend on k and cannot be stored")
     n_users, n = model.interactions_.n_users, min(n, model.n_items)
-    tailed = _precompute_tail(model, n, batch_users, check_users)
+    tailed = _precompute_tail(model, n, batch_users, check_users, rows_budget_mb)
     if tailed is not None:
         return tailed
     ids = np.empty((n_users, n), dtype=np.int32)
@@ -295,17 +370,27 @@ def _same_row(model: Recommender, user: int, n: int, ids: np.ndarray, scores: np
 TAIL_MAX_WIDTH = 2048
 
 
-def _precompute_tail(model: Recommender, n: int, batch_users: int, check_users: int) -> TopLists | None:
+def _precompute_tail(
+    model: Recommender, n: int, batch_users: int, check_users: int, rows_budget_mb: float = ROWS_BUDGET_MB
+) -> TopLists | None:
     """Top lists with the tail rule (module docstring) when ``model.top_list_parts`` gives one, checked
-    against the model's own ``recommend`` for sampled users, with and without a filter; else ``None``."""
+    against the model's own ``recommend`` for sampled users, with and without a filter; else ``None``. The
+    ranker's feature rows of the stored items are kept while they fit ``rows_budget_mb``
+    (:attr:`TopLists.rows`), checked for the same users against the rows an explanation builds."""
     n_users = model.interactions_.n_users
     started = time.perf_counter()
     chunks: list[TopListParts] = []
+    rows_bytes = 0
     for start in range(0, n_users, batch_users):
         users = np.arange(start, min(start + batch_users, n_users), dtype=np.int64)
         parts = model.top_list_parts(users)
         if parts is None:
             return None
+        if parts.rows is not None:
+            rows_bytes += parts.rows.nbytes
+            if rows_bytes > rows_budget_mb * 1e6:  # too many: none kept (the first chunks' rows dropped too)
+                chunks = [dataclasses.replace(c, rows=None) for c in chunks]
+                parts = dataclasses.replace(parts, rows=None)
         chunks.append(parts)
         log.info(
             "precomputing candidate lists",
@@ -328,6 +413,7 @@ def _precompute_tail(model: Recommender, n: int, batch_users: int, check_users: 
                 ranks[row, :m] = c.ranks[a : a + m]
             row += 1
     base[lengths > width] = np.nan  # cut lists: only their prefix is known
+    rows, row_ptr = _row_table(chunks, lengths, width) if ranks is not None else (None, None)
     lists = TopLists(
         ids=ids,
         scores=scores,
@@ -336,6 +422,8 @@ def _precompute_tail(model: Recommender, n: int, batch_users: int, check_users: 
         tail_key=chunks[0].tail_key,
         tail_base=base,
         ranks=ranks,
+        rows=rows,
+        row_ptr=row_ptr,
     )
     rng = np.random.default_rng(0)
     check = np.unique(np.linspace(0, n_users - 1, min(check_users, n_users)).astype(np.int64))
@@ -351,7 +439,59 @@ def _precompute_tail(model: Recommender, n: int, batch_users: int, check_users: 
                     extra={"model": model.name, "user": u},
                 )
                 return None
+        if lists.rows is not None and not _rows_match(model, lists, u):
+            log.warning(
+                "stored feature rows differ from the rows an explanation builds; not keeping them",
+                extra={"model": model.name, "user": u},
+            )
+            lists = dataclasses.replace(lists, rows=None, row_ptr=None)
+    if lists.rows is None and chunks[0].rows is None and rows_bytes > rows_budget_mb * 1e6:
+        log.info(
+            "the stored candidates' feature rows exceed the budget; explanations build them per request",
+            extra={"model": model.name, "mb": round(rows_bytes / 1e6), "budget_mb": rows_budget_mb},
+        )
     return lists
+
+
+def _row_table(
+    chunks: list[TopListParts], lengths: np.ndarray, width: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``(rows, row_ptr)`` of :attr:`TopLists.rows` from the chunks' rows (a cut list keeps none: its
+    candidates are not all stored), or ``(None, None)`` when a chunk has none."""
+    if not chunks or any(c.rows is None for c in chunks):
+        return None, None
+    kept = np.where(lengths > width, 0, lengths).astype(np.int64)
+    row_ptr = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(kept, out=row_ptr[1:])
+    first = chunks[0].rows
+    assert first is not None
+    rows = np.empty((int(row_ptr[-1]), first.shape[1]), dtype=np.float32)
+    user = 0
+    for c in chunks:
+        assert c.rows is not None
+        n = len(c.indptr) - 1
+        if (kept[user : user + n] == np.diff(c.indptr)).all():  # no cut list in the chunk: one copy
+            rows[row_ptr[user] : row_ptr[user + n]] = c.rows[c.indptr[0] : c.indptr[-1]]
+        else:
+            for r in range(n):
+                a = int(c.indptr[r])
+                rows[row_ptr[user + r] : row_ptr[user + r + 1]] = c.rows[a : a + kept[user + r]]
+        user += n
+    return rows, row_ptr
+
+
+def _rows_match(model: Recommender, lists: TopLists, user: int) -> bool:
+    """Whether the stored feature rows of ``user``'s candidates are, bit for bit, the rows the model's
+    ``shown_features`` builds for them from the stored ranks (what an explanation attributes without them)."""
+    stored, rows = lists.stored_ranks(user), lists.stored_rows(user)
+    shown = getattr(model, "shown_features", None)
+    if stored is None or rows is None or not callable(shown):
+        return True
+    items = stored[0][stored[0] >= 0].astype(np.int64)
+    history = model.interactions_.matrix[[user]]
+    candidate, want = shown(user, history, model.train_sequence(user), items, stored=stored)
+    got = np.asarray(rows[: len(items)][candidate], np.float32)
+    return bool(got.shape == want.shape and (got.view(np.uint32) == want.view(np.uint32)).all())
 
 
 def _rank_table(chunks: list[TopListParts], n_users: int, width: int) -> np.ndarray | None:
