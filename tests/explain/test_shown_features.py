@@ -223,16 +223,16 @@ def test_an_explained_lookup_reads_the_stored_ranks(base_model: HybridRecommende
 
 @pytest.mark.parametrize("which", ["base_model", "repeat_model", "grouped_model"])
 def test_stored_rows_are_the_scored_rows_and_read_as_built(which: str, request: pytest.FixtureRequest) -> None:
-    """The feature rows stored with a tail-rule list are the rows the list was ranked from, bit for bit, and
-    the shown items' rows read from them equal the rows built without them (every item, one twice)."""
+    """The feature rows kept with a tail-rule list are the candidates' scored rows, bit for bit, and the
+    shown items' rows read from them equal the rows built without them (every item, one twice)."""
     model: HybridRecommender = request.getfixturevalue(which)
-    users = np.arange(N_USERS, dtype=np.int64)
-    parts = model.top_list_parts(users)
-    assert parts is not None and parts.ranks is not None and parts.rows is not None
+    lists = precompute_top_lists(model, 8)
+    assert lists.rows is not None
     read = 0
-    for user in users.tolist():
-        a, b = int(parts.indptr[user]), int(parts.indptr[user + 1])
-        ids, table, rows = parts.ids[a:b], parts.ranks[a:b], parts.rows[a:b]
+    for user in range(N_USERS):
+        stored, rows = lists.stored_ranks(user), lists.stored_rows(user)
+        assert stored is not None and rows is not None
+        ids = stored[0][stored[0] >= 0].astype(np.int64)
         seq = model.train_sequence(user)
         history = model.interactions_.matrix[[user]]
         _, cols, feats = model.pair_features(np.array([user]), history, [seq])
@@ -240,8 +240,8 @@ def test_stored_rows_are_the_scored_rows_and_read_as_built(which: str, request: 
         is_cand = (at < len(cols)) & (cols[np.minimum(at, len(cols) - 1)] == ids)
         assert (rows[is_cand].view(np.uint32) == feats[at[is_cand]].view(np.uint32)).all()
         items = np.concatenate([np.random.default_rng(user).permutation(N_ITEMS), ids[:1]]).astype(np.int64)
-        want = model.shown_features(user, history, seq, items, stored=(ids, table))
-        got = model.shown_features(user, history, seq, items, stored=(ids, table), rows=rows)
+        want = model.shown_features(user, history, seq, items, stored=stored)
+        got = model.shown_features(user, history, seq, items, stored=stored, rows=rows)
         assert (got[0] == want[0]).all()
         assert got[1].shape == want[1].shape and (got[1].view(np.uint32) == want[1].view(np.uint32)).all()
         read += int(got[0].sum())

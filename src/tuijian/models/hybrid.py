@@ -625,7 +625,7 @@ class HybridRecommender(Recommender):
         items alone (:func:`tuijian.models.shown_features.shown_rows`; what an explanation of a stored list
         attributes). ``stored``: the trained user's stored candidates and their retriever ranks
         (:meth:`TopLists.stored_ranks <tuijian.models.toplists.TopLists.stored_ranks>`), read instead of
-        ranking every item again; ``rows``: their stored feature rows (:meth:`TopLists.stored_rows
+        ranking every item again; ``rows``: their feature rows as built at training (:meth:`TopLists.stored_rows
         <tuijian.models.toplists.TopLists.stored_rows>`), read instead of building any."""
         from tuijian.models.shown_features import shown_rows
 
@@ -683,8 +683,7 @@ class HybridRecommender(Recommender):
                 captured = _CAPTURE.get() or []
             finally:
                 _CAPTURE.reset(token)
-            feats = np.asarray(captured[-1][2], np.float32)  # the rows the pairs were ranked from
-            ranks = feats[:, rank_cols].astype(rank_type)  # each candidate's retriever ranks
+            ranks = captured[-1][2][:, rank_cols].astype(rank_type)  # each candidate's retriever ranks
             b = len(s)
             base = self.tail_base(b, r, p)
             if rank is not None:  # exactly as _score_rows: assemble, place, then read the rows back
@@ -700,15 +699,11 @@ class HybridRecommender(Recommender):
                 placed = np.full((len(r), len(rank_cols)), outside, dtype=rank_type)  # a placed cold item
                 placed[is_cand] = ranks[at[is_cand]]
                 ranks = placed
-                placed_rows = np.zeros((len(r), feats.shape[1]), dtype=np.float32)  # ranks nowhere: no row
-                placed_rows[is_cand] = feats[at[is_cand]]
-                feats = placed_rows
-            parts.append((r + start, c, p, ranks, feats))
+            parts.append((r + start, c, p, ranks))
             bases.append(base)
-        rows, cols, pred, rank_rows, feat_rows = (np.concatenate(x) for x in zip(*parts, strict=True))
+        rows, cols, pred, rank_rows = (np.concatenate(x) for x in zip(*parts, strict=True))
         order = np.lexsort((cols, -pred, rows))  # per row: best first, ties by item index (as topk)
         rows, cols, pred, rank_rows = rows[order], cols[order], pred[order], rank_rows[order]
-        feat_rows = feat_rows[order]
         indptr = np.searchsorted(rows, np.arange(len(users) + 1))
         return TopListParts(
             indptr=indptr.astype(np.int64),
@@ -717,7 +712,6 @@ class HybridRecommender(Recommender):
             tail_base=np.concatenate(bases).astype(np.float32),
             tail_key=key,
             ranks=rank_rows,
-            rows=feat_rows,
         )
 
     def similar_items(self, items: UserArg, k: int = 10) -> tuple[np.ndarray, np.ndarray]:

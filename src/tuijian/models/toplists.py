@@ -83,9 +83,6 @@ class TopListParts:
     tail_key: np.ndarray  # (n_items,) float32
     #: per stored item, its rank in each retriever's top list (:attr:`TopLists.ranks`); ``None``: not kept
     ranks: np.ndarray | None = None  # (nnz, R) uint8/uint16
-    #: per stored item, the ranker's feature row it was ranked from (:attr:`TopLists.rows`; a stored item that
-    #: is not a candidate, the placed cold item, has zeros); ``None``: not kept
-    rows: np.ndarray | None = None  # (nnz, F) float32
 
 
 class StoredCandidates(NamedTuple):
@@ -118,10 +115,10 @@ class TopLists:
     #: (:class:`tuijian.explain.stored.StoredExplanations`, saved as its own file beside the lists); ``None``:
     #: explanations are computed per request
     explained: Any = None
-    #: tail rule of a ranker over retrievers: the ranker's feature row of each stored item, the very rows the
-    #: list was ranked from, user ``u``'s at ``rows[row_ptr[u]:row_ptr[u + 1]]`` in the order of its stored
-    #: items (a cut list keeps none); what an explanation of a stored list attributes instead of building the
-    #: shown items' rows again (:func:`tuijian.models.shown_features.shown_rows`). Memory-mapped when loaded
+    #: tail rule of a ranker over retrievers: the ranker's feature row of each stored item, user ``u``'s at
+    #: ``rows[row_ptr[u]:row_ptr[u + 1]]`` in the order of its stored items (a cut list keeps none; a stored
+    #: item that is not a candidate, zeros), built at training by the model's own ``shown_features``, the code
+    #: an explanation of the list otherwise runs per request (:func:`_with_rows`). Memory-mapped when loaded
     #: (:data:`ROWS_FILE`): the workers of a server share its pages. ``None``: not kept
     rows: np.ndarray | None = None  # (nnz, F) float32
     row_ptr: np.ndarray | None = None  # (n_users + 1,) int64
@@ -375,22 +372,15 @@ def _precompute_tail(
 ) -> TopLists | None:
     """Top lists with the tail rule (module docstring) when ``model.top_list_parts`` gives one, checked
     against the model's own ``recommend`` for sampled users, with and without a filter; else ``None``. The
-    ranker's feature rows of the stored items are kept while they fit ``rows_budget_mb``
-    (:attr:`TopLists.rows`), checked for the same users against the rows an explanation builds."""
+    ranker's feature rows of the stored items are kept while they fit ``rows_budget_mb`` (:attr:`TopLists.rows`)."""
     n_users = model.interactions_.n_users
     started = time.perf_counter()
     chunks: list[TopListParts] = []
-    rows_bytes = 0
     for start in range(0, n_users, batch_users):
         users = np.arange(start, min(start + batch_users, n_users), dtype=np.int64)
         parts = model.top_list_parts(users)
         if parts is None:
             return None
-        if parts.rows is not None:
-            rows_bytes += parts.rows.nbytes
-            if rows_bytes > rows_budget_mb * 1e6:  # too many: none kept (the first chunks' rows dropped too)
-                chunks = [dataclasses.replace(c, rows=None) for c in chunks]
-                parts = dataclasses.replace(parts, rows=None)
         chunks.append(parts)
         log.info(
             "precomputing candidate lists",
@@ -413,7 +403,6 @@ def _precompute_tail(
                 ranks[row, :m] = c.ranks[a : a + m]
             row += 1
     base[lengths > width] = np.nan  # cut lists: only their prefix is known
-    rows, row_ptr = _row_table(chunks, lengths, width) if ranks is not None else (None, None)
     lists = TopLists(
         ids=ids,
         scores=scores,
@@ -422,8 +411,6 @@ def _precompute_tail(
         tail_key=chunks[0].tail_key,
         tail_base=base,
         ranks=ranks,
-        rows=rows,
-        row_ptr=row_ptr,
     )
     rng = np.random.default_rng(0)
     check = np.unique(np.linspace(0, n_users - 1, min(check_users, n_users)).astype(np.int64))
@@ -439,59 +426,41 @@ def _precompute_tail(
                     extra={"model": model.name, "user": u},
                 )
                 return None
-        if lists.rows is not None and not _rows_match(model, lists, u):
-            log.warning(
-                "stored feature rows differ from the rows an explanation builds; not keeping them",
-                extra={"model": model.name, "user": u},
-            )
-            lists = dataclasses.replace(lists, rows=None, row_ptr=None)
-    if lists.rows is None and chunks[0].rows is None and rows_bytes > rows_budget_mb * 1e6:
+    return _with_rows(model, lists, rows_budget_mb)
+
+
+def _with_rows(model: Recommender, lists: TopLists, budget_mb: float) -> TopLists:
+    """``lists`` with the feature rows of every stored candidate (:attr:`TopLists.rows`), built by the model's
+    ``shown_features`` from the stored ranks as an explanation builds them, when the model has it, the lists
+    keep ranks, and the rows fit ``budget_mb``."""
+    shown, names = getattr(model, "shown_features", None), getattr(model, "feature_names_", None)
+    if lists.ranks is None or lists.tail_base is None or not callable(shown) or names is None:
+        return lists
+    counts = np.where(np.isfinite(lists.tail_base), (lists.ids >= 0).sum(axis=1), 0).astype(np.int64)
+    mb = int(counts.sum()) * len(names) * 4 / 1e6
+    if mb > budget_mb:
         log.info(
             "the stored candidates' feature rows exceed the budget; explanations build them per request",
-            extra={"model": model.name, "mb": round(rows_bytes / 1e6), "budget_mb": rows_budget_mb},
+            extra={"model": model.name, "mb": round(mb), "budget_mb": budget_mb},
         )
-    return lists
-
-
-def _row_table(
-    chunks: list[TopListParts], lengths: np.ndarray, width: int
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """``(rows, row_ptr)`` of :attr:`TopLists.rows` from the chunks' rows (a cut list keeps none: its
-    candidates are not all stored), or ``(None, None)`` when a chunk has none."""
-    if not chunks or any(c.rows is None for c in chunks):
-        return None, None
-    kept = np.where(lengths > width, 0, lengths).astype(np.int64)
-    row_ptr = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(kept, out=row_ptr[1:])
-    first = chunks[0].rows
-    assert first is not None
-    rows = np.empty((int(row_ptr[-1]), first.shape[1]), dtype=np.float32)
-    user = 0
-    for c in chunks:
-        assert c.rows is not None
-        n = len(c.indptr) - 1
-        if (kept[user : user + n] == np.diff(c.indptr)).all():  # no cut list in the chunk: one copy
-            rows[row_ptr[user] : row_ptr[user + n]] = c.rows[c.indptr[0] : c.indptr[-1]]
-        else:
-            for r in range(n):
-                a = int(c.indptr[r])
-                rows[row_ptr[user + r] : row_ptr[user + r + 1]] = c.rows[a : a + kept[user + r]]
-        user += n
-    return rows, row_ptr
-
-
-def _rows_match(model: Recommender, lists: TopLists, user: int) -> bool:
-    """Whether the stored feature rows of ``user``'s candidates are, bit for bit, the rows the model's
-    ``shown_features`` builds for them from the stored ranks (what an explanation attributes without them)."""
-    stored, rows = lists.stored_ranks(user), lists.stored_rows(user)
-    shown = getattr(model, "shown_features", None)
-    if stored is None or rows is None or not callable(shown):
-        return True
-    items = stored[0][stored[0] >= 0].astype(np.int64)
-    history = model.interactions_.matrix[[user]]
-    candidate, want = shown(user, history, model.train_sequence(user), items, stored=stored)
-    got = np.asarray(rows[: len(items)][candidate], np.float32)
-    return bool(got.shape == want.shape and (got.view(np.uint32) == want.view(np.uint32)).all())
+        return lists
+    row_ptr = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=row_ptr[1:])
+    rows = np.zeros((int(row_ptr[-1]), len(names)), dtype=np.float32)
+    started, step = time.perf_counter(), max(1, lists.n_users // 10)
+    matrix = model.interactions_.matrix
+    for u in np.flatnonzero(counts).tolist():
+        items = lists.ids[u, : counts[u]].astype(np.int64)
+        stored = (lists.ids[u], lists.ranks[u])
+        candidate, built = shown(u, matrix[[u]], model.train_sequence(u), items, stored=stored)
+        rows[row_ptr[u] + np.flatnonzero(candidate)] = built
+        if (u + 1) % step == 0:
+            log.info(
+                "building the stored candidates' feature rows",
+                extra={"model": model.name, "users_done": u + 1, "users": lists.n_users,
+                       "seconds": round(time.perf_counter() - started, 1)},
+            )  # fmt: skip
+    return dataclasses.replace(lists, rows=rows, row_ptr=row_ptr)
 
 
 def _rank_table(chunks: list[TopListParts], n_users: int, width: int) -> np.ndarray | None:

@@ -94,6 +94,8 @@ def train_version(
             "top_lists_seconds": round(time.perf_counter() - started, 3),
             "top_lists_n": top_lists.n,
             "top_lists_scored": top_lists.scored,
+            # the stored candidates' feature rows, read by explanations (0: not kept)
+            "top_lists_rows_mb": round(top_lists.rows.nbytes / 1e6, 1) if top_lists.rows is not None else 0,
         }
         if explained_per_user > 0 and explainable(model):  # explained requests of these users: lookups too
             started = time.perf_counter()
