@@ -250,7 +250,8 @@ def test_the_hybrid_keeps_its_candidates_rows_and_maps_them_from_the_file(
     version = save_model(hybrid, tmp_path, top_lists=top)
     assert (tmp_path / "hybrid" / version / ROWS_FILE).is_file()
     loaded = load_top_lists(tmp_path, "hybrid", version)
-    assert loaded is not None and isinstance(loaded.rows, np.memmap)
+    assert loaded is not None and loaded.rows is not None
+    assert isinstance(loaded.rows.base, np.memmap) and not loaded.rows.flags.writeable  # the file's pages
     np.testing.assert_array_equal(loaded.row_ptr, top.row_ptr)
     for u in (0, 7, 100):
         got, want = loaded.stored_rows(u), top.stored_rows(u)
