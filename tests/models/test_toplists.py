@@ -181,9 +181,15 @@ def test_which_models_are_precomputed(knn: ItemKNN) -> None:
 
 @pytest.fixture(scope="module")
 def hybrid(ml100k_u1_implicit: tuple[Interactions, dict[int, set[int]]]) -> HybridRecommender:
-    ranker = dict(n_estimators=30, min_child_samples=10, num_leaves=3, early_stopping_rounds=10, n_rankers=1)
+    return _small_hybrid(ml100k_u1_implicit[0], {"item-knn": {}, "popularity": {}}, n_estimators=30)
+
+
+def _small_hybrid(inter: Interactions, retrievers: dict, n_estimators: int) -> HybridRecommender:
+    ranker = dict(
+        n_estimators=n_estimators, min_child_samples=10, num_leaves=3, early_stopping_rounds=10, n_rankers=1
+    )
     model = HybridRecommender(
-        retrievers={"item-knn": {}, "popularity": {}},
+        retrievers=retrievers,
         labels={"kind": "random", "fraction": 0.3},
         features={},
         refit=False,
@@ -192,7 +198,7 @@ def hybrid(ml100k_u1_implicit: tuple[Interactions, dict[int, set[int]]]) -> Hybr
         n_candidates=20,
         num_threads=1,
     )
-    return model.fit(ml100k_u1_implicit[0])
+    return model.fit(inter)
 
 
 def test_the_hybrid_stores_its_candidates_and_answers_every_filter(hybrid: HybridRecommender) -> None:
@@ -269,17 +275,8 @@ def test_rows_are_built_as_an_explanation_builds_them_and_kept_within_the_budget
     """With ALS among the retrievers (a batched product rounds its scores differently from a one-user one),
     the kept rows are the rows the explanation of a stored list would build, bit for bit; rows over the
     budget are not kept, and the lists still are."""
-    ranker = dict(n_estimators=20, min_child_samples=10, num_leaves=3, early_stopping_rounds=10, n_rankers=1)
-    model = HybridRecommender(
-        retrievers={"item-knn": {}, "als": {"n_factors": 16, "n_iterations": 3}},
-        labels={"kind": "random", "fraction": 0.3},
-        features={},
-        refit=False,
-        gate=False,
-        ranker=ranker,
-        n_candidates=20,
-        num_threads=1,
-    ).fit(ml100k_u1_implicit[0])
+    retrievers = {"item-knn": {}, "als": {"n_factors": 16, "n_iterations": 3}}
+    model = _small_hybrid(ml100k_u1_implicit[0], retrievers, n_estimators=20)
     top = precompute_top_lists(model, 30, batch_users=300)
     assert top.rows is not None and top.scored == "tail"
     for u in range(0, model.interactions_.n_users, 37):
