@@ -396,3 +396,41 @@ def test_stored_explanations_are_what_a_request_explains(shop: dict[str, Any], n
             want = explained_items(plain, records, again, plain.recommend(again, K), lang)
             assert got == want, (name, user, lang)
             assert top.explained.lookup(u, [snap.item_index(e["item_id"]) for e in got])
+
+
+@pytest.mark.parametrize("name", ["hybrid", "auto"])
+def test_stored_rows_explain_a_filtered_request_as_rows_built_per_request(
+    shop: dict[str, Any], name: str
+) -> None:
+    """A ranker's lists also keep the feature rows of their candidates (``toplist_rows.npy``, mapped at load):
+    explained requests that reach past the stored explanations (a category filter, a larger k) read them, and
+    answer exactly what the same pipeline answers building every row per request."""
+    import dataclasses
+
+    from tuijian.explain.render import explained_items
+    from tuijian.models.artifacts import read_config
+    from tuijian.models.pipeline import Pipeline
+    from tuijian.models.toplists import ROWS_FILE
+
+    snap = shop["snaps"][f"{name}+top"]
+    top = snap.top_lists
+    assert top is not None
+    folder = Path(snap.info["path"])
+    metrics = read_config(folder.parent.parent, folder.parent.name, folder.name)["metrics"]
+    assert top.ranks is not None  # both serve their ranker here (a gate serving one retriever keeps none)
+    assert top.rows is not None and metrics["top_lists_rows_mb"] > 0 and (folder / ROWS_FILE).is_file()
+    plain = Pipeline(snap.model, top_lists=dataclasses.replace(top, explained=None, rows=None, row_ptr=None))
+    records = snap.catalog.records
+    categories = sorted(snap.catalog.category_index)
+    checked = 0
+    for n, user in enumerate(_users(snap, 16)):
+        u = snap.user_index(user)
+        allowed = snap.catalog.category_index[categories[n % len(categories)]]
+        for k, mask in ((K, allowed), (2 * K, None)):
+            served = snap.pipeline.user_query(u, allowed=mask)
+            again = plain.user_query(u, allowed=mask)
+            got = explained_items(snap.pipeline, records, served, snap.pipeline.recommend(served, k), "en")
+            want = explained_items(plain, records, again, plain.recommend(again, k), "en")
+            assert got == want, (name, user, k)
+            checked += len(got)
+    assert checked > 0

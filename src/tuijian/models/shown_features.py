@@ -141,7 +141,7 @@ def read_rows(
     rows: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`shown_rows` read from a stored list's rows (:attr:`TopLists.rows
-    <tuijian.models.toplists.TopLists.rows>`, the very rows the list was ranked from): an item is a
+    <tuijian.models.toplists.TopLists.rows>`, built at training by :func:`shown_rows` itself): an item is a
     candidate when a retriever ranked it in its top (its stored ranks, as :func:`stored_scores` decides), or,
     with repeats, when the user had it. ``None`` when a candidate is not among the stored items (not
     expected: every candidate is stored); the caller then builds the rows."""

@@ -25,7 +25,7 @@ import pandas as pd
 from tuijian.data.interactions import Interactions, WeightConfig
 from tuijian.exceptions import DataError, ModelNotFoundError
 from tuijian.explain.stored import EXPLAINED_PER_USER
-from tuijian.models.toplists import TOP_N
+from tuijian.models.toplists import ROWS_BUDGET_MB, TOP_N
 from tuijian.service.snapshot import Catalog, Snapshot
 from tuijian.store import Store
 
@@ -61,6 +61,7 @@ def train_version(
     precompute: bool | None = None,
     top_n: int = TOP_N,
     explained_per_user: int = EXPLAINED_PER_USER,
+    rows_budget_mb: float = ROWS_BUDGET_MB,
 ) -> str:
     """Fit ``model_name`` on every stored event, save it and register it; returns the version label.
 
@@ -68,7 +69,9 @@ def train_version(
     model's own choice, see :mod:`tuijian.models.toplists`) also get every trained user's top ``top_n``
     scored now and stored with the version, so serving a known user without fresh events is a lookup; the
     first ``explained_per_user`` items of each such user's default request are explained now as well
-    (:mod:`tuijian.explain.stored`; 0: explained per request).
+    (:mod:`tuijian.explain.stored`; 0: explained per request), and the ranker's feature rows of every stored
+    candidate are kept while they fit ``rows_budget_mb`` (:attr:`TopLists.rows
+    <tuijian.models.toplists.TopLists.rows>`; 0: none, explanations build them per request).
     """
     from tuijian.explain.stored import explainable, precompute_explanations
     from tuijian.models.artifacts import save_model
@@ -89,7 +92,7 @@ def train_version(
     top_lists, extra = None, {}
     if should_precompute(model, precompute):
         started = time.perf_counter()
-        top_lists = precompute_top_lists(model, top_n)
+        top_lists = precompute_top_lists(model, top_n, rows_budget_mb=rows_budget_mb)
         extra = {
             "top_lists_seconds": round(time.perf_counter() - started, 3),
             "top_lists_n": top_lists.n,
