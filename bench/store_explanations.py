@@ -70,9 +70,7 @@ def main() -> None:
         "mb_on_disk": round((folder / FILE).stat().st_size / 1e6, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    print(json.dumps(figures, indent=2))
-    if args.out is not None:
-        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    _report(figures, args.out)
 
 
 def add_rows(args: argparse.Namespace) -> None:
@@ -97,7 +95,7 @@ def add_rows(args: argparse.Namespace) -> None:
         if (a is None) != (b is None) or (a is not None and not np.array_equal(a, b, equal_nan=True)):
             raise SystemExit(f"the new top lists differ from the stored ones in {name}; nothing written")
     if new.rows is None:
-        raise SystemExit("no feature rows were kept (see the log: budget or check); nothing written")
+        raise SystemExit("no feature rows were kept (see the log: over the budget); nothing written")
     tmp = folder / ".rows-incoming"
     tmp.mkdir(exist_ok=True)
     new.save(tmp / FILE)
@@ -113,9 +111,13 @@ def add_rows(args: argparse.Namespace) -> None:
         "mb_on_disk": round((folder / ROWS_FILE).stat().st_size / 1e6, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+    _report(figures, args.out)
+
+
+def _report(figures: dict[str, object], out: Path | None) -> None:
     print(json.dumps(figures, indent=2))
-    if args.out is not None:
-        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    if out is not None:
+        out.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":

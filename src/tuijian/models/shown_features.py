@@ -155,7 +155,7 @@ def read_rows(
         if (repeat & ~found).any():
             return None
         candidate |= repeat
-    return candidate, np.array(rows[slot[candidate]], dtype=np.float32)
+    return candidate, np.asarray(rows[slot[candidate]], dtype=np.float32)  # the gather is the one copy
 
 
 def stored_scores(

@@ -25,7 +25,7 @@ answers every filter: when the filter leaves fewer than ``k`` stored items, the 
 stored scores and the rule (``n_items`` additions, no model call), exactly as the model assembles it. Users
 whose candidate list is longer than the stored width keep the plain prefix rule. Any other query returns
 ``None`` and the caller scores it in full. Such lists also keep the ranker's feature row of every stored
-candidate (:attr:`TopLists.rows`, :data:`ROWS_FILE`, memory-mapped; while they fit :data:`ROWS_BUDGET_MB`):
+candidate (:attr:`TopLists.rows`, :mod:`tuijian.models.toplist_rows`: memory-mapped, while they fit a budget):
 an explanation of the list attributes those rows instead of building them again.
 
 Models opt in through :attr:`~tuijian.models.base.Recommender.precompute` (``True``/``False``; ``None``:
@@ -36,9 +36,7 @@ on ``k``, so its lists are never precomputed.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -46,6 +44,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from tuijian.exceptions import ConfigError, StorageError
+from tuijian.models.toplist_rows import ROWS_BUDGET_MB, ROWS_FILE, load_rows, with_rows
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -61,12 +60,6 @@ TOP_N = 200
 PRECOMPUTE_MIN_MS = 5.0
 #: users scored per ``recommend`` call while precomputing
 BATCH_USERS = 1024
-#: the ranker's feature rows of the stored candidates (:attr:`TopLists.rows`), a file of its own beside
-#: ``toplists.npz`` so that every worker maps the same pages
-ROWS_FILE = "toplist_rows.npy"
-#: those rows are kept when they take at most this many MB (Beauty: 1,910 MB for 22,363 users); more users
-#: than that explain their lists' items from the model per request, as before
-ROWS_BUDGET_MB = 4096
 FILE = "toplists.npz"
 
 
@@ -118,8 +111,8 @@ class TopLists:
     #: tail rule of a ranker over retrievers: the ranker's feature row of each stored item, user ``u``'s at
     #: ``rows[row_ptr[u]:row_ptr[u + 1]]`` in the order of its stored items (a cut list keeps none; a stored
     #: item that is not a candidate, zeros), built at training by the model's own ``shown_features``, the code
-    #: an explanation of the list otherwise runs per request (:func:`_with_rows`). Memory-mapped when loaded
-    #: (:data:`ROWS_FILE`): the workers of a server share its pages. ``None``: not kept
+    #: an explanation of the list otherwise runs per request (:func:`~tuijian.models.toplist_rows.with_rows`). Memory-mapped when loaded
+    #: (:data:`~.toplist_rows.ROWS_FILE`): the workers of a server share its pages. ``None``: not kept
     rows: np.ndarray | None = None  # (nnz, F) float32
     row_ptr: np.ndarray | None = None  # (n_users + 1,) int64
 
@@ -216,7 +209,7 @@ class TopLists:
         ranks = arrays.get("ranks")
         if ranks is not None and (ranks.ndim != 3 or ranks.shape[:2] != ids.shape or key is None):
             raise StorageError(f"{path} holds malformed candidate ranks; retrain to rebuild the top lists")
-        rows, row_ptr = _load_rows(path, arrays.get("row_ptr"), ranks, model)
+        rows, row_ptr = load_rows(path, arrays.get("row_ptr"), ranks, model)
         return cls(
             ids=ids, scores=scores, n_items=n_items, scored=scored, tail_key=key, tail_base=base, ranks=ranks,
             rows=rows, row_ptr=row_ptr,
@@ -235,44 +228,6 @@ class TopLists:
         if self.rows is None or self.row_ptr is None or self.stored_ranks(user) is None:
             return None
         return self.rows[int(self.row_ptr[user]) : int(self.row_ptr[user + 1])]
-
-
-def _load_rows(
-    path: Path, row_ptr: np.ndarray | None, ranks: np.ndarray | None, model: Recommender
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The stored feature rows beside ``path`` (memory-mapped, read ahead by the kernel) and their
-    pointers, checked against the lists and the model; ``(None, None)`` when the lists have none, or the
-    rows file was removed (a warning: explanations are then built per request)."""
-    if row_ptr is None:
-        return None, None
-    file = path.with_name(ROWS_FILE)
-    if not file.is_file():
-        log.warning("top lists without their feature rows file; explanations build rows per request",
-                    extra={"file": str(file)})  # fmt: skip
-        return None, None
-    try:
-        rows = np.load(file, mmap_mode="r", allow_pickle=False)
-    except ValueError as exc:  # a truncated or foreign file
-        raise StorageError(
-            f"{file} is not a feature rows file ({exc}); retrain to rebuild the top lists"
-        ) from None
-    n_users = model.interactions_.n_users
-    names = getattr(model, "feature_names_", None)
-    if (
-        ranks is None
-        or row_ptr.shape != (n_users + 1,)
-        or rows.ndim != 2
-        or rows.dtype != np.float32
-        or int(row_ptr[-1]) != rows.shape[0]
-        or (np.diff(row_ptr) < 0).any()
-        or (names is not None and rows.shape[1] != len(names))
-    ):
-        raise StorageError(f"{file} does not fit its top lists or model; retrain to rebuild the top lists")
-    if hasattr(os, "posix_fadvise"):  # read the pages in now, in the background, not at each first request
-        with open(file, "rb") as f:
-            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_WILLNEED)
-    # a plain array over the mapping: numpy.memmap's Python-level indexing costs ~20 µs a request
-    return np.asarray(rows), np.asarray(row_ptr, np.int64)
 
 
 def precomputable(model: Recommender) -> bool:
@@ -369,7 +324,7 @@ TAIL_MAX_WIDTH = 2048
 
 
 def _precompute_tail(
-    model: Recommender, n: int, batch_users: int, check_users: int, rows_budget_mb: float = ROWS_BUDGET_MB
+    model: Recommender, n: int, batch_users: int, check_users: int, rows_budget_mb: float
 ) -> TopLists | None:
     """Top lists with the tail rule (module docstring) when ``model.top_list_parts`` gives one, checked
     against the model's own ``recommend`` for sampled users, with and without a filter; else ``None``. The
@@ -427,41 +382,7 @@ def _precompute_tail(
                     extra={"model": model.name, "user": u},
                 )
                 return None
-    return _with_rows(model, lists, rows_budget_mb)
-
-
-def _with_rows(model: Recommender, lists: TopLists, budget_mb: float) -> TopLists:
-    """``lists`` with the feature rows of every stored candidate (:attr:`TopLists.rows`), built by the model's
-    ``shown_features`` from the stored ranks as an explanation builds them, when the model has it, the lists
-    keep ranks, and the rows fit ``budget_mb``."""
-    shown, names = getattr(model, "shown_features", None), getattr(model, "feature_names_", None)
-    if lists.ranks is None or lists.tail_base is None or not callable(shown) or names is None:
-        return lists
-    counts = np.where(np.isfinite(lists.tail_base), (lists.ids >= 0).sum(axis=1), 0).astype(np.int64)
-    mb = int(counts.sum()) * len(names) * 4 / 1e6
-    if mb > budget_mb:
-        log.info(
-            "the stored candidates' feature rows exceed the budget; explanations build them per request",
-            extra={"model": model.name, "mb": round(mb), "budget_mb": budget_mb},
-        )
-        return lists
-    row_ptr = np.zeros(len(counts) + 1, np.int64)
-    np.cumsum(counts, out=row_ptr[1:])
-    rows = np.zeros((int(row_ptr[-1]), len(names)), dtype=np.float32)
-    started, step = time.perf_counter(), max(1, lists.n_users // 10)
-    matrix = model.interactions_.matrix
-    for u in np.flatnonzero(counts).tolist():
-        items = lists.ids[u, : counts[u]].astype(np.int64)
-        stored = (lists.ids[u], lists.ranks[u])
-        candidate, built = shown(u, matrix[[u]], model.train_sequence(u), items, stored=stored)
-        rows[row_ptr[u] + np.flatnonzero(candidate)] = built
-        if (u + 1) % step == 0:
-            log.info(
-                "building the stored candidates' feature rows",
-                extra={"model": model.name, "users_done": u + 1, "users": lists.n_users,
-                       "seconds": round(time.perf_counter() - started, 1)},
-            )  # fmt: skip
-    return dataclasses.replace(lists, rows=rows, row_ptr=row_ptr)
+    return with_rows(model, lists, rows_budget_mb)
 
 
 def _rank_table(chunks: list[TopListParts], n_users: int, width: int) -> np.ndarray | None:
