@@ -5,9 +5,10 @@ An explanation of a stored list attributes the ranker's rows of the items it sho
 builds them per request (:func:`tuijian.models.shown_features.shown_rows`: every retriever scores the user
 at the needed columns, then the base columns), about 1 ms whatever the number of items. :func:`with_rows`
 runs that same code once per trained user at training, so the rows read later are the rows a request would
-build, bit for bit (rows from the batched ranking would not be: a batched ALS product rounds differently from a
-one-user one). They are kept while they fit :data:`ROWS_BUDGET_MB`, saved as :data:`ROWS_FILE` (float32, one
-row per stored item) and memory-mapped by :func:`load_rows`, so the workers of a server share their pages.
+build, bit for bit (rows from the batched ranking would not be: a batched ALS product rounds differently
+from a one-user one). They are kept while they fit :data:`ROWS_BUDGET_MB`, saved as :data:`ROWS_FILE`
+(float32, one row per stored item) and memory-mapped by :func:`load_rows`, so the workers of a server share
+their pages.
 """
 
 from __future__ import annotations

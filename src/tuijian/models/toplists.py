@@ -111,8 +111,9 @@ class TopLists:
     #: tail rule of a ranker over retrievers: the ranker's feature row of each stored item, user ``u``'s at
     #: ``rows[row_ptr[u]:row_ptr[u + 1]]`` in the order of its stored items (a cut list keeps none; a stored
     #: item that is not a candidate, zeros), built at training by the model's own ``shown_features``, the code
-    #: an explanation of the list otherwise runs per request (:func:`~tuijian.models.toplist_rows.with_rows`). Memory-mapped when loaded
-    #: (:data:`~.toplist_rows.ROWS_FILE`): the workers of a server share its pages. ``None``: not kept
+    #: an explanation of the list otherwise runs per request (:func:`~tuijian.models.toplist_rows.with_rows`).
+    #: Memory-mapped when loaded (:data:`~tuijian.models.toplist_rows.ROWS_FILE`): the workers of a server
+    #: share its pages. ``None``: not kept
     rows: np.ndarray | None = None  # (nnz, F) float32
     row_ptr: np.ndarray | None = None  # (n_users + 1,) int64
 
@@ -328,7 +329,8 @@ def _precompute_tail(
 ) -> TopLists | None:
     """Top lists with the tail rule (module docstring) when ``model.top_list_parts`` gives one, checked
     against the model's own ``recommend`` for sampled users, with and without a filter; else ``None``. The
-    ranker's feature rows of the stored items are kept while they fit ``rows_budget_mb`` (:attr:`TopLists.rows`)."""
+    ranker's feature rows of the stored items are kept while they fit ``rows_budget_mb``
+    (:attr:`TopLists.rows`)."""
     n_users = model.interactions_.n_users
     started = time.perf_counter()
     chunks: list[TopListParts] = []
