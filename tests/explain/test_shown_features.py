@@ -222,7 +222,9 @@ def test_an_explained_lookup_reads_the_stored_ranks(base_model: HybridRecommende
 
 
 @pytest.mark.parametrize("which", ["base_model", "repeat_model", "grouped_model"])
-def test_stored_rows_are_the_scored_rows_and_read_as_built(which: str, request: pytest.FixtureRequest) -> None:
+def test_stored_rows_are_the_scored_rows_and_read_as_built(
+    which: str, request: pytest.FixtureRequest
+) -> None:
     """The feature rows kept with a tail-rule list are the candidates' scored rows, bit for bit, and the
     shown items' rows read from them equal the rows built without them (every item, one twice)."""
     model: HybridRecommender = request.getfixturevalue(which)

@@ -162,8 +162,12 @@ def serve(
         fg=typer.colors.GREEN,
         err=True,
     )
+    from tuijian.service.supervisor import balanced, run_balanced
+
+    # several workers: one listening socket each, so that connections spread over them (see the module)
+    run = run_balanced if balanced(settings.workers) else uvicorn.run
     try:
-        uvicorn.run(
+        run(
             "tuijian.service.app:create_app_from_env",
             factory=True,
             host=settings.host,
