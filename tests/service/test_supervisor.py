@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.service.conftest import free_port
+from tuijian.exceptions import ConfigError
 from tuijian.service.supervisor import balanced, reuse_port_socket
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +68,7 @@ def test_sockets_share_a_port_and_a_taken_port_is_named() -> None:
         plain.bind(("127.0.0.1", 0))
         plain.listen()
         taken = plain.getsockname()[1]
-        with pytest.raises(OSError, match=f"cannot bind 127.0.0.1:{taken}"):
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{taken}: .*choose another --port"):
             reuse_port_socket("127.0.0.1", taken)
 
 

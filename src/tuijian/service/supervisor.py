@@ -30,6 +30,8 @@ from typing import Any
 from uvicorn.config import Config
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from tuijian.exceptions import ConfigError
+
 log = logging.getLogger("tuijian.service")
 
 
@@ -40,8 +42,8 @@ def balanced(workers: int, platform: str = sys.platform) -> bool:
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
     """A TCP socket bound to ``(host, port)`` with ``SO_REUSEPORT``, not listening yet (a worker listens on it
-    once started). Raises ``OSError`` with the address when it cannot be bound (another program holds the
-    port without ``SO_REUSEPORT``, or the address is not this machine's)."""
+    once started). Raises :class:`~tuijian.exceptions.ConfigError` naming the address when it cannot be bound
+    (another program holds the port, or the address is not this machine's)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
@@ -50,7 +52,10 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise OSError(exc.errno, f"cannot bind {host}:{port}: {exc.strerror}") from exc
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; stop the program using that port or choose "
+            "another --port / --host"
+        ) from exc
     sock.set_inheritable(True)
     return sock
 
