@@ -12,6 +12,10 @@ explained requests take ~4 ms of server time, is the tail. This script runs the 
 * ``servers2``: two ``tuijian serve --workers 1`` on two ports, each driven by its own wrk with 6 connections:
   the perfect split, 6 and 6.
 
+Since the fifth session of 5 December ``tuijian serve`` gives each worker a socket of its own on Linux
+(``tuijian.service.supervisor``), so ``workers2`` splits the connections by the kernel's hash instead of
+mostly 12/0; run the tree of an earlier commit for the shared socket.
+
 Other counts work the same way (``--layouts workers4,servers4``: one server with four workers; four one-worker
 servers with 3 connections each); the queue model assumes one core per worker.
 
