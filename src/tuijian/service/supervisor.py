@@ -15,8 +15,8 @@ more bound socket that never listens, and closes its copy of each worker's socke
 a dead worker's socket closes with it and new connections go to the live ones.
 
 Only Linux spreads TCP connections this way (macOS and the BSDs give them to one socket), so
-:func:`balanced` is true only there; elsewhere, and for a Unix socket or an inherited descriptor,
-``tuijian serve`` uses uvicorn's supervisor as before.
+:func:`balanced` is true only there; elsewhere, and with one worker, ``tuijian serve`` uses uvicorn's
+supervisor as before.
 """
 
 from __future__ import annotations
