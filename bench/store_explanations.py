@@ -1,4 +1,4 @@
-"""Explain every trained user's default request of a saved version now (issue 14), as training does.
+"""Explain every trained user's stored items of a saved version now (issue 14), as training does.
 
 Training for serving (:func:`tuijian.service.versions.train_version`) stores a version's top lists and, since
 this change, the model's explanations of each trained user's default request (:mod:`tuijian.explain.stored`).
@@ -8,6 +8,11 @@ into the version folder and notes it in ``config.json``.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/store_explanations.py \\
         --artifacts /work/var_beauty/home3/artifacts/amazon-beauty --model auto --version v0001
+
+A ranker's tail-rule lists get every stored candidate explained while the table fits its budget
+(:data:`~tuijian.explain.stored.BUDGET_MB`), as training now does; the lists are then saved again without the
+stored candidates' feature rows, which no explanation reads any more (``toplist_rows.npy`` is removed from the
+folder; the lists' arrays are written unchanged).
 
 ``--rows``: instead, score the top lists again as training now does, which also keeps the ranker's feature row
 of every stored candidate (``toplist_rows.npy``, :attr:`tuijian.models.toplists.TopLists.rows`); the new
@@ -54,7 +59,21 @@ def main() -> None:
     started = time.perf_counter()
     stored = precompute_explanations(model, lists, per_user)
     seconds = time.perf_counter() - started
-    stored.save(folder / FILE)
+    import dataclasses
+    import os
+
+    from tuijian.models.toplists import FILE as LISTS
+    from tuijian.models.toplists import ROWS_FILE
+
+    tmp = folder / ".explanations-incoming"
+    tmp.mkdir(exist_ok=True)
+    stored.save(tmp / FILE)  # written under a new name, then renamed: a hard-linked copy stays untouched
+    os.replace(tmp / FILE, folder / FILE)
+    if stored.every_candidate and lists.rows is not None:  # as training does: the rows are read no more
+        dataclasses.replace(lists, rows=None, row_ptr=None, explained=None).save(tmp / LISTS)
+        os.replace(tmp / LISTS, folder / LISTS)
+        (folder / ROWS_FILE).unlink(missing_ok=True)
+    tmp.rmdir()
     config_path = folder / "config.json"
     config = json.loads(config_path.read_text())
     config["top_lists"]["explained"] = FILE
@@ -63,6 +82,8 @@ def main() -> None:
         "folder": str(folder),
         "users": stored.n_users,
         "per_user": per_user,
+        "every_candidate": stored.every_candidate,
+        "candidates": int((lists.ids >= 0).sum()),
         "explanations": len(stored.item),
         "seconds": round(seconds, 1),
         "load_seconds": round(loaded, 1),

@@ -66,10 +66,15 @@ def test_a_stored_explanation_is_the_models_own(
     assert table is not None and table.method == "path"
     pipe = Pipeline(model, top_lists=plain)
     n = 0
+    deep = plain.tail_base is not None  # a ranker's lists: every stored candidate is explained
     for user in range(N_USERS):
         a, b = int(table.user_ptr[user]), int(table.user_ptr[user + 1])
         items = table.item[a:b].tolist()
-        assert len(items) <= PER_USER
+        if deep:
+            row = plain.ids[user]
+            assert items[: (row >= 0).sum()] == (row[row >= 0].tolist() if items else [])
+        else:
+            assert len(items) <= PER_USER
         got = table.lookup(user, items)
         assert sorted(got) == sorted(items)
         query = pipe.user_query(user)
@@ -91,9 +96,14 @@ def test_an_explained_request_reads_them(
     with_table, without = Pipeline(model, top_lists=lists), Pipeline(model, top_lists=plain)
     calls: list[int] = []
     own = type(model).explain  # type: ignore[attr-defined]
+    deep = plain.tail_base is not None  # every stored candidate explained: only the tail is asked
+    checking = False
 
     def counted(self: Any, evidence: Evidence, items: np.ndarray) -> Any:
         calls.append(len(items))
+        if deep and self is model and checking:
+            stored_items = set(plain.ids[evidence.user].tolist())
+            assert not stored_items & set(items.tolist()), "a stored candidate was explained again"
         return own(self, evidence, items)
 
     rng = np.random.default_rng(3)
@@ -111,6 +121,7 @@ def test_an_explained_request_reads_them(
             query = pipe.user_query(user, allowed=allowed, exclude_purchased=exclude)
             ranked = pipe.recommend(query, k)
             calls.clear()
+            checking = pipe is with_table
             monkeypatch.setattr(type(model), "explain", counted)
             results.append((ranked, explain_ranked(pipe, query, ranked)))
             monkeypatch.setattr(type(model), "explain", own)
@@ -120,7 +131,7 @@ def test_an_explained_request_reads_them(
                     assert calls == [], user
         assert [r[0] for r in results[0][0]] == [r[0] for r in results[1][0]]
         _same(results[0][1], results[1][1])
-    if how in ("deeper", "filtered"):
+    if how in ("deeper", "filtered") and not deep:
         assert asked > 0  # some items had no stored explanation and were explained per request
 
 
@@ -151,3 +162,55 @@ def test_a_table_of_another_model_is_refused(stored: tuple[TopLists, TopLists], 
     np.savez(tmp_path / "other.npz", ids=np.zeros(3))
     with pytest.raises(StorageError, match="not a stored-explanations file"):
         StoredExplanations.load(tmp_path / "other.npz", N_USERS)
+
+
+def test_a_table_over_its_budget_keeps_the_default_requests_items(model: Recommender) -> None:
+    """A ranker's lists get every stored candidate explained while the table fits ``budget_mb``; over it
+    (judged on the first users), only the items of each user's default request, as for other models."""
+    lists = precompute_top_lists(model, 12)
+    deep = precompute_explanations(model, lists, PER_USER)
+    shallow = precompute_explanations(model, lists, PER_USER, budget_mb=1e-6)
+    off = precompute_explanations(model, lists, PER_USER, budget_mb=0)
+    assert not shallow.every_candidate and not off.every_candidate
+    assert np.array_equal(shallow.item, off.item) and np.array_equal(shallow.user_ptr, off.user_ptr)
+    assert all(b - a <= PER_USER for a, b in zip(shallow.user_ptr[:-1], shallow.user_ptr[1:], strict=True))
+    if lists.tail_base is None:  # plain top-n lists: the default request's items only, whatever the budget
+        assert not deep.every_candidate and np.array_equal(deep.item, shallow.item)
+        return
+    assert deep.every_candidate and len(deep.item) > len(shallow.item)
+    for user in range(N_USERS):  # each shallow entry is in the deep table, the same explanation
+        a, b = int(shallow.user_ptr[user]), int(shallow.user_ptr[user + 1])
+        items = shallow.item[a:b].tolist()
+        got, want = deep.lookup(user, items), shallow.lookup(user, items)
+        assert sorted(got) == sorted(want)
+        _same([got[t] for t in items], [want[t] for t in items])
+    # the ranker's feature values are float32, and stored as such
+    assert deep.a_value.dtype == np.float32 and deep.a_feature.dtype == np.int16
+
+
+def test_a_saved_table_is_mapped_not_read(stored: tuple[TopLists, TopLists]) -> None:
+    """Loaded tables are read-only views of the mapped file (the workers of a server share its pages; a
+    request touches only its user's); the loaded table answers as the built one."""
+    _, lists = stored
+    table = lists.explained
+    assert table is not None
+    for name in ("a_contrib", "r_weight", "item", "attr_ptr"):
+        arr = getattr(table, name)
+        assert not arr.flags.writeable and (not arr.flags.owndata or not arr.size), name
+    users = [u for u in range(N_USERS) if table.user_ptr[u + 1] > table.user_ptr[u]]
+    assert users
+    for user in users[:5]:
+        a, b = int(table.user_ptr[user]), int(table.user_ptr[user + 1])
+        items = table.item[a:b].tolist()[::-1]
+        got = table.lookup(user, items + [-3])  # any order, unknown items ignored
+        assert sorted(got) == sorted(items)
+
+
+def test_a_damaged_file_is_refused(stored: tuple[TopLists, TopLists], tmp_path: Path) -> None:
+    _, lists = stored
+    assert lists.explained is not None
+    lists.explained.save(tmp_path / FILE)
+    data = (tmp_path / FILE).read_bytes()
+    (tmp_path / FILE).write_bytes(data[: len(data) // 2])
+    with pytest.raises(StorageError, match="not a stored-explanations file"):
+        StoredExplanations.load(tmp_path / FILE, N_USERS)

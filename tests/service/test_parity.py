@@ -399,12 +399,13 @@ def test_stored_explanations_are_what_a_request_explains(shop: dict[str, Any], n
 
 
 @pytest.mark.parametrize("name", ["hybrid", "auto"])
-def test_stored_rows_explain_a_filtered_request_as_rows_built_per_request(
+def test_stored_candidates_explain_a_filtered_request_as_rows_built_per_request(
     shop: dict[str, Any], name: str
 ) -> None:
-    """A ranker's lists also keep the feature rows of their candidates (``toplist_rows.npy``, mapped at load):
-    explained requests that reach past the stored explanations (a category filter, a larger k) read them, and
-    answer exactly what the same pipeline answers building every row per request."""
+    """A ranker's lists get every stored candidate explained at training (so their feature rows,
+    ``toplist_rows.npy``, are not kept): explained requests that reach past the default request's items (a
+    category filter, a larger k) read them, and answer exactly what the same pipeline answers building every
+    row per request."""
     import dataclasses
 
     from tuijian.explain.render import explained_items
@@ -418,7 +419,8 @@ def test_stored_rows_explain_a_filtered_request_as_rows_built_per_request(
     folder = Path(snap.info["path"])
     metrics = read_config(folder.parent.parent, folder.parent.name, folder.name)["metrics"]
     assert top.ranks is not None  # both serve their ranker here (a gate serving one retriever keeps none)
-    assert top.rows is not None and metrics["top_lists_rows_mb"] > 0 and (folder / ROWS_FILE).is_file()
+    assert top.explained is not None and top.explained.every_candidate and metrics["explanations_every_candidate"]
+    assert top.rows is None and metrics["top_lists_rows_mb"] == 0 and not (folder / ROWS_FILE).exists()
     plain = Pipeline(snap.model, top_lists=dataclasses.replace(top, explained=None, rows=None, row_ptr=None))
     records = snap.catalog.records
     categories = sorted(snap.catalog.category_index)

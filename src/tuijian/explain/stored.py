@@ -25,12 +25,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tuijian.exceptions import StorageError
 from tuijian.explain.reasons import KINDS, Evidence, Explanation, new_attribution, new_reason
+from tuijian.models.column_scores import row_offsets
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -42,6 +43,9 @@ log = logging.getLogger("tuijian.explain")
 
 #: items explained in advance per trained user: the API's default ``k``
 EXPLAINED_PER_USER = 10
+#: a ranker's stored lists get every stored candidate explained while the table takes at most this many MB
+#: (Beauty: about X MB for 10.6 million candidates); more, and only the first :data:`EXPLAINED_PER_USER`
+BUDGET_MB = 4096
 FILE = "explanations.npz"
 _KIND_INDEX = {k: n for n, k in enumerate(KINDS)}
 _ARRAYS = (
@@ -75,6 +79,8 @@ class StoredExplanations:
     a_kind: np.ndarray  # (A,) int8
     features: np.ndarray  # str
     terms: np.ndarray  # str
+    #: True: every stored candidate of a ranker's lists is explained, not only the default request's items
+    every_candidate: bool = False
 
     @property
     def n_users(self) -> int:
@@ -89,46 +95,50 @@ class StoredExplanations:
         if not 0 <= user < self.n_users:
             return {}
         a, b = int(self.user_ptr[user]), int(self.user_ptr[user + 1])
-        if a == b:
+        if a == b or not items:
             return {}
-        want = set(items)
-        entries = [e for e, t in enumerate(self.item[a:b].tolist(), a) if t in want]
-        if not entries:
+        # only the wanted entries are read: a user may have hundreds (every stored candidate)
+        found = np.flatnonzero(np.isin(self.item[a:b], np.asarray(items, np.int64)))
+        if not len(found):
             return {}
-        # the user's entries are contiguous: each array is read once, as Python lists
-        ra, rb = int(self.reason_ptr[a]), int(self.reason_ptr[b])
-        r_ptr = self.reason_ptr[a : b + 1].tolist()
-        kinds = self.r_kind[ra:rb].tolist()
-        weights = self.r_weight[ra:rb].tolist()
-        i_ptr = self.r_item_ptr[ra : rb + 1].tolist()
-        r_items = self.r_items[i_ptr[0] : i_ptr[-1]].tolist()
-        t_ptr = self.r_term_ptr[ra : rb + 1].tolist()
-        r_terms = self.r_terms[t_ptr[0] : t_ptr[-1]].tolist()
-        aa, ab = int(self.attr_ptr[a]), int(self.attr_ptr[b])
-        a_ptr = self.attr_ptr[a : b + 1].tolist()
-        feats = self.a_feature[aa:ab].tolist()
-        values = self.a_value[aa:ab].tolist()
-        contribs = self.a_contrib[aa:ab].tolist()
-        a_kinds = self.a_kind[aa:ab].tolist()
-        bases = self.base[a:b].tolist()
-        items_now = self.item[a:b].tolist()
+        entries = found + a
+        r_off, r_len = row_offsets(self.reason_ptr, entries)
+        kinds = self.r_kind[r_off].tolist()
+        weights = self.r_weight[r_off].tolist()
+        i_off, i_len = row_offsets(self.r_item_ptr, r_off)
+        r_items = self.r_items[i_off].tolist()
+        t_off, t_len = row_offsets(self.r_term_ptr, r_off)
+        r_terms = self.r_terms[t_off].tolist()
+        a_off, a_len = row_offsets(self.attr_ptr, entries)
+        feats = self.a_feature[a_off].tolist()
+        values = self.a_value[a_off].tolist()
+        contribs = self.a_contrib[a_off].tolist()
+        a_kinds = self.a_kind[a_off].tolist()
+        bases = self.base[entries].tolist()
+        items_now = self.item[entries].tolist()
         features, terms = self._strings()
+        n_reasons, n_attrs = r_len.tolist(), a_len.tolist()
+        item_lens, term_lens = i_len.tolist(), t_len.tolist()
         out: dict[int, Explanation] = {}
-        for e in entries:
-            n = e - a
+        r = x = i = t = 0
+        for n, item in enumerate(items_now):
             reasons = []
-            for r in range(r_ptr[n] - ra, r_ptr[n + 1] - ra):
-                its = tuple(r_items[i_ptr[r] - i_ptr[0] : i_ptr[r + 1] - i_ptr[0]])
-                named = tuple([terms[x] for x in r_terms[t_ptr[r] - t_ptr[0] : t_ptr[r + 1] - t_ptr[0]]])
+            for _ in range(n_reasons[n]):
+                its = tuple(r_items[i : i + item_lens[r]])
+                i += item_lens[r]
+                named = tuple([terms[w] for w in r_terms[t : t + term_lens[r]]])
+                t += term_lens[r]
                 reasons.append(new_reason(KINDS[kinds[r]], its, weights[r], named))
+                r += 1
             attrs = [
                 new_attribution(
-                    features[feats[x]], values[x], contribs[x], None if a_kinds[x] < 0 else KINDS[a_kinds[x]]
+                    features[feats[y]], values[y], contribs[y], None if a_kinds[y] < 0 else KINDS[a_kinds[y]]
                 )
-                for x in range(a_ptr[n] - aa, a_ptr[n + 1] - aa)
+                for y in range(x, x + n_attrs[n])
             ]
+            x += n_attrs[n]
             base = bases[n]
-            out[items_now[n]] = Explanation(items_now[n], reasons, attrs, None if base != base else base)
+            out[item] = Explanation(item, reasons, attrs, None if base != base else base)
         return out
 
     def _strings(self) -> tuple[list[str], list[str]]:
@@ -143,18 +153,25 @@ class StoredExplanations:
     def save(self, path: Path) -> None:
         """Write ``path`` (npz, no pickle)."""
         arrays = {name: getattr(self, name) for name in _ARRAYS}
-        np.savez(path, allow_pickle=False, method=np.asarray(self.method), **arrays)
+        np.savez(
+            path,
+            allow_pickle=False,
+            method=np.asarray(self.method),
+            every_candidate=np.asarray(self.every_candidate),
+            **arrays,
+        )
 
     @classmethod
     def load(cls, path: Path, n_users: int) -> StoredExplanations:
         """Read ``path``; it must hold explanations of ``n_users`` users."""
-        from tuijian.models.artifacts import load_npz
-
-        arrays = load_npz(path)
+        arrays = _map_npz(path)
         missing = [name for name in (*_ARRAYS, "method") if name not in arrays]
         if missing:
             raise StorageError(f"{path} is not a stored-explanations file: missing {', '.join(missing)}")
-        out = cls(method=str(arrays["method"]), **{name: arrays[name] for name in _ARRAYS})
+        every = bool(arrays["every_candidate"]) if "every_candidate" in arrays else False
+        out = cls(
+            method=str(arrays["method"]), every_candidate=every, **{name: arrays[name] for name in _ARRAYS}
+        )
         if out.n_users != n_users or len(out.reason_ptr) != len(out.item) + 1:
             raise StorageError(
                 f"{path} holds explanations of {out.n_users} users, but the model has {n_users}; "
@@ -163,72 +180,131 @@ class StoredExplanations:
         return out
 
 
+def _map_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an uncompressed ``.npz`` (as :meth:`StoredExplanations.save` writes it), each a read-only
+    view of the file mapped once: the table of every stored candidate takes gigabytes, which the workers of a
+    server then share, and a request reads only its user's pages. A compressed file is read whole."""
+    import mmap
+    import struct
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    from tuijian.models.artifacts import load_npz
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+    except FileNotFoundError:
+        raise StorageError(f"missing artifact file {path}") from None
+    except zipfile.BadZipFile as exc:
+        raise StorageError(f"{path} is not a stored-explanations file: {exc}") from None
+    if any(m.compress_type != zipfile.ZIP_STORED for m in members):
+        return load_npz(path)
+    out: dict[str, np.ndarray] = {}
+    with open(path, "rb") as fh:
+        whole = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)  # a zip file is never empty
+        for m in members:
+            try:
+                fh.seek(m.header_offset + 26)
+                name_len, extra_len = struct.unpack("<HH", fh.read(4))
+                fh.seek(m.header_offset + 30 + name_len + extra_len)
+                version = npy.read_magic(fh)
+                read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+                shape, fortran, dtype = read_header(fh)
+                if dtype.hasobject:
+                    raise StorageError(f"{path} holds data that would need pickle to load; refusing")
+                count = int(np.prod(shape, dtype=np.int64))
+                arr = np.frombuffer(whole, dtype, count, fh.tell()) if count else np.zeros(0, dtype)
+            except (ValueError, struct.error) as exc:
+                raise StorageError(f"{path} is not a stored-explanations file: {exc}") from None
+            arr = arr.reshape(shape, order="F" if fortran else "C")
+            arr.flags.writeable = False
+            out[m.filename.removesuffix(".npy")] = arr
+    return out
+
+
 class _Builder:
-    """Appends explanations to the flat arrays of :class:`StoredExplanations`."""
+    """Appends explanations to the flat arrays of :class:`StoredExplanations`, as Python lists turned into
+    arrays every :meth:`flush` (millions of explanations would not fit memory as Python objects)."""
+
+    _DTYPES = {"user_ptr": np.int64, "item": np.int32, "base": np.float64, "reason_ptr": np.int64,
+               "r_kind": np.int8, "r_weight": np.float64, "r_item_ptr": np.int64, "r_items": np.int32,
+               "r_term_ptr": np.int64, "r_terms": np.int32, "attr_ptr": np.int64, "a_feature": np.int32,
+               "a_value": np.float64, "a_contrib": np.float64, "a_kind": np.int8}  # fmt: skip
+    _PTRS = ("user_ptr", "reason_ptr", "r_item_ptr", "r_term_ptr", "attr_ptr")
 
     def __init__(self) -> None:
-        self.user_ptr = [0]
-        self.item: list[int] = []
-        self.base: list[float] = []
-        self.reason_ptr = [0]
-        self.r_kind: list[int] = []
-        self.r_weight: list[float] = []
-        self.r_item_ptr = [0]
-        self.r_items: list[int] = []
-        self.r_term_ptr = [0]
-        self.r_terms: list[int] = []
-        self.attr_ptr = [0]
-        self.a_feature: list[int] = []
-        self.a_value: list[float] = []
-        self.a_contrib: list[float] = []
-        self.a_kind: list[int] = []
+        self.lists: dict[str, list[Any]] = {name: [0] if name in self._PTRS else [] for name in self._DTYPES}
+        self.parts: dict[str, list[np.ndarray]] = {name: [] for name in self._DTYPES}
+        self.done = dict.fromkeys(self._DTYPES, 0)  # entries of each array already flushed
         self.features: dict[str, int] = {}
         self.terms: dict[str, int] = {}
 
+    def _n(self, name: str) -> int:
+        return self.done[name] + len(self.lists[name])
+
     def add(self, e: Explanation) -> None:
-        self.item.append(int(e.item))
-        self.base.append(float("nan") if e.base_value is None else float(e.base_value))
+        f = self.lists
+        f["item"].append(int(e.item))
+        f["base"].append(float("nan") if e.base_value is None else float(e.base_value))
         for r in e.reasons:
-            self.r_kind.append(_KIND_INDEX[r.kind])
-            self.r_weight.append(float(r.weight))
-            self.r_items += [int(i) for i in r.items]
-            self.r_item_ptr.append(len(self.r_items))
-            self.r_terms += [self.terms.setdefault(t, len(self.terms)) for t in r.terms]
-            self.r_term_ptr.append(len(self.r_terms))
-        self.reason_ptr.append(len(self.r_kind))
+            f["r_kind"].append(_KIND_INDEX[r.kind])
+            f["r_weight"].append(float(r.weight))
+            f["r_items"] += [int(i) for i in r.items]
+            f["r_item_ptr"].append(self._n("r_items"))
+            f["r_terms"] += [self.terms.setdefault(t, len(self.terms)) for t in r.terms]
+            f["r_term_ptr"].append(self._n("r_terms"))
+        f["reason_ptr"].append(self._n("r_kind"))
         for x in e.attributions:
-            self.a_feature.append(self.features.setdefault(x.feature, len(self.features)))
-            self.a_value.append(float(x.value))
-            self.a_contrib.append(float(x.contribution))
-            self.a_kind.append(-1 if x.kind is None else _KIND_INDEX[x.kind])
-        self.attr_ptr.append(len(self.a_feature))
+            f["a_feature"].append(self.features.setdefault(x.feature, len(self.features)))
+            f["a_value"].append(float(x.value))
+            f["a_contrib"].append(float(x.contribution))
+            f["a_kind"].append(-1 if x.kind is None else _KIND_INDEX[x.kind])
+        f["attr_ptr"].append(self._n("a_feature"))
 
     def end_user(self) -> None:
-        self.user_ptr.append(len(self.item))
+        self.lists["user_ptr"].append(self._n("item"))
 
-    def build(self, method: str) -> StoredExplanations:
+    @property
+    def n_entries(self) -> int:
+        return self._n("item")
+
+    def flush(self) -> None:
+        """Turn the lists gathered so far into arrays."""
+        for name in self._DTYPES:
+            values = self.lists[name]
+            if values:
+                self.parts[name].append(np.asarray(values, self._DTYPES[name]))
+                self.done[name] += len(values)
+                self.lists[name] = []
+
+    def nbytes(self) -> int:
+        """About the bytes the table built now would take."""
+        return sum(self._n(name) * np.dtype(dtype).itemsize for name, dtype in self._DTYPES.items())
+
+    def build(self, method: str, every_candidate: bool = False) -> StoredExplanations:
         def strings(table: dict[str, int]) -> np.ndarray:
             return np.asarray(list(table), dtype=str) if table else np.zeros(0, dtype="<U1")
 
+        self.flush()
+        arrays = {
+            name: np.concatenate(parts) if parts else np.zeros(0, self._DTYPES[name])
+            for name, parts in self.parts.items()
+        }
+        # the ranker's feature values are float32: kept as such when every one is (NaN included)
+        values = arrays["a_value"]
+        narrow = values.astype(np.float32)
+        if np.array_equal(narrow.astype(np.float64), values, equal_nan=True):
+            arrays["a_value"] = narrow
+        if len(self.features) <= np.iinfo(np.int16).max:
+            arrays["a_feature"] = arrays["a_feature"].astype(np.int16)
         return StoredExplanations(
             method=method,
-            user_ptr=np.asarray(self.user_ptr, np.int64),
-            item=np.asarray(self.item, np.int32),
-            base=np.asarray(self.base, np.float64),
-            reason_ptr=np.asarray(self.reason_ptr, np.int64),
-            r_kind=np.asarray(self.r_kind, np.int8),
-            r_weight=np.asarray(self.r_weight, np.float64),
-            r_item_ptr=np.asarray(self.r_item_ptr, np.int64),
-            r_items=np.asarray(self.r_items, np.int32),
-            r_term_ptr=np.asarray(self.r_term_ptr, np.int64),
-            r_terms=np.asarray(self.r_terms, np.int32),
-            attr_ptr=np.asarray(self.attr_ptr, np.int64),
-            a_feature=np.asarray(self.a_feature, np.int32),
-            a_value=np.asarray(self.a_value, np.float64),
-            a_contrib=np.asarray(self.a_contrib, np.float64),
-            a_kind=np.asarray(self.a_kind, np.int8),
             features=strings(self.features),
             terms=strings(self.terms),
+            every_candidate=every_candidate,
+            **arrays,
         )
 
 
@@ -238,37 +314,79 @@ def explainable(model: Recommender) -> bool:
 
 
 def precompute_explanations(
-    model: Recommender, top_lists: TopLists, per_user: int = EXPLAINED_PER_USER
+    model: Recommender,
+    top_lists: TopLists,
+    per_user: int = EXPLAINED_PER_USER,
+    budget_mb: float = BUDGET_MB,
 ) -> StoredExplanations:
-    """Every trained user's default request explained now (see module docstring): the model's own explanations
-    of the items it ranked in the first ``per_user`` of the served list, with a progress log."""
-    from tuijian.explain.pipeline import model_ranked
+    """Every trained user's explained requests answered now (see module docstring), with a progress log.
+
+    A ranker's tail-rule lists (:attr:`TopLists.tail_base <tuijian.models.toplists.TopLists.tail_base>`)
+    get the model's explanation of every stored candidate, while the table fits ``budget_mb``: a filtered
+    request reaches deep into a user's list, and explaining even two items per request costs most of what
+    ten do. Other lists, or when the table would not fit (judged on the first users), get the items of the
+    first ``per_user`` of each user's served default list, as before."""
     from tuijian.explain.ranker import attribution_method
     from tuijian.models.pipeline import Pipeline
 
     if not explainable(model):
         raise StorageError(f"{type(model).__name__} does not explain its recommendations; nothing to store")
     pipeline = Pipeline(model, top_lists=top_lists)
+    with attribution_method("path"):
+        if top_lists.tail_base is not None and budget_mb > 0:
+            stored = _explain(model, pipeline, top_lists, per_user, budget_mb)
+            if stored is not None:
+                return stored
+        stored = _explain(model, pipeline, top_lists, per_user, None)
+    assert stored is not None
+    return stored
+
+
+def _explain(
+    model: Recommender, pipeline: Any, top_lists: TopLists, per_user: int, budget_mb: float | None
+) -> StoredExplanations | None:
+    """The table of :func:`precompute_explanations`: every stored candidate when ``budget_mb`` is given
+    (``None`` once the first users show it would not fit), else the first ``per_user`` of the served list."""
+    from tuijian.explain.pipeline import model_ranked
+
     explain = model.explain  # type: ignore[attr-defined]
     builder = _Builder()
     n_users = model.interactions_.n_users
+    deep = budget_mb is not None
+    candidates = int((top_lists.ids >= 0).sum()) if deep else 0
+    check_at = min(1024, n_users)  # the size is judged on the first users
     started = last = time.perf_counter()
-    with attribution_method("path"):
-        for u in range(n_users):
-            query = pipeline.user_query(u)
-            if len(query.sequence):
-                ranked = pipeline.recommend(query, per_user)
-                items = model_ranked(ranked)
-                if items:
-                    for e in explain(Evidence.of(model, query), np.asarray(items, np.int64)):
-                        builder.add(e)
-            builder.end_user()
-            now = time.perf_counter()
-            if now - last > 10 or u + 1 == n_users:
-                last = now
+    for u in range(n_users):
+        query = pipeline.user_query(u)
+        if len(query.sequence):
+            ranked = pipeline.recommend(query, per_user)  # as served: the scratch an explanation reads
+            items = np.asarray(model_ranked(ranked), np.int64)
+            if deep:  # and the default list's items outside the candidates (the tail rule's)
+                row = top_lists.ids[u]
+                row = row[row >= 0].astype(np.int64)
+                items = np.concatenate([row, items[~np.isin(items, row)]])
+            if len(items):
+                for e in explain(Evidence.of(model, query), items):
+                    builder.add(e)
+        builder.end_user()
+        if (u + 1) % 256 == 0:
+            builder.flush()
+        if deep and u + 1 == check_at and budget_mb is not None:
+            done = int((top_lists.ids[: u + 1] >= 0).sum())
+            mb = builder.nbytes() / max(done, 1) * candidates / 1e6
+            if mb > budget_mb:
                 log.info(
-                    "precomputing explanations",
-                    extra={"model": model.name, "users_done": u + 1, "users": n_users,
-                           "seconds": round(now - started, 1)},
-                )  # fmt: skip
-    return builder.build("path")
+                    "every stored candidate's explanation would exceed the budget; storing the first "
+                    "items of each user's list",
+                    extra={"model": model.name, "mb": round(mb), "budget_mb": budget_mb},
+                )
+                return None
+        now = time.perf_counter()
+        if now - last > 10 or u + 1 == n_users:
+            last = now
+            log.info(
+                "precomputing explanations",
+                extra={"model": model.name, "users_done": u + 1, "users": n_users,
+                       "every_candidate": deep, "seconds": round(now - started, 1)},
+            )  # fmt: skip
+    return builder.build("path", every_candidate=deep)

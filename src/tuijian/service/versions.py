@@ -104,9 +104,13 @@ def train_version(
             started = time.perf_counter()
             stored = precompute_explanations(model, top_lists, explained_per_user)
             top_lists = dataclasses.replace(top_lists, explained=stored)
+            if stored.every_candidate:  # no explanation of these lists reads the rows any more
+                top_lists = dataclasses.replace(top_lists, rows=None, row_ptr=None)
+                extra["top_lists_rows_mb"] = 0
             extra |= {
                 "explanations_seconds": round(time.perf_counter() - started, 3),
                 "explanations_per_user": explained_per_user,
+                "explanations_every_candidate": stored.every_candidate,
                 "explanations_mb": round(stored.nbytes / 1e6, 1),
             }
     root = artifacts_root / dataset
