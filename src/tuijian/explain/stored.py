@@ -203,7 +203,11 @@ def _map_npz(path: Path) -> dict[str, np.ndarray]:
         return load_npz(path)
     out: dict[str, np.ndarray] = {}
     with open(path, "rb") as fh:
-        whole = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)  # a zip file is never empty
+        # every page mapped now (Linux: MAP_POPULATE), not at a request's first touch: a page the kernel
+        # reclaimed meanwhile would cost that request a read from disk (on Beauty's 2.7 GB table the p99 of
+        # an explained request was 43 ms without, bench/RESULTS.md)
+        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+        whole = mmap.mmap(fh.fileno(), 0, flags=flags, prot=mmap.PROT_READ)  # a zip file is never empty
         for m in members:
             try:
                 fh.seek(m.header_offset + 26)
