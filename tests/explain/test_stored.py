@@ -214,3 +214,23 @@ def test_a_damaged_file_is_refused(stored: tuple[TopLists, TopLists], tmp_path: 
     (tmp_path / FILE).write_bytes(data[: len(data) // 2])
     with pytest.raises(StorageError, match="not a stored-explanations file"):
         StoredExplanations.load(tmp_path / FILE, N_USERS)
+
+
+def test_narrowed_parts_join_without_losing_a_bit() -> None:
+    """The builder keeps each flushed part of the feature values in float32 when every value fits it; parts
+    that do not fit stay float64, and the joined array holds every value exactly."""
+    from tuijian.explain.reasons import Attribution, Explanation, Reason
+    from tuijian.explain.stored import _Builder
+
+    values = [0.5, float("nan"), 0.1, 3.0]  # 0.1 is not a float32
+    b = _Builder()
+    for n, v in enumerate(values):
+        b.add(Explanation(n, [Reason("popular", (), 1.0)], [Attribution("f", v, 0.25, None)], 0.0))
+        b.end_user()
+        b.flush()
+    table = b.build("path")
+    assert table.a_value.dtype == np.float64 and table.a_feature.dtype == np.int16
+    assert [repr(x) for x in table.a_value.tolist()] == [repr(x) for x in values]
+    for n, v in enumerate(values):
+        got = table.lookup(n, [n])[n].attributions[0].value
+        assert repr(got) == repr(v)

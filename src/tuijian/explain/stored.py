@@ -5,19 +5,25 @@ A known user without fresh events is served from the version's precomputed top l
 alone, so the explanation of each (user, item) pair is fixed for the version, like the list. At training time
 (:func:`precompute_explanations`) every trained user's default request is answered through the serving
 :class:`~tuijian.models.pipeline.Pipeline` (``k`` = :data:`EXPLAINED_PER_USER`, bought items excluded, as
-``GET /v1/users/{id}/recommendations`` asks by default) and the model's own ``explain`` is run on the items it
-ranked, with the same :class:`~tuijian.explain.reasons.Evidence` a request builds. Those explanations are kept
-as flat arrays (:class:`StoredExplanations`, ``explanations.npz`` beside ``toplists.npz``, no pickle).
+``GET /v1/users/{id}/recommendations`` asks by default) and the model's own ``explain`` is run, with the same
+:class:`~tuijian.explain.reasons.Evidence` a request builds, on the items it ranked and, for a ranker's
+tail-rule lists, on every stored candidate as well, while that table fits :data:`BUDGET_MB`: a filter or a
+larger ``k`` reaches deep into a user's list, and a per-request explanation of even a few items costs most of
+what ten do. Those explanations are kept as flat arrays (:class:`StoredExplanations`, ``explanations.npz``
+beside ``toplists.npz``, no pickle), mapped read-only at load with every page mapped at once.
 
 Online, :func:`tuijian.explain.pipeline.explain_ranked` reads a stored explanation for every model-ranked item
-of a trained query that has one, and asks the model only for the others (another ``k``, a filter reaching
-deeper into the list, ``exclude_purchased=false``). The stored explanation is the model's own output for the
-same evidence, number for number (``tests/explain/test_stored.py``; ``bench/full_scoring.py --check-lookup``
-compares served and recomputed explanations). Only explanations built with the attribution method a request
-uses are read (the dashboard asks for TreeSHAP; the API uses the decision path, which is what is stored).
+of a trained query that has one, and asks the model only for the others (without every candidate stored:
+another ``k``, a filter reaching deeper into the list, ``exclude_purchased=false``). The stored explanation is
+the model's own output for the same evidence, number for number (``tests/explain/test_stored.py``;
+``bench/full_scoring.py --check-lookup`` compares served and recomputed explanations). Only explanations built
+with the attribution method a request uses are read (the dashboard asks for TreeSHAP; the API uses the
+decision path, which is what is stored).
 
-Memory: about 0.4 KB per stored item (the reasons, up to twelve ranker attributions in float64); Beauty's
-22,363 users x 10 items take 86 MB, explained in about two minutes on one core.
+Memory: about 0.4 KB per item of a default request (the reasons, up to twelve ranker attributions in float64;
+Beauty's 22,363 users x 10 items take 86 MB, ~35 s); a ranker's table of every candidate stores its feature
+values in float32 and feature ids in int16, 255 bytes an item (Beauty: 10.6 million items, 2,710 MB, 14
+minutes on one core).
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ log = logging.getLogger("tuijian.explain")
 #: items explained in advance per trained user: the API's default ``k``
 EXPLAINED_PER_USER = 10
 #: a ranker's stored lists get every stored candidate explained while the table takes at most this many MB
-#: (Beauty: about X MB for 10.6 million candidates); more, and only the first :data:`EXPLAINED_PER_USER`
+#: (Beauty: 2,710 MB for 10.6 million candidates); more, and only the items of the default request
 BUDGET_MB = 4096
 FILE = "explanations.npz"
 _KIND_INDEX = {k: n for n, k in enumerate(KINDS)}
@@ -228,6 +234,18 @@ def _map_npz(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def _narrow(name: str, arr: np.ndarray, n_features: int) -> np.ndarray:
+    """A part of a table's array in a narrower dtype where every value fits it: the ranker's feature values
+    are float32 (NaN included), and feature ids fit int16; a part that does not fit stays as it is."""
+    if name == "a_value":
+        narrow = arr.astype(np.float32)
+        if np.array_equal(narrow.astype(np.float64), arr, equal_nan=True):
+            return narrow
+    if name == "a_feature" and n_features <= np.iinfo(np.int16).max:
+        return arr.astype(np.int16)
+    return arr
+
+
 class _Builder:
     """Appends explanations to the flat arrays of :class:`StoredExplanations`, as Python lists turned into
     arrays every :meth:`flush` (millions of explanations would not fit memory as Python objects)."""
@@ -279,7 +297,9 @@ class _Builder:
         for name in self._DTYPES:
             values = self.lists[name]
             if values:
-                self.parts[name].append(np.asarray(values, self._DTYPES[name]))
+                self.parts[name].append(
+                    _narrow(name, np.asarray(values, self._DTYPES[name]), len(self.features))
+                )
                 self.done[name] += len(values)
                 self.lists[name] = []
 
@@ -292,17 +312,10 @@ class _Builder:
             return np.asarray(list(table), dtype=str) if table else np.zeros(0, dtype="<U1")
 
         self.flush()
-        arrays = {
-            name: np.concatenate(parts) if parts else np.zeros(0, self._DTYPES[name])
+        arrays = {  # parts of narrowed dtypes join in the widest of them (every value exact)
+            name: np.concatenate(parts) if parts else _narrow(name, np.zeros(0, self._DTYPES[name]), 0)
             for name, parts in self.parts.items()
         }
-        # the ranker's feature values are float32: kept as such when every one is (NaN included)
-        values = arrays["a_value"]
-        narrow = values.astype(np.float32)
-        if np.array_equal(narrow.astype(np.float64), values, equal_nan=True):
-            arrays["a_value"] = narrow
-        if len(self.features) <= np.iinfo(np.int16).max:
-            arrays["a_feature"] = arrays["a_feature"].astype(np.int16)
         return StoredExplanations(
             method=method,
             features=strings(self.features),

@@ -12,9 +12,12 @@ Layout::
                         (:mod:`tuijian.models.toplists`); versions without it
                         are served by full scoring
         explanations.npz  optional, with the top lists: the model's explanations of
-                        each trained user's default request (:mod:`tuijian.explain.stored`)
-        toplist_rows.npy  optional, with a ranker's top lists: the feature row of
-                        every stored candidate (``TopLists.rows``), memory-mapped
+                        each trained user's default request and, for a ranker's
+                        lists, of every stored candidate (:mod:`tuijian.explain.stored`),
+                        memory-mapped
+        toplist_rows.npy  optional, with a ranker's top lists whose candidates are not
+                        all explained: the feature row of every stored candidate
+                        (``TopLists.rows``), memory-mapped
 
 Versions are ``v0001``, ``v0002``...; ``"latest"`` is the highest. A version is
 written to a temporary folder and renamed into place, so a crash never leaves a
