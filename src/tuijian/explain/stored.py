@@ -270,19 +270,26 @@ class _Builder:
         f = self.lists
         f["item"].append(int(e.item))
         f["base"].append(float("nan") if e.base_value is None else float(e.base_value))
-        for r in e.reasons:
-            f["r_kind"].append(_KIND_INDEX[r.kind])
-            f["r_weight"].append(float(r.weight))
-            f["r_items"] += [int(i) for i in r.items]
-            f["r_item_ptr"].append(self._n("r_items"))
-            f["r_terms"] += [self.terms.setdefault(t, len(self.terms)) for t in r.terms]
-            f["r_term_ptr"].append(self._n("r_terms"))
+        if e.reasons:
+            r_items, r_terms, terms = f["r_items"], f["r_terms"], self.terms
+            items_done, terms_done = self.done["r_items"], self.done["r_terms"]
+            for r in e.reasons:
+                f["r_kind"].append(_KIND_INDEX[r.kind])
+                f["r_weight"].append(float(r.weight))
+                if r.items:
+                    r_items += [int(i) for i in r.items]
+                f["r_item_ptr"].append(items_done + len(r_items))
+                if r.terms:
+                    r_terms += [terms.setdefault(t, len(terms)) for t in r.terms]
+                f["r_term_ptr"].append(terms_done + len(r_terms))
         f["reason_ptr"].append(self._n("r_kind"))
-        for x in e.attributions:
-            f["a_feature"].append(self.features.setdefault(x.feature, len(self.features)))
-            f["a_value"].append(float(x.value))
-            f["a_contrib"].append(float(x.contribution))
-            f["a_kind"].append(-1 if x.kind is None else _KIND_INDEX[x.kind])
+        attrs = e.attributions
+        if attrs:  # one pass per array (the same values as one loop appending to each)
+            features = self.features
+            f["a_feature"] += [features.setdefault(x.feature, len(features)) for x in attrs]
+            f["a_value"] += [float(x.value) for x in attrs]
+            f["a_contrib"] += [float(x.contribution) for x in attrs]
+            f["a_kind"] += [-1 if x.kind is None else _KIND_INDEX[x.kind] for x in attrs]
         f["attr_ptr"].append(self._n("a_feature"))
 
     def end_user(self) -> None:
