@@ -295,10 +295,6 @@ class _Builder:
     def end_user(self) -> None:
         self.lists["user_ptr"].append(self._n("item"))
 
-    @property
-    def n_entries(self) -> int:
-        return self._n("item")
-
     def flush(self) -> None:
         """Turn the lists gathered so far into arrays."""
         for name in self._DTYPES:
