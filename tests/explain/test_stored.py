@@ -212,7 +212,9 @@ def test_a_damaged_file_is_refused(stored: tuple[TopLists, TopLists], tmp_path: 
     lists.explained.save(tmp_path / FILE)
     data = (tmp_path / FILE).read_bytes()
     (tmp_path / FILE).write_bytes(data[: len(data) // 2])
-    with pytest.raises(StorageError, match="not a stored-explanations file"):
+    with pytest.raises(
+        StorageError, match="not a stored-explanations file.*remove the file to explain its items per request"
+    ):
         StoredExplanations.load(tmp_path / FILE, N_USERS)
 
 

@@ -186,6 +186,10 @@ class StoredExplanations:
         return out
 
 
+#: what a damaged table's error says to do (it is an optimisation: without it every item is explained per request)
+_FIX = "retrain the version, or remove the file to explain its items per request"
+
+
 def _map_npz(path: Path) -> dict[str, np.ndarray]:
     """The arrays of an uncompressed ``.npz`` (as :meth:`StoredExplanations.save` writes it), each a read-only
     view of the file mapped once: the table of every stored candidate takes gigabytes, which the workers of a
@@ -204,7 +208,7 @@ def _map_npz(path: Path) -> dict[str, np.ndarray]:
     except FileNotFoundError:
         raise StorageError(f"missing artifact file {path}") from None
     except zipfile.BadZipFile as exc:
-        raise StorageError(f"{path} is not a stored-explanations file: {exc}") from None
+        raise StorageError(f"{path} is not a stored-explanations file: {exc}; {_FIX}") from None
     if any(m.compress_type != zipfile.ZIP_STORED for m in members):
         return load_npz(path)
     out: dict[str, np.ndarray] = {}
@@ -227,7 +231,7 @@ def _map_npz(path: Path) -> dict[str, np.ndarray]:
                 count = int(np.prod(shape, dtype=np.int64))
                 arr = np.frombuffer(whole, dtype, count, fh.tell()) if count else np.zeros(0, dtype)
             except (ValueError, struct.error) as exc:
-                raise StorageError(f"{path} is not a stored-explanations file: {exc}") from None
+                raise StorageError(f"{path} is not a stored-explanations file: {exc}; {_FIX}") from None
             arr = arr.reshape(shape, order="F" if fortran else "C")
             arr.flags.writeable = False
             out[m.filename.removesuffix(".npy")] = arr
