@@ -395,7 +395,7 @@ def _explain(
         builder.end_user()
         if (u + 1) % 256 == 0:
             builder.flush()
-        if deep and u + 1 == check_at and budget_mb is not None:
+        if budget_mb is not None and u + 1 == check_at:  # the deep table only
             done = int((top_lists.ids[: u + 1] >= 0).sum())
             mb = builder.nbytes() / max(done, 1) * candidates / 1e6
             if mb > budget_mb:
